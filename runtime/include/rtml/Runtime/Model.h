@@ -1,0 +1,90 @@
+//===- Model.h - What an emitted model gives the runtime ------------------===//
+//
+// The contract between compiler/Target (the emitter) and the runtime. An
+// emitted model.cpp defines one CompiledModel subclass and a main() that
+// calls rtml::trainerMain. Everything the model knows (layers, parameters,
+// training set-up) reaches it through the IR; everything it does at run time
+// (devices, data, optimizer, checkpoints) lives in the runtime.
+//
+// This header includes only ATen's Tensor, so that an emitted model.cpp
+// compiles in seconds.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_MODEL_H
+#define RTML_RUNTIME_MODEL_H
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rtml {
+
+/// How a parameter starts, matching PyTorch's defaults for nn.Conv2d and
+/// nn.Linear: weight and bias are both U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+/// (kaiming_uniform_ with a=sqrt(5) reduces to that bound for the weight).
+enum class ParamInit {
+  FanInUniform, ///< U(-1/sqrt(fanIn), 1/sqrt(fanIn))
+  Zeros,
+  Ones,
+};
+
+struct ParameterSpec {
+  std::string name;           ///< PyTorch state-dict key, e.g. "conv1.weight"
+  std::vector<int64_t> shape; ///< full shape, no batch dimension involved
+  ParamInit init = ParamInit::FanInUniform;
+  int64_t fanIn = 1;
+};
+
+/// The training set-up written in the spec's `train:` section.
+struct TrainConfig {
+  int64_t epochs = 1;
+  int64_t batchSize = 32;
+  double learningRate = 0.01;
+  double momentum = 0.0;
+  double weightDecay = 0.0;
+  uint64_t seed = 0;
+};
+
+/// The input pipeline written in the spec's `data:` section, applied per
+/// batch on the training device to uint8 CHW images.
+struct DataConfig {
+  int64_t resize = 0;               ///< square side to resize to; 0 = keep
+  bool randomHorizontalFlip = false; ///< training only
+  std::vector<double> mean;         ///< per channel; empty = no normalize
+  std::vector<double> std;
+};
+
+struct ModelInfo {
+  std::string name;
+  std::vector<int64_t> inputShape; ///< C, H, W the network's first layer takes
+  int64_t numClasses = 0;
+  TrainConfig train;
+  DataConfig data;
+};
+
+class CompiledModel {
+public:
+  virtual ~CompiledModel() = default;
+
+  virtual const ModelInfo &info() const = 0;
+
+  /// Every trainable parameter, in a fixed order; forward() receives the
+  /// tensors in the same order.
+  virtual const std::vector<ParameterSpec> &parameters() const = 0;
+
+  /// Logits [N, numClasses] for an input batch [N, C, H, W]. In training
+  /// mode dropout is active.
+  virtual at::Tensor forward(const at::Tensor &input,
+                             const std::vector<at::Tensor> &params,
+                             bool training) const = 0;
+};
+
+/// The trainer's command line: train, eval, predict, bench (see --help).
+/// Returns the process exit status.
+int trainerMain(int argc, char **argv, const CompiledModel &model);
+
+} // namespace rtml
+
+#endif // RTML_RUNTIME_MODEL_H
