@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rtml::spec {
 
@@ -19,6 +20,27 @@ std::optional<ModelSpec> loadModelSpec(const std::string &file,
 std::optional<ModelSpec> parseModelSpec(const std::string &text,
                                         const std::string &file,
                                         DiagnosticEngine &diag);
+
+/// A command-line `--set NAME=VALUE`: VALUE (YAML text, e.g. `100` or
+/// `[3, 3]`) replaces the value of parameter NAME, which must be declared
+/// in the file's `params:` section or be `classes`.
+struct ParamOverride {
+  std::string name;
+  std::string value;
+};
+
+/// Splits "NAME=VALUE"; false when there is no '=' or NAME is empty.
+bool parseParamOverride(const std::string &arg, ParamOverride &out);
+
+/// loadModelSpec / parseModelSpec with parameter overrides; an override of
+/// an undeclared parameter is an error located at "<command line>".
+std::optional<ModelSpec>
+loadModelSpec(const std::string &file, DiagnosticEngine &diag,
+              const std::vector<ParamOverride> &overrides);
+std::optional<ModelSpec>
+parseModelSpec(const std::string &text, const std::string &file,
+               DiagnosticEngine &diag,
+               const std::vector<ParamOverride> &overrides);
 
 } // namespace rtml::spec
 

@@ -66,7 +66,10 @@ struct TrainSpec {
   double momentum = 0.0;
   double weightDecay = 0.0;
   int64_t seed = 0;
+  std::string optimizer = "sgd"; ///< the only one for now
   SourceLocation location;
+  /// Location of each key given in the file (absent: defaulted).
+  std::map<std::string, SourceLocation> keyLocations;
 };
 
 struct DataSpec {
@@ -75,10 +78,14 @@ struct DataSpec {
   std::vector<double> mean; ///< empty: no normalization
   std::vector<double> std;
   SourceLocation location;
+  /// Location of each key given in the file (absent: defaulted);
+  /// "normalize.mean" / "normalize.std" for the nested ones.
+  std::map<std::string, SourceLocation> keyLocations;
 };
 
 struct ModelSpec {
   std::string file; ///< path as given, used in every location
+  int64_t format = 1;
   std::string name;
   SourceLocation nameLocation;
   InputSpec input;
@@ -87,6 +94,17 @@ struct ModelSpec {
   std::vector<LayerSpec> layers;
   TrainSpec train;
   DataSpec data;
+  /// Named parameters after `--set` overrides: the `params:` section plus
+  /// `classes`; layer fields written `$name` are already substituted.
+  std::map<std::string, FieldValue> params;
+
+  /// The layer called NAME, or nullptr.
+  const LayerSpec *layer(const std::string &layerName) const {
+    for (const LayerSpec &l : layers)
+      if (l.name == layerName)
+        return &l;
+    return nullptr;
+  }
 };
 
 } // namespace rtml::spec
