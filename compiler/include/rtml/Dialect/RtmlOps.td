@@ -1,0 +1,126 @@
+//===- RtmlOps.td - rtml dialect operations ----------------*- tablegen -*-===//
+//
+// Every op that computes a layer infers its result type from its operands and
+// attributes (InferTypeOpInterface); the same function checks the shapes, so
+// an importer that builds an op with a bad shape gets an error at the op's
+// location, which is the YAML line of the layer.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_OPS_TD
+#define RTML_OPS_TD
+
+include "rtml/Dialect/RtmlDialect.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Rtml_Tensor : RankedTensorOf<[F32]>;
+
+def Rtml_ParamInit : I32EnumAttr<"ParamInit", "how a parameter starts", [
+    I32EnumAttrCase<"FanInUniform", 0, "fan_in_uniform">,
+    I32EnumAttrCase<"Zeros", 1, "zeros">,
+    I32EnumAttrCase<"Ones", 2, "ones">]> {
+  let cppNamespace = "::rtml";
+}
+
+def Rtml_ParamOp : Rtml_Op<"param", [Pure]> {
+  let summary = "a named, trainable parameter";
+  let description = [{
+    Produces the tensor of the parameter NAME (its PyTorch state-dict key).
+    `fan_in_uniform` draws from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), which is
+    what PyTorch's nn.Conv2d and nn.Linear do for weight and bias.
+
+    ```mlir
+    %w = rtml.param "features_1.0.weight" fan_in_uniform {fan_in = 363 : i64}
+        : tensor<64x3x11x11xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, Rtml_ParamInit:$init,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$fan_in);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$name $init attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+class Rtml_LayerOp<string mnemonic, list<Trait> traits = []>
+    : Rtml_Op<mnemonic, !listconcat(traits, [Pure,
+          InferTypeOpAdaptor])>;
+
+def Rtml_Conv2dOp : Rtml_LayerOp<"conv2d"> {
+  let summary = "2-D convolution (nn.Conv2d)";
+  let arguments = (ins Rtml_Tensor:$input, Rtml_Tensor:$weight,
+                       Optional<Rtml_Tensor>:$bias,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilation,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$groups);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:`
+    type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+}
+
+def Rtml_ReluOp : Rtml_LayerOp<"relu"> {
+  let summary = "max(x, 0)";
+  let arguments = (ins Rtml_Tensor:$input);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Rtml_LrnOp : Rtml_LayerOp<"lrn"> {
+  let summary = "local response normalization across channels";
+  let description = [{
+    x / (k + alpha / size * sum(x^2 over `size` neighbouring channels))^beta,
+    as nn.LocalResponseNorm and Caffe (alpha is divided by the window size).
+  }];
+  let arguments = (ins Rtml_Tensor:$input,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$size,
+                       F64Attr:$alpha, F64Attr:$beta, F64Attr:$k);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Rtml_MaxPool2dOp : Rtml_LayerOp<"max_pool2d"> {
+  let summary = "2-D max pooling (nn.MaxPool2d)";
+  let arguments = (ins Rtml_Tensor:$input, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       BoolAttr:$ceil_mode);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Rtml_AdaptiveAvgPool2dOp : Rtml_LayerOp<"adaptive_avg_pool2d"> {
+  let summary = "average pooling to a fixed output size";
+  let arguments = (ins Rtml_Tensor:$input, DenseI64ArrayAttr:$output_size);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Rtml_FlattenOp : Rtml_LayerOp<"flatten"> {
+  let summary = "collapses every dimension after the batch dimension";
+  let arguments = (ins Rtml_Tensor:$input);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Rtml_DropoutOp : Rtml_LayerOp<"dropout"> {
+  let summary = "dropout, active in training only";
+  let arguments = (ins Rtml_Tensor:$input, F64Attr:$p);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Rtml_LinearOp : Rtml_LayerOp<"linear"> {
+  let summary = "fully connected layer (nn.Linear)";
+  let arguments = (ins Rtml_Tensor:$input, Rtml_Tensor:$weight,
+                       Optional<Rtml_Tensor>:$bias);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:`
+    type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+}
+
+#endif // RTML_OPS_TD

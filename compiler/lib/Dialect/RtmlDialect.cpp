@@ -1,0 +1,130 @@
+//===- RtmlDialect.cpp - Dialect registration and module attributes -------===//
+#include "rtml/Dialect/RtmlDialect.h"
+#include "rtml/Dialect/RtmlOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+using namespace rtml;
+
+#include "rtml/Dialect/RtmlDialect.cpp.inc"
+
+void RtmlDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "rtml/Dialect/RtmlOps.cpp.inc"
+      >();
+}
+
+namespace {
+enum class EntryKind { NonNegativeInt, PositiveInt, AnyInt, NonNegativeFloat,
+                       Bool, FloatArray };
+struct EntrySchema {
+  llvm::StringLiteral name;
+  EntryKind kind;
+};
+} // namespace
+
+// The keys the emitter reads; the runtime's TrainConfig and DataConfig.
+static const EntrySchema kTrainEntries[] = {
+    {"epochs", EntryKind::PositiveInt},
+    {"batch_size", EntryKind::PositiveInt},
+    {"lr", EntryKind::NonNegativeFloat},
+    {"momentum", EntryKind::NonNegativeFloat},
+    {"weight_decay", EntryKind::NonNegativeFloat},
+    {"seed", EntryKind::AnyInt}};
+static const EntrySchema kDataEntries[] = {
+    {"resize", EntryKind::NonNegativeInt},
+    {"random_horizontal_flip", EntryKind::Bool},
+    {"mean", EntryKind::FloatArray},
+    {"std", EntryKind::FloatArray}};
+
+static LogicalResult verifyEntry(Operation *op, StringRef dictName,
+                                 const EntrySchema &schema, Attribute value) {
+  auto fail = [&](StringRef expected) {
+    return op->emitOpError() << "'" << dictName << "' entry '" << schema.name
+                             << "' must be " << expected;
+  };
+  switch (schema.kind) {
+  case EntryKind::NonNegativeInt:
+  case EntryKind::PositiveInt:
+  case EntryKind::AnyInt: {
+    auto i = dyn_cast<IntegerAttr>(value);
+    if (!i || !i.getType().isInteger(64))
+      return fail("an i64");
+    if (schema.kind == EntryKind::PositiveInt && i.getInt() <= 0)
+      return fail("positive");
+    if (schema.kind == EntryKind::NonNegativeInt && i.getInt() < 0)
+      return fail("non-negative");
+    return success();
+  }
+  case EntryKind::NonNegativeFloat: {
+    auto f = dyn_cast<FloatAttr>(value);
+    if (!f || !f.getType().isF64() || f.getValueAsDouble() < 0)
+      return fail("a non-negative f64");
+    return success();
+  }
+  case EntryKind::Bool:
+    return isa<BoolAttr>(value) ? success() : fail("a bool");
+  case EntryKind::FloatArray:
+    return isa<DenseF64ArrayAttr>(value) ? success() : fail("array<f64>");
+  }
+  return success();
+}
+
+static LogicalResult verifyDictionary(Operation *op, NamedAttribute attr,
+                                      ArrayRef<EntrySchema> schema) {
+  auto dict = dyn_cast<DictionaryAttr>(attr.getValue());
+  if (!dict)
+    return op->emitOpError() << "'" << attr.getName()
+                             << "' must be a dictionary";
+  for (NamedAttribute entry : dict) {
+    const EntrySchema *found = nullptr;
+    for (const EntrySchema &s : schema)
+      if (s.name == entry.getName().getValue())
+        found = &s;
+    if (!found)
+      return op->emitOpError() << "unknown entry '" << entry.getName()
+                               << "' in '" << attr.getName() << "'";
+    if (failed(verifyEntry(op, attr.getName().getValue(), *found,
+                           entry.getValue())))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult RtmlDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  if (!isa<ModuleOp>(op))
+    return op->emitOpError() << "'" << name
+                             << "' is a module attribute";
+  if (name == kModelNameAttr) {
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitOpError() << "'" << name << "' must be a string";
+    return success();
+  }
+  if (name == kClassesAttr) {
+    auto i = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!i || i.getInt() <= 0)
+      return op->emitOpError() << "'" << name << "' must be a positive integer";
+    return success();
+  }
+  if (name == kTrainAttr)
+    return verifyDictionary(op, attr, kTrainEntries);
+  if (name == kDataAttr) {
+    if (failed(verifyDictionary(op, attr, kDataEntries)))
+      return failure();
+    auto dict = cast<DictionaryAttr>(attr.getValue());
+    auto mean = dict.getAs<DenseF64ArrayAttr>("mean");
+    auto std = dict.getAs<DenseF64ArrayAttr>("std");
+    if (!mean != !std || (mean && mean.size() != std.size()))
+      return op->emitOpError()
+             << "'" << name << "' needs 'mean' and 'std' of equal length";
+    if (std && llvm::any_of(std.asArrayRef(), [](double s) { return s <= 0; }))
+      return op->emitOpError() << "'" << name << "' std must be positive";
+    return success();
+  }
+  return op->emitOpError() << "unknown rtml attribute '" << name << "'";
+}

@@ -1,0 +1,309 @@
+//===- RtmlOps.cpp - Verifiers and shape inference ------------------------===//
+//
+// Each layer op's inferReturnTypes is also its shape check: it rejects what
+// PyTorch would reject at run time (channel mismatch, a window larger than
+// its input, a spatial size that reaches zero) and says which shapes met.
+//
+//===----------------------------------------------------------------------===//
+#include "rtml/Dialect/RtmlOps.h"
+#include "rtml/Support/Shapes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace rtml;
+
+#include "rtml/Dialect/RtmlEnums.cpp.inc"
+
+#define GET_OP_CLASSES
+#include "rtml/Dialect/RtmlOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+static std::string shapeOf(Type type) {
+  auto ranked = dyn_cast<RankedTensorType>(type);
+  if (!ranked)
+    return "unranked";
+  return shapeString(std::vector<int64_t>(ranked.getShape().begin(),
+                                          ranked.getShape().end()));
+}
+
+static std::string shapeOf(ArrayRef<int64_t> dims) {
+  return shapeString(std::vector<int64_t>(dims.begin(), dims.end()));
+}
+
+static RankedTensorType tensorType(MLIRContext *ctx, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, Float32Type::get(ctx));
+}
+
+/// Checks that TYPE is rank RANK with static dimensions after the batch.
+static LogicalResult checkActivation(std::optional<Location> loc,
+                                     StringRef what, Type type, int64_t rank) {
+  auto ranked = dyn_cast<RankedTensorType>(type);
+  if (!ranked || ranked.getRank() != rank)
+    return emitOptionalError(loc, what, " expects a rank-", rank,
+                             " input, got ", shapeOf(type));
+  for (int64_t d : ranked.getShape().drop_front())
+    if (ShapedType::isDynamic(d))
+      return emitOptionalError(loc, what,
+                               " expects static dimensions after the batch "
+                               "dimension, got ",
+                               shapeOf(type));
+  return success();
+}
+
+/// Checks a two-element attribute with elements >= MINIMUM.
+static LogicalResult checkPair(std::optional<Location> loc, StringRef what,
+                               StringRef attr, ArrayRef<int64_t> values,
+                               int64_t minimum) {
+  if (values.size() != 2)
+    return emitOptionalError(loc, what, " '", attr,
+                             "' must have 2 elements (height, width), got ",
+                             values.size());
+  for (int64_t v : values)
+    if (v < minimum)
+      return emitOptionalError(loc, what, " '", attr, "' must be >= ",
+                               minimum, ", got ", v);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ParamOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty name");
+  for (int64_t d : getType().getShape())
+    if (ShapedType::isDynamic(d) || d <= 0)
+      return emitOpError("parameter '")
+             << getName() << "' needs a static, non-empty shape, got "
+             << shapeOf(getType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Conv2dOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  Type inputType = adaptor.getInput().getType();
+  if (failed(checkActivation(loc, "conv2d", inputType, 4)))
+    return failure();
+  auto input = cast<RankedTensorType>(inputType);
+  auto weight = dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (!weight || weight.getRank() != 4 || !weight.hasStaticShape())
+    return emitOptionalError(loc, "conv2d expects a static rank-4 weight "
+                                  "[out, in/groups, kh, kw], got ",
+                             shapeOf(adaptor.getWeight().getType()));
+  ArrayRef<int64_t> stride = adaptor.getStride();
+  ArrayRef<int64_t> padding = adaptor.getPadding();
+  ArrayRef<int64_t> dilation = adaptor.getDilation();
+  if (failed(checkPair(loc, "conv2d", "stride", stride, 1)) ||
+      failed(checkPair(loc, "conv2d", "padding", padding, 0)) ||
+      failed(checkPair(loc, "conv2d", "dilation", dilation, 1)))
+    return failure();
+  int64_t groups = adaptor.getGroups();
+  int64_t inChannels = input.getDimSize(1);
+  int64_t outChannels = weight.getDimSize(0);
+  if (groups < 1 || inChannels % groups != 0 || outChannels % groups != 0)
+    return emitOptionalError(loc, "conv2d groups (", groups,
+                             ") must divide the input channels (", inChannels,
+                             ") and the output channels (", outChannels, ")");
+  if (weight.getDimSize(1) * groups != inChannels)
+    return emitOptionalError(
+        loc, "conv2d input has ", inChannels, " channels but the weight ",
+        shapeOf(weight), " expects ", weight.getDimSize(1) * groups,
+        " (input shape ", shapeOf(input), ")");
+  if (Value bias = adaptor.getBias()) {
+    auto biasType = dyn_cast<RankedTensorType>(bias.getType());
+    if (!biasType || biasType.getRank() != 1 ||
+        biasType.getDimSize(0) != outChannels)
+      return emitOptionalError(loc, "conv2d bias must be [", outChannels,
+                               "], got ", shapeOf(bias.getType()));
+  }
+  SmallVector<int64_t> shape = {input.getDimSize(0), outChannels};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = input.getDimSize(2 + i);
+    int64_t kernel = weight.getDimSize(2 + i);
+    int64_t extent = dilation[i] * (kernel - 1) + 1;
+    if (extent > in + 2 * padding[i])
+      return emitOptionalError(
+          loc, "conv2d kernel ", shapeOf(weight.getShape().drop_front(2)),
+          " (dilated extent ", extent, ") is larger than the padded input ",
+          shapeOf(input), " with padding ", padding[i]);
+    shape.push_back(convOutputSize(in, kernel, stride[i], padding[i],
+                                   dilation[i]));
+  }
+  results.push_back(tensorType(ctx, shape));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise ops: relu, lrn, dropout
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReluOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+// Shape-preserving ops infer their result from the input alone: the parser
+// calls inferReturnTypes before their attributes are stored, so attribute
+// checks live in verify().
+LogicalResult LrnOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  Type type = adaptor.getInput().getType();
+  auto ranked = dyn_cast<RankedTensorType>(type);
+  if (!ranked || ranked.getRank() < 3)
+    return emitOptionalError(loc, "lrn expects an input with channels "
+                                  "[N, C, ...], got ",
+                             shapeOf(type));
+  results.push_back(type);
+  return success();
+}
+
+LogicalResult LrnOp::verify() {
+  if (getAlpha().convertToDouble() < 0 || getBeta().convertToDouble() < 0 ||
+      getK().convertToDouble() <= 0)
+    return emitOpError("needs alpha >= 0, beta >= 0 and k > 0");
+  return success();
+}
+
+LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult DropoutOp::verify() {
+  double p = getP().convertToDouble();
+  if (!(p >= 0.0 && p < 1.0))
+    return emitOpError("probability must be in [0, 1), got ") << p;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling and reshaping
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  Type inputType = adaptor.getInput().getType();
+  if (failed(checkActivation(loc, "max_pool2d", inputType, 4)))
+    return failure();
+  auto input = cast<RankedTensorType>(inputType);
+  ArrayRef<int64_t> kernel = adaptor.getKernel();
+  ArrayRef<int64_t> stride = adaptor.getStride();
+  ArrayRef<int64_t> padding = adaptor.getPadding();
+  if (failed(checkPair(loc, "max_pool2d", "kernel", kernel, 1)) ||
+      failed(checkPair(loc, "max_pool2d", "stride", stride, 1)) ||
+      failed(checkPair(loc, "max_pool2d", "padding", padding, 0)))
+    return failure();
+  SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
+  for (int i = 0; i < 2; ++i) {
+    if (2 * padding[i] > kernel[i])
+      return emitOptionalError(loc, "max_pool2d padding (", padding[i],
+                               ") must be at most half the kernel (",
+                               kernel[i], ")");
+    int64_t in = input.getDimSize(2 + i);
+    if (kernel[i] > in + 2 * padding[i])
+      return emitOptionalError(loc, "max_pool2d kernel ", shapeOf(kernel),
+                               " is larger than the padded input ",
+                               shapeOf(input));
+    int64_t out = poolOutputSize(in, kernel[i], stride[i], padding[i],
+                                 adaptor.getCeilMode());
+    if (out < 1)
+      return emitOptionalError(loc, "max_pool2d output size reaches zero for "
+                                    "input ",
+                               shapeOf(input));
+    shape.push_back(out);
+  }
+  results.push_back(tensorType(ctx, shape));
+  return success();
+}
+
+LogicalResult AdaptiveAvgPool2dOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  Type inputType = adaptor.getInput().getType();
+  if (failed(checkActivation(loc, "adaptive_avg_pool2d", inputType, 4)) ||
+      failed(checkPair(loc, "adaptive_avg_pool2d", "output_size",
+                       adaptor.getOutputSize(), 1)))
+    return failure();
+  auto input = cast<RankedTensorType>(inputType);
+  ArrayRef<int64_t> size = adaptor.getOutputSize();
+  results.push_back(tensorType(
+      ctx, {input.getDimSize(0), input.getDimSize(1), size[0], size[1]}));
+  return success();
+}
+
+LogicalResult FlattenOp::inferReturnTypes(MLIRContext *ctx,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!input || input.getRank() < 2)
+    return emitOptionalError(loc, "flatten expects a rank >= 2 input, got ",
+                             shapeOf(adaptor.getInput().getType()));
+  int64_t features = 1;
+  for (int64_t d : input.getShape().drop_front()) {
+    if (ShapedType::isDynamic(d))
+      return emitOptionalError(loc, "flatten needs static dimensions after "
+                                    "the batch, got ",
+                               shapeOf(input));
+    features *= d;
+  }
+  results.push_back(tensorType(ctx, {input.getDimSize(0), features}));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  Type inputType = adaptor.getInput().getType();
+  if (failed(checkActivation(loc, "linear", inputType, 2)))
+    return failure();
+  auto input = cast<RankedTensorType>(inputType);
+  auto weight = dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (!weight || weight.getRank() != 2 || !weight.hasStaticShape())
+    return emitOptionalError(loc, "linear expects a static weight [out, in], "
+                                  "got ",
+                             shapeOf(adaptor.getWeight().getType()));
+  if (weight.getDimSize(1) != input.getDimSize(1))
+    return emitOptionalError(loc, "linear input has ", input.getDimSize(1),
+                             " features but the weight ", shapeOf(weight),
+                             " expects ", weight.getDimSize(1), " (input shape ",
+                             shapeOf(input), ")");
+  if (Value bias = adaptor.getBias()) {
+    auto biasType = dyn_cast<RankedTensorType>(bias.getType());
+    if (!biasType || biasType.getRank() != 1 ||
+        biasType.getDimSize(0) != weight.getDimSize(0))
+      return emitOptionalError(loc, "linear bias must be [",
+                               weight.getDimSize(0), "], got ",
+                               shapeOf(bias.getType()));
+  }
+  results.push_back(
+      tensorType(ctx, {input.getDimSize(0), weight.getDimSize(0)}));
+  return success();
+}

@@ -1,0 +1,337 @@
+//===- CppEmitter.cpp - rtml module -> model.cpp + CMakeLists.txt ---------===//
+//
+// The emitted forward() is straight-line code: one runtime op call per rtml
+// op, in the module's order, each value a named local. Reading it next to
+// `rtmlc --emit=mlir` shows one line per op.
+//
+//===----------------------------------------------------------------------===//
+#include "rtml/Target/CppEmitter.h"
+#include "rtml/Dialect/RtmlOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+
+using namespace mlir;
+
+namespace rtml {
+
+std::string modelName(ModuleOp module) {
+  if (auto name = module->getAttrOfType<StringAttr>(kModelNameAttr))
+    return name.str();
+  return "model";
+}
+
+/// The layer name an op was imported from (its NameLoc), if any.
+static std::string layerName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return "";
+}
+
+static std::string sourcePosition(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    loc = name.getChildLoc();
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return (llvm::Twine(file.getFilename().getValue()) + ":" +
+            llvm::Twine(file.getLine()) + ":" + llvm::Twine(file.getColumn()))
+        .str();
+  return "";
+}
+
+static std::string cppString(StringRef s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+static std::string cppDouble(double value) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.17g", value);
+  return os.str();
+}
+
+static std::string cppInts(ArrayRef<int64_t> values) {
+  std::string s = "{";
+  for (size_t i = 0; i < values.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(values[i]);
+  return s + "}";
+}
+
+static std::string cppDoubles(ArrayRef<double> values) {
+  std::string s = "{";
+  for (size_t i = 0; i < values.size(); ++i)
+    s += (i ? ", " : "") + cppDouble(values[i]);
+  return s + "}";
+}
+
+static const char *cppParamInit(ParamInit init) {
+  switch (init) {
+  case ParamInit::FanInUniform:
+    return "rtml::ParamInit::FanInUniform";
+  case ParamInit::Zeros:
+    return "rtml::ParamInit::Zeros";
+  case ParamInit::Ones:
+    return "rtml::ParamInit::Ones";
+  }
+  return "rtml::ParamInit::FanInUniform";
+}
+
+static FailureOr<func::FuncOp> forwardFunction(ModuleOp module) {
+  auto funcs = module.getOps<func::FuncOp>();
+  if (funcs.empty() || std::next(funcs.begin()) != funcs.end())
+    return module.emitError("an rtml module needs exactly one function, the "
+                            "model's forward"),
+           failure();
+  func::FuncOp func = *funcs.begin();
+  if (func.getNumArguments() != 1 || func.getNumResults() != 1 ||
+      !func.getBody().hasOneBlock())
+    return func.emitError("the forward function takes one input batch and "
+                          "returns the logits"),
+           failure();
+  return func;
+}
+
+namespace {
+/// Names every value of the forward function as a C++ local.
+class ValueNamer {
+public:
+  std::string name(Value v) const { return names.lookup(v); }
+  void assign(Value v, StringRef hint) {
+    std::string base = "v";
+    if (!hint.empty()) {
+      base = "";
+      for (char c : hint)
+        base += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      if (std::isdigit(static_cast<unsigned char>(base[0])))
+        base = "l_" + base;
+    }
+    std::string candidate = base;
+    for (int i = 1; used.contains(candidate); ++i)
+      candidate = base + "_" + std::to_string(i);
+    used.insert(candidate);
+    names[v] = candidate;
+  }
+
+private:
+  llvm::DenseMap<Value, std::string> names;
+  llvm::StringSet<> used{{"input", "p", "training"}};
+};
+} // namespace
+
+/// "p[3]" for a parameter operand, or an undefined tensor for an absent one.
+static std::string operandExpr(const ValueNamer &namer, Value v) {
+  return v ? namer.name(v) : std::string("at::Tensor()");
+}
+
+static FailureOr<std::string> emitOpCall(Operation *op,
+                                         const ValueNamer &namer) {
+  return llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
+      .Case([&](Conv2dOp conv) -> FailureOr<std::string> {
+        return "rtml::ops::conv2d(" + namer.name(conv.getInput()) + ", " +
+               namer.name(conv.getWeight()) + ", " +
+               operandExpr(namer, conv.getBias()) + ", " +
+               cppInts(conv.getStride()) + ", " + cppInts(conv.getPadding()) +
+               ", " + cppInts(conv.getDilation()) + ", " +
+               std::to_string(conv.getGroups()) + ")";
+      })
+      .Case([&](ReluOp relu) -> FailureOr<std::string> {
+        return "rtml::ops::relu(" + namer.name(relu.getInput()) + ")";
+      })
+      .Case([&](LrnOp lrn) -> FailureOr<std::string> {
+        return "rtml::ops::lrn(" + namer.name(lrn.getInput()) + ", " +
+               std::to_string(lrn.getSize()) + ", " +
+               cppDouble(lrn.getAlpha().convertToDouble()) + ", " +
+               cppDouble(lrn.getBeta().convertToDouble()) + ", " +
+               cppDouble(lrn.getK().convertToDouble()) + ")";
+      })
+      .Case([&](MaxPool2dOp pool) -> FailureOr<std::string> {
+        return "rtml::ops::maxPool2d(" + namer.name(pool.getInput()) + ", " +
+               cppInts(pool.getKernel()) + ", " + cppInts(pool.getStride()) +
+               ", " + cppInts(pool.getPadding()) + ", " +
+               (pool.getCeilMode() ? "true" : "false") + ")";
+      })
+      .Case([&](AdaptiveAvgPool2dOp pool) -> FailureOr<std::string> {
+        return "rtml::ops::adaptiveAvgPool2d(" + namer.name(pool.getInput()) +
+               ", " + cppInts(pool.getOutputSize()) + ")";
+      })
+      .Case([&](FlattenOp flatten) -> FailureOr<std::string> {
+        return "rtml::ops::flatten(" + namer.name(flatten.getInput()) + ")";
+      })
+      .Case([&](DropoutOp dropout) -> FailureOr<std::string> {
+        return "rtml::ops::dropout(" + namer.name(dropout.getInput()) + ", " +
+               cppDouble(dropout.getP().convertToDouble()) + ", training)";
+      })
+      .Case([&](LinearOp linear) -> FailureOr<std::string> {
+        return "rtml::ops::linear(" + namer.name(linear.getInput()) + ", " +
+               namer.name(linear.getWeight()) + ", " +
+               operandExpr(namer, linear.getBias()) + ")";
+      })
+      .Default([&](Operation *other) -> FailureOr<std::string> {
+        other->emitError("the C++ emitter has no lowering for '")
+            << other->getName() << "'";
+        return failure();
+      });
+}
+
+static void emitInfo(ModuleOp module, func::FuncOp func,
+                     llvm::raw_ostream &os) {
+  auto inputType = cast<RankedTensorType>(func.getArgumentTypes().front());
+  os << "    info_.name = " << cppString(modelName(module)) << ";\n";
+  os << "    info_.inputShape = " << cppInts(inputType.getShape().drop_front())
+     << ";\n";
+  int64_t classes = 0;
+  if (auto c = module->getAttrOfType<IntegerAttr>(kClassesAttr))
+    classes = c.getInt();
+  os << "    info_.numClasses = " << classes << ";\n";
+
+  if (auto train = module->getAttrOfType<DictionaryAttr>(kTrainAttr)) {
+    auto i64 = [&](StringRef key, StringRef field) {
+      if (auto v = train.getAs<IntegerAttr>(key))
+        os << "    info_.train." << field << " = " << v.getInt() << ";\n";
+    };
+    auto f64 = [&](StringRef key, StringRef field) {
+      if (auto v = train.getAs<FloatAttr>(key))
+        os << "    info_.train." << field << " = "
+           << cppDouble(v.getValueAsDouble()) << ";\n";
+    };
+    i64("epochs", "epochs");
+    i64("batch_size", "batchSize");
+    f64("lr", "learningRate");
+    f64("momentum", "momentum");
+    f64("weight_decay", "weightDecay");
+    i64("seed", "seed");
+  }
+  if (auto data = module->getAttrOfType<DictionaryAttr>(kDataAttr)) {
+    if (auto v = data.getAs<IntegerAttr>("resize"))
+      os << "    info_.data.resize = " << v.getInt() << ";\n";
+    if (auto v = data.getAs<BoolAttr>("random_horizontal_flip"))
+      os << "    info_.data.randomHorizontalFlip = "
+         << (v.getValue() ? "true" : "false") << ";\n";
+    if (auto v = data.getAs<DenseF64ArrayAttr>("mean"))
+      os << "    info_.data.mean = " << cppDoubles(v.asArrayRef()) << ";\n";
+    if (auto v = data.getAs<DenseF64ArrayAttr>("std"))
+      os << "    info_.data.std = " << cppDoubles(v.asArrayRef()) << ";\n";
+  }
+}
+
+LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
+  FailureOr<func::FuncOp> func = forwardFunction(module);
+  if (failed(func))
+    return failure();
+  Block &body = func->getBody().front();
+
+  // Parameters first: their order is the order of forward()'s `p`.
+  ValueNamer namer;
+  std::string paramTable;
+  int paramIndex = 0;
+  for (auto param : body.getOps<ParamOp>()) {
+    auto type = param.getType();
+    paramTable += "        {" + cppString(param.getName()) + ", " +
+                  cppInts(type.getShape()) + ", " +
+                  cppParamInit(param.getInit()) + ", " +
+                  std::to_string(param.getFanIn()) + "},\n";
+    // Reserve the name so no layer local shadows the parameter vector.
+    namer.assign(param.getResult(), "p_" + std::to_string(paramIndex));
+    ++paramIndex;
+  }
+
+  std::string forwardBody;
+  llvm::raw_string_ostream fb(forwardBody);
+  namer.assign(body.getArgument(0), "x");
+  paramIndex = 0;
+  for (Operation &op : body) {
+    if (auto param = dyn_cast<ParamOp>(op)) {
+      fb << "    const at::Tensor &" << namer.name(param.getResult())
+         << " = p[" << paramIndex++ << "];\n";
+      continue;
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      fb << "    return " << namer.name(ret.getOperand(0)) << ";\n";
+      continue;
+    }
+    FailureOr<std::string> call = emitOpCall(&op, namer);
+    if (failed(call))
+      return failure();
+    namer.assign(op.getResult(0), layerName(&op));
+    std::string where = sourcePosition(&op);
+    fb << "    // " << op.getName().getStringRef();
+    if (!layerName(&op).empty())
+      fb << " '" << layerName(&op) << "'";
+    if (!where.empty())
+      fb << " at " << where;
+    fb << "\n    at::Tensor " << namer.name(op.getResult(0)) << " = " << *call
+       << ";\n";
+  }
+
+  os << "// Generated by rtmlc from the rtml module of model '"
+     << modelName(module) << "'.\n"
+     << "// Do not edit: change the spec and compile it again.\n"
+     << "#include \"rtml/Runtime/Model.h\"\n"
+     << "#include \"rtml/Runtime/Ops.h\"\n\n"
+     << "namespace {\n\n"
+     << "class GeneratedModel final : public rtml::CompiledModel {\n"
+     << "public:\n"
+     << "  GeneratedModel() {\n";
+  emitInfo(module, *func, os);
+  os << "    params_ = {\n" << paramTable << "    };\n"
+     << "  }\n\n"
+     << "  const rtml::ModelInfo &info() const override { return info_; }\n"
+     << "  const std::vector<rtml::ParameterSpec> &parameters() const "
+        "override {\n"
+     << "    return params_;\n"
+     << "  }\n\n"
+     << "  at::Tensor forward(const at::Tensor &x,\n"
+     << "                     const std::vector<at::Tensor> &p,\n"
+     << "                     bool training) const override {\n"
+     << "    (void)training;\n"
+     << fb.str() << "  }\n\n"
+     << "private:\n"
+     << "  rtml::ModelInfo info_;\n"
+     << "  std::vector<rtml::ParameterSpec> params_;\n"
+     << "};\n\n"
+     << "} // namespace\n\n"
+     << "int main(int argc, char **argv) {\n"
+     << "  GeneratedModel model;\n"
+     << "  return rtml::trainerMain(argc, argv, model);\n"
+     << "}\n";
+  return success();
+}
+
+LogicalResult emitTrainerCMake(ModuleOp module, StringRef executable,
+                               llvm::raw_ostream &os) {
+  std::string project = "rtml_model";
+  for (char c : modelName(module))
+    project += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  os << "# Generated by rtmlc for model '" << modelName(module) << "'.\n"
+     << "# Configure with -DrtmlRuntime_DIR=<rtml build directory>.\n"
+     << "cmake_minimum_required(VERSION 3.20)\n"
+     << "project(" << project << " LANGUAGES CXX)\n\n"
+     << "set(CMAKE_CXX_STANDARD 17)\n"
+     << "set(CMAKE_CXX_STANDARD_REQUIRED ON)\n"
+     << "if(NOT CMAKE_BUILD_TYPE)\n"
+     << "  set(CMAKE_BUILD_TYPE Release)\n"
+     << "endif()\n"
+     << "find_program(CCACHE_PROGRAM ccache)\n"
+     << "if(CCACHE_PROGRAM)\n"
+     << "  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})\n"
+     << "endif()\n\n"
+     << "find_package(rtmlRuntime REQUIRED)\n\n"
+     << "add_executable(" << executable << " model.cpp)\n"
+     << "target_link_libraries(" << executable << " PRIVATE rtml::runtime)\n";
+  return success();
+}
+
+} // namespace rtml

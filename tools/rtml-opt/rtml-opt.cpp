@@ -1,0 +1,11 @@
+//===- rtml-opt.cpp - Runs rtml passes on IR, for tests and debugging -----===//
+#include "rtml/InitRtml.h"
+
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  rtml::registerRtmlDialects(registry);
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "rtml optimizer driver\n", registry));
+}
