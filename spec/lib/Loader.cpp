@@ -166,6 +166,8 @@ private:
   /// Set while reading a value given on the command line, which has no
   /// place in the file.
   std::optional<SourceLocation> forcedLocation;
+  /// Parameters whose value was reported bad: uses of them stay silent.
+  std::set<std::string> badParams;
 
   SourceLocation loc(const YAML::Node &node) const {
     if (forcedLocation)
@@ -285,6 +287,8 @@ bool Loader::resolve(const YAML::Node &node, YAML::Node &out) {
   if (!isPlainScalar(node) || node.Scalar().empty() || node.Scalar()[0] != '$')
     return true;
   std::string name = node.Scalar().substr(1);
+  if (badParams.count(name))
+    return false; // its own error is reported
   auto it = params.find(name);
   if (it != params.end()) {
     out.reset(it->second.value);
@@ -822,11 +826,13 @@ void Loader::readTrain(const YAML::Node &node, TrainSpec &train) {
     if (known) {
       train.optimizer = v.stringValue;
     } else {
-      std::string message = "unknown optimizer " + quote(v.stringValue) +
-                            " in 'train'; supported: 'sgd'";
+      std::string message =
+          "unknown optimizer " + quote(v.stringValue) + " in 'train'";
       std::string suggestion = closestMatch(v.stringValue, optimizers);
       if (!suggestion.empty())
         message += "; did you mean " + quote(suggestion) + "?";
+      else
+        message += "; supported: 'sgd'";
       error(v.location, message);
     }
   }
@@ -1033,6 +1039,8 @@ Loader::load(const std::string &text,
                    Constraint::Positive},
                   "key 'classes'", v))
       spec.classes = v.intValue;
+    else
+      badParams.insert("classes");
     forcedLocation.reset();
   }
   for (const auto &[name, p] : params)
