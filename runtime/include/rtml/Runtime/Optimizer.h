@@ -1,0 +1,51 @@
+//===- Optimizer.h - SGD and the loss -------------------------------------===//
+//
+// torch.optim.SGD (dampening 0, no Nesterov) and torch's mean cross-entropy,
+// so that a trainer follows the same trajectory as the PyTorch reference.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_OPTIMIZER_H
+#define RTML_RUNTIME_OPTIMIZER_H
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+namespace rtml {
+
+struct SgdOptions {
+  double learningRate = 0.01;
+  double momentum = 0.0;
+  double weightDecay = 0.0;
+};
+
+class Sgd {
+public:
+  Sgd(std::vector<at::Tensor> params, SgdOptions options);
+
+  /// Drops every gradient (PyTorch 2's zero_grad(set_to_none=True)).
+  void zeroGrad();
+  /// d_p = g + wd*p; buf = momentum*buf + d_p (buf = d_p on the first step);
+  /// p -= lr*buf. Parameters without a gradient are skipped, as in PyTorch.
+  void step();
+
+  const SgdOptions &options() const { return opts; }
+  void setLearningRate(double lr) { opts.learningRate = lr; }
+
+  /// One buffer per parameter; undefined until that parameter's first step.
+  const std::vector<at::Tensor> &momentumBuffers() const { return buffers; }
+  /// Restores a saved buffer (copied to the parameter's device).
+  void setMomentumBuffer(size_t index, const at::Tensor &buffer);
+
+private:
+  std::vector<at::Tensor> params;
+  std::vector<at::Tensor> buffers;
+  SgdOptions opts;
+};
+
+/// Mean cross-entropy of LOGITS [N, K] against class indices TARGETS [N].
+at::Tensor crossEntropy(const at::Tensor &logits, const at::Tensor &targets);
+
+} // namespace rtml
+
+#endif // RTML_RUNTIME_OPTIMIZER_H

@@ -1,0 +1,54 @@
+//===- Parameters.h - The tensors behind a CompiledModel's parameters -----===//
+//
+// The registry owns one leaf tensor per ParameterSpec, initialized the way
+// PyTorch's nn.Conv2d/nn.Linear do by default, from a seeded generator so
+// that a run is reproducible. Values are drawn on the CPU and then moved, so a
+// seed gives the same initial weights on every device.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_PARAMETERS_H
+#define RTML_RUNTIME_PARAMETERS_H
+
+#include "rtml/Runtime/Model.h"
+
+#include <ATen/core/Generator.h>
+#include <c10/core/Device.h>
+
+#include <map>
+
+namespace rtml {
+
+/// A float32 CPU tensor of SPEC's shape, initialized per SPEC.init from GEN
+/// (a CPU generator).
+at::Tensor initParameter(const ParameterSpec &spec, at::Generator &gen);
+
+/// Total number of scalar parameters of SPECS.
+int64_t countParameters(const std::vector<ParameterSpec> &specs);
+
+class ParameterRegistry {
+public:
+  ParameterRegistry(std::vector<ParameterSpec> specs, at::Device device,
+                    uint64_t seed);
+
+  /// Leaf tensors with requires_grad, in the model's parameter order.
+  const std::vector<at::Tensor> &tensors() const { return values; }
+  const std::vector<ParameterSpec> &specs() const { return paramSpecs; }
+  at::Device device() const { return dev; }
+
+  /// The parameter called NAME, or an undefined tensor.
+  at::Tensor find(const std::string &name) const;
+  /// Index of NAME in specs(), or -1.
+  int64_t indexOf(const std::string &name) const;
+  /// Number of scalar parameters.
+  int64_t numParameters() const { return countParameters(paramSpecs); }
+
+private:
+  std::vector<ParameterSpec> paramSpecs;
+  std::vector<at::Tensor> values;
+  std::map<std::string, size_t> byName;
+  at::Device dev;
+};
+
+} // namespace rtml
+
+#endif // RTML_RUNTIME_PARAMETERS_H

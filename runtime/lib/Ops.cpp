@@ -1,0 +1,67 @@
+//===- Ops.cpp - The op library emitted models call -----------------------===//
+//
+// Thin wrappers over ATen with PyTorch's nn semantics, so autograd gives every
+// backward for free. lrn follows torch.nn.functional.local_response_norm op by
+// op (square, pad, avg_pool3d, scale, pow, divide) so that results agree with
+// PyTorch bit for bit, not just to rounding.
+//
+//===----------------------------------------------------------------------===//
+#include "rtml/Runtime/Ops.h"
+
+#include <ATen/ATen.h>
+
+namespace rtml::ops {
+
+at::Tensor conv2d(const at::Tensor &input, const at::Tensor &weight,
+                  const at::Tensor &bias, c10::IntArrayRef stride,
+                  c10::IntArrayRef padding, c10::IntArrayRef dilation,
+                  int64_t groups) {
+  return at::conv2d(input, weight, bias, stride, padding, dilation, groups);
+}
+
+at::Tensor relu(const at::Tensor &input) { return at::relu(input); }
+
+at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha,
+               double beta, double k) {
+  TORCH_CHECK(input.dim() >= 3, "lrn: expected an input with at least 3 "
+                                "dimensions [N, C, ...], got ",
+              input.sizes());
+  TORCH_CHECK(size >= 1, "lrn: size must be positive, got ", size);
+  auto sizes = input.sizes();
+  // [N, 1, C, H, W*...]: the channel window becomes a depth window of a 3-D
+  // average pool, zero padded size/2 before and (size-1)/2 after.
+  at::Tensor div =
+      input.mul(input).unsqueeze(1).reshape({sizes[0], 1, sizes[1],
+                                             input.dim() > 2 ? sizes[2] : 1,
+                                             -1});
+  div = at::constant_pad_nd(div, {0, 0, 0, 0, size / 2, (size - 1) / 2}, 0);
+  div = at::avg_pool3d(div, {size, 1, 1}, /*stride=*/{1, 1, 1}).squeeze(1);
+  div = div.view(sizes);
+  div = div.mul(alpha).add(k).pow(beta);
+  return input / div;
+}
+
+at::Tensor maxPool2d(const at::Tensor &input, c10::IntArrayRef kernel,
+                     c10::IntArrayRef stride, c10::IntArrayRef padding,
+                     bool ceilMode) {
+  return at::max_pool2d(input, kernel, stride, padding, /*dilation=*/{1, 1},
+                        ceilMode);
+}
+
+at::Tensor adaptiveAvgPool2d(const at::Tensor &input,
+                             c10::IntArrayRef outputSize) {
+  return at::adaptive_avg_pool2d(input, outputSize);
+}
+
+at::Tensor flatten(const at::Tensor &input) { return input.flatten(1); }
+
+at::Tensor dropout(const at::Tensor &input, double p, bool training) {
+  return at::dropout(input, p, training);
+}
+
+at::Tensor linear(const at::Tensor &input, const at::Tensor &weight,
+                  const at::Tensor &bias) {
+  return at::linear(input, weight, bias);
+}
+
+} // namespace rtml::ops

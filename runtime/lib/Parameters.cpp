@@ -1,0 +1,117 @@
+//===- Parameters.cpp - Parameter registry, SGD and loss ------------------===//
+//
+// Grouped in one translation unit because each is small and LibTorch headers
+// are slow to compile.
+//
+//===----------------------------------------------------------------------===//
+#include "rtml/Runtime/Optimizer.h"
+#include "rtml/Runtime/Parameters.h"
+
+#include "rtml/Support/Shapes.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace rtml {
+
+at::Tensor initParameter(const ParameterSpec &spec, at::Generator &gen) {
+  at::Tensor t = at::empty(spec.shape, at::TensorOptions().dtype(at::kFloat));
+  switch (spec.init) {
+  case ParamInit::FanInUniform: {
+    if (spec.fanIn <= 0)
+      throw std::invalid_argument("parameter '" + spec.name +
+                                  "': fanIn must be positive, got " +
+                                  std::to_string(spec.fanIn));
+    double bound = 1.0 / std::sqrt(static_cast<double>(spec.fanIn));
+    t.uniform_(-bound, bound, gen);
+    break;
+  }
+  case ParamInit::Zeros:
+    t.zero_();
+    break;
+  case ParamInit::Ones:
+    t.fill_(1.0);
+    break;
+  }
+  return t;
+}
+
+int64_t countParameters(const std::vector<ParameterSpec> &specs) {
+  int64_t total = 0;
+  for (const ParameterSpec &spec : specs)
+    total += numElements(spec.shape);
+  return total;
+}
+
+ParameterRegistry::ParameterRegistry(std::vector<ParameterSpec> specs,
+                                     at::Device device, uint64_t seed)
+    : paramSpecs(std::move(specs)), dev(device) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  values.reserve(paramSpecs.size());
+  for (size_t i = 0; i < paramSpecs.size(); ++i) {
+    const ParameterSpec &spec = paramSpecs[i];
+    if (!byName.emplace(spec.name, i).second)
+      throw std::invalid_argument("duplicate parameter name '" + spec.name +
+                                  "'");
+    at::Tensor t = initParameter(spec, gen).to(device);
+    t.set_requires_grad(true);
+    values.push_back(t);
+  }
+}
+
+at::Tensor ParameterRegistry::find(const std::string &name) const {
+  auto it = byName.find(name);
+  return it == byName.end() ? at::Tensor() : values[it->second];
+}
+
+int64_t ParameterRegistry::indexOf(const std::string &name) const {
+  auto it = byName.find(name);
+  return it == byName.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+Sgd::Sgd(std::vector<at::Tensor> parameters, SgdOptions options)
+    : params(std::move(parameters)), buffers(params.size()), opts(options) {}
+
+void Sgd::zeroGrad() {
+  for (at::Tensor &p : params)
+    if (p.grad().defined())
+      p.mutable_grad().reset();
+}
+
+void Sgd::step() {
+  at::NoGradGuard noGrad;
+  for (size_t i = 0; i < params.size(); ++i) {
+    at::Tensor &p = params[i];
+    if (!p.grad().defined())
+      continue;
+    at::Tensor dp = p.grad();
+    if (opts.weightDecay != 0)
+      dp = dp.add(p, opts.weightDecay);
+    if (opts.momentum != 0) {
+      at::Tensor &buf = buffers[i];
+      if (!buf.defined())
+        buf = dp.clone().detach();
+      else
+        buf.mul_(opts.momentum).add_(dp);
+      dp = buf;
+    }
+    p.add_(dp, -opts.learningRate);
+  }
+}
+
+void Sgd::setMomentumBuffer(size_t index, const at::Tensor &buffer) {
+  TORCH_CHECK(index < params.size(), "momentum buffer index out of range");
+  TORCH_CHECK(buffer.sizes() == params[index].sizes(),
+              "momentum buffer shape ", buffer.sizes(),
+              " does not match parameter shape ", params[index].sizes());
+  buffers[index] = buffer.detach().to(params[index].options()).clone();
+}
+
+at::Tensor crossEntropy(const at::Tensor &logits, const at::Tensor &targets) {
+  return at::cross_entropy_loss(logits, targets);
+}
+
+} // namespace rtml

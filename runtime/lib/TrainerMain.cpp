@@ -1,0 +1,444 @@
+//===- TrainerMain.cpp - The trainer's command line -----------------------===//
+//
+// trainerMain: train, eval, predict, bench, info. Usage errors exit 2,
+// run-time errors exit 1; every exception (std:: and c10::Error) is caught
+// and printed as "error: ...", so a trainer never aborts.
+//
+//===----------------------------------------------------------------------===//
+#include "rtml/Runtime/Model.h"
+#include "rtml/Runtime/Parameters.h"
+#include "rtml/Runtime/Serialization.h"
+#include "rtml/Runtime/Trainer.h"
+
+#include "rtml/Support/Diagnostics.h"
+#include "rtml/Support/Shapes.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace rtml {
+
+namespace {
+
+struct OptionSpec {
+  std::string name; ///< without the leading "--"
+  std::string metavar; ///< empty: a flag without a value
+  std::string help;
+};
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::vector<OptionSpec> options;
+  std::vector<std::string> required;
+};
+
+/// Parsed options of one subcommand.
+class Args {
+public:
+  bool has(const std::string &name) const { return values.count(name) != 0; }
+  std::string str(const std::string &name, const std::string &def) const {
+    auto it = values.find(name);
+    return it == values.end() ? def : it->second;
+  }
+  int64_t integer(const std::string &name, int64_t def, int64_t min) const {
+    auto it = values.find(name);
+    if (it == values.end())
+      return def;
+    const std::string &text = it->second;
+    errno = 0;
+    char *end = nullptr;
+    long long v = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno == ERANGE)
+      throw UsageError("--" + name + ": expected an integer, got '" + text +
+                       "'");
+    if (v < min)
+      throw UsageError("--" + name + ": must be at least " +
+                       std::to_string(min) + ", got " + text);
+    return v;
+  }
+  double real(const std::string &name, double def, double min) const {
+    auto it = values.find(name);
+    if (it == values.end())
+      return def;
+    const std::string &text = it->second;
+    errno = 0;
+    char *end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+      throw UsageError("--" + name + ": expected a number, got '" + text +
+                       "'");
+    if (v < min)
+      throw UsageError("--" + name + ": must be at least " +
+                       jsonNumber(min) + ", got " + text);
+    return v;
+  }
+
+  std::map<std::string, std::string> values;
+};
+
+/// argv[0]'s base name, for usage lines.
+std::string kProgram = "trainer";
+
+std::vector<Command> commands() {
+  OptionSpec device{"device", "DEV", "cpu, cuda or cuda:N (default cpu)"};
+  OptionSpec threads{"threads", "N", "CPU threads for LibTorch"};
+  OptionSpec help{"help", "", "show this help"};
+  return {
+      {"train",
+       "train on a CIFAR-10 binary data set, evaluating after each epoch",
+       {{"data", "DIR", "data set directory (data_batch_N.bin, test_batch.bin)"},
+        {"out", "RUN", "run directory (default runs/<model name>)"},
+        {"epochs", "N", "epochs"},
+        {"batch-size", "N", "images per batch"},
+        {"lr", "X", "learning rate"},
+        {"momentum", "X", "SGD momentum"},
+        {"weight-decay", "X", "L2 weight decay"},
+        {"seed", "N", "seed for initialization, order, flips and dropout"},
+        device,
+        {"weights", "FILE", "initial weights (a PyTorch state dict)"},
+        {"max-steps", "N", "stop each epoch after N batches"},
+        {"limit-train", "N", "use only the first N training images"},
+        {"limit-test", "N", "use only the first N test images"},
+        threads,
+        {"no-progress", "", "no progress lines on stderr"},
+        help},
+       {"data"}},
+      {"eval",
+       "loss and accuracy of a weight file on the test set",
+       {{"data", "DIR", "data set directory (test_batch.bin)"},
+        {"weights", "FILE", "a PyTorch state dict"},
+        device,
+        {"batch-size", "N", "images per batch"},
+        {"limit-test", "N", "use only the first N test images"},
+        threads,
+        help},
+       {"data", "weights"}},
+      {"predict",
+       "logits for a tensor of images (eval mode, no transforms)",
+       {{"weights", "FILE", "a PyTorch state dict"},
+        {"input", "FILE", "float tensor [N, C, H, W] saved with torch.save"},
+        {"output", "FILE", "where to torch.save the logits [N, classes]"},
+        device,
+        threads,
+        help},
+       {"weights", "input", "output"}},
+      {"bench",
+       "time full training steps on random data",
+       {{"batch-size", "N", "images per step (default 16)"},
+        {"steps", "N", "timed steps (default 10)"},
+        {"warmup", "N", "untimed steps first (default 2)"},
+        device,
+        threads,
+        {"seed", "N", "seed for weights and data"},
+        {"json", "", "print one JSON line instead"},
+        help},
+       {}},
+      {"info", "model name, input shape, classes, parameters, defaults", {help},
+       {}},
+  };
+}
+
+std::string topUsage(const ModelInfo &info) {
+  std::ostringstream os;
+  os << "usage: " << kProgram << " <command> [options]\n\n"
+     << "Compiled trainer for model '" << info.name << "'.\n\ncommands:\n";
+  for (const Command &c : commands())
+    os << "  " << std::left << std::setw(9) << c.name << c.summary << "\n";
+  os << "\nRun '" << kProgram << " <command> --help' for its options.\n";
+  return os.str();
+}
+
+std::string commandUsage(const Command &c) {
+  std::ostringstream os;
+  os << "usage: " << kProgram << " " << c.name;
+  for (const std::string &r : c.required)
+    for (const OptionSpec &o : c.options)
+      if (o.name == r)
+        os << " --" << o.name << " " << o.metavar;
+  os << " [options]\n\n" << c.summary << "\n\noptions:\n";
+  for (const OptionSpec &o : c.options) {
+    std::string left = "--" + o.name + (o.metavar.empty() ? "" : " " + o.metavar);
+    os << "  " << std::left << std::setw(22) << left << o.help << "\n";
+  }
+  return os.str();
+}
+
+/// Parses ARGV[FIRST..] as Command C's options ("--name value" or
+/// "--name=value"). Returns false when --help was given.
+bool parseArgs(const Command &c, int argc, char **argv, int first,
+               Args &args) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help")
+      return false;
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2)
+      throw UsageError("unexpected argument '" + arg + "' for '" + c.name +
+                       "'");
+    std::string name = arg.substr(2), value;
+    bool inlineValue = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      inlineValue = true;
+    }
+    const OptionSpec *spec = nullptr;
+    std::vector<std::string> names;
+    for (const OptionSpec &o : c.options) {
+      names.push_back(o.name);
+      if (o.name == name)
+        spec = &o;
+    }
+    if (!spec) {
+      std::string msg = "unknown option '--" + name + "' for '" + c.name + "'";
+      std::string near = closestMatch(name, names);
+      if (!near.empty())
+        msg += " (did you mean '--" + near + "'?)";
+      throw UsageError(msg);
+    }
+    if (spec->metavar.empty()) {
+      if (inlineValue)
+        throw UsageError("option '--" + name + "' takes no value");
+      args.values[name] = "";
+      continue;
+    }
+    if (!inlineValue) {
+      if (i + 1 >= argc)
+        throw UsageError("option '--" + name + "' needs a value (" +
+                         spec->metavar + ")");
+      value = argv[++i];
+    }
+    args.values[name] = value;
+  }
+  for (const std::string &r : c.required)
+    if (!args.has(r))
+      throw UsageError("'" + c.name + "' needs --" + r);
+  return true;
+}
+
+void applyThreads(const Args &args) {
+  if (args.has("threads"))
+    at::set_num_threads(static_cast<int>(args.integer("threads", 1, 1)));
+}
+
+at::Device deviceOf(const Args &args) {
+  at::Device device = parseDevice(args.str("device", "cpu"));
+  checkDeviceAvailable(device);
+  return device;
+}
+
+int runTrain(const CompiledModel &model, const Args &args) {
+  const ModelInfo &info = model.info();
+  TrainOptions options;
+  options.dataDir = args.str("data", "");
+  options.outDir = args.str("out", "runs/" + info.name);
+  TrainConfig &cfg = options.train;
+  cfg = info.train;
+  cfg.epochs = args.integer("epochs", cfg.epochs, 1);
+  cfg.batchSize = args.integer("batch-size", cfg.batchSize, 1);
+  cfg.learningRate = args.real("lr", cfg.learningRate, 0);
+  cfg.momentum = args.real("momentum", cfg.momentum, 0);
+  cfg.weightDecay = args.real("weight-decay", cfg.weightDecay, 0);
+  cfg.seed = static_cast<uint64_t>(
+      args.integer("seed", static_cast<int64_t>(cfg.seed), 0));
+  options.maxSteps = args.integer("max-steps", 0, 0);
+  options.limitTrain = args.integer("limit-train", 0, 0);
+  options.limitTest = args.integer("limit-test", 0, 0);
+  options.weights = args.str("weights", "");
+  options.progress = !args.has("no-progress");
+  options.device = parseDevice(args.str("device", "cpu"));
+  applyThreads(args);
+  TrainResult result = runTraining(model, options, std::cout, std::cerr);
+  std::cout << "best test accuracy " << std::fixed << std::setprecision(2)
+            << result.bestTestAccuracy * 100 << "% at epoch "
+            << result.bestEpoch << "; wrote " << options.outDir << std::endl;
+  return 0;
+}
+
+int runEval(const CompiledModel &model, const Args &args) {
+  const ModelInfo &info = model.info();
+  int64_t batchSize = args.integer("batch-size", info.train.batchSize, 1);
+  at::Device device = deviceOf(args);
+  applyThreads(args);
+  std::string weights = args.str("weights", "");
+  Dataset test = takeFirst(readCifarTest(args.str("data", "")),
+                           args.integer("limit-test", 0, 0));
+  ParameterRegistry registry(model.parameters(), device, 0);
+  loadIntoRegistry(registry, loadStateDict(weights), weights);
+  PhaseMetrics m = evaluate(model, registry.tensors(), test, device, batchSize);
+  std::cout << "test loss " << std::fixed << std::setprecision(4) << m.loss
+            << " accuracy " << std::setprecision(2) << m.accuracy * 100
+            << "% (" << m.images << " images)" << std::endl;
+  std::cout << "{\"phase\": \"test\", \"loss\": " << jsonNumber(m.loss)
+            << ", \"accuracy\": " << jsonNumber(m.accuracy)
+            << ", \"images\": " << m.images << ", \"time_s\": "
+            << jsonNumber(m.timeS) << "}" << std::endl;
+  return 0;
+}
+
+int runPredict(const CompiledModel &model, const Args &args) {
+  const ModelInfo &info = model.info();
+  at::Device device = deviceOf(args);
+  applyThreads(args);
+  std::string weights = args.str("weights", "");
+  std::string inputPath = args.str("input", "");
+  ParameterRegistry registry(model.parameters(), device, 0);
+  loadIntoRegistry(registry, loadStateDict(weights), weights);
+  at::Tensor input = loadTensor(inputPath);
+  std::vector<int64_t> expected = {-1};
+  expected.insert(expected.end(), info.inputShape.begin(),
+                  info.inputShape.end());
+  bool ok = input.dim() == static_cast<int64_t>(expected.size());
+  for (size_t i = 1; ok && i < expected.size(); ++i)
+    ok = input.size(i) == expected[i];
+  if (!ok)
+    throw std::runtime_error(
+        inputPath + ": input has shape " +
+        shapeString(std::vector<int64_t>(input.sizes().begin(),
+                                         input.sizes().end())) +
+        ", model '" + info.name + "' expects " + shapeString(expected));
+  if (!input.is_floating_point())
+    throw std::runtime_error(inputPath + ": input must be a floating-point "
+                                         "tensor (float32 images)");
+  at::NoGradGuard noGrad;
+  at::Tensor logits = model.forward(input.to(device, at::kFloat),
+                                    registry.tensors(), /*training=*/false);
+  std::string outputPath = args.str("output", "");
+  saveTensor(logits, outputPath);
+  std::cout << "wrote logits " << shapeString({logits.size(0), logits.size(1)})
+            << " to " << outputPath << std::endl;
+  return 0;
+}
+
+int runBench(const CompiledModel &model, const Args &args) {
+  int64_t batchSize = args.integer("batch-size", 16, 1);
+  int64_t steps = args.integer("steps", 10, 1);
+  int64_t warmup = args.integer("warmup", 2, 0);
+  uint64_t seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
+  at::Device device = deviceOf(args);
+  applyThreads(args);
+  BenchResult r = benchTrainStep(model, device, batchSize, steps, warmup, seed);
+  if (args.has("json")) {
+    std::cout << "{\"model\": " << jsonString(model.info().name)
+              << ", \"mean_ms\": " << jsonNumber(r.meanMs)
+              << ", \"median_ms\": " << jsonNumber(r.medianMs)
+              << ", \"steps\": " << steps << ", \"warmup\": " << warmup
+              << ", \"batch\": " << batchSize << ", \"device\": "
+              << jsonString(device.str())
+              << ", \"threads\": " << at::get_num_threads()
+              << ", \"images_per_s\": " << jsonNumber(r.imagesPerS) << "}"
+              << std::endl;
+    return 0;
+  }
+  std::cout << std::fixed << std::setprecision(2) << "train step: " << r.meanMs
+            << " ms (median " << r.medianMs << " ms, " << steps
+            << " steps, batch " << batchSize << ", device " << device.str()
+            << ")\nimages/s: " << std::setprecision(1) << r.imagesPerS
+            << std::endl;
+  return 0;
+}
+
+int runInfo(const CompiledModel &model) {
+  const ModelInfo &info = model.info();
+  auto list = [](const std::vector<double> &v) {
+    std::ostringstream os;
+    os << "[";
+    for (size_t i = 0; i < v.size(); ++i)
+      os << (i ? ", " : "") << v[i];
+    return os.str() + "]";
+  };
+  const TrainConfig &t = info.train;
+  const DataConfig &d = info.data;
+  std::cout << "model: " << info.name << "\n"
+            << "input shape: " << shapeString(info.inputShape) << "\n"
+            << "classes: " << info.numClasses << "\n"
+            << "parameters: "
+            << groupDigits(countParameters(model.parameters())) << "\n"
+            << "train: epochs " << t.epochs << ", batch size " << t.batchSize
+            << ", lr " << t.learningRate << ", momentum " << t.momentum
+            << ", weight decay " << t.weightDecay << ", seed " << t.seed
+            << "\n"
+            << "data: resize " << d.resize << ", random horizontal flip "
+            << (d.randomHorizontalFlip ? "yes" : "no") << ", mean "
+            << list(d.mean) << ", std " << list(d.std) << std::endl;
+  return 0;
+}
+
+} // namespace
+
+int trainerMain(int argc, char **argv, const CompiledModel &model) {
+  const ModelInfo &info = model.info();
+  if (argc > 0 && argv[0] && *argv[0]) {
+    kProgram = argv[0];
+    if (size_t slash = kProgram.rfind('/'); slash != std::string::npos)
+      kProgram = kProgram.substr(slash + 1);
+  }
+  std::string command = argc > 1 ? argv[1] : "";
+  bool knownCommand = false;
+  try {
+    if (command.empty()) {
+      std::cerr << topUsage(info);
+      return 2;
+    }
+    if (command == "-h" || command == "--help" || command == "help") {
+      std::cout << topUsage(info);
+      return 0;
+    }
+    std::vector<Command> all = commands();
+    const Command *found = nullptr;
+    std::vector<std::string> names;
+    for (const Command &c : all) {
+      names.push_back(c.name);
+      if (c.name == command)
+        found = &c;
+    }
+    if (!found) {
+      std::string msg = "unknown command '" + command + "'";
+      std::string near = closestMatch(command, names);
+      if (!near.empty())
+        msg += " (did you mean '" + near + "'?)";
+      throw UsageError(msg + "; commands: train, eval, predict, bench, info");
+    }
+    knownCommand = true;
+    Args args;
+    if (!parseArgs(*found, argc, argv, 2, args)) {
+      std::cout << commandUsage(*found);
+      return 0;
+    }
+    if (command == "train")
+      return runTrain(model, args);
+    if (command == "eval")
+      return runEval(model, args);
+    if (command == "predict")
+      return runPredict(model, args);
+    if (command == "bench")
+      return runBench(model, args);
+    return runInfo(model);
+  } catch (const UsageError &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    if (knownCommand)
+      std::cerr << "run '" << kProgram << " " << command
+                << " --help' for usage\n";
+    return 2;
+  } catch (const c10::Error &e) {
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "error: unknown exception\n";
+    return 1;
+  }
+}
+
+} // namespace rtml
