@@ -13,11 +13,13 @@
 #include "rtml/Spec/Loader.h"
 #include "rtml/Target/CppEmitter.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -103,6 +105,8 @@ static OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
 /// The pass pipeline every trainer goes through.
 static LogicalResult runPipeline(ModuleOp module) {
   PassManager pm(module->getName());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
   return pm.run(module);
 }
 
@@ -217,6 +221,12 @@ static int buildTrainer(ModuleOp module) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  // MLIR's printing and pass-manager flags (--mlir-print-debuginfo,
+  // --mlir-print-ir-after-all, ...) work here as in rtml-opt.
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  // --help lists rtmlc's own flags; the MLIR ones above stay usable.
   cl::HideUnrelatedOptions(rtmlcCategory);
   cl::ParseCommandLineOptions(
       argc, argv,

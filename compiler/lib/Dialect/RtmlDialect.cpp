@@ -77,7 +77,7 @@ static LogicalResult verifyDictionary(Operation *op, NamedAttribute attr,
                                       ArrayRef<EntrySchema> schema) {
   auto dict = dyn_cast<DictionaryAttr>(attr.getValue());
   if (!dict)
-    return op->emitOpError() << "'" << attr.getName()
+    return op->emitOpError() << "'" << attr.getName().getValue()
                              << "' must be a dictionary";
   for (NamedAttribute entry : dict) {
     const EntrySchema *found = nullptr;
@@ -85,8 +85,9 @@ static LogicalResult verifyDictionary(Operation *op, NamedAttribute attr,
       if (s.name == entry.getName().getValue())
         found = &s;
     if (!found)
-      return op->emitOpError() << "unknown entry '" << entry.getName()
-                               << "' in '" << attr.getName() << "'";
+      return op->emitOpError()
+             << "unknown entry '" << entry.getName().getValue() << "' in '"
+             << attr.getName().getValue() << "'";
     if (failed(verifyEntry(op, attr.getName().getValue(), *found,
                            entry.getValue())))
       return failure();

@@ -11,6 +11,27 @@
 
 #include "rtml/Dialect/RtmlEnums.h.inc"
 
+namespace rtml {
+/// Runs the op's shape inference at its own location (see RtmlOps.td).
+template <typename ConcreteType>
+class ShapeChecked : public mlir::OpTrait::TraitBase<ConcreteType, ShapeChecked> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    llvm::SmallVector<mlir::Type, 1> types;
+    if (mlir::failed(ConcreteType::inferReturnTypes(
+            op->getContext(), op->getLoc(), op->getOperands(),
+            op->getAttrDictionary(), op->getPropertiesStorage(),
+            op->getRegions(), types)))
+      return mlir::failure();
+    if (mlir::TypeRange(types) != op->getResultTypes())
+      return op->emitOpError("result type ")
+             << op->getResultTypes() << " does not match the inferred "
+             << mlir::TypeRange(types);
+    return mlir::success();
+  }
+};
+} // namespace rtml
+
 #define GET_OP_CLASSES
 #include "rtml/Dialect/RtmlOps.h.inc"
 

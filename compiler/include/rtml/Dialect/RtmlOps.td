@@ -42,8 +42,16 @@ def Rtml_ParamOp : Rtml_Op<"param", [Pure]> {
   let hasVerifier = 1;
 }
 
+// Verifies an op by running its shape inference with the op's location, so
+// the verifier reports the detailed shape error; listed before the
+// InferTypeOpInterface trait, whose own check only says that inference
+// failed.
+def Rtml_ShapeChecked : NativeOpTrait<"ShapeChecked"> {
+  let cppNamespace = "::rtml";
+}
+
 class Rtml_LayerOp<string mnemonic, list<Trait> traits = []>
-    : Rtml_Op<mnemonic, !listconcat(traits, [Pure,
+    : Rtml_Op<mnemonic, !listconcat(traits, [Pure, Rtml_ShapeChecked,
           InferTypeOpAdaptor])>;
 
 def Rtml_Conv2dOp : Rtml_LayerOp<"conv2d"> {

@@ -1,0 +1,240 @@
+// RUN: rtml-opt %s -split-input-file -verify-diagnostics
+// Every verifier error of the dialect, one per split.
+
+func.func @conv_channel_mismatch(%x: tensor<?x4x8x8xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<?x2x6x6xf32> {
+  // expected-error @+1 {{conv2d input has 4 channels but the weight [2, 3, 3, 3] expects 3 (input shape [?, 4, 8, 8])}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x4x8x8xf32>, tensor<2x3x3x3xf32> -> tensor<?x2x6x6xf32>
+  return %0 : tensor<?x2x6x6xf32>
+}
+
+// -----
+
+func.func @conv_bias_shape(%x: tensor<?x3x8x8xf32>, %w: tensor<2x3x3x3xf32>, %b: tensor<3xf32>) -> tensor<?x2x6x6xf32> {
+  // expected-error @+1 {{conv2d bias must be [2], got [3]}}
+  %0 = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x8x8xf32>, tensor<2x3x3x3xf32>, tensor<3xf32> -> tensor<?x2x6x6xf32>
+  return %0 : tensor<?x2x6x6xf32>
+}
+
+// -----
+
+func.func @conv_kernel_too_large(%x: tensor<?x3x4x4xf32>, %w: tensor<2x3x5x5xf32>) -> tensor<?x2x1x1xf32> {
+  // expected-error @+1 {{conv2d kernel [5, 5] (dilated extent 5) is larger than the padded input [?, 3, 4, 4] with padding 0}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x4x4xf32>, tensor<2x3x5x5xf32> -> tensor<?x2x1x1xf32>
+  return %0 : tensor<?x2x1x1xf32>
+}
+
+// -----
+
+func.func @conv_zero_stride(%x: tensor<?x3x8x8xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<?x2x6x6xf32> {
+  // expected-error @+1 {{conv2d 'stride' must be >= 1, got 0}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 0, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x8x8xf32>, tensor<2x3x3x3xf32> -> tensor<?x2x6x6xf32>
+  return %0 : tensor<?x2x6x6xf32>
+}
+
+// -----
+
+func.func @conv_stride_rank(%x: tensor<?x3x8x8xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<?x2x6x6xf32> {
+  // expected-error @+1 {{conv2d 'stride' must have 2 elements (height, width), got 3}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 1, 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x8x8xf32>, tensor<2x3x3x3xf32> -> tensor<?x2x6x6xf32>
+  return %0 : tensor<?x2x6x6xf32>
+}
+
+// -----
+
+func.func @conv_groups(%x: tensor<?x4x8x8xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<?x3x6x6xf32> {
+  // expected-error @+1 {{conv2d groups (2) must divide the input channels (4) and the output channels (3)}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 2 : i64} : tensor<?x4x8x8xf32>, tensor<3x2x3x3xf32> -> tensor<?x3x6x6xf32>
+  return %0 : tensor<?x3x6x6xf32>
+}
+
+// -----
+
+func.func @conv_wrong_result(%x: tensor<?x3x8x8xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<?x2x8x8xf32> {
+  // expected-error @+1 {{'rtml.conv2d' op result type 'tensor<?x2x8x8xf32>' does not match the inferred 'tensor<?x2x6x6xf32>'}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x8x8xf32>, tensor<2x3x3x3xf32> -> tensor<?x2x8x8xf32>
+  return %0 : tensor<?x2x8x8xf32>
+}
+
+// -----
+
+func.func @conv_rank(%x: tensor<?x3x8xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<?x2x6x6xf32> {
+  // expected-error @+1 {{conv2d expects a rank-4 input, got [?, 3, 8]}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x8xf32>, tensor<2x3x3x3xf32> -> tensor<?x2x6x6xf32>
+  return %0 : tensor<?x2x6x6xf32>
+}
+
+// -----
+
+func.func @conv_dynamic_spatial(%x: tensor<?x3x?x8xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<?x2x6x6xf32> {
+  // expected-error @+1 {{conv2d expects static dimensions after the batch dimension, got [?, 3, ?, 8]}}
+  %0 = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x?x8xf32>, tensor<2x3x3x3xf32> -> tensor<?x2x6x6xf32>
+  return %0 : tensor<?x2x6x6xf32>
+}
+
+// -----
+
+func.func @relu_type_changes(%x: tensor<?x3x8x8xf32>) -> tensor<?x3x4x4xf32> {
+  // expected-error @+1 {{'rtml.relu' op result type 'tensor<?x3x4x4xf32>' does not match the inferred 'tensor<?x3x8x8xf32>'}}
+  %0 = "rtml.relu"(%x) : (tensor<?x3x8x8xf32>) -> tensor<?x3x4x4xf32>
+  return %0 : tensor<?x3x4x4xf32>
+}
+
+// -----
+
+func.func @relu_not_f32(%x: tensor<?x3xf64>) -> tensor<?x3xf64> {
+  // expected-error @+1 {{'rtml.relu' op operand #0 must be ranked tensor of 32-bit float values}}
+  %0 = rtml.relu %x : tensor<?x3xf64>
+  return %0 : tensor<?x3xf64>
+}
+
+// -----
+
+func.func @lrn_bad_k(%x: tensor<?x3x8x8xf32>) -> tensor<?x3x8x8xf32> {
+  // expected-error @+1 {{'rtml.lrn' op needs alpha >= 0, beta >= 0 and k > 0}}
+  %0 = rtml.lrn %x {size = 5 : i64, alpha = 1.0e-4 : f64, beta = 0.75 : f64, k = 0.0 : f64} : tensor<?x3x8x8xf32>
+  return %0 : tensor<?x3x8x8xf32>
+}
+
+// -----
+
+func.func @lrn_zero_size(%x: tensor<?x3x8x8xf32>) -> tensor<?x3x8x8xf32> {
+  // expected-error @+1 {{'rtml.lrn' op attribute 'size' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 1}}
+  %0 = rtml.lrn %x {size = 0 : i64, alpha = 1.0e-4 : f64, beta = 0.75 : f64, k = 2.0 : f64} : tensor<?x3x8x8xf32>
+  return %0 : tensor<?x3x8x8xf32>
+}
+
+// -----
+
+func.func @lrn_no_channels(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
+  // expected-error @+1 {{lrn expects an input with channels [N, C, ...], got [?, 3]}}
+  %0 = rtml.lrn %x {size = 5 : i64, alpha = 1.0e-4 : f64, beta = 0.75 : f64, k = 2.0 : f64} : tensor<?x3xf32>
+  return %0 : tensor<?x3xf32>
+}
+
+// -----
+
+func.func @dropout_p_one(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
+  // expected-error @+1 {{'rtml.dropout' op probability must be in [0, 1), got 1.000000e+00}}
+  %0 = rtml.dropout %x {p = 1.0 : f64} : tensor<?x3xf32>
+  return %0 : tensor<?x3xf32>
+}
+
+// -----
+
+func.func @pool_padding(%x: tensor<?x3x8x8xf32>) -> tensor<?x3x5x5xf32> {
+  // expected-error @+1 {{max_pool2d padding (2) must be at most half the kernel (3)}}
+  %0 = rtml.max_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 2, 2>, ceil_mode = false} : tensor<?x3x8x8xf32> -> tensor<?x3x5x5xf32>
+  return %0 : tensor<?x3x5x5xf32>
+}
+
+// -----
+
+func.func @pool_kernel_too_large(%x: tensor<?x3x2x2xf32>) -> tensor<?x3x1x1xf32> {
+  // expected-error @+1 {{max_pool2d kernel [3, 3] is larger than the padded input [?, 3, 2, 2]}}
+  %0 = rtml.max_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, ceil_mode = false} : tensor<?x3x2x2xf32> -> tensor<?x3x1x1xf32>
+  return %0 : tensor<?x3x1x1xf32>
+}
+
+// -----
+
+func.func @pool_ceil_result(%x: tensor<?x3x8x8xf32>) -> tensor<?x3x3x3xf32> {
+  // ceil_mode rounds 8 -> 4 windows of 3 with stride 2.
+  // expected-error @+1 {{'rtml.max_pool2d' op result type 'tensor<?x3x3x3xf32>' does not match the inferred 'tensor<?x3x4x4xf32>'}}
+  %0 = rtml.max_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, ceil_mode = true} : tensor<?x3x8x8xf32> -> tensor<?x3x3x3xf32>
+  return %0 : tensor<?x3x3x3xf32>
+}
+
+// -----
+
+func.func @adaptive_size(%x: tensor<?x3x8x8xf32>) -> tensor<?x3x2x2xf32> {
+  // expected-error @+1 {{adaptive_avg_pool2d 'output_size' must have 2 elements (height, width), got 1}}
+  %0 = rtml.adaptive_avg_pool2d %x {output_size = array<i64: 2>} : tensor<?x3x8x8xf32> -> tensor<?x3x2x2xf32>
+  return %0 : tensor<?x3x2x2xf32>
+}
+
+// -----
+
+func.func @flatten_rank(%x: tensor<?xf32>) -> tensor<?x1xf32> {
+  // expected-error @+1 {{flatten expects a rank >= 2 input, got [?]}}
+  %0 = rtml.flatten %x : tensor<?xf32> -> tensor<?x1xf32>
+  return %0 : tensor<?x1xf32>
+}
+
+// -----
+
+func.func @flatten_result(%x: tensor<?x3x2x2xf32>) -> tensor<?x6xf32> {
+  // expected-error @+1 {{'rtml.flatten' op result type 'tensor<?x6xf32>' does not match the inferred 'tensor<?x12xf32>'}}
+  %0 = rtml.flatten %x : tensor<?x3x2x2xf32> -> tensor<?x6xf32>
+  return %0 : tensor<?x6xf32>
+}
+
+// -----
+
+func.func @linear_features(%x: tensor<?x12xf32>, %w: tensor<10x9xf32>) -> tensor<?x10xf32> {
+  // expected-error @+1 {{linear input has 12 features but the weight [10, 9] expects 9 (input shape [?, 12])}}
+  %0 = rtml.linear %x, %w : tensor<?x12xf32>, tensor<10x9xf32> -> tensor<?x10xf32>
+  return %0 : tensor<?x10xf32>
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<?x9xf32>, %w: tensor<10x9xf32>, %b: tensor<9xf32>) -> tensor<?x10xf32> {
+  // expected-error @+1 {{linear bias must be [10], got [9]}}
+  %0 = rtml.linear %x, %w, %b : tensor<?x9xf32>, tensor<10x9xf32>, tensor<9xf32> -> tensor<?x10xf32>
+  return %0 : tensor<?x10xf32>
+}
+
+// -----
+
+func.func @linear_rank(%x: tensor<?x3x2x2xf32>, %w: tensor<10x12xf32>) -> tensor<?x10xf32> {
+  // expected-error @+1 {{linear expects a rank-2 input, got [?, 3, 2, 2]}}
+  %0 = rtml.linear %x, %w : tensor<?x3x2x2xf32>, tensor<10x12xf32> -> tensor<?x10xf32>
+  return %0 : tensor<?x10xf32>
+}
+
+// -----
+
+func.func @param_dynamic() -> tensor<?x3xf32> {
+  // expected-error @+1 {{'rtml.param' op parameter 'w' needs a static, non-empty shape, got [?, 3]}}
+  %0 = rtml.param "w" fan_in_uniform {fan_in = 3 : i64} : tensor<?x3xf32>
+  return %0 : tensor<?x3xf32>
+}
+
+// -----
+
+func.func @param_no_name() -> tensor<3xf32> {
+  // expected-error @+1 {{'rtml.param' op needs a non-empty name}}
+  %0 = rtml.param "" zeros {fan_in = 1 : i64} : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op unknown entry 'batchsize' in 'rtml.train'}}
+module attributes {rtml.train = {batchsize = 8 : i64}} {
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'rtml.train' entry 'batch_size' must be positive}}
+module attributes {rtml.train = {batch_size = 0 : i64}} {
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'rtml.data' std must be positive}}
+module attributes {rtml.data = {mean = array<f64: 0.5>, std = array<f64: 0.0>}} {
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op unknown rtml attribute 'rtml.optimizer'}}
+module attributes {rtml.optimizer = "adam"} {
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'rtml.name' is a module attribute}}
+func.func @f() attributes {rtml.name = "x"} {
+  return
+}

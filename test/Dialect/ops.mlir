@@ -1,0 +1,45 @@
+// RUN: rtml-opt %s | FileCheck %s
+// Round trip: printing and parsing again gives the same IR.
+// RUN: rtml-opt %s | rtml-opt | FileCheck %s
+
+// CHECK-LABEL: module attributes
+// CHECK-SAME: rtml.classes = 10 : i64
+// CHECK-SAME: rtml.data = {mean = array<f64: 5.000000e-01, 5.000000e-01, 5.000000e-01>, random_horizontal_flip = true, resize = 64 : i64, std = array<f64: 5.000000e-01, 5.000000e-01, 5.000000e-01>}
+// CHECK-SAME: rtml.name = "tiny"
+// CHECK-SAME: rtml.train = {batch_size = 8 : i64, epochs = 2 : i64, lr = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, seed = 3 : i64, weight_decay = 0.000000e+00 : f64}
+module attributes {rtml.name = "tiny", rtml.classes = 10 : i64,
+    rtml.train = {epochs = 2 : i64, batch_size = 8 : i64, lr = 0.01 : f64,
+                  momentum = 0.0 : f64, weight_decay = 0.0 : f64, seed = 3 : i64},
+    rtml.data = {resize = 64 : i64, random_horizontal_flip = true,
+                 mean = array<f64: 0.5, 0.5, 0.5>, std = array<f64: 0.5, 0.5, 0.5>}} {
+  // CHECK: func.func @forward(%[[X:.*]]: tensor<?x3x64x64xf32>) -> tensor<?x10xf32>
+  func.func @forward(%x: tensor<?x3x64x64xf32>) -> tensor<?x10xf32> {
+    // CHECK: %[[W:.*]] = rtml.param "conv.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<16x3x3x3xf32>
+    %w = rtml.param "conv.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<16x3x3x3xf32>
+    // CHECK: %[[B:.*]] = rtml.param "conv.bias" zeros {fan_in = 27 : i64} : tensor<16xf32>
+    %b = rtml.param "conv.bias" zeros {fan_in = 27 : i64} : tensor<16xf32>
+    // CHECK: %[[C:.*]] = rtml.conv2d %[[X]], %[[W]], %[[B]] {dilation = array<i64: 1, 1>, groups = 1 : i64, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : tensor<?x3x64x64xf32>, tensor<16x3x3x3xf32>, tensor<16xf32> -> tensor<?x16x32x32xf32>
+    %c = rtml.conv2d %x, %w, %b {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64}
+        : tensor<?x3x64x64xf32>, tensor<16x3x3x3xf32>, tensor<16xf32> -> tensor<?x16x32x32xf32>
+    // CHECK: %[[R:.*]] = rtml.relu %[[C]] : tensor<?x16x32x32xf32>
+    %r = rtml.relu %c : tensor<?x16x32x32xf32>
+    // CHECK: %[[L:.*]] = rtml.lrn %[[R]] {alpha = 1.000000e-04 : f64, beta = 7.500000e-01 : f64, k = 2.000000e+00 : f64, size = 5 : i64} : tensor<?x16x32x32xf32>
+    %l = rtml.lrn %r {size = 5 : i64, alpha = 1.0e-4 : f64, beta = 0.75 : f64, k = 2.0 : f64} : tensor<?x16x32x32xf32>
+    // CHECK: %[[P:.*]] = rtml.max_pool2d %[[L]] {ceil_mode = true, kernel = array<i64: 3, 3>, padding = array<i64: 0, 0>, stride = array<i64: 2, 2>} : tensor<?x16x32x32xf32> -> tensor<?x16x16x16xf32>
+    %p = rtml.max_pool2d %l {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, ceil_mode = true}
+        : tensor<?x16x32x32xf32> -> tensor<?x16x16x16xf32>
+    // CHECK: %[[A:.*]] = rtml.adaptive_avg_pool2d %[[P]] {output_size = array<i64: 2, 3>} : tensor<?x16x16x16xf32> -> tensor<?x16x2x3xf32>
+    %a = rtml.adaptive_avg_pool2d %p {output_size = array<i64: 2, 3>} : tensor<?x16x16x16xf32> -> tensor<?x16x2x3xf32>
+    // CHECK: %[[F:.*]] = rtml.flatten %[[A]] : tensor<?x16x2x3xf32> -> tensor<?x96xf32>
+    %f = rtml.flatten %a : tensor<?x16x2x3xf32> -> tensor<?x96xf32>
+    // CHECK: %[[D:.*]] = rtml.dropout %[[F]] {p = 5.000000e-01 : f64} : tensor<?x96xf32>
+    %d = rtml.dropout %f {p = 0.5 : f64} : tensor<?x96xf32>
+    // CHECK: %[[LW:.*]] = rtml.param "fc.weight" fan_in_uniform {fan_in = 96 : i64} : tensor<10x96xf32>
+    %lw = rtml.param "fc.weight" fan_in_uniform {fan_in = 96 : i64} : tensor<10x96xf32>
+    // A linear without bias keeps one operand.
+    // CHECK: %[[O:.*]] = rtml.linear %[[D]], %[[LW]] : tensor<?x96xf32>, tensor<10x96xf32> -> tensor<?x10xf32>
+    %o = rtml.linear %d, %lw : tensor<?x96xf32>, tensor<10x96xf32> -> tensor<?x10xf32>
+    // CHECK: return %[[O]]
+    return %o : tensor<?x10xf32>
+  }
+}

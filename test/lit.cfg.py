@@ -1,0 +1,30 @@
+# lit configuration of the rtml test suite.
+import os
+
+import lit.formats
+
+config.name = "rtml"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test", ".yaml"]
+config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.rtml_binary_dir, "test")
+
+tool_dirs = [
+    os.path.join(config.rtml_tools_dir, "rtmlc"),
+    os.path.join(config.rtml_tools_dir, "rtml-opt"),
+    os.path.join(config.rtml_tools_dir, "rtml-data"),
+    config.llvm_tools_dir,
+]
+config.environment["PATH"] = os.pathsep.join(
+    tool_dirs + [config.environment.get("PATH", os.environ.get("PATH", ""))])
+# Trainers are built against this build's runtime, with ccache when present.
+config.environment["RTML_RUNTIME_DIR"] = config.rtml_binary_dir
+for var in ("HOME", "CCACHE_DIR", "TMPDIR"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%models", os.path.join(config.rtml_source_dir, "models")))
+config.substitutions.append(("%python", config.python))
+config.substitutions.append(("%rtml_src", config.rtml_source_dir))
