@@ -48,8 +48,8 @@ bool DiagnosticEngine::sourceLine(const std::string &file, int line,
     ++begin;
   }
   size_t end = text.find('\n', begin);
-  out = text.substr(begin, end == std::string::npos ? std::string::npos
-                                                    : end - begin);
+  out = text.substr(begin,
+                    end == std::string::npos ? std::string::npos : end - begin);
   if (!out.empty() && out.back() == '\r')
     out.pop_back();
   return true;

@@ -490,11 +490,10 @@ void Loader::readInput(const YAML::Node &node, InputSpec &input) {
   for (size_t i = 0; i < keys.size(); ++i) {
     const Entry *e = view.find(keys[i]);
     FieldValue v;
-    FieldSchema schema{keys[i].c_str(), FieldType::Int, true, 0, nullptr,
-                       Constraint::Positive};
-    if (e && readField(e->value, schema, "field " + quote(keys[i]) +
-                                             " of 'input'",
-                       v))
+    FieldSchema schema{keys[i].c_str(), FieldType::Int,      true, 0,
+                       nullptr,         Constraint::Positive};
+    if (e && readField(e->value, schema,
+                       "field " + quote(keys[i]) + " of 'input'", v))
       *targets[i] = v.intValue;
   }
 }
@@ -520,9 +519,9 @@ bool Loader::readLayer(const YAML::Node &node, size_t index,
     error(node, owner + " is missing required key 'name'");
     ok = false;
   } else if (!nameEntry->value.IsScalar()) {
-    error(nameEntry->value,
-          "key 'name' of " + owner + " expects a string, got " +
-              describe(nameEntry->value));
+    error(nameEntry->value, "key 'name' of " + owner +
+                                " expects a string, got " +
+                                describe(nameEntry->value));
     ok = false;
   } else if (!isValidName(layer.name)) {
     error(nameEntry->value,
@@ -615,8 +614,8 @@ bool Loader::readLayer(const YAML::Node &node, size_t index,
         error(ref, owner + " reads from " + quote(target) +
                        ", which is defined later; a layer may only read "
                        "earlier layers");
-        diag.note(loc(nameNodes[it->second]), quote(target) +
-                                                  " is defined here");
+        diag.note(loc(nameNodes[it->second]),
+                  quote(target) + " is defined here");
         fromOk = false;
         continue;
       }
@@ -632,9 +631,9 @@ bool Loader::readLayer(const YAML::Node &node, size_t index,
                 ? std::to_string(schema->minInputs)
                 : std::to_string(schema->minInputs) + " or more";
         error(from->value, "op " + quote(layer.op) + " takes " + count +
-                               " input" + (count == "1" ? "" : "s") +
-                               ", but " + owner + " names " +
-                               std::to_string(n) + " in 'from'");
+                               " input" + (count == "1" ? "" : "s") + ", but " +
+                               owner + " names " + std::to_string(n) +
+                               " in 'from'");
         fromOk = false;
       }
     }
@@ -659,8 +658,7 @@ bool Loader::readLayer(const YAML::Node &node, size_t index,
     }
     if (f.required) {
       error(layer.location, owner + " (" + layer.op +
-                                ") is missing required field " +
-                                quote(f.name));
+                                ") is missing required field " + quote(f.name));
       ok = false;
     }
   }
@@ -708,11 +706,10 @@ bool Loader::readLayer(const YAML::Node &node, size_t index,
     const FieldValue &out = layer.fields["out_channels"];
     const FieldValue &groups = layer.fields["groups"];
     if (out.intValue % groups.intValue != 0) {
-      error(groups.location,
-            "field 'out_channels' of " + owner + " (" +
-                std::to_string(out.intValue) +
-                ") must be divisible by field 'groups' (" +
-                std::to_string(groups.intValue) + ")");
+      error(groups.location, "field 'out_channels' of " + owner + " (" +
+                                 std::to_string(out.intValue) +
+                                 ") must be divisible by field 'groups' (" +
+                                 std::to_string(groups.intValue) + ")");
       ok = false;
     }
   }
@@ -738,8 +735,7 @@ bool Loader::readLayer(const YAML::Node &node, size_t index,
 
 void Loader::readLayers(const YAML::Node &node, ModelSpec &spec) {
   if (!node.IsSequence()) {
-    error(node, "key 'layers' expects a list of layers, got " +
-                    describe(node));
+    error(node, "key 'layers' expects a list of layers, got " + describe(node));
     return;
   }
   if (node.size() == 0) {
@@ -761,8 +757,7 @@ void Loader::readLayers(const YAML::Node &node, ModelSpec &spec) {
       nameNodes[i].reset(it->second);
       auto [prev, inserted] = firstIndex.emplace(it->second.Scalar(), i);
       if (!inserted) {
-        error(it->second,
-              "duplicate layer name " + quote(it->second.Scalar()));
+        error(it->second, "duplicate layer name " + quote(it->second.Scalar()));
         diag.note(loc(nameNodes[prev->second]), "first defined here");
       }
       break;
@@ -802,8 +797,8 @@ void Loader::readTrain(const YAML::Node &node, TrainSpec &train) {
       return false;
     train.keyLocations[key] = loc(e->value);
     FieldSchema schema{key, type, false, 0, nullptr, c};
-    return readField(e->value, schema,
-                     "field " + quote(key) + " of 'train'", out);
+    return readField(e->value, schema, "field " + quote(key) + " of 'train'",
+                     out);
   };
   FieldValue v;
   if (read("epochs", FT::Int, C::Positive, v))
@@ -878,17 +873,17 @@ void Loader::readData(const YAML::Node &node, int64_t channels,
   FieldValue v;
   if (const Entry *e = view.find("resize")) {
     data.keyLocations["resize"] = loc(e->value);
-    if (readField(e->value,
-                  {"resize", FieldType::Int, false, 0, nullptr,
-                   Constraint::Positive},
-                  "field 'resize' of 'data'", v))
+    if (readField(
+            e->value,
+            {"resize", FieldType::Int, false, 0, nullptr, Constraint::Positive},
+            "field 'resize' of 'data'", v))
       data.resize = v.intValue;
   }
   if (const Entry *e = view.find("random_horizontal_flip")) {
     data.keyLocations["random_horizontal_flip"] = loc(e->value);
     if (readField(e->value,
-                  {"random_horizontal_flip", FieldType::Bool, false, 0,
-                   nullptr, Constraint::None},
+                  {"random_horizontal_flip", FieldType::Bool, false, 0, nullptr,
+                   Constraint::None},
                   "field 'random_horizontal_flip' of 'data'", v))
       data.randomHorizontalFlip = v.boolValue;
   }
@@ -904,8 +899,7 @@ void Loader::readData(const YAML::Node &node, int64_t channels,
   }
   MapView nview = entriesOf(norm->value, "in 'data.normalize'");
   checkKeys(nview, {"mean", "std"}, "in 'data.normalize'");
-  checkRequired(nview, {"mean", "std"}, loc(norm->value),
-                "'data.normalize'");
+  checkRequired(nview, {"mean", "std"}, loc(norm->value), "'data.normalize'");
   std::vector<double> lists[2];
   bool good[2] = {false, false};
   const char *keys[2] = {"mean", "std"};
@@ -928,8 +922,8 @@ void Loader::readData(const YAML::Node &node, int64_t channels,
     if (k == 1) {
       for (double s : lists[k]) {
         if (s <= 0) {
-          error(e->value, what + " values must be positive, got " +
-                              formatNumber(s));
+          error(e->value,
+                what + " values must be positive, got " + formatNumber(s));
           good[k] = false;
           break;
         }
@@ -1003,15 +997,14 @@ Loader::load(const std::string &text,
             {"format", "name", "input", "classes", "params", "layers", "train",
              "data"},
             "at the top level");
-  checkRequired(view, {"name", "input", "classes", "layers"}, top,
-                "the model");
+  checkRequired(view, {"name", "input", "classes", "layers"}, top, "the model");
 
   if (const Entry *e = view.find("format")) {
     FieldValue v;
-    if (readField(e->value,
-                  {"format", FieldType::Int, false, 0, nullptr,
-                   Constraint::None},
-                  "key 'format'", v)) {
+    if (readField(
+            e->value,
+            {"format", FieldType::Int, false, 0, nullptr, Constraint::None},
+            "key 'format'", v)) {
       if (v.intValue != 1)
         error(e->value, "unsupported format version " +
                             std::to_string(v.intValue) +
@@ -1034,10 +1027,10 @@ Loader::load(const std::string &text,
     YAML::Node value = params["classes"].value;
     if (!value.is(classes->value))
       forcedLocation = SourceLocation{"<command line>", 0, 0};
-    if (readField(value,
-                  {"classes", FieldType::Int, true, 0, nullptr,
-                   Constraint::Positive},
-                  "key 'classes'", v))
+    if (readField(
+            value,
+            {"classes", FieldType::Int, true, 0, nullptr, Constraint::Positive},
+            "key 'classes'", v))
       spec.classes = v.intValue;
     else
       badParams.insert("classes");
@@ -1135,8 +1128,8 @@ loadModelSpec(const std::string &file, DiagnosticEngine &diag,
     }
     text = buffer.str();
   } catch (const std::exception &e) {
-    diag.error({file, 0, 0}, std::string("cannot read model file: ") +
-                                 e.what());
+    diag.error({file, 0, 0},
+               std::string("cannot read model file: ") + e.what());
     return std::nullopt;
   }
   return guardedLoad(text, file, diag, overrides);

@@ -44,11 +44,16 @@ constexpr int kRecord = 1 + 3 * kPixels; // 3073
 constexpr int kClasses = 10;
 constexpr int kTrainFiles = 5;
 
-const std::array<const char *, kClasses> kClassNames = {
-    "horizontal_stripes", "vertical_stripes", "diagonal_stripes",
-    "disc",               "ring",             "cross",
-    "checkerboard",       "square",           "triangle",
-    "diamond"};
+const std::array<const char *, kClasses> kClassNames = {"horizontal_stripes",
+                                                        "vertical_stripes",
+                                                        "diagonal_stripes",
+                                                        "disc",
+                                                        "ring",
+                                                        "cross",
+                                                        "checkerboard",
+                                                        "square",
+                                                        "triangle",
+                                                        "diamond"};
 
 const char *kTopUsage =
     "usage: rtml-data <command> [options]\n"
@@ -212,8 +217,8 @@ void drawImage(int label, double noise, Rng &rng, uint8_t *record) {
 
 /// Writes COUNT images with balanced, shuffled labels to FILES (split as
 /// evenly as possible, earlier files one larger).
-bool writeSplit(const std::vector<fs::path> &files, int64_t count,
-                double noise, Rng &rng) {
+bool writeSplit(const std::vector<fs::path> &files, int64_t count, double noise,
+                Rng &rng) {
   std::vector<uint8_t> labels(count);
   for (int64_t i = 0; i < count; ++i)
     labels[i] = static_cast<uint8_t>(i % kClasses);
@@ -295,8 +300,9 @@ int synth(const std::vector<std::string> &args) {
     } else if (name == "--train" || name == "--test") {
       int64_t &n = name == "--train" ? train : test;
       if (!parseInt(value, 1, 10000000, n))
-        return usageError(name + " expects a whole number of images from 1 "
-                                 "to 10000000, got '" +
+        return usageError(name +
+                              " expects a whole number of images from 1 "
+                              "to 10000000, got '" +
                               value + "'",
                           kSynthUsage);
     } else if (name == "--size") {
@@ -383,9 +389,9 @@ bool inspectFile(const fs::path &file, Counts &total, int64_t &records) {
   int64_t size = static_cast<int64_t>(data.size());
   if (size % kRecord != 0) {
     std::cerr << "rtml-data: error: " << file.string() << ": size " << size
-              << " is not a whole number of " << kRecord
-              << "-byte records (" << size / kRecord << " records and "
-              << size % kRecord << " bytes left over)\n";
+              << " is not a whole number of " << kRecord << "-byte records ("
+              << size / kRecord << " records and " << size % kRecord
+              << " bytes left over)\n";
     return false;
   }
   records = size / kRecord;
@@ -427,8 +433,8 @@ int inspect(const std::vector<std::string> &args) {
     if (!arg.empty() && arg[0] == '-')
       return usageError("unknown option '" + arg + "'", kInspectUsage);
     if (!dir.empty())
-      return usageError("inspect takes one directory, got '" + dir +
-                            "' and '" + arg + "'",
+      return usageError("inspect takes one directory, got '" + dir + "' and '" +
+                            arg + "'",
                         kInspectUsage);
     dir = arg;
   }
@@ -443,8 +449,8 @@ int inspect(const std::vector<std::string> &args) {
   Counts train{}, test{};
   int64_t trainRecords = 0, testRecords = 0, n = 0;
   for (int i = 1; i <= kTrainFiles; ++i) {
-    if (inspectFile(fs::path(dir) / ("data_batch_" + std::to_string(i) +
-                                     ".bin"),
+    if (inspectFile(fs::path(dir) /
+                        ("data_batch_" + std::to_string(i) + ".bin"),
                     train, n))
       trainRecords += n;
     else

@@ -46,12 +46,12 @@ TEST_F(AlexNetSpec, LayerSequenceMatchesTheSeed) {
     EXPECT_TRUE(l.from.empty()) << l.name;
   }
   std::vector<std::string> expected = {
-      "conv2d",     "relu",       "lrn",        "max_pool2d",
-      "conv2d",     "relu",       "lrn",        "max_pool2d",
-      "conv2d",     "relu",       "conv2d",     "relu",
-      "conv2d",     "relu",       "max_pool2d", "adaptive_avg_pool2d",
-      "flatten",    "dropout",    "linear",     "relu",
-      "dropout",    "linear",     "relu",       "linear"};
+      "conv2d",  "relu",    "lrn",        "max_pool2d",
+      "conv2d",  "relu",    "lrn",        "max_pool2d",
+      "conv2d",  "relu",    "conv2d",     "relu",
+      "conv2d",  "relu",    "max_pool2d", "adaptive_avg_pool2d",
+      "flatten", "dropout", "linear",     "relu",
+      "dropout", "linear",  "relu",       "linear"};
   EXPECT_EQ(ops, expected);
 }
 
@@ -126,8 +126,8 @@ TEST_F(AlexNetSpec, TrainingSetUp) {
 /// Walks the layers with the shared shape arithmetic: the spec must describe
 /// the seed's network exactly (57,044,810 parameters, as PyTorch counts).
 TEST_F(AlexNetSpec, ParameterCountMatchesPyTorch) {
-  int64_t c = spec.input.channels, h = spec.input.height,
-          w = spec.input.width, features = -1, params = 0;
+  int64_t c = spec.input.channels, h = spec.input.height, w = spec.input.width,
+          features = -1, params = 0;
   std::vector<std::string> withParams;
   for (const LayerSpec &l : spec.layers) {
     if (l.op == "conv2d") {
@@ -163,11 +163,10 @@ TEST_F(AlexNetSpec, ParameterCountMatchesPyTorch) {
   EXPECT_EQ(features, 10);
   EXPECT_EQ(groupDigits(params), "57,044,810");
   // The state-dict keys of the seed's AlexNet (checked with PyTorch 1.13).
-  EXPECT_EQ(withParams,
-            (std::vector<std::string>{"features_1.0", "features_2.1",
-                                      "features_3.1", "features_3.3",
-                                      "features_3.5", "classifier.1",
-                                      "classifier.4", "classifier.6"}));
+  EXPECT_EQ(withParams, (std::vector<std::string>{
+                            "features_1.0", "features_2.1", "features_3.1",
+                            "features_3.3", "features_3.5", "classifier.1",
+                            "classifier.4", "classifier.6"}));
 }
 
 TEST(AlexNetOverride, SetClasses) {

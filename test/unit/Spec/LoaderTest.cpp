@@ -263,17 +263,17 @@ TEST(Loader, FromErrors) {
 }
 
 TEST(Loader, NonPositiveSizesAndRanges) {
-  Result r = load(
-      "name: m\n"
-      "input: {channels: 0, height: -1, width: 32}\n"
-      "classes: 0\n"
-      "layers:\n"
-      "  - {name: c, op: conv2d, out_channels: 0, kernel: [3, 0], "
-      "padding: -1}\n"
-      "  - {name: d, op: dropout, p: 1}\n"
-      "  - {name: g, op: conv2d, out_channels: 6, kernel: 3, groups: 4}\n"
-      "  - {name: p, op: max_pool2d, kernel: 2, padding: 2}\n"
-      "train: {epochs: 0, lr: -0.1, batch_size: 8}\n");
+  Result r =
+      load("name: m\n"
+           "input: {channels: 0, height: -1, width: 32}\n"
+           "classes: 0\n"
+           "layers:\n"
+           "  - {name: c, op: conv2d, out_channels: 0, kernel: [3, 0], "
+           "padding: -1}\n"
+           "  - {name: d, op: dropout, p: 1}\n"
+           "  - {name: g, op: conv2d, out_channels: 6, kernel: 3, groups: 4}\n"
+           "  - {name: p, op: max_pool2d, kernel: 2, padding: 2}\n"
+           "train: {epochs: 0, lr: -0.1, batch_size: 8}\n");
   EXPECT_EQ(
       r.diags,
       (Diags{
@@ -430,8 +430,8 @@ TEST(Loader, MissingFile) {
 TEST(Loader, NeverThrowsOnOddInput) {
   // Anchors, tags, deep nesting, binary junk: diagnostics, not exceptions.
   for (const char *text :
-       {"a: &x [*x]\n", "name: !!binary AAAA\n", "{{{{{{{{{{",
-        "\t- x", "name: m\nlayers: *undefined\n", "\xff\xfe\x00",
+       {"a: &x [*x]\n", "name: !!binary AAAA\n", "{{{{{{{{{{", "\t- x",
+        "name: m\nlayers: *undefined\n", "\xff\xfe\x00",
         "layers: [[[[[[[[[[[[[[]]]]]]]]]]]]]]\n"}) {
     DiagnosticEngine diag;
     std::optional<ModelSpec> spec;

@@ -57,8 +57,8 @@ TEST(Diagnostics, SourceLineBounds) {
 }
 
 TEST(Diagnostics, ClosestMatch) {
-  std::vector<std::string> keys = {"kernel", "stride", "padding", "dilation",
-                                   "groups", "bias"};
+  std::vector<std::string> keys = {"kernel",   "stride", "padding",
+                                   "dilation", "groups", "bias"};
   EXPECT_EQ(closestMatch("kernal", keys), "kernel");
   EXPECT_EQ(closestMatch("strides", keys), "stride");
   EXPECT_EQ(closestMatch("padding", keys), "padding");

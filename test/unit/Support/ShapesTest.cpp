@@ -11,9 +11,9 @@
 using namespace rtml;
 
 TEST(Shapes, ConvOutputSize) {
-  EXPECT_EQ(convOutputSize(224, 11, 4, 2), 55); // AlexNet conv1
-  EXPECT_EQ(convOutputSize(27, 5, 1, 2), 27);   // AlexNet conv2
-  EXPECT_EQ(convOutputSize(224, 7, 2, 3), 112); // GoogLeNet conv1
+  EXPECT_EQ(convOutputSize(224, 11, 4, 2), 55);  // AlexNet conv1
+  EXPECT_EQ(convOutputSize(27, 5, 1, 2), 27);    // AlexNet conv2
+  EXPECT_EQ(convOutputSize(224, 7, 2, 3), 112);  // GoogLeNet conv1
   EXPECT_EQ(convOutputSize(32, 3, 2, 0, 2), 14); // dilation 2
   EXPECT_EQ(convOutputSize(10, 3, 2, 0), 4);
   // Too small: no output (callers report it).
@@ -29,13 +29,19 @@ struct PoolCase {
 
 TEST(Shapes, PoolOutputSizeMatchesPyTorch) {
   const PoolCase cases[] = {
-      {55, 3, 2, 0, false, 27}, {27, 3, 2, 0, false, 13},
-      {13, 3, 2, 0, false, 6},  {6, 3, 2, 0, false, 2},
-      {6, 3, 2, 0, true, 3},    {112, 3, 2, 0, true, 56},
-      {14, 3, 2, 0, true, 7},   {7, 3, 2, 1, true, 4},
-      {10, 3, 1, 1, true, 10},  {1, 1, 2, 0, true, 1},
+      {55, 3, 2, 0, false, 27},
+      {27, 3, 2, 0, false, 13},
+      {13, 3, 2, 0, false, 6},
+      {6, 3, 2, 0, false, 2},
+      {6, 3, 2, 0, true, 3},
+      {112, 3, 2, 0, true, 56},
+      {14, 3, 2, 0, true, 7},
+      {7, 3, 2, 1, true, 4},
+      {10, 3, 1, 1, true, 10},
+      {1, 1, 2, 0, true, 1},
       // ceil_mode's last window would start in the right padding: dropped.
-      {5, 2, 2, 1, true, 3},    {8, 2, 3, 1, true, 3},
+      {5, 2, 2, 1, true, 3},
+      {8, 2, 3, 1, true, 3},
       {4, 3, 3, 1, true, 2},
   };
   for (const PoolCase &c : cases)
