@@ -308,6 +308,12 @@ PyRef Unpickler::call(const PyRef &callable, const PyRef &args) {
       fail(name + ": expected a tensor");
     return a[0];
   }
+  // TorchScript's pickler (torch::jit::pickle_save) wraps typed containers.
+  if (name == "torch.jit._pickle.restore_type_tag") {
+    if (a.empty())
+      fail(name + ": missing argument");
+    return a[0];
+  }
   if (name == "collections.OrderedDict" || name == "builtins.dict" ||
       name == "__builtin__.dict") {
     PyRef dict = PyObject::make(PyObject::Kind::Dict);

@@ -1,0 +1,323 @@
+//===- TrainerTest.cpp - Training loop and trainerMain on a tiny model ----===//
+#include "TestUtil.h"
+
+#include "rtml/Runtime/Model.h"
+#include "rtml/Runtime/Ops.h"
+#include "rtml/Runtime/Serialization.h"
+#include "rtml/Runtime/Trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <sstream>
+
+using namespace rtml;
+using rtml::test::fileExists;
+using rtml::test::readFile;
+using rtml::test::TempDir;
+using rtml::test::writeFile;
+
+namespace {
+
+/// A hand-written "emitted" model: average-pool to 4x4, dropout, linear.
+class TinyModel : public CompiledModel {
+public:
+  TinyModel() {
+    modelInfo.name = "tiny";
+    modelInfo.inputShape = {3, 32, 32};
+    modelInfo.numClasses = 2;
+    modelInfo.train.epochs = 3;
+    modelInfo.train.batchSize = 16;
+    modelInfo.train.learningRate = 0.05;
+    modelInfo.train.momentum = 0.9;
+    modelInfo.train.weightDecay = 1e-4;
+    modelInfo.train.seed = 1;
+    modelInfo.data.randomHorizontalFlip = true;
+    modelInfo.data.mean = {0.5, 0.5, 0.5};
+    modelInfo.data.std = {0.25, 0.25, 0.25};
+    params = {{"fc.weight", {2, 48}, ParamInit::FanInUniform, 48},
+              {"fc.bias", {2}, ParamInit::FanInUniform, 48}};
+  }
+  const ModelInfo &info() const override { return modelInfo; }
+  const std::vector<ParameterSpec> &parameters() const override {
+    return params;
+  }
+  at::Tensor forward(const at::Tensor &input, const std::vector<at::Tensor> &p,
+                     bool training) const override {
+    ++forwardCalls;
+    at::Tensor x = ops::flatten(ops::adaptiveAvgPool2d(input, {4, 4}));
+    x = ops::dropout(x, 0.1, training);
+    at::Tensor logits = ops::linear(x, p[0], p[1]);
+    if (training && nanAfter >= 0 && forwardCalls > nanAfter)
+      logits = logits * std::numeric_limits<float>::quiet_NaN();
+    return logits;
+  }
+
+  ModelInfo modelInfo;
+  std::vector<ParameterSpec> params;
+  mutable std::atomic<int64_t> forwardCalls{0};
+  int64_t nanAfter = -1; ///< training forwards before the loss turns NaN
+};
+
+/// Separable two-class data: class 0 dark images, class 1 bright ones, with
+/// noise so that the task is not trivial for a random start.
+std::string separableRecords(int n, uint32_t seed) {
+  std::string bytes;
+  uint32_t state = seed;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 24;
+  };
+  for (int i = 0; i < n; ++i) {
+    int label = next() & 1;
+    bytes.push_back(static_cast<char>(label));
+    for (int j = 0; j < 3072; ++j)
+      bytes.push_back(static_cast<char>(label ? 110 + next() % 146
+                                              : next() % 146));
+  }
+  return bytes;
+}
+
+void writeDataSet(const TempDir &dir) {
+  writeFile(dir / "data_batch_1.bin", separableRecords(96, 1));
+  writeFile(dir / "data_batch_2.bin", separableRecords(64, 2));
+  writeFile(dir / "test_batch.bin", separableRecords(64, 3));
+}
+
+struct MainResult {
+  int status;
+  std::string out, err;
+};
+
+MainResult runMain(const CompiledModel &model, std::vector<std::string> args) {
+  args.insert(args.begin(), "tiny-trainer");
+  std::vector<char *> argv;
+  for (std::string &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  int status = trainerMain(static_cast<int>(args.size()), argv.data(), model);
+  MainResult r{status, ::testing::internal::GetCapturedStdout(),
+               ::testing::internal::GetCapturedStderr()};
+  return r;
+}
+
+int countLines(const std::string &text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+} // namespace
+
+TEST(RuntimeTrainer, TinyModelLearnsSeparableData) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  TrainOptions options;
+  options.dataDir = dir.path();
+  options.outDir = dir / "run";
+  options.train = model.info().train;
+  options.progress = false;
+  std::ostringstream out, log;
+  TrainResult result = runTraining(model, options, out, log);
+  ASSERT_EQ(result.history.size(), 6u);
+  EXPECT_EQ(result.history[0].phase, "train");
+  EXPECT_EQ(result.history[1].phase, "test");
+  EXPECT_EQ(result.history[0].images, 160);
+  EXPECT_EQ(result.history[1].images, 64);
+  EXPECT_EQ(result.parameters, 98);
+  EXPECT_LT(result.finalTrain.loss, result.history[0].loss);
+  EXPECT_GT(result.finalTest.accuracy, 0.9) << out.str();
+  EXPECT_GE(result.bestTestAccuracy, result.finalTest.accuracy);
+  EXPECT_GE(result.bestEpoch, 1);
+
+  std::string metrics = readFile(dir / "run/metrics.jsonl");
+  EXPECT_EQ(countLines(metrics), 6);
+  EXPECT_NE(metrics.find("{\"epoch\": 1, \"phase\": \"train\", \"loss\": "),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("\"images_per_s\": "), std::string::npos);
+  std::string summary = readFile(dir / "run/summary.json");
+  for (const char *key :
+       {"\"model\": \"tiny\"", "\"parameters\": 98", "\"best_test_accuracy\"",
+        "\"best_epoch\"", "\"wall_time_s\"", "\"mean_batch_time_s\"",
+        "\"final_test\"", "\"device\": \"cpu\""})
+    EXPECT_NE(summary.find(key), std::string::npos) << key << "\n" << summary;
+
+  StateDict last = loadStateDict(dir / "run/checkpoints/last.pt");
+  ASSERT_EQ(last.size(), 2u);
+  EXPECT_EQ(last[0].first, "fc.weight");
+  EXPECT_TRUE(fileExists(dir / "run/checkpoints/best.pt"));
+  StateDict optim = loadStateDict(dir / "run/checkpoints/last.optim.pt");
+  ASSERT_EQ(optim.size(), 2u);
+  EXPECT_EQ(optim[0].first, "momentum_buffer.fc.weight");
+
+  // The same seed gives the same run; --weights starts from a checkpoint.
+  std::ostringstream out2;
+  options.outDir = dir / "run2";
+  options.train.epochs = 1;
+  TrainResult again = runTraining(model, options, out2, log);
+  EXPECT_DOUBLE_EQ(again.history[0].loss, result.history[0].loss);
+  options.weights = dir / "run/checkpoints/best.pt";
+  TrainResult resumed = runTraining(model, options, out2, log);
+  EXPECT_GT(resumed.history[0].accuracy, 0.9);
+}
+
+TEST(RuntimeTrainer, NonFiniteLossStopsAndKeepsLastGoodCheckpoint) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  model.nanAfter = 3; // epoch 1 has 3 steps with --max-steps 3
+  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
+                                 dir / "run", "--epochs", "2", "--max-steps",
+                                 "3", "--no-progress"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("error: loss is nan at epoch 2 step 1"),
+            std::string::npos)
+      << r.err;
+  // Epoch 1's checkpoint is intact and loadable.
+  std::string lastPath = dir / "run/checkpoints/last.pt";
+  ASSERT_TRUE(fileExists(lastPath));
+  EXPECT_EQ(readFile(lastPath), readFile(dir / "run/checkpoints/best.pt"));
+  EXPECT_EQ(loadStateDict(lastPath).size(), 2u);
+  EXPECT_EQ(countLines(readFile(dir / "run/metrics.jsonl")), 2);
+}
+
+TEST(RuntimeTrainerMain, UsageErrorsExitTwo) {
+  TinyModel model;
+  struct Case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  std::vector<Case> cases = {
+      {{}, "usage:"},
+      {{"fly"}, "error: unknown command 'fly'"},
+      {{"trian", "--data", "x"}, "did you mean 'train'"},
+      {{"train"}, "error: 'train' needs --data"},
+      {{"train", "--data"}, "error: option '--data' needs a value"},
+      {{"train", "--data", "d", "--epoch", "3"},
+       "unknown option '--epoch' for 'train' (did you mean '--epochs'?)"},
+      {{"train", "--data", "d", "--epochs", "abc"},
+       "--epochs: expected an integer, got 'abc'"},
+      {{"train", "--data", "d", "--epochs", "0"}, "--epochs: must be at least 1"},
+      {{"train", "--data", "d", "--lr", "0.1x"},
+       "--lr: expected a number, got '0.1x'"},
+      {{"train", "--data", "d", "--device", "gpu"}, "invalid device 'gpu'"},
+      {{"train", "--data", "d", "stray"}, "unexpected argument 'stray'"},
+      {{"eval", "--data", "d"}, "'eval' needs --weights"},
+      {{"predict", "--weights", "w", "--input", "x"}, "needs --output"},
+      {{"bench", "--steps", "-1"}, "--steps: must be at least 1"},
+      {{"bench", "--json=1"}, "'--json' takes no value"},
+  };
+  for (const Case &c : cases) {
+    MainResult r = runMain(model, c.args);
+    std::string joined;
+    for (const std::string &a : c.args)
+      joined += a + " ";
+    EXPECT_EQ(r.status, 2) << joined << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << joined << "\n"
+                                                       << r.err;
+  }
+}
+
+TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
+  TinyModel model;
+  for (const char *cmd : {"train", "eval", "predict", "bench", "info"}) {
+    MainResult r = runMain(model, {cmd, "--help"});
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.out.find(std::string("usage: tiny-trainer ") + cmd),
+              std::string::npos)
+        << r.out;
+  }
+  MainResult r = runMain(model, {"--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("predict"), std::string::npos);
+
+  r = runMain(model, {"info"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("model: tiny"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("input shape: [3, 32, 32]"), std::string::npos);
+  EXPECT_NE(r.out.find("parameters: 98"), std::string::npos);
+
+  r = runMain(model, {"bench", "--steps", "2", "--warmup", "1",
+                      "--batch-size", "4"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("train step: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 steps, batch 4, device cpu)"), std::string::npos);
+  EXPECT_NE(r.out.find("images/s: "), std::string::npos);
+  r = runMain(model, {"bench", "--steps", "1", "--warmup", "0", "--json"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("{\"model\": \"tiny\", \"mean_ms\": "),
+            std::string::npos)
+      << r.out;
+
+  TempDir dir;
+  r = runMain(model, {"train", "--data", dir / "none", "--out", dir / "run"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: " + (dir / "none/data_batch_1.bin")),
+            std::string::npos)
+      << r.err;
+  if (!torch::cuda::is_available()) {
+    r = runMain(model, {"bench", "--device", "cuda"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("CUDA is not available"), std::string::npos) << r.err;
+  }
+  r = runMain(model, {"eval", "--data", dir.path(), "--weights",
+                      dir / "missing.pt"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: "), std::string::npos);
+}
+
+TEST(RuntimeTrainerMain, EvalAndPredictMatchPython) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  // PyTorch makes the weights (an nn.Module state_dict), the input and the
+  // expected eval-mode logits; the trainer's predict must reproduce them.
+  std::string script = R"PY(
+import torch, torch.nn as nn, torch.nn.functional as F
+torch.manual_seed(0)
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(48, 2)
+    def forward(self, x):
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 4), 1)
+        return self.fc(F.dropout(x, 0.1, self.training))
+m = Tiny().eval()
+torch.save(m.state_dict(), 'DIR/w.pt')
+x = torch.randn(5, 3, 32, 32)
+torch.save(x, 'DIR/x.pt')
+torch.save(torch.randn(5, 3, 16, 16), 'DIR/bad.pt')
+torch.save(m(x).detach(), 'DIR/expected.pt')
+)PY";
+  for (size_t at; (at = script.find("DIR")) != std::string::npos;)
+    script.replace(at, 3, dir.path());
+  std::string output;
+  ASSERT_EQ(rtml::test::runPython(script, dir.path(), output), 0) << output;
+
+  MainResult r = runMain(model, {"predict", "--weights", dir / "w.pt",
+                                 "--input", dir / "x.pt", "--output",
+                                 dir / "y.pt"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  at::Tensor ours = loadTensor(dir / "y.pt");
+  at::Tensor expected = loadTensor(dir / "expected.pt");
+  EXPECT_EQ(ours.sizes(), (std::vector<int64_t>{5, 2}));
+  EXPECT_TRUE(at::allclose(ours, expected, 1e-5, 1e-6)) << ours << expected;
+
+  r = runMain(model, {"predict", "--weights", dir / "w.pt", "--input",
+                      dir / "bad.pt", "--output", dir / "y2.pt"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("input has shape [5, 3, 16, 16], model 'tiny' expects "
+                       "[?, 3, 32, 32]"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fileExists(dir / "y2.pt"));
+
+  r = runMain(model, {"eval", "--data", dir.path(), "--weights",
+                      dir / "w.pt", "--batch-size", "10"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("(64 images)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("{\"phase\": \"test\", \"loss\": "), std::string::npos);
+}
