@@ -75,6 +75,12 @@ static cl::opt<std::string> runtimeDir(
              "build rtmlc comes from)"),
     cl::cat(rtmlcCategory));
 
+static cl::list<std::string>
+    paramOverrides("set", cl::value_desc("name=value"),
+                   cl::desc("Override the spec parameter NAME (declared in "
+                            "its params: section, or classes); repeatable"),
+                   cl::cat(rtmlcCategory));
+
 static cl::opt<std::string>
     buildType("build-type", cl::init("Release"),
               cl::desc("CMake build type of the trainer (default: Release)"),
@@ -90,12 +96,26 @@ static int fail(const llvm::Twine &message) {
 /// line; returns null after an error.
 static OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
                                         llvm::SourceMgr &sourceMgr) {
-  if (llvm::sys::path::extension(inputFile) == ".mlir")
+  if (llvm::sys::path::extension(inputFile) == ".mlir") {
+    if (!paramOverrides.empty()) {
+      fail("--set applies to a YAML spec, not to IR");
+      return nullptr;
+    }
     return parseSourceFile<ModuleOp>(sourceMgr, &context);
+  }
 
   rtml::DiagnosticEngine diag;
+  std::vector<rtml::spec::ParamOverride> overrides;
+  for (const std::string &arg : paramOverrides) {
+    rtml::spec::ParamOverride override;
+    if (!rtml::spec::parseParamOverride(arg, override)) {
+      fail("--set expects NAME=VALUE, got '" + arg + "'");
+      return nullptr;
+    }
+    overrides.push_back(override);
+  }
   std::optional<rtml::spec::ModelSpec> spec =
-      rtml::spec::loadModelSpec(inputFile, diag);
+      rtml::spec::loadModelSpec(inputFile, diag, overrides);
   diag.printAll(std::cerr);
   if (!spec)
     return nullptr;
