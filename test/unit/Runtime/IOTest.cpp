@@ -177,7 +177,7 @@ namespace {
 
 // The model whose state dict the Python side saves; every parameter holds
 // arange(numel) * 0.01 so the C++ side can check values.
-const char *kMakeWeights = R"PY(
+const std::string kModelPy = R"PY(
 import collections, sys, torch, torch.nn as nn
 out = sys.argv[1] if len(sys.argv) > 1 else '.'
 class M(nn.Module):
@@ -189,6 +189,8 @@ m = M()
 with torch.no_grad():
     for p in m.parameters():
         p.copy_(torch.arange(p.numel(), dtype=torch.float32).view_as(p) * 0.01)
+)PY";
+const std::string kMakeWeights = kModelPy + R"PY(
 sd = m.state_dict()
 assert isinstance(sd, collections.OrderedDict) and hasattr(sd, '_metadata')
 torch.save(sd, 'DIR/ordered.pt')
@@ -224,20 +226,40 @@ at::Tensor expectedValue(const ParameterSpec &spec) {
       .view(spec.shape);
 }
 
+/// Python's files, made once per build tree: every test runs in its own
+/// process and starting Python with torch takes seconds. A hash of the
+/// script names the directory, so editing the script makes fresh files.
+std::string pythonFixtureDir() {
+  std::string parent = std::string(RTML_BINARY_DIR) + "/test/unit/Runtime";
+  std::string dir = parent + "/weights-" +
+                    std::to_string(std::hash<std::string>{}(kMakeWeights));
+  if (fileExists(dir + "/done"))
+    return dir;
+  std::string tmp = dir + ".tmp-XXXXXX";
+  if (!::mkdtemp(tmp.data()))
+    return "";
+  std::string output;
+  int rc = rtml::test::runPython(withDir(kMakeWeights, tmp), tmp, output);
+  if (rc != 0) {
+    ADD_FAILURE() << output;
+    return "";
+  }
+  writeFile(tmp + "/done", "");
+  // Another test process may have won the race; either copy is good.
+  if (::rename(tmp.c_str(), dir.c_str()) != 0)
+    std::system(("rm -rf '" + tmp + "'").c_str());
+  return dir;
+}
+
 class RuntimeWeights : public ::testing::Test {
 protected:
-  static void SetUpTestSuite() {
-    dir = new TempDir();
-    std::string output;
-    int rc = rtml::test::runPython(withDir(kMakeWeights, dir->path()),
-                                   dir->path(), output);
-    ASSERT_EQ(rc, 0) << output;
+  static void SetUpTestSuite() { fixture = pythonFixtureDir(); }
+  void SetUp() override { ASSERT_FALSE(fixture.empty()); }
+  static std::string path(const std::string &name) {
+    return fixture + "/" + name;
   }
-  static void TearDownTestSuite() {
-    delete dir;
-    dir = nullptr;
-  }
-  static std::string path(const std::string &name) { return *dir / name; }
+  /// Files a test writes go to its own directory.
+  std::string scratch(const std::string &name) const { return own / name; }
 
   void expectLoadsIntoModel(const std::string &file) {
     SCOPED_TRACE(file);
@@ -251,9 +273,10 @@ protected:
     }
   }
 
-  static TempDir *dir;
+  static std::string fixture;
+  TempDir own;
 };
-TempDir *RuntimeWeights::dir = nullptr;
+std::string RuntimeWeights::fixture;
 
 } // namespace
 
@@ -344,12 +367,12 @@ TEST_F(RuntimeWeights, CorruptTruncatedAndNonFilesFailClearly) {
     corrupt[i] = static_cast<char>(0xff);
   cases.push_back({"corrupt.pt", corrupt, "corrupt.pt: "});
   for (const Case &c : cases) {
-    writeFile(path(c.name), c.content);
-    std::string msg = errorOf([&] { loadStateDict(path(c.name)); });
+    writeFile(scratch(c.name), c.content);
+    std::string msg = errorOf([&] { loadStateDict(scratch(c.name)); });
     EXPECT_NE(msg.find(c.expect), std::string::npos) << c.name << ": " << msg;
-    EXPECT_NE(msg.find(path(c.name)), std::string::npos) << msg;
+    EXPECT_NE(msg.find(scratch(c.name)), std::string::npos) << msg;
   }
-  std::string msg = errorOf([&] { loadStateDict(dir->path()); });
+  std::string msg = errorOf([&] { loadStateDict(own.path()); });
   EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
   msg = errorOf([&] { loadStateDict(path("nonexistent.pt")); });
   EXPECT_NE(msg.find("nonexistent.pt: cannot open"), std::string::npos) << msg;
@@ -358,9 +381,10 @@ TEST_F(RuntimeWeights, CorruptTruncatedAndNonFilesFailClearly) {
 TEST_F(RuntimeWeights, SavedStateDictLoadsInPythonAndBackInCpp) {
   ParameterRegistry reg(modelSpecs(), at::kCPU, 3);
   StateDict sd = registryStateDict(reg);
-  std::string file = path("saved.pt");
+  std::string file = scratch("saved.pt");
   saveStateDict(sd, file);
-  saveTensor(at::arange(6, at::kFloat).view({2, 3}), path("saved_tensor.pt"));
+  saveTensor(at::arange(6, at::kFloat).view({2, 3}),
+             scratch("saved_tensor.pt"));
   // Back in C++.
   StateDict back = loadStateDict(file);
   ASSERT_EQ(back.size(), sd.size());
@@ -372,7 +396,7 @@ TEST_F(RuntimeWeights, SavedStateDictLoadsInPythonAndBackInCpp) {
   std::ostringstream expected;
   expected << std::setprecision(9)
            << reg.find("fc.weight").sum().item<double>();
-  std::string script = withDir(kMakeWeights, dir->path()) + R"PY(
+  std::string script = kModelPy + R"PY(
 sd = torch.load('DIR/saved.pt')
 assert isinstance(sd, dict), type(sd)
 assert list(sd.keys()) == ['features.0.weight', 'features.0.bias', 'fc.weight', 'fc.bias'], list(sd)
@@ -382,10 +406,10 @@ t = torch.load('DIR/saved_tensor.pt')
 assert torch.equal(t, torch.arange(6.).view(2, 3)), t
 print('LOADED')
 )PY";
-  script = withDir(script, dir->path());
+  script = withDir(script, own.path());
   script.replace(script.find("EXPECTED"), 8, expected.str());
   std::string output;
-  EXPECT_EQ(rtml::test::runPython(script, dir->path(), output), 0) << output;
+  EXPECT_EQ(rtml::test::runPython(script, own.path(), output), 0) << output;
   EXPECT_NE(output.find("LOADED"), std::string::npos) << output;
 }
 
