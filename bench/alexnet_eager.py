@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Eager PyTorch reference for the seed report's AlexNet (with LRN).
+
+Times the same training step as a compiled trainer's `bench` subcommand
+(forward, cross-entropy, backward, SGD lr 0.01 momentum 0.9 weight decay 5e-4)
+on random 224x224 inputs, and prints the same lines:
+
+    train step: MEAN ms (median M ms, N steps, batch B, device D)
+    images/s: X
+
+It can also write the files a predict-equivalence test needs: the model's
+state dict as a plain dict (--export-weights), a random input batch
+(--save-input) and the eval-mode logits for it (--save-output).
+
+Run it with Debian's Python, which has torch: /usr/bin/python3.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+class AlexNet(nn.Module):
+    """The report's class: module names give the state-dict keys
+    (features_1.0, features_2.1, features_3.1/3/5, classifier.1/4/6)."""
+
+    def __init__(self, num_classes: int = 10, use_lrn: bool = True):
+        super().__init__()
+        self.num_classes = num_classes
+        self.use_lrn = use_lrn
+        self.features_1 = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+        )
+        self.lrn1 = nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2)
+        self.features_2 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2),
+            nn.ReLU(inplace=True),
+        )
+        self.lrn2 = nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2)
+        self.features_3 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.5),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=0.5),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features_1(x)
+        if self.use_lrn:
+            x = self.lrn1(x)
+        x = self.features_2(x)
+        if self.use_lrn:
+            x = self.lrn2(x)
+        x = self.features_3(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def non_negative(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return value
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--batch-size", type=positive, default=16)
+    p.add_argument("--steps", type=non_negative, default=10,
+                   help="timed steps (0: only write the requested files)")
+    p.add_argument("--warmup", type=non_negative, default=2)
+    p.add_argument("--threads", type=positive, help="torch.set_num_threads")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=non_negative, default=0)
+    p.add_argument("--image-size", type=positive, default=224)
+    p.add_argument("--num-classes", type=positive, default=10)
+    p.add_argument("--no-lrn", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON line")
+    p.add_argument("--export-weights", metavar="FILE",
+                   help="torch.save(dict(model.state_dict())) at init")
+    p.add_argument("--save-input", metavar="FILE",
+                   help="a random input [N, 3, S, S] (N = --input-batch)")
+    p.add_argument("--save-output", metavar="FILE",
+                   help="eval-mode logits of the saved input")
+    p.add_argument("--input-batch", type=positive, default=2)
+    args = p.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    model = AlexNet(args.num_classes, use_lrn=not args.no_lrn).to(device)
+
+    if args.export_weights:
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        torch.save(state, args.export_weights)
+    if args.save_input or args.save_output:
+        x = torch.randn(args.input_batch, 3, args.image_size, args.image_size)
+        if args.save_input:
+            torch.save(x, args.save_input)
+        if args.save_output:
+            model.eval()
+            with torch.no_grad():
+                torch.save(model(x.to(device)).cpu(), args.save_output)
+            model.train()
+    if args.steps == 0:
+        return 0
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                          weight_decay=5e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.randn(args.batch_size, 3, args.image_size, args.image_size,
+                    device=device)
+    y = torch.randint(args.num_classes, (args.batch_size,), device=device)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    model.train()
+    times = []
+    for i in range(args.warmup + args.steps):
+        sync()
+        start = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        sync()
+        if i >= args.warmup:
+            times.append((time.perf_counter() - start) * 1e3)
+
+    mean = statistics.fmean(times)
+    median = statistics.median(times)
+    images_per_s = args.batch_size / (mean / 1e3)
+    if args.json:
+        print(json.dumps({"model": "alexnet_eager", "mean_ms": mean,
+                          "median_ms": median, "steps": args.steps,
+                          "warmup": args.warmup, "batch": args.batch_size,
+                          "device": str(device),
+                          "threads": torch.get_num_threads(),
+                          "images_per_s": images_per_s}))
+    else:
+        print(f"train step: {mean:.2f} ms (median {median:.2f} ms, "
+              f"{args.steps} steps, batch {args.batch_size}, device {device})")
+        print(f"images/s: {images_per_s:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
