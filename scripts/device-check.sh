@@ -120,9 +120,10 @@ torch.backends.cuda.matmul.allow_tf32 = False
 torch.manual_seed(0)
 model = AlexNet().eval()
 x = torch.randn(8, 3, 224, 224)
+# The state dict as users save it (an OrderedDict), of CPU tensors.
+torch.save(model.state_dict(), sys.argv[1] + "/weights.pt")
 with torch.no_grad():
     y = model.cuda()(x.cuda()).cpu()
-torch.save(model.state_dict(), sys.argv[1] + "/weights.pt")
 torch.save(x, sys.argv[1] + "/input.pt")
 torch.save(y, sys.argv[1] + "/expected.pt")
 PY
