@@ -9,6 +9,7 @@
 
 #include "rtml/Support/Shapes.h"
 
+#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -82,7 +83,7 @@ void Sgd::zeroGrad() {
 }
 
 void Sgd::step() {
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   for (size_t i = 0; i < params.size(); ++i) {
     at::Tensor &p = params[i];
     if (!p.grad().defined())

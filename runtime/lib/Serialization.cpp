@@ -4,11 +4,12 @@
 
 #include "rtml/Support/Shapes.h"
 
+#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
-#include <torch/csrc/jit/serialization/pickle.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -673,16 +674,126 @@ void loadIntoRegistry(ParameterRegistry &registry, const StateDict &state,
     list("missing keys", missing);
     throw std::runtime_error(msg.str());
   }
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   for (const auto &[name, tensor] : state)
     registry.find(name).copy_(tensor.to(at::kFloat));
 }
 
+namespace {
+
+/// Writes torch.save's format by hand rather than with torch::pickle_save:
+/// the latter wraps containers in torch.jit._pickle.restore_type_tag, which
+/// PyTorch >= 2.6's torch.load (weights_only=True by default) refuses. The
+/// pickle below uses only what torch.save itself emits for a dict of
+/// tensors: torch._utils._rebuild_tensor_v2, torch.<Type>Storage and
+/// collections.OrderedDict, all on weights_only's allowlist.
+class TorchSaveWriter {
+public:
+  TorchSaveWriter()
+      : writer([this](const void *data, size_t size) {
+          const char *p = static_cast<const char *>(data);
+          bytes.insert(bytes.end(), p, p + size);
+          return size;
+        }) {
+    pickle.append("\x80\x02", 2); // PROTO 2
+  }
+
+  void beginDict() { pickle += "}("; } // EMPTY_DICT, MARK
+  void endDict() { pickle += 'u'; }    // SETITEMS
+  void key(const std::string &text) { string(text); }
+
+  void tensor(const at::Tensor &value) {
+    at::Tensor t = value.detach().to(at::kCPU).contiguous();
+    std::string storageKey = std::to_string(storageCount++);
+    global("torch._utils", "_rebuild_tensor_v2");
+    pickle += "(("; // MARK (args), MARK (persistent id)
+    string("storage");
+    global("torch", storageClass(t.scalar_type()));
+    string(storageKey);
+    string("cpu");
+    integer(t.numel());
+    pickle += "tQ"; // TUPLE, BINPERSID
+    integer(0);     // storage offset
+    ints(t.sizes());
+    ints(t.strides());
+    pickle += '\x89'; // NEWFALSE: requires_grad
+    global("collections", "OrderedDict");
+    pickle += ")R"; // backward hooks: OrderedDict()
+    pickle += "tR"; // TUPLE, REDUCE
+    writer.writeRecord("data/" + storageKey, t.data_ptr(), t.nbytes());
+  }
+
+  std::vector<char> finish() {
+    pickle += '.'; // STOP
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    writer.writeEndOfFile();
+    return std::move(bytes);
+  }
+
+private:
+  std::vector<char> bytes;
+  caffe2::serialize::PyTorchStreamWriter writer;
+  std::string pickle;
+  int64_t storageCount = 0;
+
+  static std::string storageClass(at::ScalarType type) {
+    switch (type) {
+    case at::kFloat: return "FloatStorage";
+    case at::kDouble: return "DoubleStorage";
+    case at::kHalf: return "HalfStorage";
+    case at::kBFloat16: return "BFloat16Storage";
+    case at::kLong: return "LongStorage";
+    case at::kInt: return "IntStorage";
+    case at::kShort: return "ShortStorage";
+    case at::kChar: return "CharStorage";
+    case at::kByte: return "ByteStorage";
+    case at::kBool: return "BoolStorage";
+    default:
+      throw std::runtime_error(std::string("cannot save tensors of type ") +
+                               c10::toString(type));
+    }
+  }
+  void global(const std::string &module, const std::string &name) {
+    pickle += 'c';
+    pickle += module + "\n" + name + "\n";
+  }
+  void string(const std::string &text) {
+    pickle += 'X'; // BINUNICODE
+    uint32_t n = static_cast<uint32_t>(text.size());
+    for (int i = 0; i < 4; ++i)
+      pickle += static_cast<char>((n >> (8 * i)) & 0xff);
+    pickle += text;
+  }
+  void integer(int64_t v) {
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+      pickle += 'J'; // BININT
+      for (int i = 0; i < 4; ++i)
+        pickle += static_cast<char>((uint32_t(int32_t(v)) >> (8 * i)) & 0xff);
+      return;
+    }
+    pickle += "\x8a\x08"; // LONG1, 8 bytes little-endian two's complement
+    for (int i = 0; i < 8; ++i)
+      pickle += static_cast<char>((uint64_t(v) >> (8 * i)) & 0xff);
+  }
+  void ints(at::IntArrayRef values) {
+    pickle += '('; // MARK
+    for (int64_t v : values)
+      integer(v);
+    pickle += 't'; // TUPLE
+  }
+};
+
+} // namespace
+
 std::vector<char> serializeStateDict(const StateDict &state) {
-  c10::Dict<std::string, at::Tensor> dict;
-  for (const auto &[name, tensor] : state)
-    dict.insert(name, tensor.detach().to(at::kCPU).contiguous().clone());
-  return torch::jit::pickle_save(c10::IValue(dict));
+  TorchSaveWriter writer;
+  writer.beginDict();
+  for (const auto &[name, tensor] : state) {
+    writer.key(name);
+    writer.tensor(tensor);
+  }
+  writer.endDict();
+  return writer.finish();
 }
 
 void saveStateDict(const StateDict &state, const std::string &path) {
@@ -691,8 +802,9 @@ void saveStateDict(const StateDict &state, const std::string &path) {
 }
 
 void saveTensor(const at::Tensor &tensor, const std::string &path) {
-  std::vector<char> bytes = torch::jit::pickle_save(
-      c10::IValue(tensor.detach().to(at::kCPU).contiguous().clone()));
+  TorchSaveWriter writer;
+  writer.tensor(tensor);
+  std::vector<char> bytes = writer.finish();
   writeFileAtomically(path, bytes.data(), bytes.size());
 }
 

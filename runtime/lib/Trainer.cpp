@@ -4,6 +4,7 @@
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
 
+#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
 #include <torch/cuda.h>
 
@@ -159,7 +160,7 @@ PhaseMetrics evaluateImpl(const CompiledModel &model,
                           const Dataset &set, at::Device device,
                           int64_t batchSize, int64_t epoch, Progress *progress,
                           const std::string &prefix) {
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   BatchTransform transform(model.info().data, device, /*seed=*/0);
   BatchSampler sampler(set, batchSize, /*shuffle=*/false, 0);
   RunningStats stats;

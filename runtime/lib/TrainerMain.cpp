@@ -13,6 +13,7 @@
 #include "rtml/Support/Diagnostics.h"
 #include "rtml/Support/Shapes.h"
 
+#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -309,7 +310,7 @@ int runPredict(const CompiledModel &model, const Args &args) {
   if (!input.is_floating_point())
     throw std::runtime_error(inputPath + ": input must be a floating-point "
                                          "tensor (float32 images)");
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   at::Tensor logits = model.forward(input.to(device, at::kFloat),
                                     registry.tensors(), /*training=*/false);
   std::string outputPath = args.str("output", "");

@@ -397,12 +397,12 @@ TEST_F(RuntimeWeights, SavedStateDictLoadsInPythonAndBackInCpp) {
   expected << std::setprecision(9)
            << reg.find("fc.weight").sum().item<double>();
   std::string script = kModelPy + R"PY(
-sd = torch.load('DIR/saved.pt')
+sd = torch.load('DIR/saved.pt', weights_only=True)
 assert isinstance(sd, dict), type(sd)
 assert list(sd.keys()) == ['features.0.weight', 'features.0.bias', 'fc.weight', 'fc.bias'], list(sd)
 m.load_state_dict(sd)
 assert abs(m.fc.weight.sum().item() - EXPECTED) < 1e-5, m.fc.weight.sum().item()
-t = torch.load('DIR/saved_tensor.pt')
+t = torch.load('DIR/saved_tensor.pt', weights_only=True)
 assert torch.equal(t, torch.arange(6.).view(2, 3)), t
 print('LOADED')
 )PY";

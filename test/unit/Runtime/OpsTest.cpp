@@ -199,7 +199,7 @@ TEST(RuntimeOps, LrnGradientMatchesFiniteDifferences) {
   at::Tensor w = at::randn({1, 5, 2, 2}, at::kDouble);
   (f(x) * w).sum().backward();
   at::Tensor numeric = at::zeros_like(x);
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   double eps = 1e-6;
   at::Tensor flat = x.detach().clone().view(-1);
   for (int64_t i = 0; i < flat.numel(); ++i) {

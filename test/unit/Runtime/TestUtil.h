@@ -59,7 +59,11 @@ inline int runPython(const std::string &script, const std::string &workDir,
                      std::string &output) {
   std::string scriptPath = workDir + "/script.py";
   std::ofstream(scriptPath) << script;
-  std::string cmd = std::string(RTML_PYTHON) + " '" + scriptPath + "' 2>&1";
+  // $RTML_PYTHON overrides the build's choice (e.g. on a machine whose
+  // torch lives in a virtual environment, not under /usr/bin/python3).
+  const char *python = std::getenv("RTML_PYTHON");
+  std::string cmd = std::string(python && *python ? python : RTML_PYTHON) +
+                    " '" + scriptPath + "' 2>&1";
   FILE *pipe = ::popen(cmd.c_str(), "r");
   if (!pipe)
     return -1;

@@ -303,6 +303,10 @@ torch.save(m(x).detach(), 'DIR/expected.pt')
   ASSERT_EQ(r.status, 0) << r.err;
   at::Tensor ours = loadTensor(dir / "y.pt");
   at::Tensor expected = loadTensor(dir / "expected.pt");
+  std::string check = "import torch\n"
+                      "y = torch.load('" + (dir / "y.pt") + "', weights_only=True)\n"
+                      "assert y.shape == (5, 2), y.shape\n";
+  ASSERT_EQ(rtml::test::runPython(check, dir.path(), output), 0) << output;
   EXPECT_EQ(ours.sizes(), (std::vector<int64_t>{5, 2}));
   EXPECT_TRUE(at::allclose(ours, expected, 1e-5, 1e-6)) << ours << expected;
 

@@ -9,8 +9,11 @@
 // torch._utils._rebuild_tensor_v2 / _rebuild_parameter calls, for files from
 // LibTorch 1.13 and 2.x alike.
 //
-// Saving writes a plain dict of CPU tensors with torch::jit::pickle_save,
-// which Python's torch.load reads and nn.Module.load_state_dict accepts.
+// Saving writes what torch.save(dict_of_tensors) writes (a zip archive via
+// PyTorchStreamWriter, pickle protocol 2, only globals on torch.load's
+// weights_only allowlist), so that torch.load reads it in PyTorch 1.13 and
+// 2.x (weights_only=True being the default since 2.6), and
+// nn.Module.load_state_dict accepts it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_SERIALIZATION_H
