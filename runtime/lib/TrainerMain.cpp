@@ -90,7 +90,16 @@ public:
 /// argv[0]'s base name, for usage lines.
 std::string kProgram = "trainer";
 
-std::vector<Command> commands() {
+std::string fmt(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+/// The subcommands; help texts show the defaults the spec gave this model.
+std::vector<Command> commands(const ModelInfo &info) {
+  const TrainConfig &t = info.train;
+  auto dflt = [](const std::string &v) { return " (default " + v + ")"; };
   OptionSpec device{"device", "DEV", "cpu, cuda or cuda:N (default cpu)"};
   OptionSpec threads{"threads", "N", "CPU threads for LibTorch"};
   OptionSpec help{"help", "", "show this help"};
@@ -98,13 +107,15 @@ std::vector<Command> commands() {
       {"train",
        "train on a CIFAR-10 binary data set, evaluating after each epoch",
        {{"data", "DIR", "data set directory (data_batch_N.bin, test_batch.bin)"},
-        {"out", "RUN", "run directory (default runs/<model name>)"},
-        {"epochs", "N", "epochs"},
-        {"batch-size", "N", "images per batch"},
-        {"lr", "X", "learning rate"},
-        {"momentum", "X", "SGD momentum"},
-        {"weight-decay", "X", "L2 weight decay"},
-        {"seed", "N", "seed for initialization, order, flips and dropout"},
+        {"out", "RUN", "run directory" + dflt("runs/" + info.name)},
+        {"epochs", "N", "epochs" + dflt(std::to_string(t.epochs))},
+        {"batch-size", "N",
+         "images per batch" + dflt(std::to_string(t.batchSize))},
+        {"lr", "X", "learning rate" + dflt(fmt(t.learningRate))},
+        {"momentum", "X", "SGD momentum" + dflt(fmt(t.momentum))},
+        {"weight-decay", "X", "L2 weight decay" + dflt(fmt(t.weightDecay))},
+        {"seed", "N",
+         "seed for init, order, flips, dropout" + dflt(std::to_string(t.seed))},
         device,
         {"weights", "FILE", "initial weights (a PyTorch state dict)"},
         {"max-steps", "N", "stop each epoch after N batches"},
@@ -119,7 +130,8 @@ std::vector<Command> commands() {
        {{"data", "DIR", "data set directory (test_batch.bin)"},
         {"weights", "FILE", "a PyTorch state dict"},
         device,
-        {"batch-size", "N", "images per batch"},
+        {"batch-size", "N",
+         "images per batch" + dflt(std::to_string(t.batchSize))},
         {"limit-test", "N", "use only the first N test images"},
         threads,
         help},
@@ -153,7 +165,7 @@ std::string topUsage(const ModelInfo &info) {
   std::ostringstream os;
   os << "usage: " << kProgram << " <command> [options]\n\n"
      << "Compiled trainer for model '" << info.name << "'.\n\ncommands:\n";
-  for (const Command &c : commands())
+  for (const Command &c : commands(info))
     os << "  " << std::left << std::setw(9) << c.name << c.summary << "\n";
   os << "\nRun '" << kProgram << " <command> --help' for its options.\n";
   return os.str();
@@ -394,7 +406,7 @@ int trainerMain(int argc, char **argv, const CompiledModel &model) {
       std::cout << topUsage(info);
       return 0;
     }
-    std::vector<Command> all = commands();
+    std::vector<Command> all = commands(info);
     const Command *found = nullptr;
     std::vector<std::string> names;
     for (const Command &c : all) {
