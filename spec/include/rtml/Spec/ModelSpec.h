@@ -35,17 +35,35 @@ struct FieldValue {
 };
 
 struct LayerSpec {
-  std::string name; ///< unique; parameters are NAME.weight / NAME.bias
-  std::string op;   ///< conv2d, relu, lrn, max_pool2d, adaptive_avg_pool2d,
-                    ///< flatten, dropout, linear
-  /// Names of the layers this one reads, in order. Empty: the previous layer,
-  /// or the model input for the first layer. "input" names the model input.
+  /// Unique; parameters are NAME.weight / NAME.bias. A layer that comes from
+  /// a block is named `<use name>.<inner name>` (`inception3a.b2.conv`).
+  std::string name;
+  std::string op; ///< conv2d, relu, lrn, max_pool2d, adaptive_avg_pool2d,
+                  ///< flatten, dropout, linear, concat, add, batch_norm,
+                  ///< avg_pool2d
+  /// Qualified names of the layers this one reads, in order; always filled
+  /// by the loader (the default input, block inputs and outputs, disabled
+  /// layers are all resolved), each naming an earlier layer of `layers` or
+  /// "input" (the model input). An empty list (only in a hand-built spec)
+  /// means the previous layer, or the model input for the first layer.
   std::vector<std::string> from;
   std::map<std::string, FieldValue> fields;
 
   SourceLocation location;                ///< of the layer's `name:` key
   SourceLocation opLocation;              ///< of the `op:` value
+  /// Of each `from` entry as written; of the layer for a default input.
   std::vector<SourceLocation> fromLocations;
+
+  /// Logical device (one of ModelSpec::devices) from the layer's own
+  /// `device:` or the innermost block use that has one; empty when nothing
+  /// says (the default device, ModelSpec::devices[0] if any).
+  std::string device;
+  SourceLocation deviceLocation; ///< of the `device:` value that decided it
+
+  /// For a layer that comes from a block: the `name:` of each block use it
+  /// was expanded from, innermost first (for "in use X" notes). Empty for a
+  /// layer written directly in the top-level `layers:`.
+  std::vector<SourceLocation> expansionLocations;
 
   const FieldValue &field(const std::string &key) const {
     return fields.at(key);
@@ -67,21 +85,79 @@ struct TrainSpec {
   double weightDecay = 0.0;
   int64_t seed = 0;
   std::string optimizer = "sgd"; ///< the only one for now
+  bool nesterov = false; ///< torch.optim.SGD(nesterov=True); needs momentum
+
+  /// Learning-rate schedule, stepped once per epoch:
+  ///   "constant": lr throughout;
+  ///   "step":     lr * gamma^(epoch / stepSize)  (StepLR);
+  ///   "cosine":   eta_min + (lr - eta_min) * (1 + cos(pi * epoch / tMax)) / 2
+  ///               (CosineAnnealingLR).
+  std::string lrSchedule = "constant";
+  int64_t stepSize = 0; ///< step: epochs between decays (> 0)
+  double gamma = 0.1;   ///< step: decay factor
+  double etaMin = 0.0;  ///< cosine: the final learning rate
+  int64_t tMax = 0;     ///< cosine: epochs of the half period (default epochs)
   SourceLocation location;
   /// Location of each key given in the file (absent: defaulted).
   std::map<std::string, SourceLocation> keyLocations;
 };
 
+/// One step of an input pipeline (torchvision.transforms), applied after the
+/// pixels are scaled to [0, 1] (ToTensor).
+struct TransformSpec {
+  /// "resize" (size), "random_horizontal_flip" (p), "random_resized_crop"
+  /// (size, scale, ratio), "normalize" (mean, std).
+  std::string kind;
+  std::vector<int64_t> size;                  ///< [h, w]
+  double p = 0.5;                             ///< flip probability
+  std::vector<double> scale = {0.08, 1.0};    ///< area fraction [lo, hi]
+  std::vector<double> ratio = {3.0 / 4.0, 4.0 / 3.0}; ///< aspect [lo, hi]
+  std::vector<double> mean, std;              ///< one per channel
+  SourceLocation location;
+};
+
 struct DataSpec {
-  int64_t resize = 0; ///< 0: no resize
+  /// The training pipeline in the pre-pipeline terms (kept for readers that
+  /// know only these): the train pipeline's square resize (0: none or not
+  /// square), whether it flips, its normalization (empty: none).
+  int64_t resize = 0;
   bool randomHorizontalFlip = false;
-  std::vector<double> mean; ///< empty: no normalization
+  std::vector<double> mean;
   std::vector<double> std;
+
+  /// The pipelines, in order. From `data.train` / `data.eval`, or from the
+  /// shorthand keys: train = resize, flip, normalize; eval = resize,
+  /// normalize.
+  std::vector<TransformSpec> trainTransforms;
+  std::vector<TransformSpec> evalTransforms;
+
+  /// Validation split of the training set (`data.split`): splitVal images
+  /// (chosen with splitSeed) are held out for validation, splitTrain of the
+  /// rest are used for training (0: all of the rest). splitVal == 0: no
+  /// validation set.
+  int64_t splitTrain = 0;
+  int64_t splitVal = 0;
+  int64_t splitSeed = 0; ///< default: train.seed
   SourceLocation location;
   /// Location of each key given in the file (absent: defaulted);
   /// "normalize.mean" / "normalize.std" for the nested ones.
   std::map<std::string, SourceLocation> keyLocations;
 };
+
+/// An output of the network with a loss: the main head is the prediction
+/// (evaluation and predict use it); side heads add loss_weight times their
+/// cross-entropy to the training loss. Every head's output is [N, classes].
+struct HeadSpec {
+  std::string name;
+  std::string output; ///< qualified name of the layer it reads
+  double lossWeight = 1.0;
+  bool main = false;
+  SourceLocation location; ///< of the head's `name:` (of the last layer for
+                           ///< the implicit main head)
+};
+
+/// The newest `format:` this loader reads; a file may say 1..kLatestFormat.
+constexpr int64_t kLatestFormat = 1;
 
 struct ModelSpec {
   std::string file; ///< path as given, used in every location
@@ -91,12 +167,23 @@ struct ModelSpec {
   InputSpec input;
   int64_t classes = 0;
   SourceLocation classesLocation;
+  /// Flat, in a topological order, blocks expanded, disabled layers gone.
   std::vector<LayerSpec> layers;
+  /// Always at least one; the main head first. Without `heads:`, one main
+  /// head named "main" reading the last layer, weight 1.
+  std::vector<HeadSpec> heads;
+  /// Logical devices from `devices:`; the first is the default. Empty when
+  /// the file declares none.
+  std::vector<std::string> devices;
+  std::vector<SourceLocation> deviceLocations;
   TrainSpec train;
   DataSpec data;
   /// Named parameters after `--set` overrides: the `params:` section plus
   /// `classes`; layer fields written `$name` are already substituted.
   std::map<std::string, FieldValue> params;
+
+  /// The main head (heads.front() once loaded).
+  const HeadSpec &mainHead() const { return heads.front(); }
 
   /// The layer called NAME, or nullptr.
   const LayerSpec *layer(const std::string &layerName) const {
