@@ -98,8 +98,7 @@ BatchTransform::BatchTransform(DataConfig cfg, at::Device dev, uint64_t seed)
     throw std::invalid_argument("data config: mean and std must both be set");
   if (!config.mean.empty()) {
     if (config.mean.size() != config.std.size())
-      throw std::invalid_argument(
-          "data config: mean and std differ in length");
+      throw std::invalid_argument("data config: mean and std differ in length");
     int64_t c = static_cast<int64_t>(config.mean.size());
     auto opts = at::TensorOptions().dtype(at::kDouble);
     mean = at::from_blob(config.mean.data(), {1, c, 1, 1}, opts)
@@ -109,8 +108,7 @@ BatchTransform::BatchTransform(DataConfig cfg, at::Device dev, uint64_t seed)
   }
 }
 
-at::Tensor BatchTransform::operator()(const at::Tensor &images,
-                                      bool training) {
+at::Tensor BatchTransform::operator()(const at::Tensor &images, bool training) {
   at::Tensor x = images.to(device).to(at::kFloat).div_(255.0);
   if (config.resize > 0 &&
       (x.size(2) != config.resize || x.size(3) != config.resize)) {

@@ -21,19 +21,18 @@ at::Tensor conv2d(const at::Tensor &input, const at::Tensor &weight,
 
 at::Tensor relu(const at::Tensor &input) { return at::relu(input); }
 
-at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha,
-               double beta, double k) {
-  TORCH_CHECK(input.dim() >= 3, "lrn: expected an input with at least 3 "
-                                "dimensions [N, C, ...], got ",
+at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
+               double k) {
+  TORCH_CHECK(input.dim() >= 3,
+              "lrn: expected an input with at least 3 "
+              "dimensions [N, C, ...], got ",
               input.sizes());
   TORCH_CHECK(size >= 1, "lrn: size must be positive, got ", size);
   auto sizes = input.sizes();
   // [N, 1, C, H, W*...]: the channel window becomes a depth window of a 3-D
   // average pool, zero padded size/2 before and (size-1)/2 after.
-  at::Tensor div =
-      input.mul(input).unsqueeze(1).reshape({sizes[0], 1, sizes[1],
-                                             input.dim() > 2 ? sizes[2] : 1,
-                                             -1});
+  at::Tensor div = input.mul(input).unsqueeze(1).reshape(
+      {sizes[0], 1, sizes[1], input.dim() > 2 ? sizes[2] : 1, -1});
   div = at::constant_pad_nd(div, {0, 0, 0, 0, size / 2, (size - 1) / 2}, 0);
   div = at::avg_pool3d(div, {size, 1, 1}, /*stride=*/{1, 1, 1}).squeeze(1);
   div = div.view(sizes);

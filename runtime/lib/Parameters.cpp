@@ -4,14 +4,14 @@
 // are slow to compile.
 //
 //===----------------------------------------------------------------------===//
-#include "rtml/Runtime/Optimizer.h"
 #include "rtml/Runtime/Parameters.h"
+#include "rtml/Runtime/Optimizer.h"
 
 #include "rtml/Support/Shapes.h"
 
-#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -105,9 +105,9 @@ void Sgd::step() {
 
 void Sgd::setMomentumBuffer(size_t index, const at::Tensor &buffer) {
   TORCH_CHECK(index < params.size(), "momentum buffer index out of range");
-  TORCH_CHECK(buffer.sizes() == params[index].sizes(),
-              "momentum buffer shape ", buffer.sizes(),
-              " does not match parameter shape ", params[index].sizes());
+  TORCH_CHECK(buffer.sizes() == params[index].sizes(), "momentum buffer shape ",
+              buffer.sizes(), " does not match parameter shape ",
+              params[index].sizes());
   buffers[index] = buffer.detach().to(params[index].options()).clone();
 }
 

@@ -4,8 +4,8 @@
 
 #include "rtml/Support/Shapes.h"
 
-#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <caffe2/serialize/inline_container.h>
 
 #include <cerrno>
@@ -59,10 +59,10 @@ struct PyObject {
   Kind kind = Kind::None;
   int64_t intValue = 0; // Bool, Int
   double floatValue = 0;
-  std::string text;   // String, Bytes, Global/Object: "module.name"
-  std::vector<PyRef> items;                      // Tuple, List
-  std::vector<std::pair<PyRef, PyRef>> entries;  // Dict
-  at::Tensor tensor;                             // Storage, Tensor
+  std::string text;         // String, Bytes, Global/Object: "module.name"
+  std::vector<PyRef> items; // Tuple, List
+  std::vector<std::pair<PyRef, PyRef>> entries; // Dict
+  at::Tensor tensor;                            // Storage, Tensor
 
   static PyRef make(Kind kind) {
     auto obj = std::make_shared<PyObject>();
@@ -83,19 +83,32 @@ struct PyObject {
 
 const char *kindName(PyObject::Kind kind) {
   switch (kind) {
-  case PyObject::Kind::None: return "None";
-  case PyObject::Kind::Bool: return "bool";
-  case PyObject::Kind::Int: return "int";
-  case PyObject::Kind::Float: return "float";
-  case PyObject::Kind::String: return "str";
-  case PyObject::Kind::Bytes: return "bytes";
-  case PyObject::Kind::Tuple: return "tuple";
-  case PyObject::Kind::List: return "list";
-  case PyObject::Kind::Dict: return "dict";
-  case PyObject::Kind::Global: return "global";
-  case PyObject::Kind::Storage: return "storage";
-  case PyObject::Kind::Tensor: return "tensor";
-  case PyObject::Kind::Object: return "object";
+  case PyObject::Kind::None:
+    return "None";
+  case PyObject::Kind::Bool:
+    return "bool";
+  case PyObject::Kind::Int:
+    return "int";
+  case PyObject::Kind::Float:
+    return "float";
+  case PyObject::Kind::String:
+    return "str";
+  case PyObject::Kind::Bytes:
+    return "bytes";
+  case PyObject::Kind::Tuple:
+    return "tuple";
+  case PyObject::Kind::List:
+    return "list";
+  case PyObject::Kind::Dict:
+    return "dict";
+  case PyObject::Kind::Global:
+    return "global";
+  case PyObject::Kind::Storage:
+    return "storage";
+  case PyObject::Kind::Tensor:
+    return "tensor";
+  case PyObject::Kind::Object:
+    return "object";
   }
   return "?";
 }
@@ -171,8 +184,7 @@ private:
       ++pos;
     if (pos >= size)
       fail("unterminated line in pickle data");
-    std::string line(reinterpret_cast<const char *>(data + start),
-                     pos - start);
+    std::string line(reinterpret_cast<const char *>(data + start), pos - start);
     ++pos;
     return line;
   }
@@ -206,8 +218,7 @@ private:
   }
   std::vector<int64_t> asInts(const PyRef &v, const char *what) const {
     if (v->kind != PyObject::Kind::Tuple && v->kind != PyObject::Kind::List)
-      fail(std::string(what) + ": expected a tuple, got " +
-           kindName(v->kind));
+      fail(std::string(what) + ": expected a tuple, got " + kindName(v->kind));
     std::vector<int64_t> out;
     for (const PyRef &item : v->items)
       out.push_back(asInt(item, what));
@@ -360,7 +371,7 @@ PyRef Unpickler::run() {
     case 'N': // NONE
       stack.push_back(PyObject::make(PyObject::Kind::None));
       break;
-    case 0x88: // NEWTRUE
+    case 0x88:   // NEWTRUE
     case 0x89: { // NEWFALSE
       PyRef b = PyObject::make(PyObject::Kind::Bool);
       b->intValue = op == 0x88;
@@ -397,16 +408,16 @@ PyRef Unpickler::run() {
       break;
     }
     case 'X': // BINUNICODE
-      stack.push_back(PyObject::makeString(PyObject::Kind::String,
-                                           readBytes(readLE(4))));
+      stack.push_back(
+          PyObject::makeString(PyObject::Kind::String, readBytes(readLE(4))));
       break;
     case 0x8c: // SHORT_BINUNICODE
-      stack.push_back(PyObject::makeString(PyObject::Kind::String,
-                                           readBytes(readLE(1))));
+      stack.push_back(
+          PyObject::makeString(PyObject::Kind::String, readBytes(readLE(1))));
       break;
     case 0x8d: // BINUNICODE8
-      stack.push_back(PyObject::makeString(PyObject::Kind::String,
-                                           readBytes(readLE(8))));
+      stack.push_back(
+          PyObject::makeString(PyObject::Kind::String, readBytes(readLE(8))));
       break;
     case 'C': // SHORT_BINBYTES
       stack.push_back(
@@ -460,8 +471,8 @@ PyRef Unpickler::run() {
       stack.push_back(t);
       break;
     }
-    case 0x85: // TUPLE1
-    case 0x86: // TUPLE2
+    case 0x85:   // TUPLE1
+    case 0x86:   // TUPLE2
     case 0x87: { // TUPLE3
       size_t n = op - 0x84;
       PyRef t = PyObject::make(PyObject::Kind::Tuple);
@@ -623,9 +634,8 @@ StateDict loadStateDict(const std::string &path) {
       throw fileError(path, std::string("state dict key is a ") +
                                 kindName(kv.first->kind) + ", not a str");
     if (kv.second->kind != PyObject::Kind::Tensor)
-      throw fileError(path, "state dict entry '" + kv.first->text +
-                                "' is a " + kindName(kv.second->kind) +
-                                ", not a tensor");
+      throw fileError(path, "state dict entry '" + kv.first->text + "' is a " +
+                                kindName(kv.second->kind) + ", not a tensor");
     state.emplace_back(kv.first->text, kv.second->tensor);
   }
   return state;
@@ -738,16 +748,26 @@ private:
 
   static std::string storageClass(at::ScalarType type) {
     switch (type) {
-    case at::kFloat: return "FloatStorage";
-    case at::kDouble: return "DoubleStorage";
-    case at::kHalf: return "HalfStorage";
-    case at::kBFloat16: return "BFloat16Storage";
-    case at::kLong: return "LongStorage";
-    case at::kInt: return "IntStorage";
-    case at::kShort: return "ShortStorage";
-    case at::kChar: return "CharStorage";
-    case at::kByte: return "ByteStorage";
-    case at::kBool: return "BoolStorage";
+    case at::kFloat:
+      return "FloatStorage";
+    case at::kDouble:
+      return "DoubleStorage";
+    case at::kHalf:
+      return "HalfStorage";
+    case at::kBFloat16:
+      return "BFloat16Storage";
+    case at::kLong:
+      return "LongStorage";
+    case at::kInt:
+      return "IntStorage";
+    case at::kShort:
+      return "ShortStorage";
+    case at::kChar:
+      return "CharStorage";
+    case at::kByte:
+      return "ByteStorage";
+    case at::kBool:
+      return "BoolStorage";
     default:
       throw std::runtime_error(std::string("cannot save tensors of type ") +
                                c10::toString(type));
@@ -822,8 +842,7 @@ void writeFileAtomically(const std::string &path, const void *data,
   };
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
-    throw fileError(path, "cannot create " + tmp + ": " +
-                              std::strerror(errno));
+    throw fileError(path, "cannot create " + tmp + ": " + std::strerror(errno));
   const char *p = static_cast<const char *>(data);
   size_t left = size;
   while (left > 0) {

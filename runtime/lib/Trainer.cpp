@@ -4,13 +4,13 @@
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
 
-#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -183,8 +183,7 @@ PhaseMetrics evaluateImpl(const CompiledModel &model,
   return stats.metrics(epoch, "test", secondsSince(start));
 }
 
-StateDict momentumStateDict(const ParameterRegistry &registry,
-                            const Sgd &sgd) {
+StateDict momentumStateDict(const ParameterRegistry &registry, const Sgd &sgd) {
   StateDict state;
   for (size_t i = 0; i < registry.specs().size(); ++i)
     if (sgd.momentumBuffers()[i].defined())
@@ -203,11 +202,21 @@ std::string jsonString(const std::string &text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    case '\r': out += "\\r"; break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
     default:
       if (static_cast<unsigned char>(c) < 0x20) {
         char buf[8];
@@ -275,8 +284,7 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
 
   ParameterRegistry registry(model.parameters(), options.device, cfg.seed);
   if (!options.weights.empty())
-    loadIntoRegistry(registry, loadStateDict(options.weights),
-                     options.weights);
+    loadIntoRegistry(registry, loadStateDict(options.weights), options.weights);
   Sgd sgd(registry.tensors(),
           SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay});
   // Separate streams for order, flips and dropout, all from the one seed.
@@ -303,8 +311,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
   TrainResult result;
   result.parameters = registry.numParameters();
   Progress progress(log, options.progress, ::isatty(STDERR_FILENO) != 0);
-  out << "model " << info.name << ": " << result.parameters
-      << " parameters, " << train.size() << " training and " << test.size()
+  out << "model " << info.name << ": " << result.parameters << " parameters, "
+      << train.size() << " training and " << test.size()
       << " test images, device " << options.device.str() << std::endl;
 
   double trainBatchTime = 0;
@@ -329,10 +337,10 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
       double lossValue = loss.item<double>();
       if (!std::isfinite(lossValue)) {
         progress.finish();
-        throw std::runtime_error(
-            std::string("loss is ") + (std::isnan(lossValue) ? "nan" : "inf") +
-            " at epoch " + std::to_string(epoch) + " step " +
-            std::to_string(i + 1));
+        throw std::runtime_error(std::string("loss is ") +
+                                 (std::isnan(lossValue) ? "nan" : "inf") +
+                                 " at epoch " + std::to_string(epoch) +
+                                 " step " + std::to_string(i + 1));
       }
       loss.backward();
       sgd.step();
@@ -345,7 +353,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
     progress.finish();
     trainBatchTime += stats.batchTime;
     trainBatches += stats.batches;
-    PhaseMetrics trainMetrics = stats.metrics(epoch, "train", secondsSince(start));
+    PhaseMetrics trainMetrics =
+        stats.metrics(epoch, "train", secondsSince(start));
     record(trainMetrics, result);
 
     PhaseMetrics testMetrics =

@@ -13,9 +13,9 @@
 #include "rtml/Support/Diagnostics.h"
 #include "rtml/Support/Shapes.h"
 
-#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <cerrno>
 #include <cmath>
@@ -31,7 +31,7 @@ namespace rtml {
 namespace {
 
 struct OptionSpec {
-  std::string name; ///< without the leading "--"
+  std::string name;    ///< without the leading "--"
   std::string metavar; ///< empty: a flag without a value
   std::string help;
 };
@@ -76,11 +76,10 @@ public:
     char *end = nullptr;
     double v = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
-      throw UsageError("--" + name + ": expected a number, got '" + text +
-                       "'");
+      throw UsageError("--" + name + ": expected a number, got '" + text + "'");
     if (v < min)
-      throw UsageError("--" + name + ": must be at least " +
-                       jsonNumber(min) + ", got " + text);
+      throw UsageError("--" + name + ": must be at least " + jsonNumber(min) +
+                       ", got " + text);
     return v;
   }
 
@@ -106,7 +105,8 @@ std::vector<Command> commands(const ModelInfo &info) {
   return {
       {"train",
        "train on a CIFAR-10 binary data set, evaluating after each epoch",
-       {{"data", "DIR", "data set directory (data_batch_N.bin, test_batch.bin)"},
+       {{"data", "DIR",
+         "data set directory (data_batch_N.bin, test_batch.bin)"},
         {"out", "RUN", "run directory" + dflt("runs/" + info.name)},
         {"epochs", "N", "epochs" + dflt(std::to_string(t.epochs))},
         {"batch-size", "N",
@@ -156,7 +156,9 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"json", "", "print one JSON line instead"},
         help},
        {}},
-      {"info", "model name, input shape, classes, parameters, defaults", {help},
+      {"info",
+       "model name, input shape, classes, parameters, defaults",
+       {help},
        {}},
   };
 }
@@ -180,7 +182,8 @@ std::string commandUsage(const Command &c) {
         os << " --" << o.name << " " << o.metavar;
   os << " [options]\n\n" << c.summary << "\n\noptions:\n";
   for (const OptionSpec &o : c.options) {
-    std::string left = "--" + o.name + (o.metavar.empty() ? "" : " " + o.metavar);
+    std::string left =
+        "--" + o.name + (o.metavar.empty() ? "" : " " + o.metavar);
     os << "  " << std::left << std::setw(22) << left << o.help << "\n";
   }
   return os.str();
@@ -188,8 +191,7 @@ std::string commandUsage(const Command &c) {
 
 /// Parses ARGV[FIRST..] as Command C's options ("--name value" or
 /// "--name=value"). Returns false when --help was given.
-bool parseArgs(const Command &c, int argc, char **argv, int first,
-               Args &args) {
+bool parseArgs(const Command &c, int argc, char **argv, int first, Args &args) {
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help")
@@ -289,12 +291,12 @@ int runEval(const CompiledModel &model, const Args &args) {
   loadIntoRegistry(registry, loadStateDict(weights), weights);
   PhaseMetrics m = evaluate(model, registry.tensors(), test, device, batchSize);
   std::cout << "test loss " << std::fixed << std::setprecision(4) << m.loss
-            << " accuracy " << std::setprecision(2) << m.accuracy * 100
-            << "% (" << m.images << " images)" << std::endl;
+            << " accuracy " << std::setprecision(2) << m.accuracy * 100 << "% ("
+            << m.images << " images)" << std::endl;
   std::cout << "{\"phase\": \"test\", \"loss\": " << jsonNumber(m.loss)
             << ", \"accuracy\": " << jsonNumber(m.accuracy)
-            << ", \"images\": " << m.images << ", \"time_s\": "
-            << jsonNumber(m.timeS) << "}" << std::endl;
+            << ", \"images\": " << m.images
+            << ", \"time_s\": " << jsonNumber(m.timeS) << "}" << std::endl;
   return 0;
 }
 
@@ -314,11 +316,11 @@ int runPredict(const CompiledModel &model, const Args &args) {
   for (size_t i = 1; ok && i < expected.size(); ++i)
     ok = input.size(i) == expected[i];
   if (!ok)
-    throw std::runtime_error(
-        inputPath + ": input has shape " +
-        shapeString(std::vector<int64_t>(input.sizes().begin(),
-                                         input.sizes().end())) +
-        ", model '" + info.name + "' expects " + shapeString(expected));
+    throw std::runtime_error(inputPath + ": input has shape " +
+                             shapeString(std::vector<int64_t>(
+                                 input.sizes().begin(), input.sizes().end())) +
+                             ", model '" + info.name + "' expects " +
+                             shapeString(expected));
   if (!input.is_floating_point())
     throw std::runtime_error(inputPath + ": input must be a floating-point "
                                          "tensor (float32 images)");
@@ -345,8 +347,8 @@ int runBench(const CompiledModel &model, const Args &args) {
               << ", \"mean_ms\": " << jsonNumber(r.meanMs)
               << ", \"median_ms\": " << jsonNumber(r.medianMs)
               << ", \"steps\": " << steps << ", \"warmup\": " << warmup
-              << ", \"batch\": " << batchSize << ", \"device\": "
-              << jsonString(device.str())
+              << ", \"batch\": " << batchSize
+              << ", \"device\": " << jsonString(device.str())
               << ", \"threads\": " << at::get_num_threads()
               << ", \"images_per_s\": " << jsonNumber(r.imagesPerS) << "}"
               << std::endl;
@@ -378,8 +380,7 @@ int runInfo(const CompiledModel &model) {
             << groupDigits(countParameters(model.parameters())) << "\n"
             << "train: epochs " << t.epochs << ", batch size " << t.batchSize
             << ", lr " << t.learningRate << ", momentum " << t.momentum
-            << ", weight decay " << t.weightDecay << ", seed " << t.seed
-            << "\n"
+            << ", weight decay " << t.weightDecay << ", seed " << t.seed << "\n"
             << "data: resize " << d.resize << ", random horizontal flip "
             << (d.randomHorizontalFlip ? "yes" : "no") << ", mean "
             << list(d.mean) << ", std " << list(d.std) << std::endl;

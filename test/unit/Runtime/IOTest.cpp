@@ -113,15 +113,14 @@ TEST(RuntimeData, BatchTransformResizesFlipsAndNormalizes) {
   cfg.std = {0.2, 0.25, 0.5};
   at::Tensor mean = at::tensor({0.5, 0.4, 0.3}).view({1, 3, 1, 1});
   at::Tensor std = at::tensor({0.2, 0.25, 0.5}).view({1, 3, 1, 1});
-  at::Tensor expected =
-      (torch::nn::functional::interpolate(
-           images.to(at::kFloat) / 255,
-           torch::nn::functional::InterpolateFuncOptions()
-               .size(std::vector<int64_t>{20, 20})
-               .mode(torch::kBilinear)
-               .align_corners(false)) -
-       mean.to(at::kFloat)) /
-      std.to(at::kFloat);
+  at::Tensor expected = (torch::nn::functional::interpolate(
+                             images.to(at::kFloat) / 255,
+                             torch::nn::functional::InterpolateFuncOptions()
+                                 .size(std::vector<int64_t>{20, 20})
+                                 .mode(torch::kBilinear)
+                                 .align_corners(false)) -
+                         mean.to(at::kFloat)) /
+                        std.to(at::kFloat);
   BatchTransform plain(cfg, at::kCPU, 1);
   at::Tensor out = plain(images, /*training=*/true); // no flip configured
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 3, 20, 20}));
@@ -147,7 +146,8 @@ TEST(RuntimeData, BatchTransformResizesFlipsAndNormalizes) {
 
 TEST(RuntimeData, SamplerShufflesDeterministicallyEachEpoch) {
   Dataset set{at::zeros({10, 3, 32, 32}, at::kByte), at::arange(10)};
-  BatchSampler a(set, 4, true, 5), b(set, 4, true, 5), inOrder(set, 4, false, 5);
+  BatchSampler a(set, 4, true, 5), b(set, 4, true, 5),
+      inOrder(set, 4, false, 5);
   EXPECT_EQ(a.numBatches(), 3);
   std::vector<at::Tensor> epochs;
   for (int e = 0; e < 2; ++e) {
@@ -298,9 +298,8 @@ TEST_F(RuntimeWeights, LoadsPlainDictProtocol4CheckpointAndParameters) {
 TEST_F(RuntimeWeights, RebuildsViewsDtypesAndScalars) {
   StateDict sd = loadStateDict(path("misc.pt"));
   std::map<std::string, at::Tensor> byName(sd.begin(), sd.end());
-  EXPECT_TRUE(at::equal(byName.at("t"), at::arange(12, at::kFloat)
-                                            .view({3, 4})
-                                            .t()));
+  EXPECT_TRUE(
+      at::equal(byName.at("t"), at::arange(12, at::kFloat).view({3, 4}).t()));
   EXPECT_TRUE(at::equal(byName.at("slice"),
                         at::arange(5, 11, at::kFloat).view({2, 3})));
   EXPECT_EQ(byName.at("long").scalar_type(), at::kLong);

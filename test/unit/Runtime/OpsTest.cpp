@@ -120,12 +120,14 @@ TEST(RuntimeOps, ReluMaxPoolAdaptiveAvgPoolFlattenLinear) {
           return F::max_pool2d(
               x, F::MaxPool2dFuncOptions(3).stride(2).ceil_mode(ceil));
         });
-  at::Tensor pooled = ops::maxPool2d(at::randn({1, 1, 13, 13}), {3, 3},
-                                     {2, 2}, {0, 0}, true);
+  at::Tensor pooled =
+      ops::maxPool2d(at::randn({1, 1, 13, 13}), {3, 3}, {2, 2}, {0, 0}, true);
   EXPECT_EQ(pooled.size(2), 6); // ceil((13-3)/2)+1
   expectSameForwardAndGrad(
       at::randn({2, 3, 13, 11}),
-      [](const at::Tensor &x) { return ops::adaptiveAvgPool2d(x, {6, 6}); },
+      [](const at::Tensor &x) {
+        return ops::adaptiveAvgPool2d(x, {6, 6});
+      },
       [](const at::Tensor &x) {
         return F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(6));
       });
@@ -177,17 +179,17 @@ TEST(RuntimeOps, LrnMatchesLibTorchAndFormula) {
           return ops::lrn(t, c.size, c.alpha, c.beta, c.k);
         },
         [&](const at::Tensor &t) {
-          return F::local_response_norm(
-              t, F::LocalResponseNormFuncOptions(c.size)
-                     .alpha(c.alpha)
-                     .beta(c.beta)
-                     .k(c.k));
+          return F::local_response_norm(t,
+                                        F::LocalResponseNormFuncOptions(c.size)
+                                            .alpha(c.alpha)
+                                            .beta(c.beta)
+                                            .k(c.k));
         },
         0);
     at::Tensor ref = naiveLrn(x, c.size, c.alpha, c.beta, c.k);
-    EXPECT_TRUE(at::allclose(ops::lrn(x, c.size, c.alpha, c.beta, c.k)
-                                 .to(at::kDouble),
-                             ref, 1e-5, 1e-6));
+    EXPECT_TRUE(
+        at::allclose(ops::lrn(x, c.size, c.alpha, c.beta, c.k).to(at::kDouble),
+                     ref, 1e-5, 1e-6));
   }
 }
 
@@ -211,8 +213,8 @@ TEST(RuntimeOps, LrnGradientMatchesFiniteDifferences) {
     flat[i] = saved;
     numeric.view(-1)[i] = (plus - minus) / (2 * eps);
   }
-  EXPECT_TRUE(at::allclose(x.grad(), numeric, 1e-5, 1e-7))
-      << x.grad() << "\n" << numeric;
+  EXPECT_TRUE(at::allclose(x.grad(), numeric, 1e-5, 1e-7)) << x.grad() << "\n"
+                                                           << numeric;
 }
 
 TEST(RuntimeParams, FanInUniformBoundsAndStatistics) {
@@ -278,9 +280,9 @@ TEST(RuntimeOptim, SgdMatchesTorchOptimSgd) {
     std::vector<at::Tensor> theirs = {init1.clone().requires_grad_(true),
                                       init2.clone().requires_grad_(true)};
     Sgd sgd(ours, SgdOptions{c.lr, c.momentum, c.wd});
-    torch::optim::SGD ref(theirs, torch::optim::SGDOptions(c.lr)
-                                      .momentum(c.momentum)
-                                      .weight_decay(c.wd));
+    torch::optim::SGD ref(
+        theirs,
+        torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.wd));
     at::Tensor x = at::randn({5, 4}), target = at::randn({5, 3});
     auto loss = [&](const std::vector<at::Tensor> &p) {
       return (at::matmul(x, p[0]).add(p[1]).sub(target)).pow(2).mean();

@@ -73,8 +73,8 @@ std::string separableRecords(int n, uint32_t seed) {
     int label = next() & 1;
     bytes.push_back(static_cast<char>(label));
     for (int j = 0; j < 3072; ++j)
-      bytes.push_back(static_cast<char>(label ? 110 + next() % 146
-                                              : next() % 146));
+      bytes.push_back(
+          static_cast<char>(label ? 110 + next() % 146 : next() % 146));
   }
   return bytes;
 }
@@ -169,9 +169,9 @@ TEST(RuntimeTrainer, NonFiniteLossStopsAndKeepsLastGoodCheckpoint) {
   writeDataSet(dir);
   TinyModel model;
   model.nanAfter = 3; // epoch 1 has 3 steps with --max-steps 3
-  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
-                                 dir / "run", "--epochs", "2", "--max-steps",
-                                 "3", "--no-progress"});
+  MainResult r =
+      runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--epochs", "2", "--max-steps", "3", "--no-progress"});
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("error: loss is nan at epoch 2 step 1"),
             std::string::npos)
@@ -200,7 +200,8 @@ TEST(RuntimeTrainerMain, UsageErrorsExitTwo) {
        "unknown option '--epoch' for 'train' (did you mean '--epochs'?)"},
       {{"train", "--data", "d", "--epochs", "abc"},
        "--epochs: expected an integer, got 'abc'"},
-      {{"train", "--data", "d", "--epochs", "0"}, "--epochs: must be at least 1"},
+      {{"train", "--data", "d", "--epochs", "0"},
+       "--epochs: must be at least 1"},
       {{"train", "--data", "d", "--lr", "0.1x"},
        "--lr: expected a number, got '0.1x'"},
       {{"train", "--data", "d", "--device", "gpu"}, "invalid device 'gpu'"},
@@ -240,8 +241,8 @@ TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
   EXPECT_NE(r.out.find("input shape: [3, 32, 32]"), std::string::npos);
   EXPECT_NE(r.out.find("parameters: 98"), std::string::npos);
 
-  r = runMain(model, {"bench", "--steps", "2", "--warmup", "1",
-                      "--batch-size", "4"});
+  r = runMain(model,
+              {"bench", "--steps", "2", "--warmup", "1", "--batch-size", "4"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("train step: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("2 steps, batch 4, device cpu)"), std::string::npos);
@@ -263,8 +264,8 @@ TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("CUDA is not available"), std::string::npos) << r.err;
   }
-  r = runMain(model, {"eval", "--data", dir.path(), "--weights",
-                      dir / "missing.pt"});
+  r = runMain(model,
+              {"eval", "--data", dir.path(), "--weights", dir / "missing.pt"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("error: "), std::string::npos);
 }
@@ -297,14 +298,16 @@ torch.save(m(x).detach(), 'DIR/expected.pt')
   std::string output;
   ASSERT_EQ(rtml::test::runPython(script, dir.path(), output), 0) << output;
 
-  MainResult r = runMain(model, {"predict", "--weights", dir / "w.pt",
-                                 "--input", dir / "x.pt", "--output",
-                                 dir / "y.pt"});
+  MainResult r =
+      runMain(model, {"predict", "--weights", dir / "w.pt", "--input",
+                      dir / "x.pt", "--output", dir / "y.pt"});
   ASSERT_EQ(r.status, 0) << r.err;
   at::Tensor ours = loadTensor(dir / "y.pt");
   at::Tensor expected = loadTensor(dir / "expected.pt");
   std::string check = "import torch\n"
-                      "y = torch.load('" + (dir / "y.pt") + "', weights_only=True)\n"
+                      "y = torch.load('" +
+                      (dir / "y.pt") +
+                      "', weights_only=True)\n"
                       "assert y.shape == (5, 2), y.shape\n";
   ASSERT_EQ(rtml::test::runPython(check, dir.path(), output), 0) << output;
   EXPECT_EQ(ours.sizes(), (std::vector<int64_t>{5, 2}));
@@ -319,8 +322,8 @@ torch.save(m(x).detach(), 'DIR/expected.pt')
       << r.err;
   EXPECT_FALSE(fileExists(dir / "y2.pt"));
 
-  r = runMain(model, {"eval", "--data", dir.path(), "--weights",
-                      dir / "w.pt", "--batch-size", "10"});
+  r = runMain(model, {"eval", "--data", dir.path(), "--weights", dir / "w.pt",
+                      "--batch-size", "10"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("(64 images)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("{\"phase\": \"test\", \"loss\": "), std::string::npos);

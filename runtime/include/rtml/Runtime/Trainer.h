@@ -39,7 +39,7 @@ struct TrainOptions {
   int64_t maxSteps = 0;   ///< > 0: at most this many batches per epoch
   int64_t limitTrain = 0; ///< > 0: use only the first N training images
   int64_t limitTest = 0;
-  bool progress = true;   ///< progress lines on the log stream
+  bool progress = true; ///< progress lines on the log stream
 };
 
 struct PhaseMetrics {
