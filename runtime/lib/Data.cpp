@@ -139,7 +139,6 @@ BatchSampler::BatchSampler(const Dataset &s, int64_t bs, bool shuf,
       gen(at::make_generator<at::CPUGeneratorImpl>(seed)) {
   if (batchSize <= 0)
     throw std::invalid_argument("batch size must be positive");
-  startEpoch();
 }
 
 void BatchSampler::startEpoch() {
@@ -151,6 +150,10 @@ int64_t BatchSampler::numBatches() const {
 }
 
 std::pair<at::Tensor, at::Tensor> BatchSampler::batch(int64_t i) const {
+  TORCH_CHECK(!shuffle || order.defined(),
+              "BatchSampler: call startEpoch() before batch()");
+  TORCH_CHECK(i >= 0 && i < numBatches(), "BatchSampler: batch ", i,
+              " out of range");
   int64_t start = i * batchSize;
   int64_t len = std::min(batchSize, set.size() - start);
   if (!order.defined())

@@ -67,7 +67,7 @@ public:
   std::pair<at::Tensor, at::Tensor> batch(int64_t i) const;
 
 private:
-  const Dataset &set;
+  Dataset set; ///< shares the caller's tensors
   int64_t batchSize;
   bool shuffle;
   at::Generator gen;

@@ -42,6 +42,13 @@
 #include <cstdint>
 #include <memory>
 
+#if defined(__SSE2__) && !defined(__CUDACC__)
+#include <emmintrin.h>
+#define RTML_LRN_SSE 1
+#else
+#define RTML_LRN_SSE 0
+#endif
+
 #if defined(__CUDACC__)
 #define RTML_HOST_DEVICE __host__ __device__
 #else
@@ -189,6 +196,30 @@ inline void lrnWindowSumRow(const float *__restrict rows,
   }
 }
 
+/// OUT[l] = lrnScalePow(SCALE[l]) (OUT may be SCALE). GCC does not vectorize
+/// sqrtf unless errno is off for the whole translation unit (a pragma comes
+/// too late for <cmath>'s declarations), so the sqrt forms are written out in
+/// SSE here: the same operations in the same order, correctly rounded sqrt
+/// and division as the scalar function, hence the same bits.
+template <class Config>
+inline void lrnScalePowRow(const float *scale, float *out, int64_t len) {
+  int64_t l = 0;
+#if RTML_LRN_SSE
+  constexpr float beta = Config::kBeta;
+  if constexpr (beta == 0.75f || beta == 0.5f) {
+    const __m128 one = _mm_set1_ps(1.0f);
+    for (; l + 4 <= len; l += 4) {
+      __m128 r = _mm_sqrt_ps(_mm_loadu_ps(scale + l));
+      if constexpr (beta == 0.75f)
+        r = _mm_mul_ps(r, _mm_sqrt_ps(r));
+      _mm_storeu_ps(out + l, _mm_div_ps(one, r));
+    }
+  }
+#endif
+  for (; l < len; ++l)
+    out[l] = lrnScalePow<Config>(scale[l]);
+}
+
 /// Calls FN(image, firstPixel, length) for each run of at most WIDTH pixels
 /// of one image in the flat (image, pixel) range [begin, end).
 template <class Fn>
@@ -238,21 +269,17 @@ void lrnForwardCpu(const float *x, float *y, float *scalePow, int64_t n,
     for (int64_t ch = 0; ch < c; ++ch) {
       detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
                                                      width, len);
+      float *__restrict sr = sums;
+      for (int64_t l = 0; l < len; ++l)
+        sr[l] = lrnScale<Config>(sr[l]);
+      // p goes straight to its output when the backward wants it, else
+      // into SUMS in place.
+      float *__restrict pr = scalePow ? scalePow + offset + ch * hw : sums;
+      detail::lrnScalePowRow<Config>(sums, pr, len);
       const float *__restrict xr = x + offset + ch * hw;
       float *__restrict yr = y + offset + ch * hw;
-      const float *__restrict sr = sums;
-      if (scalePow) {
-        float *__restrict pr = scalePow + offset + ch * hw;
-        for (int64_t l = 0; l < len; ++l) {
-          float p = lrnScalePow<Config>(lrnScale<Config>(sr[l]));
-          pr[l] = p;
-          yr[l] = lrnOutput(lrnActivate<Config>(xr[l]), p);
-        }
-      } else {
-        for (int64_t l = 0; l < len; ++l)
-          yr[l] = lrnOutput(lrnActivate<Config>(xr[l]),
-                            lrnScalePow<Config>(lrnScale<Config>(sr[l])));
-      }
+      for (int64_t l = 0; l < len; ++l)
+        yr[l] = lrnOutput(lrnActivate<Config>(xr[l]), pr[l]);
     }
   });
 }

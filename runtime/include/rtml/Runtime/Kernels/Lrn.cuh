@@ -1,0 +1,205 @@
+//===- Lrn.cuh - CUDA kernels of the LRN and fused ReLU+LRN ---------------===//
+//
+// Included by a model's kernels.cu (compiled by nvcc, never with torch
+// headers), which instantiates the launchers declared in Lrn.h for each of
+// its configs:
+//
+//   #include "kernels.h"
+//   #include "rtml/Runtime/Kernels/Lrn.cuh"
+//   RTML_INSTANTIATE_LRN_CUDA(LrnConfig_0)
+//
+// One thread per (image, pixel) walks the channels. Consecutive threads take
+// consecutive pixels, so every load and store of a warp is one coalesced row
+// segment of one channel. Each thread keeps the window's activated inputs in
+// registers (the config fixes its size, so the shifts unroll into register
+// moves): every input is read from memory once per pass, and the window sum
+// is a few register FMAs instead of SIZE loads.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_KERNELS_LRN_CUH
+#define RTML_RUNTIME_KERNELS_LRN_CUH
+
+#include "rtml/Runtime/Kernels/Lrn.h"
+
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace rtml::kernels {
+namespace cuda_detail {
+
+constexpr int kLrnThreads = 256;
+
+inline void lrnCheckLaunch(const char *what) {
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("rtml LRN: ") + what +
+                             " launch failed: " + cudaGetErrorString(err));
+}
+
+inline unsigned lrnBlocks(int64_t positions) {
+  return static_cast<unsigned>((positions + kLrnThreads - 1) / kLrnThreads);
+}
+
+/// Shifts WINDOW one place towards index 0 and puts V at the end.
+template <int kLength>
+__device__ __forceinline__ void lrnShift(float (&window)[kLength], float v) {
+#pragma unroll
+  for (int i = 0; i + 1 < kLength; ++i)
+    window[i] = window[i + 1];
+  window[kLength - 1] = v;
+}
+
+/// Sum of squares of WINDOW in ascending channel order (as the CPU twin).
+template <int kLength>
+__device__ __forceinline__ float lrnSumSquares(const float (&window)[kLength]) {
+  float s = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kLength; ++i)
+    s += window[i] * window[i];
+  return s;
+}
+
+template <int kLength>
+__device__ __forceinline__ float lrnSum(const float (&window)[kLength]) {
+  float s = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kLength; ++i)
+    s += window[i];
+  return s;
+}
+
+/// Activated input of channel CH (0 outside [0, C): the zero padding).
+template <class Config>
+__device__ __forceinline__ float lrnLoad(const float *__restrict__ x, int ch,
+                                         int c, int64_t hw) {
+  return ch >= 0 && ch < c ? lrnActivate<Config>(__ldg(x + ch * hw)) : 0.0f;
+}
+
+template <class Config>
+__global__ void __launch_bounds__(kLrnThreads)
+    lrnForwardKernel(const float *__restrict__ x, float *__restrict__ y,
+                     float *__restrict__ scalePow, int64_t positions, int c,
+                     int64_t hw) {
+  using T = LrnTraits<Config>;
+  const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
+  if (pos >= positions)
+    return;
+  const int64_t image = pos / hw, offset = image * c * hw + (pos - image * hw);
+  x += offset;
+  y += offset;
+  if (scalePow)
+    scalePow += offset;
+
+  // window[i]: activated input of channel ch - kBefore + i.
+  float window[T::kSize];
+#pragma unroll
+  for (int i = 0; i < T::kSize; ++i)
+    window[i] = lrnLoad<Config>(x, i - T::kBefore, c, hw);
+#pragma unroll 4
+  for (int ch = 0; ch < c; ++ch) {
+    const float p = lrnScalePow<Config>(lrnScale<Config>(lrnSumSquares(window)));
+    y[ch * hw] = lrnOutput(window[T::kBefore], p);
+    if (scalePow)
+      scalePow[ch * hw] = p;
+    lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, hw));
+  }
+}
+
+template <class Config>
+__global__ void __launch_bounds__(kLrnThreads)
+    lrnBackwardKernel(const float *__restrict__ x,
+                      const float *__restrict__ scalePow,
+                      const float *__restrict__ gy, float *__restrict__ gx,
+                      int64_t positions, int c, int64_t hw) {
+  using T = LrnTraits<Config>;
+  const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
+  if (pos >= positions)
+    return;
+  const int64_t image = pos / hw, offset = image * c * hw + (pos - image * hw);
+  x += offset;
+  scalePow += offset;
+  gy += offset;
+  gx += offset;
+
+  // window[i]: activated input of channel ch - kBefore + i (scale_ch, and
+  //            window[0] is the input j = ch - kBefore whose gradient is due);
+  // terms[i]:  g p a / scale of channel ch - kSize + 1 + i, the reversed
+  //            window [j - kAfter, j + kBefore] of j;
+  // gradP[i]:  g p of channel ch - kBefore + i;
+  // xs[i]:     raw x of the same channels (the ReLU mask).
+  float window[T::kSize], terms[T::kSize], gradP[T::kBefore + 1],
+      xs[T::kBefore + 1];
+#pragma unroll
+  for (int i = 0; i < T::kSize; ++i) {
+    window[i] = lrnLoad<Config>(x, i - T::kBefore, c, hw);
+    terms[i] = 0.0f;
+  }
+#pragma unroll
+  for (int i = 0; i <= T::kBefore; ++i)
+    gradP[i] = xs[i] = 0.0f;
+
+  // Step ch computes the term of channel ch and the gradient of channel
+  // ch - kBefore, the last input whose reversed window is then complete.
+#pragma unroll 4
+  for (int ch = 0; ch < c + T::kBefore; ++ch) {
+    float term = 0.0f, gp = 0.0f, xv = 0.0f;
+    if (ch < c) {
+      xv = __ldg(x + ch * hw);
+      gp = __ldg(gy + ch * hw) * __ldg(scalePow + ch * hw);
+      term = lrnBackwardTerm(__ldg(gy + ch * hw), window[T::kBefore],
+                             __ldg(scalePow + ch * hw),
+                             lrnScale<Config>(lrnSumSquares(window)));
+    }
+    lrnShift(terms, term);
+    lrnShift(gradP, gp);
+    lrnShift(xs, xv);
+    const int j = ch - T::kBefore;
+    if (j >= 0)
+      gx[j * hw] = lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms));
+    lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, hw));
+  }
+}
+
+} // namespace cuda_detail
+
+template <class Config>
+void lrnForwardCuda(const float *x, float *y, float *scale, int64_t n,
+                    int64_t c, int64_t hw, void *stream) {
+  const int64_t positions = n * hw;
+  if (positions == 0 || c == 0)
+    return;
+  cuda_detail::lrnForwardKernel<Config>
+      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, y, scale, positions,
+                                              static_cast<int>(c), hw);
+  cuda_detail::lrnCheckLaunch("forward");
+}
+
+template <class Config>
+void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
+                     float *gx, int64_t n, int64_t c, int64_t hw,
+                     void *stream) {
+  const int64_t positions = n * hw;
+  if (positions == 0 || c == 0)
+    return;
+  cuda_detail::lrnBackwardKernel<Config>
+      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, scale, gy, gx, positions,
+                                              static_cast<int>(c), hw);
+  cuda_detail::lrnCheckLaunch("backward");
+}
+
+} // namespace rtml::kernels
+
+/// Explicit instantiations of both launchers for CONFIG, at global scope in
+/// a .cu file that has CONFIG's definition.
+#define RTML_INSTANTIATE_LRN_CUDA(Config)                                    \
+  template void ::rtml::kernels::lrnForwardCuda<Config>(                     \
+      const float *, float *, float *, int64_t, int64_t, int64_t, void *);   \
+  template void ::rtml::kernels::lrnBackwardCuda<Config>(                    \
+      const float *, const float *, const float *, float *, int64_t,         \
+      int64_t, int64_t, void *);
+
+#endif // RTML_RUNTIME_KERNELS_LRN_CUH

@@ -1,0 +1,153 @@
+//===- LrnOp.h - LibTorch autograd glue for the LRN kernels ---------------===//
+//
+// What a model's emitted kernels.cpp calls for each rtml.lrn / rtml.relu_lrn:
+//
+//   at::Tensor rtml_lrn_0(const at::Tensor &x) {
+//     return rtml::kernels::localResponseNorm<LrnConfig_0>(x);
+//   }
+//
+// A custom autograd function runs the CPU twin (parallel over pixels) on CPU
+// tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu is
+// compiled and linked), the CUDA kernels on the current stream for CUDA
+// tensors. Included by every emitted kernels.cpp, so it pulls in only the
+// autograd-function header, not <torch/torch.h>.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_KERNELS_LRNOP_H
+#define RTML_RUNTIME_KERNELS_LRNOP_H
+
+#include "rtml/Runtime/Kernels/Lrn.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty_like.h>
+#include <c10/util/Exception.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#ifdef RTML_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace rtml::kernels {
+
+namespace detail {
+
+/// (n, c, hw) of an [N, C, ...] tensor: the trailing dimensions are flattened
+/// into pixels, as torch's local_response_norm does.
+struct LrnShape {
+  int64_t n, c, hw;
+};
+
+inline LrnShape lrnShape(const at::Tensor &x) {
+  TORCH_CHECK(x.dim() >= 3,
+              "rtml LRN: expected an input with at least 3 dimensions "
+              "[N, C, ...], got ",
+              x.sizes());
+  TORCH_CHECK(x.scalar_type() == at::kFloat,
+              "rtml LRN: only float32 is supported, got ", x.scalar_type());
+  int64_t n = x.size(0), c = x.size(1);
+  return {n, c, n * c == 0 ? 0 : x.numel() / (n * c)};
+}
+
+/// Positions per at::parallel_for chunk: enough channels * pixels that a
+/// chunk is worth a thread, and whole tiles of the CPU twin.
+inline int64_t lrnGrain(int64_t c) {
+  int64_t grain = 32768 / (c > 0 ? c : 1);
+  return grain < 16 ? 16 : grain;
+}
+
+inline void lrnCheckDevice(const at::Tensor &x) {
+#ifdef RTML_WITH_CUDA
+  TORCH_CHECK(x.is_cpu() || x.is_cuda(),
+              "rtml LRN: unsupported device ", x.device());
+#else
+  TORCH_CHECK(x.is_cpu(), "rtml LRN: input on ", x.device(),
+              " but this model's kernels were built without CUDA (configure "
+              "with RTML_ENABLE_CUDA=ON on a machine with nvcc)");
+#endif
+}
+
+#ifdef RTML_WITH_CUDA
+inline void *lrnCurrentStream(const at::Tensor &x) {
+  return static_cast<void *>(
+      c10::cuda::getCurrentCUDAStream(x.device().index()).stream());
+}
+#endif
+
+} // namespace detail
+
+/// The autograd function behind localResponseNorm<Config>.
+template <class Config>
+struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
+  static at::Tensor forward(torch::autograd::AutogradContext *ctx,
+                            const at::Tensor &input) {
+    detail::lrnCheckDevice(input);
+    const detail::LrnShape s = detail::lrnShape(input);
+    at::Tensor x = input.contiguous();
+    at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+    // scale^-beta, for the backward; skipped when no gradient will be asked.
+    const bool saveForBackward = input.requires_grad();
+    at::Tensor p;
+    if (saveForBackward)
+      p = at::empty_like(x, at::MemoryFormat::Contiguous);
+    const float *xd = x.data_ptr<float>();
+    float *yd = y.data_ptr<float>();
+    float *pd = saveForBackward ? p.data_ptr<float>() : nullptr;
+    if (x.is_cpu()) {
+      at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
+                       [&](int64_t begin, int64_t end) {
+                         lrnForwardCpu<Config>(xd, yd, pd, s.n, s.c, s.hw,
+                                               begin, end);
+                       });
+    } else {
+#ifdef RTML_WITH_CUDA
+      c10::cuda::CUDAGuard guard(x.device());
+      lrnForwardCuda<Config>(xd, yd, pd, s.n, s.c, s.hw,
+                             detail::lrnCurrentStream(x));
+#endif
+    }
+    if (saveForBackward)
+      ctx->save_for_backward({x, p});
+    return y;
+  }
+
+  static torch::autograd::variable_list
+  backward(torch::autograd::AutogradContext *ctx,
+           torch::autograd::variable_list gradOutputs) {
+    torch::autograd::variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &p = saved[1];
+    const detail::LrnShape s = detail::lrnShape(x);
+    at::Tensor gy = gradOutputs[0].contiguous();
+    at::Tensor gx = at::empty_like(x, at::MemoryFormat::Contiguous);
+    const float *xd = x.data_ptr<float>(), *pd = p.data_ptr<float>(),
+                *gyd = gy.data_ptr<float>();
+    float *gxd = gx.data_ptr<float>();
+    if (x.is_cpu()) {
+      at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
+                       [&](int64_t begin, int64_t end) {
+                         lrnBackwardCpu<Config>(xd, pd, gyd, gxd, s.n, s.c,
+                                                s.hw, begin, end);
+                       });
+    } else {
+#ifdef RTML_WITH_CUDA
+      c10::cuda::CUDAGuard guard(x.device());
+      lrnBackwardCuda<Config>(xd, pd, gyd, gxd, s.n, s.c, s.hw,
+                              detail::lrnCurrentStream(x));
+#endif
+    }
+    return {gx};
+  }
+};
+
+/// y = lrn(relu(x)) if Config::kRelu, else lrn(x), with PyTorch's
+/// local_response_norm semantics (size Config::kSize, alpha/size, beta, k),
+/// differentiable once. X: float32, [N, C, ...], on the CPU or (with
+/// RTML_WITH_CUDA) a CUDA device.
+template <class Config> at::Tensor localResponseNorm(const at::Tensor &x) {
+  return LrnFunction<Config>::apply(x);
+}
+
+} // namespace rtml::kernels
+
+#endif // RTML_RUNTIME_KERNELS_LRNOP_H
