@@ -1,0 +1,148 @@
+//===- lrn_bench.cpp - Fused ReLU+LRN against PyTorch's, forward+backward -===//
+//
+//   rtml-lrn-bench [--batch N] [--reps R] [--threads T]
+//
+// Times forward plus backward (autograd, from a random upstream gradient) of
+// rtml's kernel (rtml::kernels::localResponseNorm, the CPU twin here) and of
+// PyTorch's at::relu + torch::nn::functional::local_response_norm at the LRN
+// shapes of AlexNet and GoogLeNet (seed constants: size 5, alpha 1e-4, beta
+// 0.75, k 2), alternating the two every repetition so that both see the same
+// machine state, and prints the median times and their ratio per shape.
+//
+//===----------------------------------------------------------------------===//
+#include "rtml/Runtime/Kernels/LrnOp.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+struct SeedRelu {
+  static constexpr int kSize = 5;
+  static constexpr float kAlpha = 1.0e-4f;
+  static constexpr float kBeta = 0.75f;
+  static constexpr float kK = 2.0f;
+  static constexpr bool kRelu = true;
+};
+struct Seed {
+  static constexpr int kSize = 5;
+  static constexpr float kAlpha = 1.0e-4f;
+  static constexpr float kBeta = 0.75f;
+  static constexpr float kK = 2.0f;
+  static constexpr bool kRelu = false;
+};
+
+struct Shape {
+  const char *where;
+  bool relu; // fused with the ReLU before it, as the model has it
+  int64_t c, h, w;
+};
+
+/// Milliseconds of one forward+backward of FN on a fresh leaf copy of X.
+double timeOnce(const std::function<at::Tensor(const at::Tensor &)> &fn,
+                const at::Tensor &x, const at::Tensor &upstream) {
+  at::Tensor leaf = x.detach().requires_grad_(true);
+  auto start = std::chrono::steady_clock::now();
+  at::Tensor y = fn(leaf);
+  y.backward(upstream);
+  auto stop = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(stop - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int64_t batch = 16;
+  int reps = 10, threads = 0;
+  for (int i = 1; i < argc; ++i) {
+    auto next = [&]() -> const char * {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "error: %s needs a value\n", argv[i]);
+        std::exit(1);
+      }
+      return argv[++i];
+    };
+    if (!std::strcmp(argv[i], "--batch"))
+      batch = std::atoll(next());
+    else if (!std::strcmp(argv[i], "--reps"))
+      reps = std::atoi(next());
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::atoi(next());
+    else {
+      std::fprintf(stderr,
+                   "usage: %s [--batch N] [--reps R] [--threads T]\n",
+                   argv[0]);
+      return argv[i] == std::string("--help") ? 0 : 1;
+    }
+  }
+  if (threads > 0)
+    at::set_num_threads(threads);
+
+  const std::vector<Shape> shapes = {
+      {"AlexNet LRN1 (relu+lrn)", true, 64, 55, 55},
+      {"AlexNet LRN2 (relu+lrn)", true, 192, 27, 27},
+      {"GoogLeNet LRN1 (lrn, after pool)", false, 64, 56, 56},
+      {"GoogLeNet LRN2 (relu+lrn)", true, 192, 56, 56},
+  };
+  const auto options =
+      F::LocalResponseNormFuncOptions(5).alpha(1e-4).beta(0.75).k(2.0);
+  std::printf("LRN forward+backward on the CPU, batch %lld, %d threads, "
+              "median of %d interleaved repetitions\n",
+              static_cast<long long>(batch), at::get_num_threads(), reps);
+  double logSum = 0;
+  for (const Shape &s : shapes) {
+    torch::manual_seed(0);
+    at::Tensor x = torch::randn({batch, s.c, s.h, s.w});
+    at::Tensor upstream = torch::randn(x.sizes());
+    std::function<at::Tensor(const at::Tensor &)> ours, theirs;
+    if (s.relu) {
+      ours = [](const at::Tensor &t) {
+        return rtml::kernels::localResponseNorm<SeedRelu>(t);
+      };
+      theirs = [&](const at::Tensor &t) {
+        return F::local_response_norm(at::relu(t), options);
+      };
+    } else {
+      ours = [](const at::Tensor &t) {
+        return rtml::kernels::localResponseNorm<Seed>(t);
+      };
+      theirs = [&](const at::Tensor &t) {
+        return F::local_response_norm(t, options);
+      };
+    }
+    // One untimed round each: allocator warm-up, first-touch page faults.
+    timeOnce(ours, x, upstream);
+    timeOnce(theirs, x, upstream);
+    std::vector<double> tOurs, tTheirs;
+    for (int r = 0; r < reps; ++r) {
+      tOurs.push_back(timeOnce(ours, x, upstream));
+      tTheirs.push_back(timeOnce(theirs, x, upstream));
+    }
+    double a = median(tOurs), b = median(tTheirs);
+    logSum += std::log(b / a);
+    std::printf("%-34s [%lld, %lld, %lld, %lld]: rtml %8.2f ms, PyTorch "
+                "%8.2f ms, ratio %5.2fx\n",
+                s.where, static_cast<long long>(batch),
+                static_cast<long long>(s.c), static_cast<long long>(s.h),
+                static_cast<long long>(s.w), a, b, b / a);
+  }
+  std::printf("geometric mean ratio (PyTorch / rtml): %.2fx\n",
+              std::exp(logSum / shapes.size()));
+  return 0;
+}
