@@ -6,12 +6,11 @@
 // node; the walk goes on after an error so that one run reports every
 // independent problem. yaml-cpp throws: every exception stops here.
 //
+// This file: the top level, values, parameters. Layers.cpp expands layers
+// and blocks; Pipeline.cpp reads `train:` and `data:`.
+//
 //===----------------------------------------------------------------------===//
-#include "rtml/Spec/Loader.h"
-
-#include "OpSchema.h"
-
-#include <yaml-cpp/yaml.h>
+#include "LoaderImpl.h"
 
 #include <cctype>
 #include <cerrno>
@@ -19,37 +18,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 namespace rtml::spec {
-
-namespace {
-
-/// One `key: value` of a mapping, keeping the key node for its location.
-struct Entry {
-  std::string key;
-  YAML::Node keyNode;
-  YAML::Node value;
-};
-
-/// The entries of a mapping in file order, without duplicates.
-struct MapView {
-  std::vector<Entry> entries;
-
-  const Entry *find(const std::string &key) const {
-    for (const Entry &e : entries)
-      if (e.key == key)
-        return &e;
-    return nullptr;
-  }
-};
-
-/// A named parameter that `$name` refers to.
-struct Param {
-  YAML::Node value;
-  SourceLocation location;
-};
+namespace detail {
 
 std::string quote(const std::string &s) { return "'" + s + "'"; }
 
@@ -138,93 +110,48 @@ bool isIdentifier(const std::string &name) {
   return true;
 }
 
-std::string lowerFirst(std::string s) {
-  if (!s.empty())
-    s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
-}
-
 std::string formatNumber(double v) {
   std::ostringstream os;
   os << v;
   return os.str();
 }
 
-class Loader {
-public:
-  Loader(const std::string &file, DiagnosticEngine &diag)
-      : file(file), diag(diag) {}
+std::string withSuggestion(std::string message, const std::string &word,
+                           const std::vector<std::string> &candidates,
+                           const std::string &prefix) {
+  std::string suggestion = closestMatch(word, candidates);
+  if (!suggestion.empty())
+    message += "; did you mean " + quote(prefix + suggestion) + "?";
+  return message;
+}
 
-  std::optional<ModelSpec> load(const std::string &text,
-                                const std::vector<ParamOverride> &overrides);
+SourceLocation Loader::loc(const YAML::Node &node) const {
+  if (forcedLocation)
+    return *forcedLocation;
+  YAML::Mark m = node.Mark();
+  if (m.is_null())
+    return {file, 0, 0};
+  return {file, m.line + 1, m.column + 1};
+}
 
-private:
-  const std::string &file;
-  DiagnosticEngine &diag;
-  std::map<std::string, Param> params;
-  bool failed = false;
-  /// Set while reading a value given on the command line, which has no
-  /// place in the file.
-  std::optional<SourceLocation> forcedLocation;
-  /// Parameters whose value was reported bad: uses of them stay silent.
-  std::set<std::string> badParams;
+void Loader::error(const SourceLocation &where, const std::string &message,
+                   const Notes &notes) {
+  failed = true;
+  if (!reported.emplace(where.line, where.column, message).second)
+    return;
+  diag.error(where, message);
+  for (const auto &[at, text] : notes)
+    diag.note(at, text);
+  for (auto it = uses.rbegin(); it != uses.rend(); ++it)
+    diag.note(it->location, "in " + quote(it->name) + ", a use of block " +
+                                quote(it->block));
+}
 
-  SourceLocation loc(const YAML::Node &node) const {
-    if (forcedLocation)
-      return *forcedLocation;
-    YAML::Mark m = node.Mark();
-    if (m.is_null())
-      return {file, 0, 0};
-    return {file, m.line + 1, m.column + 1};
-  }
-  SourceLocation loc(const YAML::Mark &m) const {
-    return {file, m.line + 1, m.column + 1};
-  }
-  void error(const SourceLocation &where, std::string message) {
-    failed = true;
-    diag.error(where, std::move(message));
-  }
-  void error(const YAML::Node &node, std::string message) {
-    error(loc(node), std::move(message));
-  }
-
-  /// The entries of MAP; reports keys that are not scalars and repeated keys.
-  MapView entriesOf(const YAML::Node &map, const std::string &context);
-  /// Reports every key of VIEW not in ALLOWED (with a suggestion) and drops
-  /// it from VIEW.
-  void checkKeys(MapView &view, const std::vector<std::string> &allowed,
-                 const std::string &context);
-  /// Reports every key of REQUIRED missing from VIEW, at WHERE.
-  bool checkRequired(const MapView &view,
-                     const std::vector<std::string> &required,
-                     const SourceLocation &where, const std::string &owner);
-
-  /// Replaces a `$name` scalar by the parameter's value. False (reported)
-  /// for an unknown parameter.
-  bool resolve(const YAML::Node &node, YAML::Node &out);
-
-  /// Reads NODE as FIELD's type and checks its constraint. WHAT names it in
-  /// messages ("field 'kernel' of layer 'conv1'").
-  bool readField(const YAML::Node &node, const FieldSchema &field,
-                 const std::string &what, FieldValue &out);
-  bool readScalarInt(const YAML::Node &node, const YAML::Node &resolved,
-                     const FieldSchema &field, const std::string &what,
-                     int64_t &out);
-  bool checkConstraint(const YAML::Node &node, const std::string &text,
-                       double value, Constraint c, const std::string &what);
-
-  void readParams(const YAML::Node &node);
-  void applyOverrides(const std::vector<ParamOverride> &overrides);
-  void readInput(const YAML::Node &node, InputSpec &input);
-  void readLayers(const YAML::Node &node, ModelSpec &spec);
-  bool readLayer(const YAML::Node &node, size_t index,
-                 const std::map<std::string, size_t> &firstIndex,
-                 const std::vector<YAML::Node> &nameNodes, LayerSpec &layer);
-  void readTrain(const YAML::Node &node, TrainSpec &train);
-  void readData(const YAML::Node &node, int64_t channels, DataSpec &data);
-  bool readNumberList(const YAML::Node &node, const std::string &what,
-                      std::vector<double> &out);
-};
+void Loader::warning(const SourceLocation &where, const std::string &message) {
+  if (!reported.emplace(where.line, where.column, message).second)
+    return;
+  diag.warning(where, message);
+}
 
 MapView Loader::entriesOf(const YAML::Node &map, const std::string &context) {
   MapView view;
@@ -237,8 +164,8 @@ MapView Loader::entriesOf(const YAML::Node &map, const std::string &context) {
     }
     auto [prev, inserted] = seen.emplace(key.Scalar(), key);
     if (!inserted) {
-      error(key, "duplicate key " + quote(key.Scalar()) + " " + context);
-      diag.note(loc(prev->second), "first given here");
+      error(key, "duplicate key " + quote(key.Scalar()) + " " + context,
+            {{loc(prev->second), "first given here"}});
       continue;
     }
     view.entries.push_back({key.Scalar(), key, it->second});
@@ -287,6 +214,16 @@ bool Loader::resolve(const YAML::Node &node, YAML::Node &out) {
   if (!isPlainScalar(node) || node.Scalar().empty() || node.Scalar()[0] != '$')
     return true;
   std::string name = node.Scalar().substr(1);
+  std::vector<std::string> names;
+  if (currentScope) {
+    auto it = currentScope->args.find(name);
+    if (it != currentScope->args.end()) {
+      out.reset(it->second.value);
+      return true;
+    }
+    for (const auto &a : currentScope->args)
+      names.push_back(a.first);
+  }
   if (badParams.count(name))
     return false; // its own error is reported
   auto it = params.find(name);
@@ -294,14 +231,12 @@ bool Loader::resolve(const YAML::Node &node, YAML::Node &out) {
     out.reset(it->second.value);
     return true;
   }
-  std::vector<std::string> names;
   for (const auto &p : params)
     names.push_back(p.first);
-  std::string message = "unknown parameter " + quote(node.Scalar());
-  std::string suggestion = closestMatch(name, names);
-  if (!suggestion.empty())
-    message += "; did you mean " + quote("$" + suggestion) + "?";
-  error(node, message);
+  std::string what = currentScope && currentScope->block
+                         ? "unknown argument or parameter "
+                         : "unknown parameter ";
+  error(node, withSuggestion(what + quote(node.Scalar()), name, names, "$"));
   return false;
 }
 
@@ -325,6 +260,11 @@ bool Loader::checkConstraint(const YAML::Node &node, const std::string &text,
     if (value >= 0 && value < 1)
       return true;
     error(node, what + " must be in [0, 1), got " + text);
+    return false;
+  case Constraint::ClosedUnitInterval:
+    if (value >= 0 && value <= 1)
+      return true;
+    error(node, what + " must be in [0, 1], got " + text);
     return false;
   }
   return true;
@@ -498,341 +438,6 @@ void Loader::readInput(const YAML::Node &node, InputSpec &input) {
   }
 }
 
-bool Loader::readLayer(const YAML::Node &node, size_t index,
-                       const std::map<std::string, size_t> &firstIndex,
-                       const std::vector<YAML::Node> &nameNodes,
-                       LayerSpec &layer) {
-  bool ok = true;
-  MapView view = entriesOf(node, "in layer #" + std::to_string(index + 1));
-  const Entry *nameEntry = view.find("name");
-  std::string context = "in layer #" + std::to_string(index + 1);
-  layer.location = loc(node);
-  if (nameEntry) {
-    layer.location = loc(nameEntry->keyNode);
-    if (nameEntry->value.IsScalar()) {
-      layer.name = nameEntry->value.Scalar();
-      context = "in layer " + quote(layer.name);
-    }
-  }
-  std::string owner = context.substr(3); // "layer 'x'"
-  if (!nameEntry) {
-    error(node, owner + " is missing required key 'name'");
-    ok = false;
-  } else if (!nameEntry->value.IsScalar()) {
-    error(nameEntry->value, "key 'name' of " + owner +
-                                " expects a string, got " +
-                                describe(nameEntry->value));
-    ok = false;
-  } else if (!isValidName(layer.name)) {
-    error(nameEntry->value,
-          "invalid layer name " + quote(layer.name) +
-              "; use letters, digits, '_', '-' and '.' (not at either end)");
-    ok = false;
-  } else if (layer.name == "input") {
-    error(nameEntry->value,
-          "layer name 'input' is reserved for the model input");
-    ok = false;
-  }
-
-  // The op decides which other keys are valid.
-  const OpSchema *schema = nullptr;
-  const Entry *opEntry = view.find("op");
-  if (!opEntry) {
-    error(layer.location, owner + " is missing required key 'op'");
-    ok = false;
-  } else if (!isPlainScalar(opEntry->value)) {
-    error(opEntry->value, "key 'op' of " + owner + " expects an op name, got " +
-                              describe(opEntry->value));
-    ok = false;
-  } else {
-    layer.op = opEntry->value.Scalar();
-    layer.opLocation = loc(opEntry->value);
-    schema = lookupOp(layer.op);
-    if (!schema) {
-      std::string message = "unknown op " + quote(layer.op) + " " + context;
-      std::string suggestion = closestMatch(layer.op, opNames());
-      if (!suggestion.empty())
-        message += "; did you mean " + quote(suggestion) + "?";
-      error(opEntry->value, message);
-      ok = false;
-    }
-  }
-
-  std::vector<std::string> allowed = {"name", "op", "from"};
-  if (schema) {
-    for (const std::string &f : schema->fieldNames())
-      allowed.push_back(f);
-    size_t before = diag.errorCount();
-    checkKeys(view, allowed, context);
-    ok &= diag.errorCount() == static_cast<int>(before);
-  }
-
-  if (const Entry *from = view.find("from")) {
-    bool fromOk = true;
-    std::vector<YAML::Node> refs;
-    if (from->value.IsScalar()) {
-      refs.push_back(from->value);
-    } else if (from->value.IsSequence() && from->value.size() > 0) {
-      for (size_t i = 0; i < from->value.size(); ++i)
-        refs.push_back(from->value[i]);
-    } else {
-      error(from->value, "key 'from' of " + owner +
-                             " expects a layer name or a list of layer "
-                             "names, got " +
-                             describe(from->value));
-      fromOk = false;
-    }
-    for (const YAML::Node &ref : refs) {
-      if (!ref.IsScalar()) {
-        error(ref, "key 'from' of " + owner + " expects layer names, got " +
-                       describe(ref));
-        fromOk = false;
-        continue;
-      }
-      std::string target = ref.Scalar();
-      auto it = firstIndex.find(target);
-      if (target == "input") {
-        // The model input.
-      } else if (it == firstIndex.end()) {
-        std::vector<std::string> earlier = {"input"};
-        for (const auto &[name, i] : firstIndex)
-          if (i < index)
-            earlier.push_back(name);
-        std::string message =
-            owner + " reads from unknown layer " + quote(target);
-        std::string suggestion = closestMatch(target, earlier);
-        if (!suggestion.empty())
-          message += "; did you mean " + quote(suggestion) + "?";
-        error(ref, message);
-        fromOk = false;
-        continue;
-      } else if (it->second == index) {
-        error(ref, owner + " reads from itself");
-        fromOk = false;
-        continue;
-      } else if (it->second > index) {
-        error(ref, owner + " reads from " + quote(target) +
-                       ", which is defined later; a layer may only read "
-                       "earlier layers");
-        diag.note(loc(nameNodes[it->second]),
-                  quote(target) + " is defined here");
-        fromOk = false;
-        continue;
-      }
-      layer.from.push_back(target);
-      layer.fromLocations.push_back(loc(ref));
-    }
-    if (schema && fromOk && !refs.empty()) {
-      int n = static_cast<int>(refs.size());
-      if (n < schema->minInputs ||
-          (schema->maxInputs >= 0 && n > schema->maxInputs)) {
-        std::string count =
-            schema->minInputs == schema->maxInputs
-                ? std::to_string(schema->minInputs)
-                : std::to_string(schema->minInputs) + " or more";
-        error(from->value, "op " + quote(layer.op) + " takes " + count +
-                               " input" + (count == "1" ? "" : "s") + ", but " +
-                               owner + " names " + std::to_string(n) +
-                               " in 'from'");
-        fromOk = false;
-      }
-    }
-    ok &= fromOk;
-  }
-
-  if (!schema)
-    return false;
-
-  // Normalize the op's fields: given ones first, then defaults (which may
-  // copy a given one, as max_pool2d's stride copies kernel).
-  for (const FieldSchema &f : schema->fields) {
-    const Entry *e = view.find(f.name);
-    std::string what = "field " + quote(f.name) + " of " + owner;
-    if (e) {
-      FieldValue v;
-      if (readField(e->value, f, what, v))
-        layer.fields[f.name] = v;
-      else
-        ok = false;
-      continue;
-    }
-    if (f.required) {
-      error(layer.location, owner + " (" + layer.op +
-                                ") is missing required field " + quote(f.name));
-      ok = false;
-    }
-  }
-  for (const FieldSchema &f : schema->fields) {
-    if (f.required || view.find(f.name))
-      continue;
-    FieldValue v;
-    v.location = layer.location;
-    if (f.defaultFrom) {
-      auto it = layer.fields.find(f.defaultFrom);
-      if (it == layer.fields.end())
-        continue; // its own error is reported
-      v = it->second;
-      v.location = layer.location;
-    } else {
-      switch (f.type) {
-      case FieldType::Int:
-        v.kind = FieldValue::Kind::Int;
-        v.intValue = static_cast<int64_t>(f.defaultValue);
-        v.floatValue = f.defaultValue;
-        break;
-      case FieldType::Float:
-        v.kind = FieldValue::Kind::Float;
-        v.floatValue = f.defaultValue;
-        break;
-      case FieldType::Bool:
-        v.kind = FieldValue::Kind::Bool;
-        v.boolValue = f.defaultValue != 0;
-        break;
-      case FieldType::Pair:
-        v.kind = FieldValue::Kind::IntList;
-        v.intList.assign(2, static_cast<int64_t>(f.defaultValue));
-        break;
-      case FieldType::String:
-        v.kind = FieldValue::Kind::String;
-        break;
-      }
-    }
-    layer.fields[f.name] = v;
-  }
-
-  // Checks across fields that need no shapes.
-  if (layer.op == "conv2d" && layer.fields.count("out_channels") &&
-      layer.fields.count("groups")) {
-    const FieldValue &out = layer.fields["out_channels"];
-    const FieldValue &groups = layer.fields["groups"];
-    if (out.intValue % groups.intValue != 0) {
-      error(groups.location, "field 'out_channels' of " + owner + " (" +
-                                 std::to_string(out.intValue) +
-                                 ") must be divisible by field 'groups' (" +
-                                 std::to_string(groups.intValue) + ")");
-      ok = false;
-    }
-  }
-  if (layer.op == "max_pool2d" && layer.fields.count("kernel") &&
-      layer.fields.count("padding")) {
-    const FieldValue &kernel = layer.fields["kernel"];
-    const FieldValue &padding = layer.fields["padding"];
-    for (size_t i = 0; i < 2; ++i) {
-      // PyTorch rejects a padding over half the window.
-      if (padding.intList[i] * 2 > kernel.intList[i]) {
-        error(padding.location,
-              "field 'padding' of " + owner + " (" +
-                  std::to_string(padding.intList[i]) +
-                  ") must be at most half of field 'kernel' (" +
-                  std::to_string(kernel.intList[i]) + ")");
-        ok = false;
-        break;
-      }
-    }
-  }
-  return ok;
-}
-
-void Loader::readLayers(const YAML::Node &node, ModelSpec &spec) {
-  if (!node.IsSequence()) {
-    error(node, "key 'layers' expects a list of layers, got " + describe(node));
-    return;
-  }
-  if (node.size() == 0) {
-    error(node, "'layers' is empty; a model needs at least one layer");
-    return;
-  }
-  // Every name first, so that `from` can tell a later layer from an unknown
-  // one, and a bad layer does not cascade into errors in its readers.
-  std::map<std::string, size_t> firstIndex;
-  std::vector<YAML::Node> nameNodes(node.size());
-  for (size_t i = 0; i < node.size(); ++i) {
-    YAML::Node item = node[i];
-    if (!item.IsMap())
-      continue;
-    for (auto it = item.begin(); it != item.end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar() != "name" ||
-          !it->second.IsScalar())
-        continue;
-      nameNodes[i].reset(it->second);
-      auto [prev, inserted] = firstIndex.emplace(it->second.Scalar(), i);
-      if (!inserted) {
-        error(it->second, "duplicate layer name " + quote(it->second.Scalar()));
-        diag.note(loc(nameNodes[prev->second]), "first defined here");
-      }
-      break;
-    }
-  }
-  for (size_t i = 0; i < node.size(); ++i) {
-    YAML::Node item = node[i];
-    if (!item.IsMap()) {
-      error(item, "layer #" + std::to_string(i + 1) +
-                      " expects a mapping with 'name' and 'op', got " +
-                      describe(item));
-      continue;
-    }
-    LayerSpec layer;
-    if (readLayer(item, i, firstIndex, nameNodes, layer))
-      spec.layers.push_back(std::move(layer));
-  }
-}
-
-void Loader::readTrain(const YAML::Node &node, TrainSpec &train) {
-  train.location = loc(node);
-  if (!node.IsMap()) {
-    error(node, "key 'train' expects a mapping, got " + describe(node));
-    return;
-  }
-  MapView view = entriesOf(node, "in 'train'");
-  checkKeys(view,
-            {"epochs", "batch_size", "optimizer", "lr", "momentum",
-             "weight_decay", "seed"},
-            "in 'train'");
-  using FT = FieldType;
-  using C = Constraint;
-  auto read = [&](const char *key, FieldType type, Constraint c,
-                  FieldValue &out) {
-    const Entry *e = view.find(key);
-    if (!e)
-      return false;
-    train.keyLocations[key] = loc(e->value);
-    FieldSchema schema{key, type, false, 0, nullptr, c};
-    return readField(e->value, schema, "field " + quote(key) + " of 'train'",
-                     out);
-  };
-  FieldValue v;
-  if (read("epochs", FT::Int, C::Positive, v))
-    train.epochs = v.intValue;
-  if (read("batch_size", FT::Int, C::Positive, v))
-    train.batchSize = v.intValue;
-  if (read("lr", FT::Float, C::Positive, v))
-    train.learningRate = v.floatValue;
-  if (read("momentum", FT::Float, C::NonNegative, v))
-    train.momentum = v.floatValue;
-  if (read("weight_decay", FT::Float, C::NonNegative, v))
-    train.weightDecay = v.floatValue;
-  if (read("seed", FT::Int, C::NonNegative, v))
-    train.seed = v.intValue;
-  if (read("optimizer", FT::String, C::None, v)) {
-    static const std::vector<std::string> optimizers = {"sgd"};
-    bool known = false;
-    for (const std::string &o : optimizers)
-      known |= o == v.stringValue;
-    if (known) {
-      train.optimizer = v.stringValue;
-    } else {
-      std::string message =
-          "unknown optimizer " + quote(v.stringValue) + " in 'train'";
-      std::string suggestion = closestMatch(v.stringValue, optimizers);
-      if (!suggestion.empty())
-        message += "; did you mean " + quote(suggestion) + "?";
-      else
-        message += "; supported: 'sgd'";
-      error(v.location, message);
-    }
-  }
-}
-
 bool Loader::readNumberList(const YAML::Node &node, const std::string &what,
                             std::vector<double> &out) {
   YAML::Node v;
@@ -860,83 +465,8 @@ bool Loader::readNumberList(const YAML::Node &node, const std::string &what,
   return ok;
 }
 
-void Loader::readData(const YAML::Node &node, int64_t channels,
-                      DataSpec &data) {
-  data.location = loc(node);
-  if (!node.IsMap()) {
-    error(node, "key 'data' expects a mapping, got " + describe(node));
-    return;
-  }
-  MapView view = entriesOf(node, "in 'data'");
-  checkKeys(view, {"resize", "random_horizontal_flip", "normalize"},
-            "in 'data'");
-  FieldValue v;
-  if (const Entry *e = view.find("resize")) {
-    data.keyLocations["resize"] = loc(e->value);
-    if (readField(
-            e->value,
-            {"resize", FieldType::Int, false, 0, nullptr, Constraint::Positive},
-            "field 'resize' of 'data'", v))
-      data.resize = v.intValue;
-  }
-  if (const Entry *e = view.find("random_horizontal_flip")) {
-    data.keyLocations["random_horizontal_flip"] = loc(e->value);
-    if (readField(e->value,
-                  {"random_horizontal_flip", FieldType::Bool, false, 0, nullptr,
-                   Constraint::None},
-                  "field 'random_horizontal_flip' of 'data'", v))
-      data.randomHorizontalFlip = v.boolValue;
-  }
-  const Entry *norm = view.find("normalize");
-  if (!norm)
-    return;
-  data.keyLocations["normalize"] = loc(norm->value);
-  if (!norm->value.IsMap()) {
-    error(norm->value, "field 'normalize' of 'data' expects a mapping "
-                       "{mean, std}, got " +
-                           describe(norm->value));
-    return;
-  }
-  MapView nview = entriesOf(norm->value, "in 'data.normalize'");
-  checkKeys(nview, {"mean", "std"}, "in 'data.normalize'");
-  checkRequired(nview, {"mean", "std"}, loc(norm->value), "'data.normalize'");
-  std::vector<double> lists[2];
-  bool good[2] = {false, false};
-  const char *keys[2] = {"mean", "std"};
-  for (int k = 0; k < 2; ++k) {
-    const Entry *e = nview.find(keys[k]);
-    if (!e)
-      continue;
-    data.keyLocations[std::string("normalize.") + keys[k]] = loc(e->value);
-    std::string what =
-        std::string("field '") + keys[k] + "' of 'data.normalize'";
-    if (!readNumberList(e->value, what, lists[k]))
-      continue;
-    if (static_cast<int64_t>(lists[k].size()) != channels) {
-      error(e->value, what + " needs one value per input channel (" +
-                          std::to_string(channels) + "), got " +
-                          std::to_string(lists[k].size()));
-      continue;
-    }
-    good[k] = true;
-    if (k == 1) {
-      for (double s : lists[k]) {
-        if (s <= 0) {
-          error(e->value,
-                what + " values must be positive, got " + formatNumber(s));
-          good[k] = false;
-          break;
-        }
-      }
-    }
-  }
-  if (good[0] && good[1]) {
-    data.mean = lists[0];
-    data.std = lists[1];
-  }
-}
+namespace {
 
-/// A parameter's value as recorded in ModelSpec::params.
 FieldValue paramValue(const YAML::Node &value, const SourceLocation &where) {
   FieldValue v;
   v.location = where;
@@ -968,6 +498,8 @@ FieldValue paramValue(const YAML::Node &value, const SourceLocation &where) {
   return v;
 }
 
+} // namespace
+
 std::optional<ModelSpec>
 Loader::load(const std::string &text,
              const std::vector<ParamOverride> &overrides) {
@@ -976,26 +508,28 @@ Loader::load(const std::string &text,
   try {
     root.reset(YAML::Load(text));
   } catch (const YAML::Exception &e) {
-    error(loc(e.mark), "invalid YAML: " + e.msg);
+    error(e.mark.is_null() ? SourceLocation{file, 1, 1} : loc(e.mark),
+          "invalid YAML: " + e.msg);
     return std::nullopt;
   }
   SourceLocation top{file, 1, 1};
   if (!root.IsMap()) {
-    error(root.IsNull() ? top : loc(root),
+    error(root.IsNull() || root.Mark().is_null() ? top : loc(root),
           "expected a mapping with keys 'name', 'input', 'classes' and "
           "'layers' at the top level, got " +
               (root.IsNull() ? std::string("an empty document")
                              : describe(root)));
     return std::nullopt;
   }
-  top = loc(root);
+  if (!root.Mark().is_null())
+    top = loc(root);
 
   ModelSpec spec;
   spec.file = file;
   MapView view = entriesOf(root, "at the top level");
   checkKeys(view,
-            {"format", "name", "input", "classes", "params", "layers", "train",
-             "data"},
+            {"format", "name", "input", "classes", "params", "devices",
+             "blocks", "layers", "heads", "train", "data"},
             "at the top level");
   checkRequired(view, {"name", "input", "classes", "layers"}, top, "the model");
 
@@ -1005,10 +539,15 @@ Loader::load(const std::string &text,
             e->value,
             {"format", FieldType::Int, false, 0, nullptr, Constraint::None},
             "key 'format'", v)) {
-      if (v.intValue != 1)
-        error(e->value, "unsupported format version " +
-                            std::to_string(v.intValue) +
-                            "; this rtml reads format 1");
+      if (v.intValue > kLatestFormat)
+        error(e->value, "format " + std::to_string(v.intValue) +
+                            " is newer than this rtmlc supports (1.." +
+                            std::to_string(kLatestFormat) + ")");
+      else if (v.intValue < 1)
+        error(e->value, "invalid format " + std::to_string(v.intValue) +
+                            "; formats are numbered from 1 (this rtmlc "
+                            "supports 1.." +
+                            std::to_string(kLatestFormat) + ")");
       spec.format = v.intValue;
     }
   }
@@ -1041,7 +580,7 @@ Loader::load(const std::string &text,
 
   if (const Entry *e = view.find("name")) {
     spec.nameLocation = loc(e->value);
-    if (!e->value.IsScalar())
+    if (!isPlainScalar(e->value))
       error(e->value, "key 'name' expects a string, got " + describe(e->value));
     else if (!isValidName(e->value.Scalar()))
       error(e->value, "invalid model name " + quote(e->value.Scalar()) +
@@ -1051,16 +590,46 @@ Loader::load(const std::string &text,
   }
   if (const Entry *e = view.find("input"))
     readInput(e->value, spec.input);
-  if (const Entry *e = view.find("layers"))
-    readLayers(e->value, spec);
+  if (const Entry *e = view.find("devices"))
+    readDevices(e->value, spec);
+  if (const Entry *e = view.find("blocks"))
+    readBlocks(e->value);
+  std::string lastOutput;
+  SourceLocation lastLocation = top;
+  if (const Entry *e = view.find("layers")) {
+    lastOutput = readLayers(e->value, spec);
+    if (!spec.layers.empty())
+      lastLocation = spec.layers.back().location;
+  }
+  const Entry *heads = view.find("heads");
+  if (view.find("layers"))
+    readHeads(heads ? &heads->value : nullptr, lastOutput, lastLocation, spec);
+  for (const auto &[name, block] : blocks)
+    if (!block.used && block.ok)
+      warning(block.location, "block " + quote(name) + " is never used");
   if (const Entry *e = view.find("train"))
     readTrain(e->value, spec.train);
+  if (spec.train.tMax == 0)
+    spec.train.tMax = spec.train.epochs;
+  spec.data.splitSeed = spec.train.seed;
   if (const Entry *e = view.find("data"))
-    readData(e->value, spec.input.channels, spec.data);
+    readData(e->value, spec);
 
   if (failed)
     return std::nullopt;
   return spec;
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::Loader;
+
+std::string lowerFirst(std::string s) {
+  if (!s.empty())
+    s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
 }
 
 std::optional<ModelSpec>
@@ -1072,15 +641,15 @@ guardedLoad(const std::string &text, const std::string &file,
     Loader loader(file, diag);
     return loader.load(text, overrides);
   } catch (const YAML::Exception &e) {
-    diag.error({file, e.mark.is_null() ? 0 : e.mark.line + 1,
-                e.mark.is_null() ? 0 : e.mark.column + 1},
+    diag.error({file, e.mark.is_null() ? 1 : e.mark.line + 1,
+                e.mark.is_null() ? 1 : e.mark.column + 1},
                "invalid YAML: " + e.msg);
   } catch (const std::exception &e) {
-    diag.error({file, 0, 0},
+    diag.error({file, 1, 1},
                std::string("internal error while reading the model: ") +
                    e.what());
   } catch (...) {
-    diag.error({file, 0, 0}, "internal error while reading the model");
+    diag.error({file, 1, 1}, "internal error while reading the model");
   }
   return std::nullopt;
 }

@@ -41,9 +41,12 @@ TEST_F(AlexNetSpec, TopLevel) {
 
 TEST_F(AlexNetSpec, LayerSequenceMatchesTheSeed) {
   std::vector<std::string> ops;
+  std::string previous = "input";
   for (const LayerSpec &l : spec.layers) {
     ops.push_back(l.op);
-    EXPECT_TRUE(l.from.empty()) << l.name;
+    // A chain: each layer reads the one before it.
+    EXPECT_EQ(l.from, std::vector<std::string>{previous}) << l.name;
+    previous = l.name;
   }
   std::vector<std::string> expected = {
       "conv2d",  "relu",    "lrn",        "max_pool2d",

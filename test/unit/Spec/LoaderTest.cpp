@@ -104,7 +104,10 @@ TEST(Loader, FromScalarAndList) {
                         "  - {name: b, op: relu, from: input}\n"
                         "  - {name: c, op: relu, from: [a]}\n"));
   ASSERT_TRUE(r.spec) << r.printed;
-  EXPECT_TRUE(r.spec->layers[0].from.empty());
+  // The default input is resolved too: the model input for the first layer.
+  EXPECT_EQ(r.spec->layers[0].from, (std::vector<std::string>{"input"}));
+  EXPECT_EQ(r.spec->layers[0].fromLocations[0].line, 5);
+  EXPECT_EQ(r.spec->layers[0].fromLocations[0].column, 6);
   EXPECT_EQ(r.spec->layers[1].from, (std::vector<std::string>{"input"}));
   EXPECT_EQ(r.spec->layers[2].from, (std::vector<std::string>{"a"}));
   EXPECT_EQ(r.spec->layers[2].fromLocations[0].line, 7);
@@ -299,8 +302,8 @@ TEST(Loader, FormatVersionAndOptimizer) {
   Result r = load(model("  - {name: a, op: relu}\n",
                         "format: 2\ntrain: {optimizer: sdg}\n"));
   EXPECT_EQ(r.diags,
-            (Diags{"4:9: error: unsupported format version 2; this rtml "
-                   "reads format 1",
+            (Diags{"4:9: error: format 2 is newer than this rtmlc supports "
+                   "(1..1)",
                    "5:20: error: unknown optimizer 'sdg' in 'train'; did "
                    "you mean 'sgd'?"}))
       << r.printed;
@@ -308,11 +311,11 @@ TEST(Loader, FormatVersionAndOptimizer) {
 
 TEST(Loader, DataNormalize) {
   Result ok = load(model("  - {name: a, op: relu}\n",
-                         "data: {resize: 40, random_horizontal_flip: true, "
+                         "data: {resize: 32, random_horizontal_flip: true, "
                          "normalize: {mean: [0.4, 0.5, 0.6], std: [1, 2, "
                          "3]}}\n"));
   ASSERT_TRUE(ok.spec) << ok.printed;
-  EXPECT_EQ(ok.spec->data.resize, 40);
+  EXPECT_EQ(ok.spec->data.resize, 32);
   EXPECT_TRUE(ok.spec->data.randomHorizontalFlip);
   EXPECT_EQ(ok.spec->data.mean, (std::vector<double>{0.4, 0.5, 0.6}));
   EXPECT_EQ(ok.spec->data.std, (std::vector<double>{1, 2, 3}));

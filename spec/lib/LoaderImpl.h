@@ -1,0 +1,239 @@
+//===- LoaderImpl.h - The loader's state, shared by its source files ------===//
+//
+// Private to spec/lib. Loader.cpp holds the top level, values and
+// parameters; Layers.cpp the layers, blocks, heads and devices (block
+// expansion); Pipeline.cpp the `train:` and `data:` sections.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_SPEC_LIB_LOADERIMPL_H
+#define RTML_SPEC_LIB_LOADERIMPL_H
+
+#include "rtml/Spec/Loader.h"
+
+#include "OpSchema.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace rtml::spec::detail {
+
+/// One `key: value` of a mapping, keeping the key node for its location.
+struct Entry {
+  std::string key;
+  YAML::Node keyNode;
+  YAML::Node value;
+};
+
+/// The entries of a mapping in file order, without duplicates.
+struct MapView {
+  std::vector<Entry> entries;
+
+  const Entry *find(const std::string &key) const {
+    for (const Entry &e : entries)
+      if (e.key == key)
+        return &e;
+    return nullptr;
+  }
+};
+
+/// A named value that `$name` refers to: a parameter or a block argument.
+struct Param {
+  YAML::Node value;
+  SourceLocation location;
+};
+
+/// A block definition from `blocks:`, checked once; its layers are expanded
+/// at every use.
+struct BlockDef {
+  std::string name;
+  SourceLocation location; ///< of the name key
+  struct Arg {
+    std::string name;
+    bool hasDefault = false;
+    YAML::Node defaultValue;
+    SourceLocation location;
+  };
+  std::vector<Arg> args;
+  std::vector<std::string> inputs = {"input"};
+  std::string output; ///< empty: the last item
+  SourceLocation outputLocation;
+  YAML::Node layers;
+  bool ok = false; ///< well-formed enough to expand
+  bool used = false;
+};
+
+/// Where names and `$name` resolve while a list of layers is expanded.
+struct Scope {
+  std::string prefix;          ///< "" at the top level, else "use."
+  const BlockDef *block = nullptr; ///< null at the top level
+  std::map<std::string, Param> args;
+  std::vector<std::string> inputNames = {"input"};
+  std::vector<std::string> inputTargets = {"input"};
+  std::vector<SourceLocation> inputLocations;
+  std::string device; ///< inherited; empty: none
+  SourceLocation deviceLocation;
+};
+
+/// A block use being expanded, for the notes that say which one.
+struct UseFrame {
+  std::string name; ///< qualified use name
+  std::string block;
+  SourceLocation location;
+};
+
+std::string quote(const std::string &s);
+std::string describe(const YAML::Node &node);
+bool isPlainScalar(const YAML::Node &node);
+bool parseInt(const std::string &text, int64_t &out);
+bool parseFloat(const std::string &text, double &out);
+bool parseBool(const std::string &text, bool &out);
+bool isValidName(const std::string &name);
+bool isIdentifier(const std::string &name);
+std::string formatNumber(double v);
+/// "unknown X 'w'" + "; did you mean 'y'?" when one is close.
+std::string withSuggestion(std::string message, const std::string &word,
+                           const std::vector<std::string> &candidates,
+                           const std::string &prefix = "");
+
+/// Upper bounds that keep a hostile file from exhausting time or memory.
+constexpr size_t kMaxExpandedItems = 100000;
+constexpr size_t kMaxBlockDepth = 64;
+
+class Loader {
+public:
+  Loader(const std::string &file, DiagnosticEngine &diag)
+      : file(file), diag(diag) {}
+
+  std::optional<ModelSpec> load(const std::string &text,
+                                const std::vector<ParamOverride> &overrides);
+
+  // --- Locations and diagnostics (Loader.cpp) ---
+  SourceLocation loc(const YAML::Node &node) const;
+  SourceLocation loc(const YAML::Mark &m) const {
+    return {file, m.line + 1, m.column + 1};
+  }
+  using Notes = std::vector<std::pair<SourceLocation, std::string>>;
+  /// Reports an error, with NOTES and, inside a block use, a note per use.
+  /// The same message at the same place is reported once (a block used
+  /// many times repeats the errors of its text).
+  void error(const SourceLocation &where, const std::string &message,
+             const Notes &notes = {});
+  void error(const YAML::Node &node, const std::string &message,
+             const Notes &notes = {}) {
+    error(loc(node), message, notes);
+  }
+  void warning(const SourceLocation &where, const std::string &message);
+
+  /// The entries of MAP; reports keys that are not scalars and repeated keys.
+  MapView entriesOf(const YAML::Node &map, const std::string &context);
+  /// Reports every key of VIEW not in ALLOWED (with a suggestion) and drops
+  /// it from VIEW.
+  void checkKeys(MapView &view, const std::vector<std::string> &allowed,
+                 const std::string &context);
+  /// Reports every key of REQUIRED missing from VIEW, at WHERE.
+  bool checkRequired(const MapView &view,
+                     const std::vector<std::string> &required,
+                     const SourceLocation &where, const std::string &owner);
+
+  /// Replaces a `$name` scalar by the block argument's or the parameter's
+  /// value. False (reported) for an unknown name.
+  bool resolve(const YAML::Node &node, YAML::Node &out);
+
+  /// Reads NODE as FIELD's type and checks its constraint. WHAT names it in
+  /// messages ("field 'kernel' of layer 'conv1'").
+  bool readField(const YAML::Node &node, const FieldSchema &field,
+                 const std::string &what, FieldValue &out);
+  bool readScalarInt(const YAML::Node &node, const YAML::Node &resolved,
+                     const FieldSchema &field, const std::string &what,
+                     int64_t &out);
+  bool checkConstraint(const YAML::Node &node, const std::string &text,
+                       double value, Constraint c, const std::string &what);
+  /// A plain scalar or list of numbers (resolving `$name`).
+  bool readNumberList(const YAML::Node &node, const std::string &what,
+                      std::vector<double> &out);
+
+  void readParams(const YAML::Node &node);
+  void applyOverrides(const std::vector<ParamOverride> &overrides);
+  void readInput(const YAML::Node &node, InputSpec &input);
+
+  // --- Layers, blocks, heads, devices (Layers.cpp) ---
+  void readDevices(const YAML::Node &node, ModelSpec &spec);
+  void readBlocks(const YAML::Node &node);
+  /// Expands the top-level `layers:`; returns the output of the last item
+  /// ("" when there is none).
+  std::string readLayers(const YAML::Node &node, ModelSpec &spec);
+  void readHeads(const YAML::Node *node, const std::string &lastOutput,
+                 const SourceLocation &lastLocation, ModelSpec &spec);
+
+  // --- train: and data: (Pipeline.cpp) ---
+  void readTrain(const YAML::Node &node, TrainSpec &train);
+  void readData(const YAML::Node &node, ModelSpec &spec);
+
+private:
+  struct BodyItem;
+  std::string expandBody(const YAML::Node &body, const Scope &scope,
+                         const std::string &defaultInput,
+                         const SourceLocation &defaultInputLocation,
+                         ModelSpec &spec);
+  bool resolveRef(const YAML::Node &ref, const std::string &owner,
+                  const Scope &scope, const std::vector<BodyItem> &items,
+                  const std::map<std::string, size_t> &localIndex,
+                  size_t index, std::string &target);
+  std::string expandLayer(const MapView &view, const BodyItem &item,
+                          const Scope &scope, const std::string &previous,
+                          const std::vector<BodyItem> &items,
+                          const std::map<std::string, size_t> &localIndex,
+                          size_t index, ModelSpec &spec);
+  std::string expandUse(const MapView &view, const BodyItem &item,
+                        const Scope &scope, const std::string &previous,
+                        const std::vector<BodyItem> &items,
+                        const std::map<std::string, size_t> &localIndex,
+                        size_t index, ModelSpec &spec);
+  bool readDevice(const YAML::Node &node, const std::string &owner,
+                  std::string &device);
+  bool readEnabled(const YAML::Node &node, const std::string &owner,
+                   bool &enabled);
+  std::string ownerOf(const Scope &scope, const std::string &localName,
+                      bool isUse) const;
+  bool readTransforms(const YAML::Node &node, const std::string &what,
+                      bool training, int64_t channels,
+                      std::vector<TransformSpec> &out);
+  bool readNormalize(const YAML::Node &node, const std::string &section,
+                     int64_t channels, TransformSpec &out);
+
+  const std::string &file;
+  DiagnosticEngine &diag;
+  std::map<std::string, Param> params;
+  bool failed = false;
+  /// Set while reading a value given on the command line, which has no
+  /// place in the file.
+  std::optional<SourceLocation> forcedLocation;
+  /// Parameters whose value was reported bad: uses of them stay silent.
+  std::set<std::string> badParams;
+  /// Errors already reported (location and message), reported once.
+  std::set<std::tuple<int, int, std::string>> reported;
+
+  /// The scope `$name` resolves in (block arguments); null at the top.
+  const Scope *currentScope = nullptr;
+  std::vector<UseFrame> uses;
+  std::vector<std::string> blockStack;
+  std::map<std::string, BlockDef> blocks;
+  std::set<std::string> deviceNames;
+  bool devicesGiven = false;
+  /// Every qualified name defined so far (layers, disabled layers, block
+  /// uses) -> the layer (or "input") it stands for.
+  std::map<std::string, std::string> alias;
+  std::map<std::string, SourceLocation> definedAt;
+  size_t itemsExpanded = 0;
+  bool tooLarge = false;
+};
+
+} // namespace rtml::spec::detail
+
+#endif // RTML_SPEC_LIB_LOADERIMPL_H
