@@ -1,0 +1,261 @@
+//===- DeviceKernelsCheck.cpp - rtml's CUDA kernels against their CPU twins ===//
+//
+// Built and run by scripts/device-check.sh on a GPU machine, linked with
+// DeviceKernelsCheck.cu's object (compiled by nvcc on the development
+// machine) and built with RTML_WITH_CUDA. It has no GoogleTest there:
+//
+// 1. every config of DeviceKernelsConfigs.h, on several shapes: the CUDA
+//    launchers against the CPU twin (output, saved scale^-beta, input
+//    gradient), then the autograd op on CUDA tensors (contiguous or not)
+//    against the same op on the CPU; relative error under 1e-5;
+// 2. fused ReLU+LRN (and GoogLeNet's plain first LRN) forward+backward on
+//    CUDA against PyTorch's relu + local_response_norm, at AlexNet's and
+//    GoogLeNet's LRN shapes, batch 128 (RTML_BENCH_BATCH overrides),
+//    alternating the two, median of several repetitions.
+//
+// It prints one line per case and two summary lines, the last two lines of
+// its output, which device-check.sh puts in its table:
+//   SUMMARY-CHECK: <passed> of <total> kernel checks passed on cuda:0
+//   SUMMARY-BENCH: fused ReLU+LRN fwd+bwd vs PyTorch, ...
+// and exits 1 if a check failed.
+//
+//===----------------------------------------------------------------------===//
+#include "DeviceKernelsConfigs.h"
+#include "rtml/Runtime/Kernels/LrnOp.h"
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#ifndef RTML_WITH_CUDA
+
+int main() {
+  std::fprintf(stderr, "error: DeviceKernelsCheck was built without "
+                       "RTML_WITH_CUDA; scripts/device-check.sh builds it "
+                       "with CUDA on a GPU machine\n");
+  return 1;
+}
+
+#else
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+double relativeError(const at::Tensor &a, const at::Tensor &b) {
+  at::Tensor ad = a.detach().cpu().to(at::kDouble);
+  at::Tensor bd = b.detach().cpu().to(at::kDouble);
+  double scale = bd.abs().max().item<double>();
+  double diff = (ad - bd).abs().max().item<double>();
+  return scale > 0 ? diff / scale : diff;
+}
+
+std::string shapeString(const Shape &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+int gPassed = 0, gTotal = 0;
+
+void report(const std::string &what, double worst) {
+  bool ok = worst < 1e-5;
+  ++gTotal;
+  gPassed += ok;
+  std::printf("%-4s %-62s max relative error %.2e\n", ok ? "PASS" : "FAIL",
+              what.c_str(), worst);
+  std::fflush(stdout);
+}
+
+/// The CUDA launchers against the CPU twin on the same input.
+template <class Config>
+void checkLaunchers(const char *name, const Shape &shape) {
+  torch::manual_seed(1);
+  at::Tensor x = torch::randn(shape) * 2, g = torch::randn(shape);
+  const int64_t n = shape[0], c = shape[1], hw = x.numel() / (n * c);
+  at::Tensor y = torch::empty_like(x), p = torch::empty_like(x),
+             gx = torch::empty_like(x);
+  rtml::kernels::lrnForwardCpu<Config>(x.data_ptr<float>(),
+                                       y.data_ptr<float>(),
+                                       p.data_ptr<float>(), n, c, hw, 0,
+                                       n * hw);
+  rtml::kernels::lrnBackwardCpu<Config>(
+      x.data_ptr<float>(), p.data_ptr<float>(), g.data_ptr<float>(),
+      gx.data_ptr<float>(), n, c, hw, 0, n * hw);
+
+  at::Tensor xc = x.cuda(), gc = g.cuda();
+  at::Tensor yc = torch::empty_like(xc), pc = torch::empty_like(xc),
+             gxc = torch::empty_like(xc);
+  void *stream = c10::cuda::getCurrentCUDAStream().stream();
+  rtml::kernels::lrnForwardCuda<Config>(xc.data_ptr<float>(),
+                                        yc.data_ptr<float>(),
+                                        pc.data_ptr<float>(), n, c, hw,
+                                        stream);
+  rtml::kernels::lrnBackwardCuda<Config>(
+      xc.data_ptr<float>(), pc.data_ptr<float>(), gc.data_ptr<float>(),
+      gxc.data_ptr<float>(), n, c, hw, stream);
+  double worst = std::max({relativeError(yc, y), relativeError(pc, p),
+                           relativeError(gxc, gx)});
+  report(std::string(name) + " launchers " + shapeString(shape), worst);
+}
+
+/// The autograd op on CUDA against the op on the CPU; PERMUTE makes the
+/// input non-contiguous (channels innermost in memory).
+template <class Config>
+void checkAutograd(const char *name, const Shape &shape, bool permute) {
+  torch::manual_seed(2);
+  at::Tensor x = torch::randn(shape) * 2;
+  if (permute)
+    x = x.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
+  at::Tensor up = torch::randn(shape);
+  at::Tensor xCpu = x.detach().requires_grad_(true);
+  at::Tensor xGpu = x.cuda().requires_grad_(true);
+  at::Tensor yCpu = rtml::kernels::localResponseNorm<Config>(xCpu);
+  at::Tensor yGpu = rtml::kernels::localResponseNorm<Config>(xGpu);
+  yCpu.backward(up);
+  yGpu.backward(up.cuda());
+  double worst = std::max(relativeError(yGpu, yCpu),
+                          relativeError(xGpu.grad(), xCpu.grad()));
+  report(std::string(name) + " autograd op " + shapeString(shape) +
+             (permute ? " non-contiguous" : ""),
+         worst);
+}
+
+template <class Config> void checkConfig(const char *name) {
+  const std::vector<Shape> shapes = {{2, 13, 7, 9},   {3, 64, 13, 13},
+                                     {1, 3, 5, 5},    {2, 1, 4, 4},
+                                     {4, 192, 27, 27}, {2, 7, 300}};
+  for (const Shape &shape : shapes) {
+    try {
+      checkLaunchers<Config>(name, shape);
+      if (shape.size() == 4)
+        checkAutograd<Config>(name, shape, /*permute=*/shape[1] > 1);
+      else
+        checkAutograd<Config>(name, shape, false);
+    } catch (const std::exception &e) {
+      ++gTotal;
+      std::printf("FAIL %s %s: %s\n", name, shapeString(shape).c_str(),
+                  e.what());
+    }
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// Milliseconds per forward+backward of FN, ITERS back to back.
+double timeIters(const std::function<at::Tensor(const at::Tensor &)> &fn,
+                 const at::Tensor &x, const at::Tensor &up, int iters) {
+  torch::cuda::synchronize();
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; ++i) {
+    at::Tensor leaf = x.detach().requires_grad_(true);
+    fn(leaf).backward(up);
+  }
+  torch::cuda::synchronize();
+  auto stop = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(stop - start).count() /
+         iters;
+}
+
+struct BenchShape {
+  const char *where;
+  bool relu;
+  int64_t c, h, w;
+};
+
+} // namespace
+
+int main() {
+  if (!torch::cuda::is_available()) {
+    std::fprintf(stderr, "error: CUDA is not available\n");
+    return 1;
+  }
+  std::printf("== LRN kernels: CUDA against the CPU twin\n");
+#define RTML_CHECK_CONFIG(NAME) checkConfig<NAME>(#NAME);
+  RTML_DEVICE_LRN_CONFIGS(RTML_CHECK_CONFIG)
+#undef RTML_CHECK_CONFIG
+
+  int64_t batch = 128;
+  if (const char *env = std::getenv("RTML_BENCH_BATCH"))
+    batch = std::max<int64_t>(1, std::atoll(env));
+  std::printf("\n== forward+backward on CUDA, batch %lld: rtml against "
+              "PyTorch's relu + local_response_norm (median ms)\n",
+              static_cast<long long>(batch));
+  const std::vector<BenchShape> shapes = {
+      {"AlexNet LRN1 (relu+lrn)", true, 64, 55, 55},
+      {"AlexNet LRN2 (relu+lrn)", true, 192, 27, 27},
+      {"GoogLeNet LRN1 (lrn)", false, 64, 56, 56},
+      {"GoogLeNet LRN2 (relu+lrn)", true, 192, 56, 56},
+  };
+  const auto options =
+      F::LocalResponseNormFuncOptions(5).alpha(1e-4).beta(0.75).k(2.0);
+  std::string ratios;
+  double minRatio = 1e30;
+  for (const BenchShape &s : shapes) {
+    try {
+      torch::manual_seed(0);
+      at::Tensor x = torch::randn({batch, s.c, s.h, s.w}, at::kCUDA);
+      at::Tensor up = torch::randn(x.sizes(), at::kCUDA);
+      std::function<at::Tensor(const at::Tensor &)> ours, theirs;
+      if (s.relu) {
+        ours = [](const at::Tensor &t) {
+          return rtml::kernels::localResponseNorm<SeedRelu>(t);
+        };
+        theirs = [&](const at::Tensor &t) {
+          return F::local_response_norm(at::relu(t), options);
+        };
+      } else {
+        ours = [](const at::Tensor &t) {
+          return rtml::kernels::localResponseNorm<Seed>(t);
+        };
+        theirs = [&](const at::Tensor &t) {
+          return F::local_response_norm(t, options);
+        };
+      }
+      timeIters(ours, x, up, 3);
+      timeIters(theirs, x, up, 3);
+      std::vector<double> a, b;
+      for (int r = 0; r < 7; ++r) {
+        a.push_back(timeIters(ours, x, up, 10));
+        b.push_back(timeIters(theirs, x, up, 10));
+      }
+      double ta = median(a), tb = median(b);
+      minRatio = std::min(minRatio, tb / ta);
+      std::printf("TIME %-28s [%lld, %lld, %lld, %lld]: rtml %7.3f ms, "
+                  "PyTorch %7.3f ms, ratio %5.2fx\n",
+                  s.where, static_cast<long long>(batch),
+                  static_cast<long long>(s.c), static_cast<long long>(s.h),
+                  static_cast<long long>(s.w), ta, tb, tb / ta);
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%s%.1fx", ratios.empty() ? "" : ", ",
+                    tb / ta);
+      ratios += buf;
+    } catch (const std::exception &e) {
+      std::printf("TIME %s: FAILED: %s\n", s.where, e.what());
+      ratios += ratios.empty() ? "failed" : ", failed";
+    }
+    std::fflush(stdout);
+  }
+  std::printf("\nSUMMARY-CHECK: %d of %d kernel checks passed on cuda:0\n",
+              gPassed, gTotal);
+  std::printf("SUMMARY-BENCH: fused ReLU+LRN fwd+bwd vs PyTorch, batch "
+              "%lld, AlexNet 1/2, GoogLeNet 1/2: %s (min %.2fx)\n",
+              static_cast<long long>(batch), ratios.c_str(),
+              minRatio > 1e29 ? 0.0 : minRatio);
+  return gPassed == gTotal ? 0 : 1;
+}
+
+#endif // RTML_WITH_CUDA

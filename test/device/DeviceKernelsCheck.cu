@@ -1,0 +1,11 @@
+//===- DeviceKernelsCheck.cu - CUDA half of the GPU kernel check ----------===//
+//
+// The CUDA kernels of every config DeviceKernelsCheck.cpp checks. Compiled
+// by nvcc on the development machine (scripts/device-check.sh --prepare, and
+// the test suite's nvcc compile test); the GPU machine only links the object.
+//
+//===----------------------------------------------------------------------===//
+#include "DeviceKernelsConfigs.h"
+#include "rtml/Runtime/Kernels/Lrn.cuh"
+
+RTML_DEVICE_LRN_CONFIGS(RTML_INSTANTIATE_LRN_CUDA)

@@ -1,0 +1,11 @@
+// Compile-only stand-in for CUDA LibTorch's c10/cuda/CUDAGuard.h (see
+// CUDAStream.h here).
+#pragma once
+#include <c10/core/Device.h>
+
+namespace c10::cuda {
+struct CUDAGuard {
+  explicit CUDAGuard(c10::Device device);
+  ~CUDAGuard();
+};
+} // namespace c10::cuda
