@@ -238,3 +238,27 @@ module attributes {rtml.optimizer = "adam"} {
 func.func @f() attributes {rtml.name = "x"} {
   return
 }
+
+// -----
+
+module attributes {rtml.devices = ["gpu0"]} {
+  func.func @unknown_device(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
+    // expected-error @+1 {{'rtml.relu' op is placed on unknown device 'gpu9'}}
+    %0 = rtml.relu %x {rtml.device = "gpu9"} : tensor<?x3xf32>
+    return %0 : tensor<?x3xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'rtml.devices' must be a non-empty array of names}}
+module attributes {rtml.devices = []} {
+}
+
+// -----
+
+func.func @relu_lrn_bad_beta(%x: tensor<?x3x4x4xf32>) -> tensor<?x3x4x4xf32> {
+  // expected-error @+1 {{'rtml.relu_lrn' op needs alpha >= 0, beta >= 0 and k > 0}}
+  %0 = rtml.relu_lrn %x {size = 5 : i64, alpha = 1.0e-4 : f64, beta = -0.75 : f64, k = 2.0 : f64} : tensor<?x3x4x4xf32>
+  return %0 : tensor<?x3x4x4xf32>
+}

@@ -5,6 +5,7 @@
 
 // CHECK: #include "rtml/Runtime/Model.h"
 // CHECK: #include "rtml/Runtime/Ops.h"
+// CHECK: #include "kernels.h"
 // CHECK: class GeneratedModel final : public rtml::CompiledModel {
 // CHECK: info_.name = "tiny";
 // CHECK-NEXT: info_.inputShape = {3, 16, 16};
@@ -29,8 +30,9 @@
 // CHECK-NEXT: const at::Tensor &p_1 = p[1];
 // CHECK-NEXT: // rtml.conv2d 'conv' at model.yaml:12:5
 // CHECK-NEXT: at::Tensor conv = rtml::ops::conv2d(x, p_0, p_1, {2, 2}, {1, 1}, {1, 1}, 1);
-// CHECK: at::Tensor relu = rtml::ops::relu(conv);
-// CHECK: at::Tensor lrn = rtml::ops::lrn(relu, 5, 0.0001, 0.75, 2);
+// The default pipeline fused relu into lrn; the fused kernel is kernels.h's.
+// CHECK-NOT: rtml::ops::relu(
+// CHECK: at::Tensor lrn = rtml_lrn_0(conv);
 // CHECK: at::Tensor pool = rtml::ops::maxPool2d(lrn, {2, 2}, {2, 2}, {0, 0}, true);
 // CHECK: at::Tensor avg = rtml::ops::adaptiveAvgPool2d(pool, {2, 2});
 // CHECK: at::Tensor flat = rtml::ops::flatten(avg);
@@ -39,6 +41,7 @@
 // A linear without bias passes an undefined tensor.
 // CHECK: at::Tensor fc = rtml::ops::linear(drop, p_2, at::Tensor());
 // CHECK-NEXT: return fc;
+// CHECK-NOT: rtml::ops::lrn
 // CHECK: int main(int argc, char **argv) {
 // CHECK-NEXT: GeneratedModel model;
 // CHECK-NEXT: return rtml::trainerMain(argc, argv, model);

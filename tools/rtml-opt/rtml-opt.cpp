@@ -6,6 +6,7 @@
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   rtml::registerRtmlDialects(registry);
+  rtml::registerRtmlPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "rtml optimizer driver\n", registry));
 }

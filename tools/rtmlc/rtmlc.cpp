@@ -12,6 +12,7 @@
 #include "rtml/InitRtml.h"
 #include "rtml/Spec/Loader.h"
 #include "rtml/Target/CppEmitter.h"
+#include "rtml/Transforms/Passes.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -47,7 +48,7 @@ static cl::opt<std::string>
                        "(default: out/<model name>)"),
               cl::cat(rtmlcCategory));
 
-enum class EmitKind { Build, Summary, MlirImport, Mlir, Cpp };
+enum class EmitKind { Build, Summary, MlirImport, Mlir, Cpp, Kernels };
 static cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to produce (default: build the trainer)"),
     cl::init(EmitKind::Build),
@@ -60,7 +61,9 @@ static cl::opt<EmitKind> emitKind(
                    "the rtml IR as imported, before any pass"),
         clEnumValN(EmitKind::Mlir, "mlir",
                    "the rtml IR after the pass pipeline"),
-        clEnumValN(EmitKind::Cpp, "cpp", "the emitted model.cpp")),
+        clEnumValN(EmitKind::Cpp, "cpp", "the emitted model.cpp"),
+        clEnumValN(EmitKind::Kernels, "kernels",
+                   "the emitted kernels.h, kernels.cpp and kernels.cu")),
     cl::cat(rtmlcCategory));
 
 static cl::opt<bool> noBuild("no-build",
@@ -80,6 +83,18 @@ static cl::list<std::string>
                    cl::desc("Override the spec parameter NAME (declared in "
                             "its params: section, or classes); repeatable"),
                    cl::cat(rtmlcCategory));
+
+static cl::opt<bool>
+    noFuse("no-fuse",
+           cl::desc("Run no fusion pass (for comparison: same numbers, "
+                    "more kernels)"),
+           cl::cat(rtmlcCategory));
+
+static cl::list<std::string> disabledPasses(
+    "disable-pass", cl::value_desc("name"),
+    cl::desc("Leave pass NAME out of the pipeline (e.g. "
+             "rtml-fuse-relu-lrn); repeatable"),
+    cl::cat(rtmlcCategory));
 
 static cl::opt<std::string>
     buildType("build-type", cl::init("Release"),
@@ -122,11 +137,38 @@ static OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
   return rtml::importModelSpec(*spec, context);
 }
 
-/// The pass pipeline every trainer goes through.
+namespace {
+struct PipelineStep {
+  llvm::StringLiteral name;
+  bool fusion;
+  std::unique_ptr<Pass> (*create)();
+};
+} // namespace
+
+/// The pass pipeline every trainer goes through, in order.
+static const PipelineStep kPipeline[] = {
+    {"rtml-fuse-relu-lrn", true, rtml::createFuseReluLrn},
+};
+
 static LogicalResult runPipeline(ModuleOp module) {
+  for (const std::string &name : disabledPasses)
+    if (llvm::none_of(kPipeline,
+                      [&](const PipelineStep &s) { return s.name == name; })) {
+      std::string known;
+      for (const PipelineStep &s : kPipeline)
+        known += (known.empty() ? "" : ", ") + s.name.str();
+      fail("--disable-pass: no pass '" + name + "' in the pipeline (" + known +
+           ")");
+      return failure();
+    }
   PassManager pm(module->getName());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
+  for (const PipelineStep &step : kPipeline) {
+    if ((noFuse && step.fusion) || llvm::is_contained(disabledPasses, step.name))
+      continue;
+    pm.addPass(step.create());
+  }
   return pm.run(module);
 }
 
@@ -189,6 +231,21 @@ static int buildTrainer(ModuleOp module) {
       failed(writeFile(inDir("model.cpp"),
                        [&](llvm::raw_ostream &os) {
                          return rtml::emitModelCpp(module, os);
+                       })) ||
+      failed(writeFile(inDir("kernels.h"),
+                       [&](llvm::raw_ostream &os) {
+                         return rtml::emitKernels(
+                             module, rtml::KernelFile::Header, os);
+                       })) ||
+      failed(writeFile(inDir("kernels.cpp"),
+                       [&](llvm::raw_ostream &os) {
+                         return rtml::emitKernels(module,
+                                                  rtml::KernelFile::Cpp, os);
+                       })) ||
+      failed(writeFile(inDir("kernels.cu"),
+                       [&](llvm::raw_ostream &os) {
+                         return rtml::emitKernels(module,
+                                                  rtml::KernelFile::Cuda, os);
                        })) ||
       failed(writeFile(inDir("CMakeLists.txt"), [&](llvm::raw_ostream &os) {
         return rtml::emitTrainerCMake(module, executable, os);
@@ -277,11 +334,23 @@ int main(int argc, char **argv) {
     module->print(llvm::outs());
     return 0;
   }
+  // The summary describes the layers as written, before fusion merges them.
+  if (emitKind == EmitKind::Summary)
+    return failed(rtml::printSummary(*module, llvm::outs())) ? 1 : 0;
   if (failed(runPipeline(*module)))
     return 1;
   switch (emitKind) {
+  case EmitKind::Kernels:
+    for (auto [name, file] :
+         {std::pair{"kernels.h", rtml::KernelFile::Header},
+          std::pair{"kernels.cpp", rtml::KernelFile::Cpp},
+          std::pair{"kernels.cu", rtml::KernelFile::Cuda}}) {
+      llvm::outs() << "// ---- " << name << " ----\n";
+      if (failed(rtml::emitKernels(*module, file, llvm::outs())))
+        return 1;
+    }
+    return 0;
   case EmitKind::Summary:
-    return failed(rtml::printSummary(*module, llvm::outs())) ? 1 : 0;
   case EmitKind::Mlir:
     module->print(llvm::outs());
     return 0;

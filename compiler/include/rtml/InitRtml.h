@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "rtml/Dialect/RtmlDialect.h"
+#include "rtml/Transforms/Passes.h"
 
 namespace rtml {
 /// The dialects an rtml module uses.

@@ -98,6 +98,19 @@ static LogicalResult verifyDictionary(Operation *op, NamedAttribute attr,
 LogicalResult RtmlDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
+  if (name == kDeviceAttr) {
+    auto device = dyn_cast<StringAttr>(attr.getValue());
+    if (!device || device.getValue().empty())
+      return op->emitOpError() << "'" << name
+                               << "' must be a non-empty device name";
+    auto module = op->getParentOfType<ModuleOp>();
+    auto devices =
+        module ? module->getAttrOfType<ArrayAttr>(kDevicesAttr) : ArrayAttr();
+    if (devices && !llvm::is_contained(devices.getValue(), device))
+      return op->emitOpError() << "is placed on unknown device '"
+                               << device.getValue() << "'";
+    return success();
+  }
   if (!isa<ModuleOp>(op))
     return op->emitOpError() << "'" << name
                              << "' is a module attribute";
@@ -110,6 +123,14 @@ LogicalResult RtmlDialect::verifyOperationAttribute(Operation *op,
     auto i = dyn_cast<IntegerAttr>(attr.getValue());
     if (!i || i.getInt() <= 0)
       return op->emitOpError() << "'" << name << "' must be a positive integer";
+    return success();
+  }
+  if (name == kDevicesAttr) {
+    auto devices = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!devices || devices.empty() ||
+        !llvm::all_of(devices, [](Attribute a) { return isa<StringAttr>(a); }))
+      return op->emitOpError() << "'" << name
+                               << "' must be a non-empty array of names";
     return success();
   }
   if (name == kTrainAttr)

@@ -160,26 +160,49 @@ LogicalResult ReluOp::inferReturnTypes(MLIRContext *,
 // Shape-preserving ops infer their result from the input alone: the parser
 // calls inferReturnTypes before their attributes are stored, so attribute
 // checks live in verify().
-LogicalResult LrnOp::inferReturnTypes(MLIRContext *,
-                                      std::optional<Location> loc,
-                                      Adaptor adaptor,
-                                      SmallVectorImpl<Type> &results) {
-  Type type = adaptor.getInput().getType();
+
+/// The channel window ops (lrn, relu_lrn) keep their input's type.
+static LogicalResult inferChannelWindowType(StringRef what,
+                                            std::optional<Location> loc,
+                                            Type type,
+                                            SmallVectorImpl<Type> &results) {
   auto ranked = dyn_cast<RankedTensorType>(type);
   if (!ranked || ranked.getRank() < 3)
-    return emitOptionalError(loc, "lrn expects an input with channels "
-                                  "[N, C, ...], got ",
+    return emitOptionalError(loc, what,
+                             " expects an input with channels [N, C, ...], "
+                             "got ",
                              shapeOf(type));
   results.push_back(type);
   return success();
 }
 
-LogicalResult LrnOp::verify() {
-  if (getAlpha().convertToDouble() < 0 || getBeta().convertToDouble() < 0 ||
-      getK().convertToDouble() <= 0)
-    return emitOpError("needs alpha >= 0, beta >= 0 and k > 0");
+template <typename OpTy>
+static LogicalResult verifyLrnConstants(OpTy op) {
+  if (op.getAlpha().convertToDouble() < 0 || op.getBeta().convertToDouble() < 0 ||
+      op.getK().convertToDouble() <= 0)
+    return op.emitOpError("needs alpha >= 0, beta >= 0 and k > 0");
   return success();
 }
+
+LogicalResult LrnOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  return inferChannelWindowType("lrn", loc, adaptor.getInput().getType(),
+                                results);
+}
+
+LogicalResult LrnOp::verify() { return verifyLrnConstants(*this); }
+
+LogicalResult ReluLrnOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  return inferChannelWindowType("relu_lrn", loc, adaptor.getInput().getType(),
+                                results);
+}
+
+LogicalResult ReluLrnOp::verify() { return verifyLrnConstants(*this); }
 
 LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
                                           std::optional<Location> loc,

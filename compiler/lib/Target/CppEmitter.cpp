@@ -28,11 +28,18 @@ std::string modelName(ModuleOp module) {
 static std::string layerName(Operation *op) {
   if (auto name = dyn_cast<NameLoc>(op->getLoc()))
     return name.getName().str();
+  // A fused op is named after the last layer it absorbed.
+  if (auto fused = dyn_cast<FusedLoc>(op->getLoc()))
+    for (Location loc : llvm::reverse(fused.getLocations()))
+      if (auto name = dyn_cast<NameLoc>(loc))
+        return name.getName().str();
   return "";
 }
 
 static std::string sourcePosition(Operation *op) {
   Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    loc = fused.getLocations().back();
   if (auto name = dyn_cast<NameLoc>(loc))
     loc = name.getChildLoc();
   if (auto file = dyn_cast<FileLineColLoc>(loc))
@@ -105,6 +112,42 @@ static FailureOr<func::FuncOp> forwardFunction(ModuleOp module) {
 }
 
 namespace {
+/// One emitted kernel: an LRN, fused with the ReLU before it or not.
+struct LrnKernel {
+  Operation *op;
+  int64_t size;
+  double alpha, beta, k;
+  bool relu;
+  std::string entry() const; // the C++ entry point's name
+  int index;
+};
+std::string LrnKernel::entry() const {
+  return "rtml_lrn_" + std::to_string(index);
+}
+} // namespace
+
+/// The kernels of the forward function, in op order; indices are stable for
+/// a given module, so model.cpp and kernels.* agree.
+static std::vector<LrnKernel> collectKernels(func::FuncOp func) {
+  std::vector<LrnKernel> kernels;
+  for (Operation &op : func.getBody().front()) {
+    if (auto lrn = dyn_cast<LrnOp>(op))
+      kernels.push_back({&op, static_cast<int64_t>(lrn.getSize()),
+                         lrn.getAlpha().convertToDouble(),
+                         lrn.getBeta().convertToDouble(),
+                         lrn.getK().convertToDouble(), false,
+                         static_cast<int>(kernels.size())});
+    else if (auto fused = dyn_cast<ReluLrnOp>(op))
+      kernels.push_back({&op, static_cast<int64_t>(fused.getSize()),
+                         fused.getAlpha().convertToDouble(),
+                         fused.getBeta().convertToDouble(),
+                         fused.getK().convertToDouble(), true,
+                         static_cast<int>(kernels.size())});
+  }
+  return kernels;
+}
+
+namespace {
 /// Names every value of the forward function as a C++ local.
 class ValueNamer {
 public:
@@ -136,8 +179,12 @@ static std::string operandExpr(const ValueNamer &namer, Value v) {
   return v ? namer.name(v) : std::string("at::Tensor()");
 }
 
-static FailureOr<std::string> emitOpCall(Operation *op,
-                                         const ValueNamer &namer) {
+static FailureOr<std::string>
+emitOpCall(Operation *op, const ValueNamer &namer,
+           const llvm::DenseMap<Operation *, std::string> &kernelEntries) {
+  auto kernel = kernelEntries.find(op);
+  if (kernel != kernelEntries.end())
+    return kernel->second + "(" + namer.name(op->getOperand(0)) + ")";
   return llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
       .Case([&](Conv2dOp conv) -> FailureOr<std::string> {
         return "rtml::ops::conv2d(" + namer.name(conv.getInput()) + ", " +
@@ -149,13 +196,6 @@ static FailureOr<std::string> emitOpCall(Operation *op,
       })
       .Case([&](ReluOp relu) -> FailureOr<std::string> {
         return "rtml::ops::relu(" + namer.name(relu.getInput()) + ")";
-      })
-      .Case([&](LrnOp lrn) -> FailureOr<std::string> {
-        return "rtml::ops::lrn(" + namer.name(lrn.getInput()) + ", " +
-               std::to_string(lrn.getSize()) + ", " +
-               cppDouble(lrn.getAlpha().convertToDouble()) + ", " +
-               cppDouble(lrn.getBeta().convertToDouble()) + ", " +
-               cppDouble(lrn.getK().convertToDouble()) + ")";
       })
       .Case([&](MaxPool2dOp pool) -> FailureOr<std::string> {
         return "rtml::ops::maxPool2d(" + namer.name(pool.getInput()) + ", " +
@@ -248,6 +288,10 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     ++paramIndex;
   }
 
+  llvm::DenseMap<Operation *, std::string> kernelEntries;
+  for (const LrnKernel &kernel : collectKernels(*func))
+    kernelEntries[kernel.op] = kernel.entry();
+
   std::string forwardBody;
   llvm::raw_string_ostream fb(forwardBody);
   namer.assign(body.getArgument(0), "x");
@@ -262,7 +306,7 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
       fb << "    return " << namer.name(ret.getOperand(0)) << ";\n";
       continue;
     }
-    FailureOr<std::string> call = emitOpCall(&op, namer);
+    FailureOr<std::string> call = emitOpCall(&op, namer, kernelEntries);
     if (failed(call))
       return failure();
     namer.assign(op.getResult(0), layerName(&op));
@@ -280,7 +324,8 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
      << modelName(module) << "'.\n"
      << "// Do not edit: change the spec and compile it again.\n"
      << "#include \"rtml/Runtime/Model.h\"\n"
-     << "#include \"rtml/Runtime/Ops.h\"\n\n"
+     << "#include \"rtml/Runtime/Ops.h\"\n"
+     << "#include \"kernels.h\"\n\n"
      << "namespace {\n\n"
      << "class GeneratedModel final : public rtml::CompiledModel {\n"
      << "public:\n"
@@ -310,6 +355,70 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
   return success();
 }
 
+static std::string cppFloat(double value) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.9e", value) << "f";
+  return os.str();
+}
+
+LogicalResult emitKernels(ModuleOp module, KernelFile file,
+                          llvm::raw_ostream &os) {
+  FailureOr<func::FuncOp> func = forwardFunction(module);
+  if (failed(func))
+    return failure();
+  std::vector<LrnKernel> kernels = collectKernels(*func);
+  std::string model = modelName(module);
+  switch (file) {
+  case KernelFile::Header:
+    os << "// Generated by rtmlc: the kernels of model '" << model
+       << "', specialized\n// with their constants. Do not edit.\n"
+       << "#pragma once\n\n";
+    for (const LrnKernel &kernel : kernels)
+      os << "// " << kernel.op->getName().getStringRef() << " '"
+         << layerName(kernel.op) << "'\n"
+         << "struct LrnConfig_" << kernel.index << " {\n"
+         << "  static constexpr int kSize = " << kernel.size << ";\n"
+         << "  static constexpr float kAlpha = " << cppFloat(kernel.alpha)
+         << ";\n"
+         << "  static constexpr float kBeta = " << cppFloat(kernel.beta)
+         << ";\n"
+         << "  static constexpr float kK = " << cppFloat(kernel.k) << ";\n"
+         << "  static constexpr bool kRelu = " << (kernel.relu ? "true" : "false")
+         << ";\n};\n\n";
+    if (!kernels.empty())
+      os << "#ifndef __CUDACC__\n#include <ATen/core/Tensor.h>\n";
+    for (const LrnKernel &kernel : kernels)
+      os << "at::Tensor " << kernel.entry() << "(const at::Tensor &input);\n";
+    if (!kernels.empty())
+      os << "#endif\n";
+    return success();
+  case KernelFile::Cpp:
+    os << "// Generated by rtmlc: entry points of the kernels of model '"
+       << model << "'.\n"
+       << "#include \"kernels.h\"\n";
+    if (!kernels.empty())
+      os << "#include \"rtml/Runtime/Kernels/LrnOp.h\"\n";
+    os << "\n";
+    for (const LrnKernel &kernel : kernels)
+      os << "at::Tensor " << kernel.entry() << "(const at::Tensor &input) {\n"
+         << "  return rtml::kernels::localResponseNorm<LrnConfig_"
+         << kernel.index << ">(input);\n}\n";
+    return success();
+  case KernelFile::Cuda:
+    os << "// Generated by rtmlc: CUDA kernels of model '" << model
+       << "', compiled by nvcc\n// when the runtime has CUDA.\n"
+       << "#include \"kernels.h\"\n";
+    if (!kernels.empty())
+      os << "#include \"rtml/Runtime/Kernels/Lrn.cuh\"\n";
+    os << "\n";
+    for (const LrnKernel &kernel : kernels)
+      os << "RTML_INSTANTIATE_LRN_CUDA(LrnConfig_" << kernel.index << ")\n";
+    return success();
+  }
+  return success();
+}
+
 LogicalResult emitTrainerCMake(ModuleOp module, StringRef executable,
                                llvm::raw_ostream &os) {
   std::string project = "rtml_model";
@@ -329,8 +438,16 @@ LogicalResult emitTrainerCMake(ModuleOp module, StringRef executable,
      << "  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})\n"
      << "endif()\n\n"
      << "find_package(rtmlRuntime REQUIRED)\n\n"
-     << "add_executable(" << executable << " model.cpp)\n"
-     << "target_link_libraries(" << executable << " PRIVATE rtml::runtime)\n";
+     << "add_executable(" << executable << " model.cpp kernels.cpp)\n"
+     << "target_link_libraries(" << executable << " PRIVATE rtml::runtime)\n"
+     << "if(RTML_RUNTIME_CUDA_ENABLED)\n"
+     << "  enable_language(CUDA)\n"
+     << "  target_sources(" << executable << " PRIVATE kernels.cu)\n"
+     << "  target_compile_definitions(" << executable
+     << " PRIVATE RTML_WITH_CUDA=1)\n"
+     << "  set_target_properties(" << executable
+     << " PROPERTIES CUDA_ARCHITECTURES \"80;90\")\n"
+     << "endif()\n";
   return success();
 }
 

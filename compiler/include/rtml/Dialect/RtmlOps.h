@@ -41,6 +41,17 @@ constexpr llvm::StringLiteral kModelNameAttr = "rtml.name";
 constexpr llvm::StringLiteral kClassesAttr = "rtml.classes";
 constexpr llvm::StringLiteral kTrainAttr = "rtml.train";
 constexpr llvm::StringLiteral kDataAttr = "rtml.data";
+/// Module: the logical devices, an array of names; the first is the default.
+constexpr llvm::StringLiteral kDevicesAttr = "rtml.devices";
+/// Any op: the logical device it runs on (absent: the default device).
+constexpr llvm::StringLiteral kDeviceAttr = "rtml.device";
+
+/// The logical device OP is placed on, or "" when it carries none.
+inline llvm::StringRef deviceOf(mlir::Operation *op) {
+  if (auto device = op->getAttrOfType<mlir::StringAttr>(kDeviceAttr))
+    return device.getValue();
+  return "";
+}
 } // namespace rtml
 
 #endif // RTML_DIALECT_RTMLOPS_H

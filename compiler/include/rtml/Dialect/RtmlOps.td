@@ -89,6 +89,21 @@ def Rtml_LrnOp : Rtml_LayerOp<"lrn"> {
   let hasVerifier = 1;
 }
 
+def Rtml_ReluLrnOp : Rtml_LayerOp<"relu_lrn"> {
+  let summary = "lrn(relu(x)) in one kernel";
+  let description = [{
+    What `--rtml-fuse-relu-lrn` makes of a ReLU whose only user is an LRN:
+    the same numbers as `rtml.relu` followed by `rtml.lrn` with these
+    constants, in one pass over memory forward and one backward.
+  }];
+  let arguments = (ins Rtml_Tensor:$input,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$size,
+                       F64Attr:$alpha, F64Attr:$beta, F64Attr:$k);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 def Rtml_MaxPool2dOp : Rtml_LayerOp<"max_pool2d"> {
   let summary = "2-D max pooling (nn.MaxPool2d)";
   let arguments = (ins Rtml_Tensor:$input, DenseI64ArrayAttr:$kernel,

@@ -13,6 +13,14 @@ namespace rtml {
 mlir::LogicalResult emitModelCpp(mlir::ModuleOp module,
                                  llvm::raw_ostream &os);
 
+/// The model's kernels, specialized with their constants: kernels.h (one
+/// config struct and one entry point per kernel), kernels.cpp (the entry
+/// points over the runtime's CPU twins and autograd glue) and kernels.cu
+/// (the CUDA instantiations; compiled only when the runtime has CUDA).
+enum class KernelFile { Header, Cpp, Cuda };
+mlir::LogicalResult emitKernels(mlir::ModuleOp module, KernelFile file,
+                                llvm::raw_ostream &os);
+
 /// Writes the CMakeLists.txt that builds model.cpp into the executable
 /// EXECUTABLE against the rtml runtime package (rtmlRuntime_DIR).
 mlir::LogicalResult emitTrainerCMake(mlir::ModuleOp module,

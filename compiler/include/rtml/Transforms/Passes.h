@@ -1,0 +1,18 @@
+//===- Passes.h - rtml transformation passes ------------------------------===//
+#ifndef RTML_TRANSFORMS_PASSES_H
+#define RTML_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+#include "rtml/Dialect/RtmlDialect.h"
+
+namespace rtml {
+
+#define GEN_PASS_DECL
+#include "rtml/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "rtml/Transforms/Passes.h.inc"
+
+} // namespace rtml
+
+#endif // RTML_TRANSFORMS_PASSES_H
