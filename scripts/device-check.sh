@@ -4,18 +4,25 @@
 # On the development machine (has MLIR and yaml-cpp):
 #   scripts/device-check.sh --prepare
 #     emits the trainers' C++ source and a synthetic data set into
-#     out/device/ (git-ignored; carry it to the GPU machine with the tree).
+#     out/device/ (git-ignored; carry it to the GPU machine with the tree),
+#     and compiles the CUDA parts with nvcc there (out/device/kernels/*.o):
+#     the GPU machine may have no CUDA toolkit, only PyTorch's wheels. The
+#     few CUDA runtime headers that c10/cuda includes and libcudart go along
+#     (out/device/cuda/) in case the wheels lack them.
 #
 # On a machine with an NVIDIA GPU and PyTorch 2.x (no network, no MLIR):
 #   scripts/device-check.sh
 #     builds the runtime and the emitted trainers against the LibTorch inside
 #     that PyTorch (CUDA on), runs the checks that use the GPU (every runtime
-#     op on CUDA against the CPU, AlexNet predictions against PyTorch on the
-#     GPU, a short training run), times AlexNet's training step against
-#     PyTorch eager on the same GPU, and prints a table last.
+#     op on CUDA against the CPU, rtml's CUDA kernels against their CPU
+#     twins, AlexNet predictions against PyTorch on the GPU, a short training
+#     run), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
+#     AlexNet's training step against PyTorch eager on the same GPU, and
+#     prints a table last. A failed section is reported and the rest run.
 #
 # Environment: PYTHON (default python3), JOBS (default nproc),
-#              BENCH_BATCH (default 128), BENCH_STEPS (default 20).
+#              BENCH_BATCH (default 128), BENCH_STEPS (default 20),
+#              NVCC (--prepare; default nvcc on PATH, else /usr/local/cuda).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,9 +32,46 @@ jobs="${JOBS:-$(nproc)}"
 batch="${BENCH_BATCH:-128}"
 steps="${BENCH_STEPS:-20}"
 
+# nvcc_compile SOURCE.cu OBJECT [nvcc flags...]: one relocatable object with
+# SASS for sm_80 (A100) and sm_90 (H100/H200) and PTX for later GPUs, whose
+# host code g++ can link on the GPU machine against the wheel's libcudart.
+nvcc_compile() {
+  local src="$1" obj="$2"
+  shift 2
+  mkdir -p "$(dirname "$obj")"
+  "$nvcc" -std=c++17 -O3 -Xcompiler -fPIC \
+    -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+    -gencode arch=compute_90,code=compute_90 \
+    -I"$root/runtime/include" "$@" -c "$src" -o "$obj" || {
+    echo "error: nvcc failed on $src" >&2
+    return 1
+  }
+}
+
+# stage_cuda_support: the CUDA runtime headers that LibTorch's c10/cuda
+# headers include, and libcudart, under $staging/cuda (a few MB).
+stage_cuda_support() {
+  local cuda_home probe
+  cuda_home="$(cd "$(dirname "$nvcc")/.." && pwd)"
+  mkdir -p "$staging/cuda/include" "$staging/cuda/lib"
+  probe="$(mktemp --suffix=.cpp)"
+  printf '#include <cuda.h>\n#include <cuda_runtime.h>\n#include <cuda_runtime_api.h>\n' >"$probe"
+  g++ -M -I"$cuda_home/include" "$probe" | tr ' \\' '\n\n' |
+    grep "^$cuda_home/include/" | sort -u | while read -r header; do
+    rel="${header#"$cuda_home/include/"}"
+    mkdir -p "$staging/cuda/include/$(dirname "$rel")"
+    cp "$header" "$staging/cuda/include/$rel"
+  done
+  rm -f "$probe"
+  cp -L "$cuda_home"/lib64/libcudart.so.[0-9]* "$staging/cuda/lib/" 2>/dev/null ||
+    cp -L "$cuda_home"/targets/*/lib/libcudart.so.[0-9]* "$staging/cuda/lib/"
+}
+
 if [[ "${1:-}" == "--prepare" ]]; then
   set -e
   build="${RTML_BUILD_DIR:-$root/build}"
+  nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
+  [[ -x "$nvcc" ]] || { echo "error: nvcc not found (set NVCC)" >&2; exit 1; }
   rm -rf "$staging" && mkdir -p "$staging"
   "$build/tools/rtmlc/rtmlc" "$root/models/alexnet.yaml" --no-build \
     -o "$staging/alexnet" >/dev/null
@@ -35,6 +79,9 @@ if [[ "${1:-}" == "--prepare" ]]; then
     --no-build -o "$staging/small_cnn" >/dev/null
   "$build/tools/rtml-data/rtml-data" synth --out "$staging/data" \
     --train 5000 --test 1000 --seed 5
+  nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
+    "$staging/kernels/DeviceKernelsCheck.o" -I"$root/test/device"
+  stage_cuda_support
   echo "prepared $staging ($(du -sh "$staging" | cut -f1))"
   exit 0
 fi
@@ -102,6 +149,32 @@ for exe in alexnet small_cnn device-ops-check; do
 done
 row "trainers built from emitted source" "ok in $((SECONDS - start)) s"
 
+# rtml's own CUDA kernels: objects from --prepare, linked here against the
+# wheel's CUDA runtime (or the staged copy); built in the background while
+# the next sections use the GPU.
+site_packages="$(dirname "$torch_dir")"
+cudart="$(find "$site_packages/nvidia" "$torch_dir/lib" -name 'libcudart.so*' \
+  2>/dev/null | sort | head -n 1)"
+[[ -n "$cudart" ]] || cudart="$(ls "$staging"/cuda/lib/libcudart.so.* 2>/dev/null | head -n 1)"
+cuda_include="$(find "$site_packages/nvidia" -name cuda_runtime_api.h 2>/dev/null | head -n 1)"
+cuda_flags=(-DRTML_WITH_CUDA -I"$root/test/device")
+[[ -n "$cuda_include" ]] && cuda_flags+=(-I"$(dirname "$cuda_include")")
+cuda_flags+=(-I"$staging/cuda/include")
+echo "CUDA runtime for rtml's kernels: ${cudart:-none found}; headers: ${cuda_include:+$(dirname "$cuda_include") and }$staging/cuda/include"
+kernels_log="$work/device-kernels-check.build.log"
+rm -f "$work/device-kernels-check"
+if [[ -f "$staging/kernels/DeviceKernelsCheck.o" && -n "$cudart" ]]; then
+  "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" \
+    "$root/test/device/DeviceKernelsCheck.cpp" \
+    "$staging/kernels/DeviceKernelsCheck.o" -o "$work/device-kernels-check" \
+    "$work/librtml_runtime.a" "${ldflags[@]}" "$cudart" \
+    -Wl,-rpath,"$(dirname "$cudart")" >"$kernels_log" 2>&1 &
+  kernels_build_pid=$!
+else
+  echo "missing: $staging/kernels/DeviceKernelsCheck.o (rerun --prepare) or libcudart (cudart='$cudart')" >"$kernels_log"
+  kernels_build_pid=""
+fi
+
 section "runtime ops on CUDA against the CPU (forward and gradients)"
 if "$work/device-ops-check" | tee "$work/ops.txt"; then
   row "ops on CUDA vs CPU" "$(tail -n 1 "$work/ops.txt")"
@@ -150,6 +223,27 @@ if "$work/small_cnn" train --device cuda --data "$staging/data" \
   row "small CNN trained on cuda" "$verdict: best test accuracy $acc"
 else
   row "small CNN trained on cuda" "FAILED to run"; status=1
+fi
+
+section "rtml's CUDA kernels against their CPU twins; fused ReLU+LRN against PyTorch (batch $batch)"
+[[ -n "$kernels_build_pid" ]] && wait "$kernels_build_pid"
+if [[ -x "$work/device-kernels-check" ]]; then
+  RTML_BENCH_BATCH="$batch" "$work/device-kernels-check" | tee "$work/kernels.txt"
+  kernels_rc=${PIPESTATUS[0]}
+  check_line="$(grep '^SUMMARY-CHECK: ' "$work/kernels.txt" | sed 's/^SUMMARY-CHECK: //')"
+  bench_line="$(grep '^SUMMARY-BENCH: ' "$work/kernels.txt" | sed 's/^SUMMARY-BENCH: //')"
+  if [[ $kernels_rc -eq 0 ]]; then
+    row "CUDA kernels vs CPU twins" "PASS: $check_line"
+  else
+    row "CUDA kernels vs CPU twins" "FAIL (exit $kernels_rc): ${check_line:-no summary, see $work/kernels.txt}"
+    status=1
+  fi
+  row "fused ReLU+LRN fwd+bwd, cuda" "${bench_line:-FAILED: no timing line}"
+else
+  echo "error: building the CUDA kernel check failed:" >&2
+  tail -n 30 "$kernels_log" >&2
+  row "CUDA kernels vs CPU twins" "FAILED to build (see $kernels_log)"
+  status=1
 fi
 
 section "AlexNet training step on the GPU: rtml against PyTorch eager (batch $batch)"
