@@ -175,22 +175,17 @@ MapView Loader::entriesOf(const YAML::Node &map, const std::string &context) {
 
 void Loader::checkKeys(MapView &view, const std::vector<std::string> &allowed,
                        const std::string &context) {
-  std::vector<Entry> kept;
   for (Entry &e : view.entries) {
     bool known = false;
     for (const std::string &a : allowed)
       known |= a == e.key;
-    if (known) {
-      kept.push_back(std::move(e));
+    if (known || e.dropped)
       continue;
-    }
-    std::string message = "unknown key " + quote(e.key) + " " + context;
-    std::string suggestion = closestMatch(e.key, allowed);
-    if (!suggestion.empty())
-      message += "; did you mean " + quote(suggestion) + "?";
-    error(e.keyNode, message);
+    e.dropped = true;
+    error(e.keyNode, withSuggestion("unknown key " + quote(e.key) + " " +
+                                        context,
+                                    e.key, allowed));
   }
-  view.entries = std::move(kept);
 }
 
 bool Loader::checkRequired(const MapView &view,

@@ -28,15 +28,17 @@ struct Entry {
   std::string key;
   YAML::Node keyNode;
   YAML::Node value;
+  bool dropped = false; ///< an unknown key, reported and ignored
 };
 
-/// The entries of a mapping in file order, without duplicates.
+/// The entries of a mapping in file order, without duplicates. Pointers
+/// from find() stay valid while the view lives (checkKeys only marks).
 struct MapView {
   std::vector<Entry> entries;
 
   const Entry *find(const std::string &key) const {
     for (const Entry &e : entries)
-      if (e.key == key)
+      if (e.key == key && !e.dropped)
         return &e;
     return nullptr;
   }
