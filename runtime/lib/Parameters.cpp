@@ -19,7 +19,7 @@
 namespace rtml {
 
 at::Tensor initParameter(const ParameterSpec &spec, at::Generator &gen) {
-  at::Tensor t = at::empty(spec.shape, at::TensorOptions().dtype(at::kFloat));
+  at::Tensor t = at::empty(spec.shape, at::TensorOptions().dtype(spec.dtype));
   switch (spec.init) {
   case ParamInit::FanInUniform: {
     if (spec.fanIn <= 0)
@@ -43,7 +43,8 @@ at::Tensor initParameter(const ParameterSpec &spec, at::Generator &gen) {
 int64_t countParameters(const std::vector<ParameterSpec> &specs) {
   int64_t total = 0;
   for (const ParameterSpec &spec : specs)
-    total += numElements(spec.shape);
+    if (spec.trainable)
+      total += numElements(spec.shape);
   return total;
 }
 
@@ -58,7 +59,10 @@ ParameterRegistry::ParameterRegistry(std::vector<ParameterSpec> specs,
       throw std::invalid_argument("duplicate parameter name '" + spec.name +
                                   "'");
     at::Tensor t = initParameter(spec, gen).to(device);
-    t.set_requires_grad(true);
+    if (spec.trainable) {
+      t.set_requires_grad(true);
+      trainable.push_back(t);
+    }
     values.push_back(t);
   }
 }
@@ -113,6 +117,32 @@ void Sgd::setMomentumBuffer(size_t index, const at::Tensor &buffer) {
 
 at::Tensor crossEntropy(const at::Tensor &logits, const at::Tensor &targets) {
   return at::cross_entropy_loss(logits, targets);
+}
+
+} // namespace rtml
+
+namespace rtml {
+
+at::Tensor trainingLoss(const CompiledModel &model, const at::Tensor &input,
+                        const std::vector<at::Tensor> &params,
+                        const at::Tensor &targets, at::Tensor *mainLogits) {
+  std::vector<at::Tensor> heads = model.forwardHeads(input, params, true);
+  const std::vector<HeadInfo> &info = model.info().heads;
+  if (!info.empty() && info.size() != heads.size())
+    throw std::logic_error("model '" + model.info().name + "' returned " +
+                           std::to_string(heads.size()) + " heads, expected " +
+                           std::to_string(info.size()));
+  at::Tensor loss;
+  for (size_t i = 0; i < heads.size(); ++i) {
+    double weight = info.empty() ? 1.0 : info[i].lossWeight;
+    at::Tensor term = crossEntropy(heads[i], targets);
+    if (weight != 1.0)
+      term = term * weight;
+    loss = loss.defined() ? loss + term : term;
+  }
+  if (mainLogits)
+    *mainLogits = heads.front();
+  return loss;
 }
 
 } // namespace rtml

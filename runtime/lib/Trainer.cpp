@@ -285,7 +285,7 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
   ParameterRegistry registry(model.parameters(), options.device, cfg.seed);
   if (!options.weights.empty())
     loadIntoRegistry(registry, loadStateDict(options.weights), options.weights);
-  Sgd sgd(registry.tensors(),
+  Sgd sgd(registry.trainableTensors(),
           SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay});
   // Separate streams for order, flips and dropout, all from the one seed.
   BatchSampler sampler(train, cfg.batchSize, /*shuffle=*/true, cfg.seed + 1);
@@ -332,8 +332,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
       at::Tensor x = transform(images, /*training=*/true);
       at::Tensor y = labels.to(options.device);
       sgd.zeroGrad();
-      at::Tensor logits = model.forward(x, registry.tensors(), true);
-      at::Tensor loss = crossEntropy(logits, y);
+      at::Tensor logits;
+      at::Tensor loss = trainingLoss(model, x, registry.tensors(), y, &logits);
       double lossValue = loss.item<double>();
       if (!std::isfinite(lossValue)) {
         progress.finish();
@@ -421,7 +421,7 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
   const ModelInfo &info = model.info();
   ParameterRegistry registry(model.parameters(), device, seed);
   const TrainConfig &cfg = info.train;
-  Sgd sgd(registry.tensors(),
+  Sgd sgd(registry.trainableTensors(),
           SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay});
   at::manual_seed(seed);
   std::vector<int64_t> shape = {batchSize};
@@ -435,8 +435,7 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
     synchronize(device);
     auto start = Clock::now();
     sgd.zeroGrad();
-    at::Tensor loss =
-        crossEntropy(model.forward(x, registry.tensors(), true), y);
+    at::Tensor loss = trainingLoss(model, x, registry.tensors(), y);
     loss.backward();
     sgd.step();
     synchronize(device);

@@ -35,6 +35,18 @@ struct ParameterSpec {
   std::vector<int64_t> shape; ///< full shape, no batch dimension involved
   ParamInit init = ParamInit::FanInUniform;
   int64_t fanIn = 1;
+  /// False for buffers (batch norm's running statistics): saved, loaded and
+  /// updated by the forward pass, never by the optimizer.
+  bool trainable = true;
+  /// Float for everything but counters (num_batches_tracked is int64).
+  c10::ScalarType dtype = c10::ScalarType::Float;
+};
+
+/// One classifier head. The training loss is the sum over heads of
+/// lossWeight * cross-entropy; evaluation and predict use the main head.
+struct HeadInfo {
+  std::string name;
+  double lossWeight = 1.0;
 };
 
 /// The training set-up written in the spec's `train:` section.
@@ -62,6 +74,8 @@ struct ModelInfo {
   int64_t numClasses = 0;
   TrainConfig train;
   DataConfig data;
+  /// Main head first. Empty means a single main head of weight 1.
+  std::vector<HeadInfo> heads;
 };
 
 class CompiledModel {
@@ -74,11 +88,20 @@ public:
   /// tensors in the same order.
   virtual const std::vector<ParameterSpec> &parameters() const = 0;
 
-  /// Logits [N, numClasses] for an input batch [N, C, H, W]. In training
-  /// mode dropout is active.
+  /// Logits [N, numClasses] of the main head for an input batch
+  /// [N, C, H, W]. In training mode dropout is active and batch norm uses
+  /// and updates batch statistics.
   virtual at::Tensor forward(const at::Tensor &input,
                              const std::vector<at::Tensor> &params,
                              bool training) const = 0;
+
+  /// Logits of every head, in info().heads order (main first), for the
+  /// training loss. A model without side heads has only the main one.
+  virtual std::vector<at::Tensor>
+  forwardHeads(const at::Tensor &input, const std::vector<at::Tensor> &params,
+               bool training) const {
+    return {forward(input, params, training)};
+  }
 };
 
 /// The trainer's command line: train, eval, predict, bench (see --help).

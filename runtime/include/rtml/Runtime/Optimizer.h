@@ -7,6 +7,8 @@
 #ifndef RTML_RUNTIME_OPTIMIZER_H
 #define RTML_RUNTIME_OPTIMIZER_H
 
+#include "rtml/Runtime/Model.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <vector>
@@ -45,6 +47,14 @@ private:
 
 /// Mean cross-entropy of LOGITS [N, K] against class indices TARGETS [N].
 at::Tensor crossEntropy(const at::Tensor &logits, const at::Tensor &targets);
+
+/// The training loss of MODEL on a batch: the sum over its heads of
+/// lossWeight * crossEntropy (a single-head model: the main head's
+/// cross-entropy). MAINLOGITS, if given, receives the main head's logits.
+at::Tensor trainingLoss(const CompiledModel &model, const at::Tensor &input,
+                        const std::vector<at::Tensor> &params,
+                        const at::Tensor &targets,
+                        at::Tensor *mainLogits = nullptr);
 
 } // namespace rtml
 

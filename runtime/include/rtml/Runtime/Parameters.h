@@ -30,8 +30,10 @@ public:
   ParameterRegistry(std::vector<ParameterSpec> specs, at::Device device,
                     uint64_t seed);
 
-  /// Leaf tensors with requires_grad, in the model's parameter order.
+  /// Every parameter and buffer, in the model's order (what forward takes).
   const std::vector<at::Tensor> &tensors() const { return values; }
+  /// The leaf tensors with requires_grad (what the optimizer updates).
+  const std::vector<at::Tensor> &trainableTensors() const { return trainable; }
   const std::vector<ParameterSpec> &specs() const { return paramSpecs; }
   at::Device device() const { return dev; }
 
@@ -39,12 +41,14 @@ public:
   at::Tensor find(const std::string &name) const;
   /// Index of NAME in specs(), or -1.
   int64_t indexOf(const std::string &name) const;
-  /// Number of scalar parameters.
+  /// Number of scalar trainable parameters (buffers excluded, as PyTorch
+  /// counts).
   int64_t numParameters() const { return countParameters(paramSpecs); }
 
 private:
   std::vector<ParameterSpec> paramSpecs;
   std::vector<at::Tensor> values;
+  std::vector<at::Tensor> trainable;
   std::map<std::string, size_t> byName;
   at::Device dev;
 };
