@@ -9,6 +9,7 @@
 #include "rtml/Runtime/Ops.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 namespace rtml::ops {
 
@@ -61,6 +62,37 @@ at::Tensor dropout(const at::Tensor &input, double p, bool training) {
 at::Tensor linear(const at::Tensor &input, const at::Tensor &weight,
                   const at::Tensor &bias) {
   return at::linear(input, weight, bias);
+}
+
+at::Tensor avgPool2d(const at::Tensor &input, c10::IntArrayRef kernel,
+                     c10::IntArrayRef stride, c10::IntArrayRef padding,
+                     bool ceilMode, bool countIncludePad) {
+  return at::avg_pool2d(input, kernel, stride, padding, ceilMode,
+                        countIncludePad);
+}
+
+at::Tensor batchNorm(const at::Tensor &input, const at::Tensor &weight,
+                     const at::Tensor &bias, const at::Tensor &runningMean,
+                     const at::Tensor &runningVar,
+                     const at::Tensor &numBatchesTracked, bool training,
+                     double momentum, double eps) {
+  if (training) {
+    c10::NoGradGuard noGrad;
+    numBatchesTracked.add_(1);
+  }
+  return at::batch_norm(input, weight, bias, runningMean, runningVar,
+                        training, momentum, eps, /*cudnn_enabled=*/true);
+}
+
+at::Tensor concat(c10::ArrayRef<at::Tensor> inputs) {
+  return at::cat(inputs, /*dim=*/1);
+}
+
+at::Tensor add(c10::ArrayRef<at::Tensor> inputs) {
+  at::Tensor sum = inputs.front();
+  for (size_t i = 1; i < inputs.size(); ++i)
+    sum = sum + inputs[i];
+  return sum;
 }
 
 } // namespace rtml::ops

@@ -262,3 +262,79 @@ func.func @relu_lrn_bad_beta(%x: tensor<?x3x4x4xf32>) -> tensor<?x3x4x4xf32> {
   %0 = rtml.relu_lrn %x {size = 5 : i64, alpha = 1.0e-4 : f64, beta = -0.75 : f64, k = 2.0 : f64} : tensor<?x3x4x4xf32>
   return %0 : tensor<?x3x4x4xf32>
 }
+
+// -----
+
+func.func @concat_spatial(%a: tensor<?x4x8x8xf32>, %b: tensor<?x4x7x8xf32>) -> tensor<?x8x8x8xf32> {
+  // expected-error @+1 {{concat inputs differ outside the channel dimension: [?, 4, 8, 8], [?, 4, 7, 8]}}
+  %0 = rtml.concat %a, %b : (tensor<?x4x8x8xf32>, tensor<?x4x7x8xf32>) -> tensor<?x8x8x8xf32>
+  return %0 : tensor<?x8x8x8xf32>
+}
+
+// -----
+
+func.func @concat_one_input(%a: tensor<?x4x8x8xf32>) -> tensor<?x4x8x8xf32> {
+  // expected-error @+1 {{concat needs at least 2 inputs, got 1}}
+  %0 = rtml.concat %a : (tensor<?x4x8x8xf32>) -> tensor<?x4x8x8xf32>
+  return %0 : tensor<?x4x8x8xf32>
+}
+
+// -----
+
+func.func @concat_wrong_channels(%a: tensor<?x4x8x8xf32>, %b: tensor<?x6x8x8xf32>) -> tensor<?x8x8x8xf32> {
+  // expected-error @+1 {{'rtml.concat' op result type 'tensor<?x8x8x8xf32>' does not match the inferred 'tensor<?x10x8x8xf32>'}}
+  %0 = rtml.concat %a, %b : (tensor<?x4x8x8xf32>, tensor<?x6x8x8xf32>) -> tensor<?x8x8x8xf32>
+  return %0 : tensor<?x8x8x8xf32>
+}
+
+// -----
+
+func.func @add_shapes(%a: tensor<?x4x8x8xf32>, %b: tensor<?x4x4x4xf32>) -> tensor<?x4x8x8xf32> {
+  // expected-error @+1 {{add inputs must have one shape, got [?, 4, 8, 8], [?, 4, 4, 4]}}
+  %0 = rtml.add %a, %b : (tensor<?x4x8x8xf32>, tensor<?x4x4x4xf32>) -> tensor<?x4x8x8xf32>
+  return %0 : tensor<?x4x8x8xf32>
+}
+
+// -----
+
+func.func @bn_channels(%x: tensor<?x8x4x4xf32>, %w: tensor<6xf32>, %m: tensor<8xf32>, %n: tensor<i64>) -> tensor<?x8x4x4xf32> {
+  // expected-error @+1 {{batch_norm input has 8 channels but a statistic or affine parameter is [6]}}
+  %0 = rtml.batch_norm %x, %w, %m, %m, %m, %n {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x8x4x4xf32>, tensor<6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<i64>) -> tensor<?x8x4x4xf32>
+  return %0 : tensor<?x8x4x4xf32>
+}
+
+// -----
+
+func.func @bn_eps(%x: tensor<?x8x4x4xf32>, %m: tensor<8xf32>, %n: tensor<i64>) -> tensor<?x8x4x4xf32> {
+  // expected-error @+1 {{'rtml.batch_norm' op eps must be positive, got 0.000000e+00}}
+  %0 = rtml.batch_norm %x, %m, %m, %m, %m, %n {eps = 0.0 : f64, momentum = 0.1 : f64} : (tensor<?x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<i64>) -> tensor<?x8x4x4xf32>
+  return %0 : tensor<?x8x4x4xf32>
+}
+
+// -----
+
+func.func @avg_pool_padding(%x: tensor<?x3x8x8xf32>) -> tensor<?x3x4x4xf32> {
+  // expected-error @+1 {{avg_pool2d padding (2) must be at most half the kernel (2)}}
+  %0 = rtml.avg_pool2d %x {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 2, 2>, ceil_mode = false, count_include_pad = true} : tensor<?x3x8x8xf32> -> tensor<?x3x4x4xf32>
+  return %0 : tensor<?x3x4x4xf32>
+}
+
+// -----
+
+func.func @int_param_not_buffer() -> tensor<i64> {
+  // expected-error @+1 {{'rtml.param' op integer parameter 'n' must be a buffer starting at zeros or ones}}
+  %0 = rtml.param "n" zeros {fan_in = 1 : i64} : tensor<i64>
+  return %0 : tensor<i64>
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op unknown lr_schedule 'linear'}}
+module attributes {rtml.train = {lr_schedule = "linear"}} {
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'rtml.heads' entries need a name and a non-negative loss_weight}}
+module attributes {rtml.heads = [{name = "aux", loss_weight = -0.3 : f64}]} {
+}

@@ -18,8 +18,16 @@ void RtmlDialect::initialize() {
 }
 
 namespace {
-enum class EntryKind { NonNegativeInt, PositiveInt, AnyInt, NonNegativeFloat,
-                       Bool, FloatArray };
+enum class EntryKind {
+  NonNegativeInt,
+  PositiveInt,
+  AnyInt,
+  NonNegativeFloat,
+  Bool,
+  FloatArray,
+  String,
+  TransformList
+};
 struct EntrySchema {
   llvm::StringLiteral name;
   EntryKind kind;
@@ -33,12 +41,23 @@ static const EntrySchema kTrainEntries[] = {
     {"lr", EntryKind::NonNegativeFloat},
     {"momentum", EntryKind::NonNegativeFloat},
     {"weight_decay", EntryKind::NonNegativeFloat},
-    {"seed", EntryKind::AnyInt}};
+    {"seed", EntryKind::AnyInt},
+    {"nesterov", EntryKind::Bool},
+    {"lr_schedule", EntryKind::String},
+    {"step_size", EntryKind::NonNegativeInt},
+    {"gamma", EntryKind::NonNegativeFloat},
+    {"eta_min", EntryKind::NonNegativeFloat},
+    {"t_max", EntryKind::NonNegativeInt}};
 static const EntrySchema kDataEntries[] = {
     {"resize", EntryKind::NonNegativeInt},
     {"random_horizontal_flip", EntryKind::Bool},
     {"mean", EntryKind::FloatArray},
-    {"std", EntryKind::FloatArray}};
+    {"std", EntryKind::FloatArray},
+    {"split_train", EntryKind::NonNegativeInt},
+    {"split_val", EntryKind::NonNegativeInt},
+    {"split_seed", EntryKind::AnyInt},
+    {"train_transforms", EntryKind::TransformList},
+    {"eval_transforms", EntryKind::TransformList}};
 
 static LogicalResult verifyEntry(Operation *op, StringRef dictName,
                                  const EntrySchema &schema, Attribute value) {
@@ -69,6 +88,19 @@ static LogicalResult verifyEntry(Operation *op, StringRef dictName,
     return isa<BoolAttr>(value) ? success() : fail("a bool");
   case EntryKind::FloatArray:
     return isa<DenseF64ArrayAttr>(value) ? success() : fail("array<f64>");
+  case EntryKind::String:
+    return isa<StringAttr>(value) ? success() : fail("a string");
+  case EntryKind::TransformList: {
+    auto list = dyn_cast<ArrayAttr>(value);
+    if (!list)
+      return fail("an array of transforms");
+    for (Attribute t : list) {
+      auto dict = dyn_cast<DictionaryAttr>(t);
+      if (!dict || !dict.getAs<StringAttr>("kind"))
+        return fail("an array of dictionaries with a 'kind'");
+    }
+    return success();
+  }
   }
   return success();
 }
@@ -133,8 +165,33 @@ LogicalResult RtmlDialect::verifyOperationAttribute(Operation *op,
                                << "' must be a non-empty array of names";
     return success();
   }
-  if (name == kTrainAttr)
-    return verifyDictionary(op, attr, kTrainEntries);
+  if (name == kTrainAttr) {
+    if (failed(verifyDictionary(op, attr, kTrainEntries)))
+      return failure();
+    auto schedule =
+        cast<DictionaryAttr>(attr.getValue()).getAs<StringAttr>("lr_schedule");
+    if (schedule && !llvm::is_contained({"constant", "step", "cosine"},
+                                        schedule.getValue()))
+      return op->emitOpError() << "unknown lr_schedule '"
+                               << schedule.getValue() << "'";
+    return success();
+  }
+  if (name == kHeadsAttr) {
+    auto heads = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!heads || heads.empty())
+      return op->emitOpError() << "'" << name
+                               << "' must be a non-empty array of heads";
+    for (Attribute h : heads) {
+      auto dict = dyn_cast<DictionaryAttr>(h);
+      auto weight = dict ? dict.getAs<FloatAttr>("loss_weight") : FloatAttr();
+      if (!dict || !dict.getAs<StringAttr>("name") || !weight ||
+          weight.getValueAsDouble() < 0)
+        return op->emitOpError()
+               << "'" << name
+               << "' entries need a name and a non-negative loss_weight";
+    }
+    return success();
+  }
   if (name == kDataAttr) {
     if (failed(verifyDictionary(op, attr, kDataEntries)))
       return failure();

@@ -82,6 +82,10 @@ LogicalResult ParamOp::verify() {
       return emitOpError("parameter '")
              << getName() << "' needs a static, non-empty shape, got "
              << shapeOf(getType());
+  if (getType().getElementType().isInteger(64) &&
+      (!getBuffer() || getInit() == ParamInit::FanInUniform))
+    return emitOpError("integer parameter '")
+           << getName() << "' must be a buffer starting at zeros or ones";
   return success();
 }
 
@@ -223,42 +227,59 @@ LogicalResult DropoutOp::verify() {
 // Pooling and reshaping
 //===----------------------------------------------------------------------===//
 
-LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *ctx,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &results) {
-  Type inputType = adaptor.getInput().getType();
-  if (failed(checkActivation(loc, "max_pool2d", inputType, 4)))
+/// The output type of a 2-D pooling window, with PyTorch's checks.
+static LogicalResult inferPool2dType(StringRef what, MLIRContext *ctx,
+                                     std::optional<Location> loc,
+                                     Type inputType, ArrayRef<int64_t> kernel,
+                                     ArrayRef<int64_t> stride,
+                                     ArrayRef<int64_t> padding, bool ceilMode,
+                                     SmallVectorImpl<Type> &results) {
+  if (failed(checkActivation(loc, what, inputType, 4)))
     return failure();
   auto input = cast<RankedTensorType>(inputType);
-  ArrayRef<int64_t> kernel = adaptor.getKernel();
-  ArrayRef<int64_t> stride = adaptor.getStride();
-  ArrayRef<int64_t> padding = adaptor.getPadding();
-  if (failed(checkPair(loc, "max_pool2d", "kernel", kernel, 1)) ||
-      failed(checkPair(loc, "max_pool2d", "stride", stride, 1)) ||
-      failed(checkPair(loc, "max_pool2d", "padding", padding, 0)))
+  if (failed(checkPair(loc, what, "kernel", kernel, 1)) ||
+      failed(checkPair(loc, what, "stride", stride, 1)) ||
+      failed(checkPair(loc, what, "padding", padding, 0)))
     return failure();
   SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
   for (int i = 0; i < 2; ++i) {
     if (2 * padding[i] > kernel[i])
-      return emitOptionalError(loc, "max_pool2d padding (", padding[i],
+      return emitOptionalError(loc, what, " padding (", padding[i],
                                ") must be at most half the kernel (",
                                kernel[i], ")");
     int64_t in = input.getDimSize(2 + i);
     if (kernel[i] > in + 2 * padding[i])
-      return emitOptionalError(loc, "max_pool2d kernel ", shapeOf(kernel),
+      return emitOptionalError(loc, what, " kernel ", shapeOf(kernel),
                                " is larger than the padded input ",
                                shapeOf(input));
     int64_t out = poolOutputSize(in, kernel[i], stride[i], padding[i],
-                                 adaptor.getCeilMode());
+                                 ceilMode);
     if (out < 1)
-      return emitOptionalError(loc, "max_pool2d output size reaches zero for "
-                                    "input ",
+      return emitOptionalError(loc, what,
+                               " output size reaches zero for input ",
                                shapeOf(input));
     shape.push_back(out);
   }
   results.push_back(tensorType(ctx, shape));
   return success();
+}
+
+LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  return inferPool2dType("max_pool2d", ctx, loc, adaptor.getInput().getType(),
+                         adaptor.getKernel(), adaptor.getStride(),
+                         adaptor.getPadding(), adaptor.getCeilMode(), results);
+}
+
+LogicalResult AvgPool2dOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  return inferPool2dType("avg_pool2d", ctx, loc, adaptor.getInput().getType(),
+                         adaptor.getKernel(), adaptor.getStride(),
+                         adaptor.getPadding(), adaptor.getCeilMode(), results);
 }
 
 LogicalResult AdaptiveAvgPool2dOp::inferReturnTypes(
@@ -328,5 +349,110 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *ctx,
   }
   results.push_back(
       tensorType(ctx, {input.getDimSize(0), weight.getDimSize(0)}));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Multi-input ops: concat, add
+//===----------------------------------------------------------------------===//
+
+/// "[?, 64, 28, 28], [?, 128, 14, 14]": the shapes a multi-input op met.
+static std::string shapesOf(ValueRange values) {
+  std::string s;
+  for (Value v : values)
+    s += (s.empty() ? "" : ", ") + shapeOf(v.getType());
+  return s;
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.size() < 2)
+    return emitOptionalError(loc, "concat needs at least 2 inputs, got ",
+                             inputs.size());
+  auto first = dyn_cast<RankedTensorType>(inputs.front().getType());
+  if (!first || first.getRank() < 2)
+    return emitOptionalError(loc, "concat expects inputs with channels "
+                                  "[N, C, ...], got ",
+                             shapesOf(inputs));
+  int64_t channels = 0;
+  for (Value v : inputs) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || type.getRank() != first.getRank())
+      return emitOptionalError(loc, "concat inputs must have one rank, got ",
+                               shapesOf(inputs));
+    for (int64_t d = 2; d < type.getRank(); ++d)
+      if (type.getDimSize(d) != first.getDimSize(d))
+        return emitOptionalError(loc, "concat inputs differ outside the "
+                                      "channel dimension: ",
+                                 shapesOf(inputs));
+    channels += type.getDimSize(1);
+  }
+  SmallVector<int64_t> shape(first.getShape());
+  shape[1] = channels;
+  results.push_back(tensorType(ctx, shape));
+  return success();
+}
+
+LogicalResult AddOp::inferReturnTypes(MLIRContext *ctx,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.size() < 2)
+    return emitOptionalError(loc, "add needs at least 2 inputs, got ",
+                             inputs.size());
+  for (Value v : inputs)
+    if (v.getType() != inputs.front().getType())
+      return emitOptionalError(loc, "add inputs must have one shape, got ",
+                               shapesOf(inputs));
+  results.push_back(inputs.front().getType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BatchNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  Type inputType = adaptor.getInput().getType();
+  auto input = dyn_cast<RankedTensorType>(inputType);
+  if (!input || input.getRank() < 2)
+    return emitOptionalError(loc, "batch_norm expects an input with channels "
+                                  "[N, C, ...], got ",
+                             shapeOf(inputType));
+  int64_t channels = input.getDimSize(1);
+  Value perChannel[] = {adaptor.getWeight(), adaptor.getBias(),
+                        adaptor.getRunningMean(), adaptor.getRunningVar()};
+  for (Value v : perChannel) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || type.getRank() != 1 || type.getDimSize(0) != channels)
+      return emitOptionalError(loc, "batch_norm input has ", channels,
+                               " channels but a statistic or affine "
+                               "parameter is ",
+                               shapeOf(v.getType()));
+  }
+  auto counter =
+      dyn_cast<RankedTensorType>(adaptor.getNumBatchesTracked().getType());
+  if (!counter || counter.getRank() != 0)
+    return emitOptionalError(loc, "batch_norm num_batches_tracked must be a "
+                                  "scalar, got ",
+                             shapeOf(adaptor.getNumBatchesTracked().getType()));
+  results.push_back(inputType);
+  return success();
+}
+
+LogicalResult BatchNormOp::verify() {
+  double eps = getEps().convertToDouble();
+  double momentum = getMomentum().convertToDouble();
+  if (!(eps > 0))
+    return emitOpError("eps must be positive, got ") << eps;
+  if (!(momentum >= 0 && momentum <= 1))
+    return emitOpError("momentum must be in [0, 1], got ") << momentum;
   return success();
 }

@@ -30,16 +30,19 @@ private:
                         locationOf(layer.location));
   }
 
-  FailureOr<Value> importLayer(const spec::LayerSpec &layer, Value input);
+  FailureOr<Value> importLayer(const spec::LayerSpec &layer,
+                               ArrayRef<Value> inputs);
   Value param(Location loc, const std::string &name, ArrayRef<int64_t> shape,
-              ParamInit init, int64_t fanIn);
+              ParamInit init, int64_t fanIn, bool buffer = false,
+              Type elementType = {});
 
   /// Creates OpTy with a placeholder result type, then asks the op's own
   /// shape inference for the real one: a single shape function serves the
   /// verifier and the importer, and its errors land on the layer's line.
-  template <typename OpTy, typename... Args>
-  FailureOr<Value> buildInferred(Location loc, Value input, Args &&...args) {
-    auto op = builder.create<OpTy>(loc, input.getType(), input,
+  template <typename OpTy, typename Input, typename... Args>
+  FailureOr<Value> buildInferred(Location loc, Input input, Args &&...args) {
+    Type placeholder = builder.getNoneType();
+    auto op = builder.create<OpTy>(loc, placeholder, input,
                                    std::forward<Args>(args)...);
     SmallVector<Type> types;
     if (failed(OpTy::inferReturnTypes(
@@ -54,6 +57,9 @@ private:
 
   DictionaryAttr trainAttr();
   DictionaryAttr dataAttr();
+  ArrayAttr transformsAttr(const std::vector<spec::TransformSpec> &transforms);
+  void place(Block *body, Block::iterator firstNew,
+             const spec::LayerSpec &layer);
 
   const spec::ModelSpec &spec;
   MLIRContext &context;
@@ -64,11 +70,14 @@ private:
 
 Value SpecImporter::param(Location loc, const std::string &name,
                           ArrayRef<int64_t> shape, ParamInit init,
-                          int64_t fanIn) {
-  auto type = RankedTensorType::get(shape, builder.getF32Type());
-  return builder.create<ParamOp>(loc, type, builder.getStringAttr(name),
-                                 ParamInitAttr::get(&context, init),
-                                 builder.getI64IntegerAttr(fanIn));
+                          int64_t fanIn, bool buffer, Type elementType) {
+  auto type = RankedTensorType::get(
+      shape, elementType ? elementType : builder.getF32Type());
+  auto op = builder.create<ParamOp>(
+      loc, type, builder.getStringAttr(name),
+      ParamInitAttr::get(&context, init), builder.getI64IntegerAttr(fanIn),
+      buffer ? builder.getUnitAttr() : UnitAttr());
+  return op.getResult();
 }
 
 static int64_t dimOf(Value v, unsigned i) {
@@ -76,15 +85,23 @@ static int64_t dimOf(Value v, unsigned i) {
 }
 
 FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
-                                           Value input) {
+                                           ArrayRef<Value> inputs) {
   Location loc = layerLocation(layer);
+  const std::string &op = layer.op;
+  if (op == "concat")
+    return buildInferred<ConcatOp>(loc, ValueRange(inputs));
+  if (op == "add")
+    return buildInferred<AddOp>(loc, ValueRange(inputs));
+  if (inputs.size() != 1)
+    return emitError(loc) << "op '" << op << "' takes one input, got "
+                          << inputs.size();
+  Value input = inputs.front();
   auto pair = [&](const char *key) {
     return builder.getDenseI64ArrayAttr(layer.field(key).intList);
   };
   auto f64 = [&](const char *key) {
     return builder.getF64FloatAttr(layer.field(key).floatValue);
   };
-  const std::string &op = layer.op;
 
   if (op == "conv2d") {
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
@@ -123,6 +140,33 @@ FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
     return buildInferred<MaxPool2dOp>(
         loc, input, pair("kernel"), pair("stride"), pair("padding"),
         builder.getBoolAttr(layer.field("ceil_mode").boolValue));
+  if (op == "avg_pool2d")
+    return buildInferred<AvgPool2dOp>(
+        loc, input, pair("kernel"), pair("stride"), pair("padding"),
+        builder.getBoolAttr(layer.field("ceil_mode").boolValue),
+        builder.getBoolAttr(layer.field("count_include_pad").boolValue));
+  if (op == "batch_norm") {
+    auto inputType = dyn_cast<RankedTensorType>(input.getType());
+    if (!inputType || inputType.getRank() < 2)
+      return emitError(loc) << "batch_norm expects an input with channels "
+                               "[N, C, ...], got "
+                            << input.getType();
+    int64_t channels = dimOf(input, 1);
+    // PyTorch's state-dict keys and initial values for nn.BatchNorm2d.
+    Value weight = param(loc, layer.name + ".weight", {channels},
+                         ParamInit::Ones, 1);
+    Value bias =
+        param(loc, layer.name + ".bias", {channels}, ParamInit::Zeros, 1);
+    Value mean = param(loc, layer.name + ".running_mean", {channels},
+                       ParamInit::Zeros, 1, /*buffer=*/true);
+    Value var = param(loc, layer.name + ".running_var", {channels},
+                      ParamInit::Ones, 1, /*buffer=*/true);
+    Value count = param(loc, layer.name + ".num_batches_tracked", {},
+                        ParamInit::Zeros, 1, /*buffer=*/true,
+                        builder.getI64Type());
+    return buildInferred<BatchNormOp>(loc, input, weight, bias, mean, var,
+                                      count, f64("eps"), f64("momentum"));
+  }
   if (op == "adaptive_avg_pool2d")
     return buildInferred<AdaptiveAvgPool2dOp>(loc, input,
                                               pair("output_size"));
@@ -162,7 +206,41 @@ DictionaryAttr SpecImporter::trainAttr() {
       builder.getNamedAttr("weight_decay",
                            builder.getF64FloatAttr(t.weightDecay)),
       builder.getNamedAttr("seed", builder.getI64IntegerAttr(t.seed)),
+      builder.getNamedAttr("nesterov", builder.getBoolAttr(t.nesterov)),
+      builder.getNamedAttr("lr_schedule", builder.getStringAttr(t.lrSchedule)),
+      builder.getNamedAttr("step_size", builder.getI64IntegerAttr(t.stepSize)),
+      builder.getNamedAttr("gamma", builder.getF64FloatAttr(t.gamma)),
+      builder.getNamedAttr("eta_min", builder.getF64FloatAttr(t.etaMin)),
+      builder.getNamedAttr("t_max", builder.getI64IntegerAttr(t.tMax)),
   });
+}
+
+ArrayAttr SpecImporter::transformsAttr(
+    const std::vector<spec::TransformSpec> &transforms) {
+  SmallVector<Attribute> list;
+  for (const spec::TransformSpec &t : transforms) {
+    SmallVector<NamedAttribute> entries = {
+        builder.getNamedAttr("kind", builder.getStringAttr(t.kind))};
+    if (t.kind == "resize" || t.kind == "random_resized_crop")
+      entries.push_back(
+          builder.getNamedAttr("size", builder.getDenseI64ArrayAttr(t.size)));
+    if (t.kind == "random_horizontal_flip")
+      entries.push_back(builder.getNamedAttr("p", builder.getF64FloatAttr(t.p)));
+    if (t.kind == "random_resized_crop") {
+      entries.push_back(builder.getNamedAttr(
+          "scale", builder.getDenseF64ArrayAttr(t.scale)));
+      entries.push_back(builder.getNamedAttr(
+          "ratio", builder.getDenseF64ArrayAttr(t.ratio)));
+    }
+    if (t.kind == "normalize") {
+      entries.push_back(
+          builder.getNamedAttr("mean", builder.getDenseF64ArrayAttr(t.mean)));
+      entries.push_back(
+          builder.getNamedAttr("std", builder.getDenseF64ArrayAttr(t.std)));
+    }
+    list.push_back(builder.getDictionaryAttr(entries));
+  }
+  return builder.getArrayAttr(list);
 }
 
 DictionaryAttr SpecImporter::dataAttr() {
@@ -170,7 +248,16 @@ DictionaryAttr SpecImporter::dataAttr() {
   SmallVector<NamedAttribute> entries = {
       builder.getNamedAttr("resize", builder.getI64IntegerAttr(d.resize)),
       builder.getNamedAttr("random_horizontal_flip",
-                           builder.getBoolAttr(d.randomHorizontalFlip))};
+                           builder.getBoolAttr(d.randomHorizontalFlip)),
+      builder.getNamedAttr("split_train",
+                           builder.getI64IntegerAttr(d.splitTrain)),
+      builder.getNamedAttr("split_val", builder.getI64IntegerAttr(d.splitVal)),
+      builder.getNamedAttr("split_seed",
+                           builder.getI64IntegerAttr(d.splitSeed)),
+      builder.getNamedAttr("train_transforms",
+                           transformsAttr(d.trainTransforms)),
+      builder.getNamedAttr("eval_transforms",
+                           transformsAttr(d.evalTransforms))};
   if (!d.mean.empty()) {
     entries.push_back(
         builder.getNamedAttr("mean", builder.getDenseF64ArrayAttr(d.mean)));
@@ -180,23 +267,34 @@ DictionaryAttr SpecImporter::dataAttr() {
   return builder.getDictionaryAttr(entries);
 }
 
+/// Places every op created for one layer (the layer's op and its
+/// parameters) on the layer's device.
+void SpecImporter::place(Block *body, Block::iterator firstNew,
+                         const spec::LayerSpec &layer) {
+  if (layer.device.empty())
+    return;
+  auto device = builder.getStringAttr(layer.device);
+  for (Operation &op : llvm::make_range(firstNew, body->end()))
+    op.setAttr(kDeviceAttr, device);
+}
+
 OwningOpRef<ModuleOp> SpecImporter::run() {
   Location moduleLoc = locationOf(spec.nameLocation);
   OwningOpRef<ModuleOp> module = ModuleOp::create(moduleLoc);
-  module->getOperation()->setAttr(kModelNameAttr,
-                                  builder.getStringAttr(spec.name));
-  module->getOperation()->setAttr(kClassesAttr,
-                                  builder.getI64IntegerAttr(spec.classes));
-  module->getOperation()->setAttr(kTrainAttr, trainAttr());
-  module->getOperation()->setAttr(kDataAttr, dataAttr());
+  Operation *moduleOp = module->getOperation();
+  moduleOp->setAttr(kModelNameAttr, builder.getStringAttr(spec.name));
+  moduleOp->setAttr(kClassesAttr, builder.getI64IntegerAttr(spec.classes));
+  moduleOp->setAttr(kTrainAttr, trainAttr());
+  moduleOp->setAttr(kDataAttr, dataAttr());
+  if (!spec.devices.empty())
+    moduleOp->setAttr(kDevicesAttr,
+                      builder.getStrArrayAttr(SmallVector<StringRef>(
+                          spec.devices.begin(), spec.devices.end())));
 
-  // The training image size is the resized size when the data pipeline
-  // resizes; the network's input is what the first layer sees.
-  int64_t height = spec.input.height, width = spec.input.width;
-  auto inputType = RankedTensorType::get(
-      {ShapedType::kDynamic, spec.input.channels, height, width},
-      builder.getF32Type());
-
+  auto inputType = RankedTensorType::get({ShapedType::kDynamic,
+                                          spec.input.channels,
+                                          spec.input.height, spec.input.width},
+                                         builder.getF32Type());
   builder.setInsertionPointToEnd(module->getBody());
   auto func = builder.create<func::FuncOp>(
       locationOf(spec.input.location), "forward",
@@ -207,45 +305,64 @@ OwningOpRef<ModuleOp> SpecImporter::run() {
   llvm::StringMap<Value> values;
   values["input"] = body->getArgument(0);
   Value previous = body->getArgument(0);
-  const spec::LayerSpec *last = nullptr;
   for (const spec::LayerSpec &layer : spec.layers) {
-    Value input = previous;
-    if (!layer.from.empty()) {
-      if (layer.from.size() != 1) {
-        emitError(layerLocation(layer))
-            << "op '" << layer.op << "' takes one input, got "
-            << layer.from.size();
-        return nullptr;
-      }
-      auto it = values.find(layer.from.front());
+    SmallVector<Value> inputs;
+    if (layer.from.empty())
+      inputs.push_back(previous);
+    for (const std::string &name : layer.from) {
+      auto it = values.find(name);
       if (it == values.end()) {
         emitError(layerLocation(layer))
-            << "unknown layer '" << layer.from.front() << "' in 'from'";
+            << "unknown layer '" << name << "' in 'from'";
         return nullptr;
       }
-      input = it->second;
+      inputs.push_back(it->second);
     }
-    FailureOr<Value> result = importLayer(layer, input);
+    Block::iterator firstNew =
+        body->empty() ? body->begin() : std::prev(body->end());
+    bool wasEmpty = body->empty();
+    FailureOr<Value> result = importLayer(layer, inputs);
     if (failed(result))
       return nullptr;
+    place(body, wasEmpty ? body->begin() : std::next(firstNew), layer);
     values[layer.name] = *result;
     previous = *result;
-    last = &layer;
   }
 
-  auto outputType = cast<RankedTensorType>(previous.getType());
-  if (last && (outputType.getRank() != 2 ||
-               outputType.getDimSize(1) != spec.classes)) {
-    emitError(layerLocation(*last))
-        << "the network's output is "
-        << shapeString(std::vector<int64_t>(outputType.getShape().begin(),
-                                            outputType.getShape().end()))
-        << " but 'classes' is " << spec.classes << " (expected [?, "
-        << spec.classes << "])";
-    return nullptr;
+  // One result per head, the main head first; each gives class logits.
+  SmallVector<Value> outputs;
+  SmallVector<Type> outputTypes;
+  SmallVector<Attribute> heads;
+  for (const spec::HeadSpec &head : spec.heads) {
+    auto it = values.find(head.output);
+    if (it == values.end()) {
+      emitError(locationOf(head.location))
+          << "head '" << head.name << "' reads unknown layer '" << head.output
+          << "'";
+      return nullptr;
+    }
+    auto type = cast<RankedTensorType>(it->second.getType());
+    if (type.getRank() != 2 || type.getDimSize(1) != spec.classes) {
+      const spec::LayerSpec *layer = spec.layer(head.output);
+      Location loc = layer ? layerLocation(*layer) : locationOf(head.location);
+      emitError(loc) << "head '" << head.name << "' reads '" << head.output
+                     << "', whose output is "
+                     << shapeString(std::vector<int64_t>(
+                            type.getShape().begin(), type.getShape().end()))
+                     << ", but 'classes' is " << spec.classes
+                     << " (expected [?, " << spec.classes << "])";
+      return nullptr;
+    }
+    outputs.push_back(it->second);
+    outputTypes.push_back(type);
+    heads.push_back(builder.getDictionaryAttr(
+        {builder.getNamedAttr("name", builder.getStringAttr(head.name)),
+         builder.getNamedAttr("loss_weight",
+                              builder.getF64FloatAttr(head.lossWeight))}));
   }
-  builder.create<func::ReturnOp>(locationOf(spec.input.location), previous);
-  func.setFunctionType(builder.getFunctionType({inputType}, {outputType}));
+  moduleOp->setAttr(kHeadsAttr, builder.getArrayAttr(heads));
+  builder.create<func::ReturnOp>(locationOf(spec.input.location), outputs);
+  func.setFunctionType(builder.getFunctionType({inputType}, outputTypes));
 
   if (failed(verify(*module)))
     return nullptr;

@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
@@ -103,10 +104,17 @@ static FailureOr<func::FuncOp> forwardFunction(ModuleOp module) {
                             "model's forward"),
            failure();
   func::FuncOp func = *funcs.begin();
-  if (func.getNumArguments() != 1 || func.getNumResults() != 1 ||
+  if (func.getNumArguments() != 1 || func.getNumResults() < 1 ||
       !func.getBody().hasOneBlock())
     return func.emitError("the forward function takes one input batch and "
-                          "returns the logits"),
+                          "returns the logits of each head"),
+           failure();
+  auto heads = module->getAttrOfType<ArrayAttr>(kHeadsAttr);
+  if (func.getNumResults() > 1 &&
+      (!heads || heads.size() != func.getNumResults()))
+    return func.emitError("a forward function with ")
+               << func.getNumResults()
+               << " results needs an rtml.heads entry for each",
            failure();
   return func;
 }
@@ -203,6 +211,30 @@ emitOpCall(Operation *op, const ValueNamer &namer,
                ", " + cppInts(pool.getPadding()) + ", " +
                (pool.getCeilMode() ? "true" : "false") + ")";
       })
+      .Case([&](AvgPool2dOp pool) -> FailureOr<std::string> {
+        return "rtml::ops::avgPool2d(" + namer.name(pool.getInput()) + ", " +
+               cppInts(pool.getKernel()) + ", " + cppInts(pool.getStride()) +
+               ", " + cppInts(pool.getPadding()) + ", " +
+               (pool.getCeilMode() ? "true" : "false") + ", " +
+               (pool.getCountIncludePad() ? "true" : "false") + ")";
+      })
+      .Case([&](BatchNormOp bn) -> FailureOr<std::string> {
+        return "rtml::ops::batchNorm(" + namer.name(bn.getInput()) + ", " +
+               namer.name(bn.getWeight()) + ", " + namer.name(bn.getBias()) +
+               ", " + namer.name(bn.getRunningMean()) + ", " +
+               namer.name(bn.getRunningVar()) + ", " +
+               namer.name(bn.getNumBatchesTracked()) + ", training, " +
+               cppDouble(bn.getMomentum().convertToDouble()) + ", " +
+               cppDouble(bn.getEps().convertToDouble()) + ")";
+      })
+      .Case<ConcatOp, AddOp>([&](Operation *multi) -> FailureOr<std::string> {
+        std::string args;
+        for (Value v : multi->getOperands())
+          args += (args.empty() ? "" : ", ") + namer.name(v);
+        return std::string(isa<ConcatOp>(multi) ? "rtml::ops::concat({"
+                                                : "rtml::ops::add({") +
+               args + "})";
+      })
       .Case([&](AdaptiveAvgPool2dOp pool) -> FailureOr<std::string> {
         return "rtml::ops::adaptiveAvgPool2d(" + namer.name(pool.getInput()) +
                ", " + cppInts(pool.getOutputSize()) + ")";
@@ -254,6 +286,15 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
     f64("weight_decay", "weightDecay");
     i64("seed", "seed");
   }
+  if (auto heads = module->getAttrOfType<ArrayAttr>(kHeadsAttr)) {
+    os << "    info_.heads = {";
+    for (auto [i, head] : llvm::enumerate(heads.getAsRange<DictionaryAttr>()))
+      os << (i ? ", " : "") << "{"
+         << cppString(head.getAs<StringAttr>("name").getValue()) << ", "
+         << cppDouble(head.getAs<FloatAttr>("loss_weight").getValueAsDouble())
+         << "}";
+    os << "};\n";
+  }
   if (auto data = module->getAttrOfType<DictionaryAttr>(kDataAttr)) {
     if (auto v = data.getAs<IntegerAttr>("resize"))
       os << "    info_.data.resize = " << v.getInt() << ";\n";
@@ -267,57 +308,96 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
   }
 }
 
+/// The ops VALUES depend on (their backward slice within the block).
+static llvm::DenseSet<Operation *> opsNeededFor(ValueRange values) {
+  llvm::DenseSet<Operation *> needed;
+  SmallVector<Value> work(values.begin(), values.end());
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val().getDefiningOp();
+    if (!op || !needed.insert(op).second)
+      continue;
+    work.append(op->operand_begin(), op->operand_end());
+  }
+  return needed;
+}
+
 LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
   FailureOr<func::FuncOp> func = forwardFunction(module);
   if (failed(func))
     return failure();
   Block &body = func->getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
 
   // Parameters first: their order is the order of forward()'s `p`.
   ValueNamer namer;
   std::string paramTable;
-  int paramIndex = 0;
+  llvm::DenseMap<Operation *, int> paramIndex;
   for (auto param : body.getOps<ParamOp>()) {
     auto type = param.getType();
     paramTable += "        {" + cppString(param.getName()) + ", " +
                   cppInts(type.getShape()) + ", " +
                   cppParamInit(param.getInit()) + ", " +
-                  std::to_string(param.getFanIn()) + "},\n";
+                  std::to_string(param.getFanIn());
+    if (param.getBuffer())
+      paramTable += std::string(", /*trainable=*/false, ") +
+                    (type.getElementType().isInteger(64)
+                         ? "c10::ScalarType::Long"
+                         : "c10::ScalarType::Float");
+    paramTable += "},\n";
+    int index = static_cast<int>(paramIndex.size());
+    paramIndex[param] = index;
     // Reserve the name so no layer local shadows the parameter vector.
-    namer.assign(param.getResult(), "p_" + std::to_string(paramIndex));
-    ++paramIndex;
+    namer.assign(param.getResult(), "p_" + std::to_string(index));
   }
+  namer.assign(body.getArgument(0), "x");
 
   llvm::DenseMap<Operation *, std::string> kernelEntries;
   for (const LrnKernel &kernel : collectKernels(*func))
     kernelEntries[kernel.op] = kernel.entry();
 
-  std::string forwardBody;
-  llvm::raw_string_ostream fb(forwardBody);
-  namer.assign(body.getArgument(0), "x");
-  paramIndex = 0;
+  // Every op's statement, named once so both entry points agree.
+  llvm::DenseMap<Operation *, std::string> statements;
   for (Operation &op : body) {
+    std::string &text = statements[&op];
+    llvm::raw_string_ostream st(text);
     if (auto param = dyn_cast<ParamOp>(op)) {
-      fb << "    const at::Tensor &" << namer.name(param.getResult())
-         << " = p[" << paramIndex++ << "];\n";
+      st << "    const at::Tensor &" << namer.name(param.getResult())
+         << " = p[" << paramIndex[param] << "];\n";
       continue;
     }
-    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      fb << "    return " << namer.name(ret.getOperand(0)) << ";\n";
+    if (isa<func::ReturnOp>(op))
       continue;
-    }
     FailureOr<std::string> call = emitOpCall(&op, namer, kernelEntries);
     if (failed(call))
       return failure();
     namer.assign(op.getResult(0), layerName(&op));
     std::string where = sourcePosition(&op);
-    fb << "    // " << op.getName().getStringRef();
+    st << "    // " << op.getName().getStringRef();
     if (!layerName(&op).empty())
-      fb << " '" << layerName(&op) << "'";
+      st << " '" << layerName(&op) << "'";
     if (!where.empty())
-      fb << " at " << where;
-    fb << "\n    at::Tensor " << namer.name(op.getResult(0)) << " = " << *call
+      st << " at " << where;
+    st << "\n    at::Tensor " << namer.name(op.getResult(0)) << " = " << *call
        << ";\n";
+  }
+  auto emitBody = [&](const llvm::DenseSet<Operation *> *only) {
+    std::string text;
+    for (Operation &op : body)
+      if (!only || only->contains(&op))
+        text += statements[&op];
+    return text;
+  };
+
+  // forward(): the main head only, so evaluation skips the side heads.
+  llvm::DenseSet<Operation *> mainOps = opsNeededFor(ret.getOperand(0));
+  std::string forwardBody = emitBody(&mainOps) + "    return " +
+                            namer.name(ret.getOperand(0)) + ";\n";
+  std::string headsBody;
+  if (ret.getNumOperands() > 1) {
+    headsBody = emitBody(nullptr) + "    return {";
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      headsBody += (i ? ", " : "") + namer.name(v);
+    headsBody += "};\n";
   }
 
   os << "// Generated by rtmlc from the rtml module of model '"
@@ -342,7 +422,15 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
      << "                     const std::vector<at::Tensor> &p,\n"
      << "                     bool training) const override {\n"
      << "    (void)training;\n"
-     << fb.str() << "  }\n\n"
+     << forwardBody << "  }\n";
+  if (!headsBody.empty())
+    os << "\n  std::vector<at::Tensor>\n"
+       << "  forwardHeads(const at::Tensor &x, const std::vector<at::Tensor> "
+          "&p,\n"
+       << "               bool training) const override {\n"
+       << "    (void)training;\n"
+       << headsBody << "  }\n";
+  os << "\n"
      << "private:\n"
      << "  rtml::ModelInfo info_;\n"
      << "  std::vector<rtml::ParameterSpec> params_;\n"

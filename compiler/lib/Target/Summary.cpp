@@ -39,14 +39,20 @@ LogicalResult printSummary(ModuleOp module, llvm::raw_ostream &os) {
   std::vector<Row> rows;
   int64_t totalParams = 0, totalMacs = 0;
   bool found = false;
+  std::string defaultDevice = "default";
+  if (auto devices = module->getAttrOfType<ArrayAttr>(kDevicesAttr))
+    defaultDevice = cast<StringAttr>(devices[0]).str();
   module.walk([&](func::FuncOp func) {
     found = true;
     for (Operation &op : func.getBody().front()) {
       if (isa<ParamOp, func::ReturnOp>(op))
         continue;
       int64_t params = 0;
+      // Buffers (batch norm's running statistics) are not parameters, as
+      // PyTorch counts.
       for (Value operand : op.getOperands())
-        if (operand.getDefiningOp<ParamOp>())
+        if (auto param = operand.getDefiningOp<ParamOp>();
+            param && !param.getBuffer())
           params += elementsOf(operand);
       int64_t macs = macsPerImage(&op);
       totalParams += params;
@@ -57,9 +63,12 @@ LogicalResult printSummary(ModuleOp module, llvm::raw_ostream &os) {
       std::vector<int64_t> shape;
       if (auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType()))
         shape.assign(type.getShape().begin(), type.getShape().end());
+      std::string device = deviceOf(&op).str();
+      if (device.empty())
+        device = defaultDevice;
       rows.push_back({name, op.getName().stripDialect().str(),
                       shapeString(shape), groupDigits(params),
-                      groupDigits(macs), "default"});
+                      groupDigits(macs), device});
     }
   });
   if (!found)

@@ -43,6 +43,9 @@ constexpr llvm::StringLiteral kTrainAttr = "rtml.train";
 constexpr llvm::StringLiteral kDataAttr = "rtml.data";
 /// Module: the logical devices, an array of names; the first is the default.
 constexpr llvm::StringLiteral kDevicesAttr = "rtml.devices";
+/// Module: the classifier heads, main first, as [{name, loss_weight}]; one
+/// per result of the forward function.
+constexpr llvm::StringLiteral kHeadsAttr = "rtml.heads";
 /// Any op: the logical device it runs on (absent: the default device).
 constexpr llvm::StringLiteral kDeviceAttr = "rtml.device";
 

@@ -15,6 +15,8 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Rtml_Tensor : RankedTensorOf<[F32]>;
+// Parameters are float, but for counters such as num_batches_tracked.
+def Rtml_ParamTensor : RankedTensorOf<[F32, I64]>;
 
 def Rtml_ParamInit : I32EnumAttr<"ParamInit", "how a parameter starts", [
     I32EnumAttrCase<"FanInUniform", 0, "fan_in_uniform">,
@@ -28,17 +30,22 @@ def Rtml_ParamOp : Rtml_Op<"param", [Pure]> {
   let description = [{
     Produces the tensor of the parameter NAME (its PyTorch state-dict key).
     `fan_in_uniform` draws from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), which is
-    what PyTorch's nn.Conv2d and nn.Linear do for weight and bias.
+    what PyTorch's nn.Conv2d and nn.Linear do for weight and bias. A
+    `buffer` (batch norm's running statistics) is saved and loaded with the
+    parameters but never trained.
 
     ```mlir
     %w = rtml.param "features_1.0.weight" fan_in_uniform {fan_in = 363 : i64}
         : tensor<64x3x11x11xf32>
+    %m = rtml.param "bn.running_mean" zeros buffer {fan_in = 1 : i64}
+        : tensor<64xf32>
     ```
   }];
   let arguments = (ins StrAttr:$name, Rtml_ParamInit:$init,
-                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$fan_in);
-  let results = (outs Rtml_Tensor:$result);
-  let assemblyFormat = "$name $init attr-dict `:` type($result)";
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$fan_in,
+                       UnitAttr:$buffer);
+  let results = (outs Rtml_ParamTensor:$result);
+  let assemblyFormat = "$name $init (`buffer` $buffer^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
@@ -144,6 +151,50 @@ def Rtml_LinearOp : Rtml_LayerOp<"linear"> {
     $input `,` $weight (`,` $bias^)? attr-dict `:`
     type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
   }];
+}
+
+def Rtml_ConcatOp : Rtml_LayerOp<"concat"> {
+  let summary = "concatenation along the channel dimension";
+  let arguments = (ins Variadic<Rtml_Tensor>:$inputs);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+}
+
+def Rtml_AddOp : Rtml_LayerOp<"add"> {
+  let summary = "elementwise sum of tensors of one shape";
+  let arguments = (ins Variadic<Rtml_Tensor>:$inputs);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+}
+
+def Rtml_BatchNormOp : Rtml_LayerOp<"batch_norm"> {
+  let summary = "batch normalization over channels (nn.BatchNorm2d)";
+  let description = [{
+    In training, normalizes with the batch's statistics and updates the
+    running ones (PyTorch's momentum: running = (1 - m) * running + m * batch,
+    unbiased variance) and counts the batch; in evaluation, normalizes with
+    the running statistics.
+  }];
+  let arguments = (ins Rtml_Tensor:$input, Rtml_Tensor:$weight,
+                       Rtml_Tensor:$bias, Rtml_Tensor:$running_mean,
+                       Rtml_Tensor:$running_var,
+                       RankedTensorOf<[I64]>:$num_batches_tracked,
+                       F64Attr:$eps, F64Attr:$momentum);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $running_mean `,` $running_var `,`
+    $num_batches_tracked attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rtml_AvgPool2dOp : Rtml_LayerOp<"avg_pool2d"> {
+  let summary = "2-D average pooling (nn.AvgPool2d)";
+  let arguments = (ins Rtml_Tensor:$input, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       BoolAttr:$ceil_mode, BoolAttr:$count_include_pad);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
 #endif // RTML_OPS_TD

@@ -44,6 +44,27 @@ at::Tensor dropout(const at::Tensor &input, double p, bool training);
 at::Tensor linear(const at::Tensor &input, const at::Tensor &weight,
                   const at::Tensor &bias);
 
+/// nn.AvgPool2d (ceil_mode and count_include_pad as in PyTorch).
+at::Tensor avgPool2d(const at::Tensor &input, c10::IntArrayRef kernel,
+                     c10::IntArrayRef stride, c10::IntArrayRef padding,
+                     bool ceilMode, bool countIncludePad);
+
+/// nn.BatchNorm2d: in training, normalizes with the batch statistics and
+/// updates RUNNINGMEAN/RUNNINGVAR in place (PyTorch's momentum and unbiased
+/// variance) and adds one to NUMBATCHESTRACKED; otherwise uses the running
+/// statistics.
+at::Tensor batchNorm(const at::Tensor &input, const at::Tensor &weight,
+                     const at::Tensor &bias, const at::Tensor &runningMean,
+                     const at::Tensor &runningVar,
+                     const at::Tensor &numBatchesTracked, bool training,
+                     double momentum, double eps);
+
+/// torch.cat along the channel dimension.
+at::Tensor concat(c10::ArrayRef<at::Tensor> inputs);
+
+/// Elementwise sum of tensors of one shape.
+at::Tensor add(c10::ArrayRef<at::Tensor> inputs);
+
 } // namespace rtml::ops
 
 #endif // RTML_RUNTIME_OPS_H
