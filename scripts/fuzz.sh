@@ -38,7 +38,7 @@ build) build ;;
 run)
   [ -x "$bin" ] || build
   seed
-  "$bin" -max_total_time="${2:-600}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+  "$bin" -max_total_time="${2:-600}" -max_len=8192 -timeout=30 -rss_limit_mb=2048 \
     -dict="$root/test/fuzz/yaml.dict" -artifact_prefix="$out/artifacts/" \
     -print_final_stats=1 "$out/corpus" "$out/seeds"
   ;;

@@ -681,7 +681,10 @@ std::string Loader::expandLayer(const MapView &viewIn, const BodyItem &item,
       std::string what = "field " + quote(f.name) + " of " + owner;
       if (e) {
         FieldValue v;
-        if (readField(e->value, f, what, v))
+        boundSizes = true;
+        bool good = readField(e->value, f, what, v);
+        boundSizes = false;
+        if (good)
           layer.fields[f.name] = v;
         else
           ok = false;

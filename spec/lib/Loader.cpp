@@ -273,8 +273,15 @@ bool Loader::readScalarInt(const YAML::Node &node, const YAML::Node &resolved,
                     describe(resolved));
     return false;
   }
-  return checkConstraint(node, resolved.Scalar(), static_cast<double>(out),
-                         field.constraint, what);
+  if (!checkConstraint(node, resolved.Scalar(), static_cast<double>(out),
+                       field.constraint, what))
+    return false;
+  if (boundSizes && out > kMaxSize) {
+    error(node, what + " is too large, got " + resolved.Scalar() +
+                    " (at most " + std::to_string(kMaxSize) + ")");
+    return false;
+  }
+  return true;
 }
 
 bool Loader::readField(const YAML::Node &node, const FieldSchema &field,
@@ -427,9 +434,11 @@ void Loader::readInput(const YAML::Node &node, InputSpec &input) {
     FieldValue v;
     FieldSchema schema{keys[i].c_str(), FieldType::Int,      true, 0,
                        nullptr,         Constraint::Positive};
+    boundSizes = true;
     if (e && readField(e->value, schema,
                        "field " + quote(keys[i]) + " of 'input'", v))
       *targets[i] = v.intValue;
+    boundSizes = false;
   }
 }
 
@@ -561,10 +570,13 @@ Loader::load(const std::string &text,
     YAML::Node value = params["classes"].value;
     if (!value.is(classes->value))
       forcedLocation = SourceLocation{"<command line>", 0, 0};
-    if (readField(
-            value,
-            {"classes", FieldType::Int, true, 0, nullptr, Constraint::Positive},
-            "key 'classes'", v))
+    boundSizes = true;
+    bool good = readField(
+        value,
+        {"classes", FieldType::Int, true, 0, nullptr, Constraint::Positive},
+        "key 'classes'", v);
+    boundSizes = false;
+    if (good)
       spec.classes = v.intValue;
     else
       badParams.insert("classes");

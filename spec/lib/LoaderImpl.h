@@ -104,8 +104,11 @@ std::string withSuggestion(std::string message, const std::string &word,
                            const std::string &prefix = "");
 
 /// Upper bounds that keep a hostile file from exhausting time or memory.
-constexpr size_t kMaxExpandedItems = 100000;
+constexpr size_t kMaxExpandedItems = 10000;
 constexpr size_t kMaxBlockDepth = 64;
+/// The largest size a layer field, the input or `classes` may have, so that
+/// shape arithmetic downstream cannot overflow.
+constexpr int64_t kMaxSize = int64_t(1) << 20;
 
 class Loader {
 public:
@@ -233,6 +236,8 @@ private:
   std::map<std::string, std::string> alias;
   std::map<std::string, SourceLocation> definedAt;
   size_t itemsExpanded = 0;
+  /// Set while reading sizes that kMaxSize bounds.
+  bool boundSizes = false;
   bool tooLarge = false;
 };
 

@@ -214,7 +214,7 @@ TEST(Blocks, ExponentialExpansionIsBounded) {
   Result r = load(text);
   ASSERT_FALSE(r.spec);
   ASSERT_FALSE(r.diags.empty());
-  EXPECT_NE(r.diags[0].find("error: the model expands to more than 100000 "
+  EXPECT_NE(r.diags[0].find("error: the model expands to more than 10000 "
                             "layers and block uses"),
             std::string::npos)
       << r.diags[0];
@@ -413,6 +413,30 @@ TEST(FuzzRegressions, FailCleanly) {
   }
   closedir(d);
   EXPECT_GE(files, 1);
+}
+
+} // namespace
+
+namespace {
+
+TEST(Limits, SizesAreBounded) {
+  Result r = load("name: m\n"
+                  "input: {channels: 3, height: 4000000, width: 32}\n"
+                  "classes: 10\n"
+                  "layers:\n"
+                  "  - {name: c, op: conv2d, out_channels: 99999999999, "
+                  "kernel: [3, 2000000]}\n"
+                  "  - {name: flat, op: flatten}\n"
+                  "  - {name: fc, op: linear, out_features: 10}\n"
+                  "train: {seed: 123456789012}\n");
+  EXPECT_EQ(r.diags,
+            (Diags{"2:30: error: field 'height' of 'input' is too large, got "
+                   "4000000 (at most 1048576)",
+                   "5:41: error: field 'out_channels' of layer 'c' is too "
+                   "large, got 99999999999 (at most 1048576)",
+                   "5:66: error: field 'kernel' of layer 'c' is too large, got "
+                   "2000000 (at most 1048576)"}))
+      << r.printed;
 }
 
 } // namespace
