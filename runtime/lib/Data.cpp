@@ -1,10 +1,13 @@
 //===- Data.cpp - CIFAR-10 reader, batch transforms and sampling ----------===//
 #include "rtml/Runtime/Data.h"
+#include "rtml/Runtime/Serialization.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/functional/upsampling.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -62,17 +65,63 @@ Dataset readCifarFile(const std::string &path) {
   return set;
 }
 
+Dataset readCifarPythonFile(const std::string &path) {
+  auto [data, labels] = loadCifarPythonBatch(path);
+  int64_t n = labels.size(0);
+  const int64_t *l = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i)
+    if (l[i] < 0 || l[i] > 9)
+      throw dataError(path, "image " + std::to_string(i) + " has label " +
+                                std::to_string(l[i]) + ", expected 0..9");
+  return Dataset{data.reshape({n, 3, 32, 32}), labels};
+}
+
+CifarLocation locateCifar(const std::string &dir) {
+  for (const std::string &d :
+       {dir, dir + "/cifar-10-batches-bin", dir + "/cifar-10-batches-py"}) {
+    if (isRegularFile(d + "/data_batch_1.bin") ||
+        isRegularFile(d + "/test_batch.bin"))
+      return {d, CifarFormat::Binary};
+    if (isRegularFile(d + "/data_batch_1") || isRegularFile(d + "/test_batch"))
+      return {d, CifarFormat::Python};
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw dataError(dir + "/data_batch_1.bin",
+                    "no such file: " + dir +
+                        " is not a directory (expected a CIFAR-10 data set)");
+  return {dir, CifarFormat::Binary}; // the reader names the missing file
+}
+
+namespace {
+
+std::string batchPath(const CifarLocation &at, const std::string &stem) {
+  return at.dir + "/" + stem + (at.format == CifarFormat::Binary ? ".bin" : "");
+}
+
+Dataset readBatch(const CifarLocation &at, const std::string &path) {
+  return at.format == CifarFormat::Binary ? readCifarFile(path)
+                                          : readCifarPythonFile(path);
+}
+
+} // namespace
+
 Dataset readCifarTrain(const std::string &dir) {
-  std::string first = dir + "/data_batch_1.bin";
+  CifarLocation at = locateCifar(dir);
+  std::string first = batchPath(at, "data_batch_1");
   if (!isRegularFile(first))
-    throw dataError(first, "no such file: the training set needs "
-                           "data_batch_1.bin (CIFAR-10 binary format)");
+    throw dataError(first, at.format == CifarFormat::Binary
+                               ? "no such file: the training set needs "
+                                 "data_batch_1.bin (CIFAR-10 binary format) "
+                                 "or data_batch_1 (CIFAR-10 Python format)"
+                               : "no such file: the training set needs "
+                                 "data_batch_1 (CIFAR-10 Python format)");
   std::vector<at::Tensor> images, labels;
   for (int i = 1;; ++i) {
-    std::string path = dir + "/data_batch_" + std::to_string(i) + ".bin";
+    std::string path = batchPath(at, "data_batch_" + std::to_string(i));
     if (i > 1 && !isRegularFile(path))
       break;
-    Dataset part = readCifarFile(path);
+    Dataset part = readBatch(at, path);
     images.push_back(part.images);
     labels.push_back(part.labels);
   }
@@ -82,7 +131,8 @@ Dataset readCifarTrain(const std::string &dir) {
 }
 
 Dataset readCifarTest(const std::string &dir) {
-  return readCifarFile(dir + "/test_batch.bin");
+  CifarLocation at = locateCifar(dir);
+  return readBatch(at, batchPath(at, "test_batch"));
 }
 
 Dataset takeFirst(const Dataset &set, int64_t n) {
@@ -91,45 +141,187 @@ Dataset takeFirst(const Dataset &set, int64_t n) {
   return Dataset{set.images.narrow(0, 0, n), set.labels.narrow(0, 0, n)};
 }
 
-BatchTransform::BatchTransform(DataConfig cfg, at::Device dev, uint64_t seed)
-    : config(std::move(cfg)), device(dev),
-      flipGen(at::make_generator<at::CPUGeneratorImpl>(seed)) {
-  if (config.mean.empty() != config.std.empty())
-    throw std::invalid_argument("data config: mean and std must both be set");
-  if (!config.mean.empty()) {
-    if (config.mean.size() != config.std.size())
-      throw std::invalid_argument("data config: mean and std differ in length");
-    int64_t c = static_cast<int64_t>(config.mean.size());
-    auto opts = at::TensorOptions().dtype(at::kDouble);
-    mean = at::from_blob(config.mean.data(), {1, c, 1, 1}, opts)
-               .to(device, at::kFloat);
-    std = at::from_blob(config.std.data(), {1, c, 1, 1}, opts)
-              .to(device, at::kFloat);
+std::pair<Dataset, Dataset> randomSplit(const Dataset &set, int64_t train,
+                                        int64_t val, uint64_t seed) {
+  if (train < 0 || val < 0 || train + val > set.size())
+    throw std::invalid_argument(
+        "cannot split " + std::to_string(set.size()) + " images into " +
+        std::to_string(train) + " training and " + std::to_string(val) +
+        " validation images");
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  at::Tensor perm = at::randperm(set.size(), gen, at::kLong);
+  at::Tensor t = perm.narrow(0, 0, train), v = perm.narrow(0, train, val);
+  return {Dataset{set.images.index_select(0, t), set.labels.index_select(0, t)},
+          Dataset{set.images.index_select(0, v),
+                  set.labels.index_select(0, v)}};
+}
+
+std::vector<TransformConfig> trainPipeline(const DataConfig &config) {
+  if (!config.trainTransforms.empty() || !config.evalTransforms.empty())
+    return config.trainTransforms;
+  std::vector<TransformConfig> steps;
+  if (config.resize > 0) {
+    TransformConfig t;
+    t.kind = TransformConfig::Kind::Resize;
+    t.size = {config.resize, config.resize};
+    steps.push_back(t);
   }
+  if (config.randomHorizontalFlip) {
+    TransformConfig t;
+    t.kind = TransformConfig::Kind::RandomHorizontalFlip;
+    steps.push_back(t);
+  }
+  if (!config.mean.empty() || !config.std.empty()) {
+    TransformConfig t;
+    t.kind = TransformConfig::Kind::Normalize;
+    t.mean = config.mean;
+    t.std = config.std;
+    steps.push_back(t);
+  }
+  return steps;
+}
+
+std::vector<TransformConfig> evalPipeline(const DataConfig &config) {
+  if (!config.trainTransforms.empty() || !config.evalTransforms.empty())
+    return config.evalTransforms;
+  std::vector<TransformConfig> steps = trainPipeline(config);
+  steps.erase(std::remove_if(steps.begin(), steps.end(),
+                             [](const TransformConfig &t) {
+                               return t.kind == TransformConfig::Kind::
+                                                    RandomHorizontalFlip;
+                             }),
+              steps.end());
+  return steps;
+}
+
+namespace {
+
+void checkStep(const TransformConfig &t) {
+  using K = TransformConfig::Kind;
+  switch (t.kind) {
+  case K::Resize:
+  case K::RandomResizedCrop:
+    if (t.size.size() != 2 || t.size[0] <= 0 || t.size[1] <= 0)
+      throw std::invalid_argument("data config: resize and "
+                                  "random_resized_crop need a size [h, w]");
+    if (t.kind == K::RandomResizedCrop &&
+        (t.scale.size() != 2 || t.ratio.size() != 2 || t.scale[0] <= 0 ||
+         t.scale[0] > t.scale[1] || t.ratio[0] <= 0 || t.ratio[0] > t.ratio[1]))
+      throw std::invalid_argument("data config: random_resized_crop needs "
+                                  "0 < scale[0] <= scale[1] and 0 < "
+                                  "ratio[0] <= ratio[1]");
+    break;
+  case K::Normalize:
+    if (t.mean.empty() || t.mean.size() != t.std.size())
+      throw std::invalid_argument(
+          "data config: mean and std must both be set, of equal length");
+    break;
+  case K::RandomHorizontalFlip:
+    break;
+  }
+}
+
+double uniform(at::Generator &gen, double lo, double hi) {
+  return at::empty({1}, at::kDouble).uniform_(lo, hi, gen).item<double>();
+}
+
+int64_t randomInt(at::Generator &gen, int64_t hiExclusive) {
+  return at::randint(hiExclusive, {1}, gen, at::kLong).item<int64_t>();
+}
+
+at::Tensor resizeTo(const at::Tensor &x, int64_t h, int64_t w) {
+  if (x.size(-2) == h && x.size(-1) == w)
+    return x;
+  namespace F = torch::nn::functional;
+  return F::interpolate(x, F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{h, w})
+                               .mode(torch::kBilinear)
+                               .align_corners(false));
+}
+
+} // namespace
+
+BatchTransform::BatchTransform(DataConfig config, at::Device dev,
+                               uint64_t seed)
+    : train(trainPipeline(config)), eval(evalPipeline(config)), device(dev),
+      gen(at::make_generator<at::CPUGeneratorImpl>(seed)) {
+  for (const auto *steps : {&train, &eval})
+    for (const TransformConfig &t : *steps)
+      checkStep(t);
+}
+
+at::Tensor BatchTransform::apply(const TransformConfig &t,
+                                 const at::Tensor &x) {
+  using K = TransformConfig::Kind;
+  switch (t.kind) {
+  case K::Resize:
+    return resizeTo(x, t.size[0], t.size[1]);
+  case K::RandomHorizontalFlip: {
+    // Drawn on the CPU so that a seed gives the same flips on every device.
+    at::Tensor flip = at::empty({x.size(0)}, at::kFloat)
+                          .uniform_(0, 1, gen)
+                          .lt(t.p)
+                          .to(device)
+                          .view({-1, 1, 1, 1});
+    return at::where(flip, x.flip({3}), x);
+  }
+  case K::RandomResizedCrop: {
+    // torchvision.transforms.RandomResizedCrop.get_params, per image.
+    int64_t height = x.size(2), width = x.size(3);
+    double area = double(height) * width;
+    double logLo = std::log(t.ratio[0]), logHi = std::log(t.ratio[1]);
+    std::vector<at::Tensor> out;
+    for (int64_t k = 0; k < x.size(0); ++k) {
+      int64_t i = -1, j = 0, h = 0, w = 0;
+      for (int attempt = 0; attempt < 10 && i < 0; ++attempt) {
+        double target = area * uniform(gen, t.scale[0], t.scale[1]);
+        double aspect = std::exp(uniform(gen, logLo, logHi));
+        w = std::llround(std::sqrt(target * aspect));
+        h = std::llround(std::sqrt(target / aspect));
+        if (w > 0 && w <= width && h > 0 && h <= height) {
+          i = randomInt(gen, height - h + 1);
+          j = randomInt(gen, width - w + 1);
+        }
+      }
+      if (i < 0) { // fallback: central crop of the nearest allowed ratio
+        double inRatio = double(width) / height;
+        if (inRatio < t.ratio[0]) {
+          w = width;
+          h = std::llround(w / t.ratio[0]);
+        } else if (inRatio > t.ratio[1]) {
+          h = height;
+          w = std::llround(h * t.ratio[1]);
+        } else {
+          w = width;
+          h = height;
+        }
+        i = (height - h) / 2;
+        j = (width - w) / 2;
+      }
+      at::Tensor crop = x.narrow(0, k, 1).narrow(2, i, h).narrow(3, j, w);
+      out.push_back(resizeTo(crop, t.size[0], t.size[1]));
+    }
+    return at::cat(out);
+  }
+  case K::Normalize: {
+    int64_t c = static_cast<int64_t>(t.mean.size());
+    if (x.size(1) != c)
+      throw std::runtime_error("normalize has " + std::to_string(c) +
+                               " channels, the images " +
+                               std::to_string(x.size(1)));
+    auto opts = at::TensorOptions().dtype(at::kDouble);
+    at::Tensor mean = at::tensor(t.mean, opts).view({1, c, 1, 1});
+    at::Tensor std = at::tensor(t.std, opts).view({1, c, 1, 1});
+    return x.sub(mean.to(device, at::kFloat)).div(std.to(device, at::kFloat));
+  }
+  }
+  return x;
 }
 
 at::Tensor BatchTransform::operator()(const at::Tensor &images, bool training) {
   at::Tensor x = images.to(device).to(at::kFloat).div_(255.0);
-  if (config.resize > 0 &&
-      (x.size(2) != config.resize || x.size(3) != config.resize)) {
-    namespace F = torch::nn::functional;
-    x = F::interpolate(
-        x, F::InterpolateFuncOptions()
-               .size(std::vector<int64_t>{config.resize, config.resize})
-               .mode(torch::kBilinear)
-               .align_corners(false));
-  }
-  if (training && config.randomHorizontalFlip) {
-    // Drawn on the CPU so that a seed gives the same flips on every device.
-    at::Tensor flip = at::empty({x.size(0)}, at::kFloat)
-                          .uniform_(0, 1, flipGen)
-                          .lt(0.5)
-                          .to(device)
-                          .view({-1, 1, 1, 1});
-    x = at::where(flip, x.flip({3}), x);
-  }
-  if (mean.defined())
-    x = x.sub(mean).div(std);
+  for (const TransformConfig &t : training ? train : eval)
+    x = apply(t, x);
   return x;
 }
 

@@ -13,6 +13,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -101,7 +102,7 @@ void Sgd::step() {
         buf = dp.clone().detach();
       else
         buf.mul_(opts.momentum).add_(dp);
-      dp = buf;
+      dp = opts.nesterov ? dp.add(buf, opts.momentum) : buf;
     }
     p.add_(dp, -opts.learningRate);
   }
@@ -123,26 +124,60 @@ at::Tensor crossEntropy(const at::Tensor &logits, const at::Tensor &targets) {
 
 namespace rtml {
 
-at::Tensor trainingLoss(const CompiledModel &model, const at::Tensor &input,
-                        const std::vector<at::Tensor> &params,
-                        const at::Tensor &targets, at::Tensor *mainLogits) {
-  std::vector<at::Tensor> heads = model.forwardHeads(input, params, true);
+at::Tensor combineHeadLosses(const CompiledModel &model,
+                             const std::vector<at::Tensor> &heads,
+                             const at::Tensor &targets,
+                             std::vector<double> *headLosses) {
   const std::vector<HeadInfo> &info = model.info().heads;
-  if (!info.empty() && info.size() != heads.size())
+  if (heads.empty() || (!info.empty() && info.size() != heads.size()))
     throw std::logic_error("model '" + model.info().name + "' returned " +
                            std::to_string(heads.size()) + " heads, expected " +
-                           std::to_string(info.size()));
+                           std::to_string(info.empty() ? 1 : info.size()));
   at::Tensor loss;
+  if (headLosses)
+    headLosses->clear();
   for (size_t i = 0; i < heads.size(); ++i) {
     double weight = info.empty() ? 1.0 : info[i].lossWeight;
     at::Tensor term = crossEntropy(heads[i], targets);
+    if (headLosses)
+      headLosses->push_back(term.item<double>());
     if (weight != 1.0)
       term = term * weight;
     loss = loss.defined() ? loss + term : term;
   }
+  return loss;
+}
+
+at::Tensor trainingLoss(const CompiledModel &model, const at::Tensor &input,
+                        const std::vector<at::Tensor> &params,
+                        const at::Tensor &targets, at::Tensor *mainLogits) {
+  std::vector<at::Tensor> heads = model.forwardHeads(input, params, true);
+  at::Tensor loss = combineHeadLosses(model, heads, targets);
   if (mainLogits)
     *mainLogits = heads.front();
   return loss;
+}
+
+double learningRateAt(const TrainConfig &config, int64_t epoch) {
+  double lr = config.learningRate;
+  int64_t done = std::max<int64_t>(epoch - 1, 0);
+  switch (config.lrSchedule) {
+  case LrSchedule::Constant:
+    return lr;
+  case LrSchedule::Step:
+    if (config.lrStepSize <= 0)
+      return lr;
+    return lr * std::pow(config.lrGamma,
+                         static_cast<double>(done / config.lrStepSize));
+  case LrSchedule::Cosine: {
+    int64_t tMax = config.lrTMax > 0 ? config.lrTMax : config.epochs;
+    if (tMax <= 0)
+      return lr;
+    return config.lrEtaMin + (lr - config.lrEtaMin) *
+                                 (1 + std::cos(M_PI * done / tMax)) / 2;
+  }
+  }
+  return lr;
 }
 
 } // namespace rtml

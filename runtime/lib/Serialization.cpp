@@ -63,6 +63,7 @@ struct PyObject {
   std::vector<PyRef> items; // Tuple, List
   std::vector<std::pair<PyRef, PyRef>> entries; // Dict
   at::Tensor tensor;                            // Storage, Tensor
+  PyRef state; // Object: what BUILD set (e.g. a numpy array's data)
 
   static PyRef make(Kind kind) {
     auto obj = std::make_shared<PyObject>();
@@ -141,7 +142,7 @@ at::ScalarType storageDtype(const std::string &global) {
 class Unpickler {
 public:
   Unpickler(const uint8_t *data, size_t size,
-            caffe2::serialize::PyTorchStreamReader &archive)
+            caffe2::serialize::PyTorchStreamReader *archive)
       : data(data), size(size), archive(archive) {}
 
   PyRef run();
@@ -150,7 +151,7 @@ private:
   const uint8_t *data;
   size_t size;
   size_t pos = 0;
-  caffe2::serialize::PyTorchStreamReader &archive;
+  caffe2::serialize::PyTorchStreamReader *archive; ///< null: a plain pickle
   std::vector<PyRef> stack;
   std::vector<size_t> marks;
   std::map<uint64_t, PyRef> memo;
@@ -251,17 +252,19 @@ PyRef Unpickler::persistentLoad(const PyRef &pid) {
       pid->items[1]->kind != PyObject::Kind::Global ||
       pid->items[2]->kind != PyObject::Kind::String)
     fail("unsupported persistent id (expected a torch storage)");
+  if (!archive)
+    fail("a plain pickle cannot hold torch storages");
   const std::string &key = pid->items[2]->text;
   at::ScalarType dtype = storageDtype(pid->items[1]->text);
   int64_t numel = asInt(pid->items[4], "storage size");
   auto found = storages.find(key);
   if (found == storages.end()) {
     std::string record = "data/" + key;
-    if (!archive.hasRecord(record))
+    if (!archive->hasRecord(record))
       fail("storage record '" + record + "' is missing from the archive");
     at::DataPtr ptr;
     size_t bytes = 0;
-    std::tie(ptr, bytes) = archive.getRecord(record);
+    std::tie(ptr, bytes) = archive->getRecord(record);
     size_t need = static_cast<size_t>(numel) * c10::elementSize(dtype);
     if (numel < 0 || bytes < need)
       fail("storage record '" + record + "' holds " + std::to_string(bytes) +
@@ -336,9 +339,30 @@ PyRef Unpickler::call(const PyRef &callable, const PyRef &args) {
           dict->entries.emplace_back(pair->items[0], pair->items[1]);
     return dict;
   }
-  // Anything else (e.g. torch.device, argparse.Namespace in a checkpoint) is
-  // kept opaque; it only matters if it ends up where a tensor is expected.
-  return PyObject::makeString(PyObject::Kind::Object, name);
+  // Python 3's protocol-2 pickles write bytes as _codecs.encode(str,
+  // 'latin1'): the str's code points are the bytes.
+  if (name == "_codecs.encode" && a.size() == 2 &&
+      a[0]->kind == PyObject::Kind::String) {
+    std::string bytes;
+    const std::string &u = a[0]->text;
+    for (size_t i = 0; i < u.size(); ++i) {
+      unsigned char c = u[i];
+      if (c < 0x80) {
+        bytes += char(c);
+      } else if ((c & 0xe0) == 0xc0 && i + 1 < u.size()) {
+        bytes += char(((c & 0x1f) << 6) | (u[++i] & 0x3f));
+      } else {
+        fail("_codecs.encode: character outside latin-1");
+      }
+    }
+    return PyObject::makeString(PyObject::Kind::Bytes, bytes);
+  }
+  // Anything else (e.g. torch.device, argparse.Namespace in a checkpoint, a
+  // numpy array) is kept opaque with its arguments; it only matters if it
+  // ends up where a tensor is expected.
+  PyRef obj = PyObject::makeString(PyObject::Kind::Object, name);
+  obj->items = a;
+  return obj;
 }
 
 PyRef Unpickler::run() {
@@ -419,6 +443,18 @@ PyRef Unpickler::run() {
       stack.push_back(
           PyObject::makeString(PyObject::Kind::String, readBytes(readLE(8))));
       break;
+    case 'U': // SHORT_BINSTRING (Python 2 str: bytes)
+      stack.push_back(
+          PyObject::makeString(PyObject::Kind::Bytes, readBytes(readLE(1))));
+      break;
+    case 'T': // BINSTRING
+      stack.push_back(
+          PyObject::makeString(PyObject::Kind::Bytes, readBytes(readLE(4))));
+      break;
+    case 0x96: // BYTEARRAY8
+      stack.push_back(
+          PyObject::makeString(PyObject::Kind::Bytes, readBytes(readLE(8))));
+      break;
     case 'C': // SHORT_BINBYTES
       stack.push_back(
           PyObject::makeString(PyObject::Kind::Bytes, readBytes(readLE(1))));
@@ -461,10 +497,12 @@ PyRef Unpickler::run() {
       stack.push_back(call(cls, args));
       break;
     }
-    case 'b': // BUILD: state (e.g. OrderedDict._metadata) is not needed
-      pop();
-      top();
+    case 'b': { // BUILD: kept for opaque objects (numpy arrays), else unused
+      PyRef state = pop();
+      if (top()->kind == PyObject::Kind::Object)
+        top()->state = state;
       break;
+    }
     case 't': { // TUPLE
       PyRef t = PyObject::make(PyObject::Kind::Tuple);
       t->items = popToMark();
@@ -587,7 +625,7 @@ PyRef loadTorchFile(const std::string &path) {
     size_t bytes = 0;
     std::tie(pkl, bytes) = archive.getRecord("data.pkl");
     Unpickler unpickler(static_cast<const uint8_t *>(pkl.get()), bytes,
-                        archive);
+                        &archive);
     return unpickler.run();
   } catch (const c10::Error &e) {
     throw fileError(path, std::string("corrupt or truncated torch.save "
@@ -598,6 +636,30 @@ PyRef loadTorchFile(const std::string &path) {
     if (msg.compare(0, path.size(), path) == 0)
       throw;
     throw fileError(path, msg);
+  }
+}
+
+/// Runs a plain pickle file (no zip archive, no torch storages).
+PyRef loadPlainPickle(const std::string &path, const std::string &what) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    throw fileError(path, "no such file (expected " + what + ")");
+  if (!S_ISREG(st.st_mode))
+    throw fileError(path, "not a regular file");
+  if (st.st_size == 0)
+    throw fileError(path, "empty file (expected " + what + ")");
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(reinterpret_cast<char *>(bytes.data()), st.st_size))
+    throw fileError(path, "read failed");
+  if (bytes[0] != 0x80)
+    throw fileError(path, "not a pickle of protocol 2 or later (expected " +
+                              what + ")");
+  try {
+    Unpickler unpickler(bytes.data(), bytes.size(), nullptr);
+    return unpickler.run();
+  } catch (const std::runtime_error &e) {
+    throw fileError(path, e.what());
   }
 }
 
@@ -733,6 +795,28 @@ public:
     writer.writeRecord("data/" + storageKey, t.data_ptr(), t.nbytes());
   }
 
+  void value(const CheckpointValue &v) {
+    switch (v.kind) {
+    case CheckpointValue::Kind::Tensor:
+      tensor(v.tensor);
+      break;
+    case CheckpointValue::Kind::Int:
+      integer(v.integer);
+      break;
+    case CheckpointValue::Kind::Float: {
+      pickle += 'G'; // BINFLOAT, big-endian
+      uint64_t bits;
+      std::memcpy(&bits, &v.real, 8);
+      for (int i = 7; i >= 0; --i)
+        pickle += static_cast<char>((bits >> (8 * i)) & 0xff);
+      break;
+    }
+    case CheckpointValue::Kind::String:
+      string(v.text);
+      break;
+    }
+  }
+
   std::vector<char> finish() {
     pickle += '.'; // STOP
     writer.writeRecord("data.pkl", pickle.data(), pickle.size());
@@ -830,6 +914,11 @@ void saveTensor(const at::Tensor &tensor, const std::string &path) {
 
 void writeFileAtomically(const std::string &path, const void *data,
                          size_t size) {
+  writeFileAtomically(path, data, size, "");
+}
+
+void writeFileAtomically(const std::string &path, const void *data,
+                         size_t size, const std::string &previous) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   if (dir.empty())
@@ -862,6 +951,19 @@ void writeFileAtomically(const std::string &path, const void *data,
   }
   if (::close(fd) != 0)
     throw failWith("close failed");
+  if (!previous.empty() && ::access(path.c_str(), F_OK) == 0) {
+    // PATH stays in place while PREVIOUS becomes a second name for it.
+    std::string link = previous + ".tmp." + std::to_string(::getpid());
+    ::unlink(link.c_str());
+    if (::link(path.c_str(), link.c_str()) != 0 ||
+        ::rename(link.c_str(), previous.c_str()) != 0) {
+      int err = errno;
+      ::unlink(link.c_str());
+      ::unlink(tmp.c_str());
+      throw fileError(previous, std::string("cannot keep the previous file: ") +
+                                    std::strerror(err));
+    }
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     throw failWith("rename failed");
   // Make the rename itself durable.
@@ -878,6 +980,242 @@ StateDict registryStateDict(const ParameterRegistry &registry) {
     state.emplace_back(registry.specs()[i].name,
                        registry.tensors()[i].detach().to(at::kCPU));
   return state;
+}
+
+} // namespace rtml
+
+namespace rtml {
+
+CheckpointValue CheckpointValue::of(at::Tensor t) {
+  CheckpointValue v;
+  v.kind = Kind::Tensor;
+  v.tensor = std::move(t);
+  return v;
+}
+CheckpointValue CheckpointValue::of(int64_t i) {
+  CheckpointValue v;
+  v.kind = Kind::Int;
+  v.integer = i;
+  return v;
+}
+CheckpointValue CheckpointValue::of(double d) {
+  CheckpointValue v;
+  v.kind = Kind::Float;
+  v.real = d;
+  return v;
+}
+CheckpointValue CheckpointValue::of(std::string text) {
+  CheckpointValue v;
+  v.kind = Kind::String;
+  v.text = std::move(text);
+  return v;
+}
+
+namespace {
+
+/// Writes the entries of FLAT[begin, end) whose keys start with PREFIX as
+/// one dict, nesting at '/'.
+void writeNested(TorchSaveWriter &writer, const FlatDict &flat,
+                 const std::string &prefix) {
+  writer.beginDict();
+  std::set<std::string> done;
+  for (const auto &[key, value] : flat) {
+    if (key.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    std::string rest = key.substr(prefix.size());
+    size_t slash = rest.find('/');
+    std::string head = rest.substr(0, slash);
+    if (!done.insert(head).second)
+      continue;
+    writer.key(head);
+    if (slash == std::string::npos)
+      writer.value(value);
+    else
+      writeNested(writer, flat, prefix + head + "/");
+  }
+  writer.endDict();
+}
+
+void flatten(const PyRef &dict, const std::string &prefix, FlatDict &out,
+             const std::string &path) {
+  for (const auto &[k, v] : dict->entries) {
+    if (k->kind != PyObject::Kind::String)
+      throw fileError(path, std::string("checkpoint key is a ") +
+                                kindName(k->kind) + ", not a str");
+    std::string key = prefix + k->text;
+    switch (v->kind) {
+    case PyObject::Kind::Dict:
+      flatten(v, key + "/", out, path);
+      break;
+    case PyObject::Kind::Tensor:
+      out.emplace_back(key, CheckpointValue::of(v->tensor));
+      break;
+    case PyObject::Kind::Int:
+    case PyObject::Kind::Bool:
+      out.emplace_back(key, CheckpointValue::of(v->intValue));
+      break;
+    case PyObject::Kind::Float:
+      out.emplace_back(key, CheckpointValue::of(v->floatValue));
+      break;
+    case PyObject::Kind::String:
+      out.emplace_back(key, CheckpointValue::of(v->text));
+      break;
+    default:
+      throw fileError(path, "checkpoint entry '" + key + "' is a " +
+                                kindName(v->kind) +
+                                " (expected a tensor, int, float, str or dict)");
+    }
+  }
+}
+
+PyRef dictGet(const PyRef &dict, const std::string &key) {
+  for (const auto &[k, v] : dict->entries)
+    if ((k->kind == PyObject::Kind::String ||
+         k->kind == PyObject::Kind::Bytes) &&
+        k->text == key)
+      return v;
+  return nullptr;
+}
+
+} // namespace
+
+std::vector<char> serializeFlatDict(const FlatDict &flat) {
+  TorchSaveWriter writer;
+  writeNested(writer, flat, "");
+  return writer.finish();
+}
+
+FlatDict loadFlatDict(const std::string &path) {
+  PyRef root = loadTorchFile(path);
+  if (root->kind != PyObject::Kind::Dict)
+    throw fileError(path, std::string("expected a dict, found a ") +
+                              kindName(root->kind));
+  FlatDict out;
+  flatten(root, "", out, path);
+  return out;
+}
+
+std::pair<at::Tensor, at::Tensor>
+loadCifarPythonBatch(const std::string &path) {
+  const std::string what = "a CIFAR-10 Python batch";
+  PyRef root = loadPlainPickle(path, what);
+  if (root->kind != PyObject::Kind::Dict)
+    throw fileError(path, std::string("expected a pickled dict (") + what +
+                              "), found a " + kindName(root->kind));
+  PyRef data = dictGet(root, "data");
+  PyRef labels = dictGet(root, "labels");
+  if (!data || !labels)
+    throw fileError(path, std::string("no '") + (data ? "labels" : "data") +
+                              "' entry (expected " + what +
+                              " with b'data' and b'labels')");
+  // numpy's ndarray pickle: _reconstruct(ndarray, (0,), b'b') and the state
+  // (version, shape, dtype, is_fortran, raw bytes).
+  PyRef state = data->state;
+  bool isArray = data->kind == PyObject::Kind::Object &&
+                 data->text.find("multiarray._reconstruct") !=
+                     std::string::npos &&
+                 state && state->kind == PyObject::Kind::Tuple &&
+                 state->items.size() == 5;
+  if (!isArray)
+    throw fileError(path, std::string("'data' is a ") + kindName(data->kind) +
+                              ", not a numpy array");
+  PyRef shape = state->items[1], dtype = state->items[2],
+        raw = state->items[4];
+  std::vector<int64_t> dims;
+  if (shape->kind == PyObject::Kind::Tuple)
+    for (const PyRef &d : shape->items)
+      dims.push_back(d->kind == PyObject::Kind::Int ? d->intValue : -1);
+  if (dims.size() != 2 || dims[0] < 0 || dims[1] != 3072)
+    throw fileError(path, "'data' has shape " + shapeString(dims) +
+                              ", expected [N, 3072]");
+  std::string typeName;
+  if (dtype->kind == PyObject::Kind::Object && !dtype->items.empty())
+    typeName = dtype->items[0]->text;
+  if (typeName != "u1")
+    throw fileError(path, "'data' has dtype '" + typeName +
+                              "', expected uint8 ('u1')");
+  if (raw->kind != PyObject::Kind::Bytes)
+    throw fileError(path, "'data' holds no raw bytes");
+  int64_t n = dims[0];
+  if (static_cast<int64_t>(raw->text.size()) != n * 3072)
+    throw fileError(path, "'data' holds " + std::to_string(raw->text.size()) +
+                              " bytes, expected " + std::to_string(n * 3072) +
+                              " (truncated?)");
+  if (labels->kind != PyObject::Kind::List)
+    throw fileError(path, std::string("'labels' is a ") +
+                              kindName(labels->kind) + ", not a list");
+  if (static_cast<int64_t>(labels->items.size()) != n)
+    throw fileError(path, "'labels' has " +
+                              std::to_string(labels->items.size()) +
+                              " entries for " + std::to_string(n) + " images");
+  at::Tensor images = at::empty({n, 3072}, at::kByte);
+  if (n)
+    std::memcpy(images.data_ptr(), raw->text.data(), n * 3072);
+  at::Tensor out = at::empty({n}, at::kLong);
+  int64_t *p = out.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const PyRef &l = labels->items[i];
+    if (l->kind != PyObject::Kind::Int)
+      throw fileError(path, "label " + std::to_string(i) + " is a " +
+                                kindName(l->kind) + ", not an int");
+    p[i] = l->intValue;
+  }
+  return {images, out};
+}
+
+WeightsReport loadWeights(ParameterRegistry &registry, const StateDict &state,
+                          const std::string &source,
+                          const WeightsPolicy &policy) {
+  WeightsReport report;
+  std::set<std::string> seen;
+  std::vector<std::pair<std::string, at::Tensor>> toCopy;
+  for (const auto &[name, tensor] : state) {
+    at::Tensor param = registry.find(name);
+    if (!param.defined()) {
+      report.skipped.push_back(name);
+      continue;
+    }
+    seen.insert(name);
+    if (tensor.sizes() != param.sizes()) {
+      report.reinitialized.push_back(name + " (file " +
+                                     shapeOf(tensor.sizes()) + ", model " +
+                                     shapeOf(param.sizes()) + ")");
+      continue;
+    }
+    report.loaded.push_back(name);
+    toCopy.emplace_back(name, tensor);
+  }
+  for (const ParameterSpec &spec : registry.specs())
+    if (!seen.count(spec.name))
+      report.missing.push_back(spec.name);
+  bool bad = (policy.strict && (!report.reinitialized.empty() ||
+                                !report.skipped.empty())) ||
+             (!policy.allowMissing && !report.missing.empty());
+  if (bad) {
+    std::ostringstream msg;
+    msg << source << ": weights do not match the model";
+    auto list = [&](const char *what, const std::vector<std::string> &names) {
+      if (names.empty())
+        return;
+      msg << "\n  " << what << ":";
+      for (const std::string &n : names)
+        msg << " " << n << (&n == &names.back() ? "" : ",");
+    };
+    if (policy.strict) {
+      list("shape mismatch", report.reinitialized);
+      list("unexpected keys (not in the model)", report.skipped);
+    }
+    if (!policy.allowMissing) {
+      list("missing keys", report.missing);
+      msg << "\n  (--allow-missing keeps the initialization of missing "
+             "parameters)";
+    }
+    throw std::runtime_error(msg.str());
+  }
+  c10::NoGradGuard noGrad;
+  for (const auto &[name, tensor] : toCopy)
+    registry.find(name).copy_(tensor);
+  return report;
 }
 
 } // namespace rtml

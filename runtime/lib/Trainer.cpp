@@ -5,6 +5,8 @@
 #include "rtml/Runtime/Serialization.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <c10/core/GradMode.h>
 #include <torch/cuda.h>
 
@@ -12,6 +14,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -69,19 +75,8 @@ std::string formatDuration(double seconds) {
   return buf;
 }
 
-std::string metricsJson(const PhaseMetrics &m) {
-  std::ostringstream os;
-  os << "{\"epoch\": " << m.epoch << ", \"phase\": " << jsonString(m.phase)
-     << ", \"loss\": " << jsonNumber(m.loss)
-     << ", \"accuracy\": " << jsonNumber(m.accuracy)
-     << ", \"images\": " << m.images << ", \"time_s\": " << jsonNumber(m.timeS)
-     << ", \"mean_batch_time_s\": " << jsonNumber(m.meanBatchTimeS)
-     << ", \"images_per_s\": " << jsonNumber(m.imagesPerS) << "}";
-  return os.str();
-}
-
-/// Progress on the log stream: redrawn in place on a terminal, a line every
-/// few seconds otherwise (logs stay short).
+/// Progress on the log stream: a bar redrawn in place on a terminal, a
+/// plain line every few seconds otherwise (logs stay short).
 class Progress {
 public:
   Progress(std::ostream &log, bool enabled, bool isTty)
@@ -92,18 +87,24 @@ public:
               bool force) {
     if (!enabled)
       return;
-    double interval = isTty ? 0.5 : 10.0;
+    double interval = isTty ? 0.25 : 10.0;
     if (!force && secondsSince(last) < interval)
       return;
     last = Clock::now();
     double rate = elapsed > 0 ? images / elapsed : 0;
     double eta = batch > 0 ? elapsed / batch * (batches - batch) : NAN;
     std::ostringstream line;
-    line << prefix << " batch " << batch << "/" << batches << " loss "
-         << std::fixed << std::setprecision(4) << loss << " acc "
-         << std::setprecision(2) << accuracy * 100 << "% "
-         << std::setprecision(1) << rate << " img/s ETA "
-         << formatDuration(eta);
+    line << prefix << " ";
+    if (isTty) {
+      constexpr int kWidth = 24;
+      int filled = batches > 0 ? int(kWidth * batch / batches) : 0;
+      line << "[" << std::string(filled, '#')
+           << std::string(kWidth - filled, '.') << "] ";
+    }
+    line << batch << "/" << batches << " loss " << std::fixed
+         << std::setprecision(4) << loss << " acc " << std::setprecision(2)
+         << accuracy * 100 << "% " << std::setprecision(1) << rate
+         << " img/s ETA " << formatDuration(eta);
     if (isTty)
       log << "\r" << line.str() << "\x1b[K" << std::flush;
     else
@@ -123,12 +124,17 @@ private:
   Clock::time_point last = Clock::now();
 };
 
+/// Sums of one phase of one epoch; saved in checkpoints, so that an epoch
+/// resumed mid-way reports what an uninterrupted one does.
 struct RunningStats {
   double lossSum = 0;
   int64_t correct = 0;
   int64_t images = 0;
   double batchTime = 0;
   int64_t batches = 0;
+  double elapsed = 0; ///< seconds spent in earlier sessions
+  std::vector<double> headLossSum;
+  std::vector<int64_t> headCorrect;
 
   void add(const at::Tensor &logits, const at::Tensor &labels, double loss,
            double seconds) {
@@ -139,9 +145,21 @@ struct RunningStats {
     batchTime += seconds;
     ++batches;
   }
+  void addHeads(const std::vector<at::Tensor> &heads,
+                const std::vector<double> &losses, const at::Tensor &labels) {
+    headLossSum.resize(heads.size());
+    headCorrect.resize(heads.size());
+    int64_t n = labels.size(0);
+    for (size_t h = 0; h < heads.size(); ++h) {
+      headLossSum[h] += losses[h] * n;
+      headCorrect[h] +=
+          heads[h].detach().argmax(1).eq(labels).sum().item<int64_t>();
+    }
+  }
   double loss() const { return images ? lossSum / images : NAN; }
   double accuracy() const { return images ? double(correct) / images : 0; }
-  PhaseMetrics metrics(int64_t epoch, const char *phase, double time) const {
+  PhaseMetrics metrics(int64_t epoch, const char *phase, double time,
+                       const CompiledModel &model) const {
     PhaseMetrics m;
     m.epoch = epoch;
     m.phase = phase;
@@ -151,49 +169,308 @@ struct RunningStats {
     m.timeS = time;
     m.meanBatchTimeS = batches ? batchTime / batches : 0;
     m.imagesPerS = time > 0 ? images / time : 0;
+    const std::vector<HeadInfo> &info = model.info().heads;
+    for (size_t h = 0; h < headLossSum.size() && h < info.size(); ++h)
+      m.heads.push_back({info[h].name, images ? headLossSum[h] / images : NAN,
+                         images ? double(headCorrect[h]) / images : 0});
     return m;
   }
+  void save(FlatDict &flat, const std::string &prefix) const {
+    flat.emplace_back(prefix + "loss_sum", CheckpointValue::of(lossSum));
+    flat.emplace_back(prefix + "correct", CheckpointValue::of(correct));
+    flat.emplace_back(prefix + "images", CheckpointValue::of(images));
+    flat.emplace_back(prefix + "batch_time", CheckpointValue::of(batchTime));
+    flat.emplace_back(prefix + "batches", CheckpointValue::of(batches));
+    flat.emplace_back(prefix + "elapsed", CheckpointValue::of(elapsed));
+    for (size_t h = 0; h < headLossSum.size(); ++h) {
+      std::string k = prefix + "head" + std::to_string(h) + "_";
+      flat.emplace_back(k + "loss_sum", CheckpointValue::of(headLossSum[h]));
+      flat.emplace_back(k + "correct", CheckpointValue::of(headCorrect[h]));
+    }
+  }
+};
+
+std::string metricsJson(const PhaseMetrics &m) {
+  std::ostringstream os;
+  os << "{\"epoch\": " << m.epoch << ", \"phase\": " << jsonString(m.phase)
+     << ", \"loss\": " << jsonNumber(m.loss)
+     << ", \"accuracy\": " << jsonNumber(m.accuracy)
+     << ", \"images\": " << m.images << ", \"time_s\": " << jsonNumber(m.timeS)
+     << ", \"mean_batch_time_s\": " << jsonNumber(m.meanBatchTimeS)
+     << ", \"images_per_s\": " << jsonNumber(m.imagesPerS);
+  if (m.phase == "train")
+    os << ", \"lr\": " << jsonNumber(m.learningRate);
+  if (!m.heads.empty()) {
+    os << ", \"heads\": {";
+    for (size_t h = 0; h < m.heads.size(); ++h)
+      os << (h ? ", " : "") << jsonString(m.heads[h].name)
+         << ": {\"loss\": " << jsonNumber(m.heads[h].loss)
+         << ", \"accuracy\": " << jsonNumber(m.heads[h].accuracy) << "}";
+    os << "}";
+  }
+  os << "}";
+  return os.str();
+}
+
+at::Device cudaDevice(at::Device device) {
+  return at::Device(at::kCUDA, device.has_index() ? device.index() : 0);
+}
+
+bool isOutOfMemory(const std::string &message) {
+  return message.find("out of memory") != std::string::npos ||
+         message.find("not enough memory") != std::string::npos;
+}
+
+[[noreturn]] void throwOutOfMemory(const std::string &message,
+                                   at::Device device, int64_t batchSize,
+                                   const std::string &where) {
+  std::string first = message.substr(0, message.find('\n'));
+  throw std::runtime_error("out of memory on " + device.str() + " " + where +
+                           " with batch size " + std::to_string(batchSize) +
+                           " (" + first + "); try a smaller --batch-size");
+}
+
+/// SIGINT/SIGTERM while training: set a flag the loop checks between
+/// batches. The handler resets itself, so a second signal acts at once.
+volatile std::sig_atomic_t gSignal = 0;
+
+extern "C" void onStopSignal(int sig) { gSignal = sig; }
+
+class SignalGuard {
+public:
+  explicit SignalGuard(bool enabled) : enabled(enabled) {
+    gSignal = 0;
+    if (!enabled)
+      return;
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = onStopSignal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &oldInt);
+    ::sigaction(SIGTERM, &sa, &oldTerm);
+  }
+  ~SignalGuard() {
+    if (!enabled)
+      return;
+    ::sigaction(SIGINT, &oldInt, nullptr);
+    ::sigaction(SIGTERM, &oldTerm, nullptr);
+  }
+
+private:
+  bool enabled;
+  struct sigaction oldInt, oldTerm;
 };
 
 PhaseMetrics evaluateImpl(const CompiledModel &model,
                           const std::vector<at::Tensor> &params,
                           const Dataset &set, at::Device device,
-                          int64_t batchSize, int64_t epoch, Progress *progress,
-                          const std::string &prefix) {
+                          int64_t batchSize, int64_t epoch, const char *phase,
+                          Progress *progress, const std::string &prefix,
+                          bool interruptible) {
   c10::NoGradGuard noGrad;
   BatchTransform transform(model.info().data, device, /*seed=*/0);
   BatchSampler sampler(set, batchSize, /*shuffle=*/false, 0);
+  bool multiHead = model.info().heads.size() > 1;
   RunningStats stats;
   auto start = Clock::now();
   int64_t n = sampler.numBatches();
   for (int64_t i = 0; i < n; ++i) {
+    if (interruptible && gSignal)
+      break;
     auto batchStart = Clock::now();
     auto [images, labels] = sampler.batch(i);
-    at::Tensor x = transform(images, /*training=*/false);
-    at::Tensor y = labels.to(device);
-    at::Tensor logits = model.forward(x, params, /*training=*/false);
-    double loss = crossEntropy(logits, y).item<double>();
-    stats.add(logits, y, loss, secondsSince(batchStart));
+    try {
+      at::Tensor x = transform(images, /*training=*/false);
+      at::Tensor y = labels.to(device);
+      if (multiHead) {
+        std::vector<at::Tensor> heads = model.forwardHeads(x, params, false);
+        std::vector<double> losses;
+        combineHeadLosses(model, heads, y, &losses);
+        stats.add(heads.front(), y, losses.front(), secondsSince(batchStart));
+        stats.addHeads(heads, losses, y);
+      } else {
+        at::Tensor logits = model.forward(x, params, /*training=*/false);
+        double loss = crossEntropy(logits, y).item<double>();
+        stats.add(logits, y, loss, secondsSince(batchStart));
+      }
+    } catch (const c10::Error &e) {
+      if (!isOutOfMemory(e.what_without_backtrace()))
+        throw;
+      throwOutOfMemory(e.what_without_backtrace(), device, batchSize,
+                       std::string("evaluating (") + phase + ")");
+    }
     if (progress)
       progress->update(prefix, i + 1, n, stats.loss(), stats.accuracy(),
                        stats.images, secondsSince(start), false);
   }
   if (progress)
     progress->finish();
-  return stats.metrics(epoch, "test", secondsSince(start));
-}
-
-StateDict momentumStateDict(const ParameterRegistry &registry, const Sgd &sgd) {
-  StateDict state;
-  for (size_t i = 0; i < registry.specs().size(); ++i)
-    if (sgd.momentumBuffers()[i].defined())
-      state.emplace_back("momentum_buffer." + registry.specs()[i].name,
-                         sgd.momentumBuffers()[i].detach().to(at::kCPU));
-  return state;
+  return stats.metrics(epoch, phase, secondsSince(start), model);
 }
 
 void writeTextAtomically(const std::string &path, const std::string &text) {
   writeFileAtomically(path, text.data(), text.size());
+}
+
+std::string parentDir(const std::string &path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos)
+    return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool isDirectory(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool exists(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+const char *scheduleName(LrSchedule s) {
+  switch (s) {
+  case LrSchedule::Constant:
+    return "constant";
+  case LrSchedule::Step:
+    return "step";
+  case LrSchedule::Cosine:
+    return "cosine";
+  }
+  return "constant";
+}
+
+/// Reads a checkpoint into a name -> value map, refusing what is not one.
+std::map<std::string, CheckpointValue> readCheckpoint(const std::string &path,
+                                                      const std::string &hint) {
+  FlatDict flat;
+  try {
+    flat = loadFlatDict(path);
+  } catch (const std::exception &e) {
+    throw std::runtime_error(std::string(e.what()) +
+                             "\n  refusing to resume from it" + hint);
+  }
+  std::map<std::string, CheckpointValue> map(flat.begin(), flat.end());
+  auto it = map.find("rtml_checkpoint");
+  if (it == map.end() || it->second.kind != CheckpointValue::Kind::Int)
+    throw std::runtime_error(path +
+                             ": not an rtml training checkpoint (no "
+                             "'rtml_checkpoint' entry; a weights file? use "
+                             "--weights for those)" +
+                             hint);
+  if (it->second.integer != 1)
+    throw std::runtime_error(path + ": checkpoint format " +
+                             std::to_string(it->second.integer) +
+                             " is not supported (expected 1)");
+  return map;
+}
+
+class CheckpointReader {
+public:
+  CheckpointReader(std::map<std::string, CheckpointValue> map,
+                   std::string path)
+      : map(std::move(map)), path(std::move(path)) {}
+  const CheckpointValue &get(const std::string &key,
+                             CheckpointValue::Kind kind) const {
+    auto it = map.find(key);
+    if (it == map.end())
+      throw std::runtime_error(path + ": checkpoint lacks '" + key + "'");
+    if (it->second.kind != kind &&
+        !(kind == CheckpointValue::Kind::Float &&
+          it->second.kind == CheckpointValue::Kind::Int))
+      throw std::runtime_error(path + ": checkpoint entry '" + key +
+                               "' has the wrong type");
+    return it->second;
+  }
+  bool has(const std::string &key) const { return map.count(key) != 0; }
+  int64_t integer(const std::string &key) const {
+    return get(key, CheckpointValue::Kind::Int).integer;
+  }
+  double real(const std::string &key) const {
+    const CheckpointValue &v = get(key, CheckpointValue::Kind::Float);
+    return v.kind == CheckpointValue::Kind::Int ? double(v.integer) : v.real;
+  }
+  const std::string &text(const std::string &key) const {
+    return get(key, CheckpointValue::Kind::String).text;
+  }
+  const at::Tensor &tensor(const std::string &key) const {
+    return get(key, CheckpointValue::Kind::Tensor).tensor;
+  }
+  RunningStats stats(const std::string &prefix, size_t heads) const {
+    RunningStats s;
+    s.lossSum = real(prefix + "loss_sum");
+    s.correct = integer(prefix + "correct");
+    s.images = integer(prefix + "images");
+    s.batchTime = real(prefix + "batch_time");
+    s.batches = integer(prefix + "batches");
+    s.elapsed = real(prefix + "elapsed");
+    for (size_t h = 0; h < heads; ++h) {
+      std::string k = prefix + "head" + std::to_string(h) + "_";
+      if (!has(k + "loss_sum"))
+        break;
+      s.headLossSum.push_back(real(k + "loss_sum"));
+      s.headCorrect.push_back(integer(k + "correct"));
+    }
+    return s;
+  }
+  const std::string &file() const { return path; }
+
+private:
+  std::map<std::string, CheckpointValue> map;
+  std::string path;
+};
+
+/// Keeps the records of epochs before FIRSTEPOCH (a resumed run rewrites the
+/// rest).
+void truncateMetrics(const std::string &path, int64_t firstEpoch) {
+  std::ifstream in(path);
+  if (!in)
+    return;
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    size_t at = line.find("\"epoch\": ");
+    if (at == std::string::npos)
+      continue;
+    if (std::atoll(line.c_str() + at + 9) < firstEpoch)
+      kept += line + "\n";
+  }
+  writeTextAtomically(path, kept);
+}
+
+/// Splits TRAIN per OPTIONS and the spec; VAL is empty without a split.
+std::pair<Dataset, Dataset> makeSplit(const Dataset &all,
+                                      const DataConfig &data,
+                                      const TrainOptions &options,
+                                      uint64_t seed, std::ostream &out) {
+  int64_t n = all.size(), val = 0, train = 0;
+  if (options.valImages >= 0) {
+    val = options.valImages;
+    if (val > 0 && val >= n)
+      throw std::runtime_error("--val " + std::to_string(val) +
+                               " leaves no training images (the training "
+                               "set has " +
+                               std::to_string(n) + ")");
+    train = n - val;
+  } else if (data.splitVal > 0) {
+    int64_t want = data.splitTrain > 0 ? data.splitTrain + data.splitVal : 0;
+    if (want > n || (want == 0 && data.splitVal * 2 > n)) {
+      // Too few images for the spec's numbers: the same proportion.
+      int64_t ref = want > 0 ? want : 50000;
+      val = std::max<int64_t>(1, std::llround(double(n) * data.splitVal / ref));
+      train = n - val;
+      out << "split: the spec's " << (want > 0 ? data.splitTrain : ref - data.splitVal)
+          << "/" << data.splitVal << " scaled to " << train << "/" << val
+          << " for " << n << " training images" << std::endl;
+    } else {
+      val = data.splitVal;
+      train = data.splitTrain > 0 ? data.splitTrain : n - val;
+    }
+  }
+  if (val <= 0)
+    return {all, Dataset{}};
+  return randomSplit(all, train, val, seed);
 }
 
 } // namespace
@@ -268,29 +545,190 @@ void checkDeviceAvailable(at::Device device) {
 PhaseMetrics evaluate(const CompiledModel &model,
                       const std::vector<at::Tensor> &params, const Dataset &set,
                       at::Device device, int64_t batchSize) {
-  return evaluateImpl(model, params, set, device, batchSize, 0, nullptr, "");
+  return evaluateImpl(model, params, set, device, batchSize, 0, "test",
+                      nullptr, "", false);
 }
 
-TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
+std::string checkpointPath(const std::string &runDir) {
+  return runDir + "/checkpoints/checkpoint.pt";
+}
+
+std::string previousCheckpointPath(const std::string &runDir) {
+  return runDir + "/checkpoints/checkpoint.prev.pt";
+}
+
+TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
                         std::ostream &out, std::ostream &log) {
   auto wallStart = Clock::now();
-  const TrainConfig &cfg = options.train;
   const ModelInfo &info = model.info();
+  TrainOptions options = opts;
   checkDeviceAvailable(options.device);
 
-  Dataset train =
-      takeFirst(readCifarTrain(options.dataDir), options.limitTrain);
-  Dataset test = takeFirst(readCifarTest(options.dataDir), options.limitTest);
+  // --- resume: the run's settings and state come from its checkpoint -------
+  std::unique_ptr<CheckpointReader> ckpt;
+  if (!options.resume.empty()) {
+    std::string file = options.resume, runDir;
+    if (isDirectory(file)) {
+      runDir = file;
+      file = checkpointPath(runDir);
+      if (!exists(file) && exists(previousCheckpointPath(runDir))) {
+        out << "resume: " << file << " is missing, using "
+            << previousCheckpointPath(runDir) << std::endl;
+        file = previousCheckpointPath(runDir);
+      }
+      if (!exists(file))
+        throw std::runtime_error(runDir + ": no checkpoint to resume from "
+                                          "(expected " +
+                                 file + ")");
+    } else {
+      if (!exists(file))
+        throw std::runtime_error(file + ": no such run directory or "
+                                        "checkpoint file");
+      runDir = parentDir(parentDir(file));
+    }
+    std::string prev = previousCheckpointPath(runDir);
+    std::string hint = file != prev && exists(prev)
+                           ? "; the previous checkpoint is kept: resume from "
+                             "it with --resume " +
+                                 prev
+                           : "";
+    ckpt = std::make_unique<CheckpointReader>(readCheckpoint(file, hint), file);
+    const CheckpointReader &c = *ckpt;
+    if (c.text("model") != info.name)
+      throw std::runtime_error(file + ": checkpoint of model '" +
+                               c.text("model") + "', this trainer is '" +
+                               info.name + "'");
+    options.outDir = runDir;
+    if (options.dataDir.empty())
+      options.dataDir = c.text("config/data");
+    TrainConfig &t = options.train;
+    t.epochs = options.epochsOverride > 0 ? options.epochsOverride
+                                          : c.integer("config/epochs");
+    t.batchSize = c.integer("config/batch_size");
+    t.learningRate = c.real("config/lr");
+    t.momentum = c.real("config/momentum");
+    t.weightDecay = c.real("config/weight_decay");
+    t.nesterov = c.integer("config/nesterov") != 0;
+    t.seed = static_cast<uint64_t>(c.integer("config/seed"));
+    t.lrSchedule = static_cast<LrSchedule>(c.integer("config/lr_schedule"));
+    t.lrStepSize = c.integer("config/lr_step_size");
+    t.lrGamma = c.real("config/lr_gamma");
+    t.lrEtaMin = c.real("config/lr_eta_min");
+    t.lrTMax = c.integer("config/lr_t_max");
+    options.maxSteps = c.integer("config/max_steps");
+    options.limitTrain = c.integer("config/limit_train");
+    options.limitTest = c.integer("config/limit_test");
+    options.valImages = c.integer("config/val_images");
+    options.splitSeed = c.integer("config/split_seed");
+  }
+  TrainConfig &cfg = options.train;
+  if (cfg.lrSchedule == LrSchedule::Cosine && cfg.lrTMax <= 0)
+    cfg.lrTMax = cfg.epochs; // fixed now, so that --epochs on resume keeps it
+  if (cfg.nesterov && cfg.momentum <= 0)
+    throw std::invalid_argument("nesterov momentum needs a momentum above 0");
+  if (cfg.lrSchedule == LrSchedule::Step && cfg.lrStepSize <= 0)
+    throw std::invalid_argument("the step learning-rate schedule needs a step "
+                                "size above 0");
 
+  // --- data -------------------------------------------------------------------
+  Dataset all = takeFirst(readCifarTrain(options.dataDir), options.limitTrain);
+  Dataset test = takeFirst(readCifarTest(options.dataDir), options.limitTest);
+  int64_t splitSeed = options.splitSeed >= 0   ? options.splitSeed
+                      : info.data.splitSeed >= 0 ? info.data.splitSeed
+                                                 : int64_t(cfg.seed);
+  auto [train, val] = makeSplit(all, info.data, options,
+                                static_cast<uint64_t>(splitSeed), out);
+  if (!ckpt) { // what the checkpoint records, resolved
+    options.valImages = val.size();
+    options.splitSeed = splitSeed;
+  }
+  bool hasVal = val.size() > 0;
+  const Dataset &evalSet = hasVal ? val : test;
+  const char *evalPhase = hasVal ? "val" : "test";
+
+  // --- model, optimizer, generators ------------------------------------------
   ParameterRegistry registry(model.parameters(), options.device, cfg.seed);
-  if (!options.weights.empty())
-    loadIntoRegistry(registry, loadStateDict(options.weights), options.weights);
+  if (!options.weights.empty() && !ckpt) {
+    WeightsReport report =
+        loadWeights(registry, loadStateDict(options.weights), options.weights,
+                    options.weightsPolicy);
+    out << "weights: loaded " << report.loaded.size() << " tensors from "
+        << options.weights << std::endl;
+    for (const std::string &n : report.reinitialized)
+      out << "weights: re-initialized " << n << ": shape differs" << std::endl;
+    for (const std::string &n : report.skipped)
+      out << "weights: skipped " << n << ": not in the model" << std::endl;
+    for (const std::string &n : report.missing)
+      out << "weights: kept the initialization of " << n
+          << ": not in the file" << std::endl;
+  }
   Sgd sgd(registry.trainableTensors(),
-          SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay});
-  // Separate streams for order, flips and dropout, all from the one seed.
+          SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay,
+                     cfg.nesterov});
+  // Separate streams for order, augmentation and dropout, all from the seed.
   BatchSampler sampler(train, cfg.batchSize, /*shuffle=*/true, cfg.seed + 1);
   BatchTransform transform(info.data, options.device, cfg.seed + 2);
   at::manual_seed(cfg.seed + 3);
+
+  TrainResult result;
+  result.parameters = registry.numParameters();
+  result.hasValidation = hasVal;
+  result.trainImages = train.size();
+  result.valImages = val.size();
+  result.testImages = test.size();
+  int64_t startEpoch = 1, startStep = 0;
+  RunningStats resumedStats;
+  at::Tensor epochShuffleState;
+  double earlierWall = 0, totalBatchTime = 0;
+  int64_t totalBatches = 0;
+  bool haveBest = false;
+  if (ckpt) {
+    const CheckpointReader &c = *ckpt;
+    StateDict weights;
+    for (const ParameterSpec &spec : registry.specs())
+      weights.emplace_back(spec.name,
+                           c.tensor("model_state_dict/" + spec.name));
+    loadIntoRegistry(registry, weights, c.file());
+    for (size_t i = 0; i < registry.trainableTensors().size(); ++i) {
+      std::string key;
+      size_t seen = 0;
+      for (const ParameterSpec &spec : registry.specs())
+        if (spec.trainable && seen++ == i)
+          key = "optimizer_state_dict/momentum_buffer." + spec.name;
+      if (c.has(key))
+        sgd.setMomentumBuffer(i, c.tensor(key));
+    }
+    startEpoch = c.integer("epoch");
+    startStep = c.integer("step");
+    epochShuffleState = c.tensor("rng/shuffle_epoch_start");
+    transform.setGeneratorState(c.tensor("rng/augment"));
+    at::Generator cpuGen = at::detail::getDefaultCPUGenerator();
+    cpuGen.set_state(c.tensor("rng/dropout"));
+    if (options.device.is_cuda() && c.has("rng/dropout_cuda")) {
+      at::Generator cudaGen =
+          at::globalContext().defaultGenerator(cudaDevice(options.device));
+      cudaGen.set_state(c.tensor("rng/dropout_cuda"));
+    }
+    resumedStats = c.stats("stats/", info.heads.size());
+    earlierWall = c.real("totals/wall_time_s");
+    totalBatchTime = c.real("totals/batch_time");
+    totalBatches = c.integer("totals/batches");
+    haveBest = c.integer("best/epoch") > 0;
+    result.bestAccuracy = c.real("best/accuracy");
+    result.bestEpoch = c.integer("best/epoch");
+    result.bestTestAccuracy = c.real("best/test_accuracy");
+    auto phase = [&](const std::string &k, PhaseMetrics &m, const char *name) {
+      m.phase = name;
+      m.epoch = startEpoch - 1;
+      m.loss = c.real(k + "/loss");
+      m.accuracy = c.real(k + "/accuracy");
+    };
+    phase("last/train", result.finalTrain, "train");
+    phase("last/eval", hasVal ? result.finalVal : result.finalTest,
+          evalPhase);
+    out << "resume: " << c.file() << " at epoch " << startEpoch << " step "
+        << startStep << std::endl;
+  }
 
   std::string checkpointDir;
   std::ofstream metricsFile;
@@ -298,81 +736,228 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
     checkpointDir = options.outDir + "/checkpoints";
     makeDirectories(checkpointDir);
     std::string metricsPath = options.outDir + "/metrics.jsonl";
-    metricsFile.open(metricsPath, std::ios::trunc);
+    if (ckpt)
+      truncateMetrics(metricsPath, startEpoch);
+    metricsFile.open(metricsPath, ckpt ? std::ios::app : std::ios::trunc);
     if (!metricsFile)
       throw std::runtime_error("cannot write " + metricsPath);
   }
-  auto record = [&](const PhaseMetrics &m, TrainResult &result) {
+  auto record = [&](const PhaseMetrics &m) {
     result.history.push_back(m);
     if (metricsFile.is_open())
       metricsFile << metricsJson(m) << std::endl;
   };
 
-  TrainResult result;
-  result.parameters = registry.numParameters();
-  Progress progress(log, options.progress, ::isatty(STDERR_FILENO) != 0);
-  out << "model " << info.name << ": " << result.parameters << " parameters, "
-      << train.size() << " training and " << test.size()
-      << " test images, device " << options.device.str() << std::endl;
+  auto saveCheckpoint = [&](int64_t epoch, int64_t step,
+                            const RunningStats &stats) {
+    if (checkpointDir.empty())
+      return;
+    FlatDict flat;
+    auto put = [&](const std::string &k, CheckpointValue v) {
+      flat.emplace_back(k, std::move(v));
+    };
+    put("rtml_checkpoint", CheckpointValue::of(int64_t(1)));
+    put("model", CheckpointValue::of(info.name));
+    for (auto &[name, t] : registryStateDict(registry))
+      put("model_state_dict/" + name, CheckpointValue::of(t));
+    size_t i = 0;
+    for (const ParameterSpec &spec : registry.specs()) {
+      if (!spec.trainable)
+        continue;
+      const at::Tensor &buf = sgd.momentumBuffers()[i++];
+      if (buf.defined())
+        put("optimizer_state_dict/momentum_buffer." + spec.name,
+            CheckpointValue::of(buf.detach().to(at::kCPU)));
+    }
+    put("epoch", CheckpointValue::of(epoch));
+    put("step", CheckpointValue::of(step));
+    put("rng/shuffle_epoch_start", CheckpointValue::of(epochShuffleState));
+    put("rng/augment", CheckpointValue::of(transform.generatorState()));
+    put("rng/dropout",
+        CheckpointValue::of(at::detail::getDefaultCPUGenerator().get_state()));
+    if (options.device.is_cuda())
+      put("rng/dropout_cuda",
+          CheckpointValue::of(at::globalContext()
+                                  .defaultGenerator(cudaDevice(options.device))
+                                  .get_state()));
+    stats.save(flat, "stats/");
+    put("totals/wall_time_s",
+        CheckpointValue::of(earlierWall + secondsSince(wallStart)));
+    put("totals/batch_time", CheckpointValue::of(totalBatchTime));
+    put("totals/batches", CheckpointValue::of(totalBatches));
+    put("best/accuracy", CheckpointValue::of(result.bestAccuracy));
+    put("best/epoch", CheckpointValue::of(result.bestEpoch));
+    put("best/test_accuracy", CheckpointValue::of(result.bestTestAccuracy));
+    const PhaseMetrics &lastEval = hasVal ? result.finalVal : result.finalTest;
+    put("last/train/loss", CheckpointValue::of(result.finalTrain.loss));
+    put("last/train/accuracy", CheckpointValue::of(result.finalTrain.accuracy));
+    put("last/eval/loss", CheckpointValue::of(lastEval.loss));
+    put("last/eval/accuracy", CheckpointValue::of(lastEval.accuracy));
+    put("config/data", CheckpointValue::of(options.dataDir));
+    put("config/epochs", CheckpointValue::of(cfg.epochs));
+    put("config/batch_size", CheckpointValue::of(cfg.batchSize));
+    put("config/lr", CheckpointValue::of(cfg.learningRate));
+    put("config/momentum", CheckpointValue::of(cfg.momentum));
+    put("config/weight_decay", CheckpointValue::of(cfg.weightDecay));
+    put("config/nesterov", CheckpointValue::of(int64_t(cfg.nesterov)));
+    put("config/seed", CheckpointValue::of(int64_t(cfg.seed)));
+    put("config/lr_schedule",
+        CheckpointValue::of(int64_t(static_cast<int>(cfg.lrSchedule))));
+    put("config/lr_step_size", CheckpointValue::of(cfg.lrStepSize));
+    put("config/lr_gamma", CheckpointValue::of(cfg.lrGamma));
+    put("config/lr_eta_min", CheckpointValue::of(cfg.lrEtaMin));
+    put("config/lr_t_max", CheckpointValue::of(cfg.lrTMax));
+    put("config/max_steps", CheckpointValue::of(options.maxSteps));
+    put("config/limit_train", CheckpointValue::of(options.limitTrain));
+    put("config/limit_test", CheckpointValue::of(options.limitTest));
+    put("config/val_images", CheckpointValue::of(options.valImages));
+    put("config/split_seed", CheckpointValue::of(options.splitSeed));
+    std::vector<char> bytes = serializeFlatDict(flat);
+    writeFileAtomically(checkpointPath(options.outDir), bytes.data(),
+                        bytes.size(), previousCheckpointPath(options.outDir));
+  };
 
-  double trainBatchTime = 0;
-  int64_t trainBatches = 0;
-  for (int64_t epoch = 1; epoch <= cfg.epochs; ++epoch) {
+  Progress progress(log, options.progress, ::isatty(STDERR_FILENO) != 0);
+  SignalGuard signals(options.handleSignals);
+  auto stopIfSignalled = [&](int64_t epoch, int64_t step,
+                             const RunningStats &stats) {
+    if (!gSignal)
+      return;
+    progress.finish();
+    int sig = gSignal;
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    if (checkpointDir.empty())
+      throw TrainingInterrupted(std::string("interrupted by ") + name +
+                                    " at epoch " + std::to_string(epoch) +
+                                    " step " + std::to_string(step) +
+                                    " (no run directory: nothing saved)",
+                                sig);
+    saveCheckpoint(epoch, step, stats);
+    throw TrainingInterrupted(
+        std::string("interrupted by ") + name + " at epoch " +
+            std::to_string(epoch) + " step " + std::to_string(step) +
+            "; saved " + checkpointPath(options.outDir) +
+            "; continue with: train --resume " + options.outDir,
+        sig);
+  };
+
+  out << "model " << info.name << ": " << result.parameters << " parameters, "
+      << train.size() << " training, " << val.size() << " validation and "
+      << test.size() << " test images, device " << options.device.str()
+      << std::endl;
+
+  bool multiHead = info.heads.size() > 1;
+  for (int64_t epoch = startEpoch; epoch <= cfg.epochs; ++epoch) {
     std::string prefix =
         "epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs);
+    bool resumedEpoch = ckpt && epoch == startEpoch;
+    if (resumedEpoch)
+      sampler.setGeneratorState(epochShuffleState);
+    else
+      epochShuffleState = sampler.generatorState();
     sampler.startEpoch();
+    double lr = learningRateAt(cfg, epoch);
+    sgd.setLearningRate(lr);
     int64_t batches = sampler.numBatches();
     if (options.maxSteps > 0)
       batches = std::min(batches, options.maxSteps);
-    RunningStats stats;
+    RunningStats stats = resumedEpoch ? resumedStats : RunningStats();
+    int64_t first = resumedEpoch ? std::min(startStep, batches) : 0;
     auto start = Clock::now();
-    for (int64_t i = 0; i < batches; ++i) {
+    auto elapsed = [&] { return stats.elapsed + secondsSince(start); };
+    for (int64_t i = first; i < batches; ++i) {
+      if (gSignal) {
+        stats.elapsed = elapsed();
+        start = Clock::now();
+        stopIfSignalled(epoch, i, stats);
+      }
       auto batchStart = Clock::now();
       auto [images, labels] = sampler.batch(i);
-      at::Tensor x = transform(images, /*training=*/true);
-      at::Tensor y = labels.to(options.device);
-      sgd.zeroGrad();
-      at::Tensor logits;
-      at::Tensor loss = trainingLoss(model, x, registry.tensors(), y, &logits);
-      double lossValue = loss.item<double>();
-      if (!std::isfinite(lossValue)) {
+      double lossValue;
+      at::Tensor y, mainLogits;
+      try {
+        at::Tensor x = transform(images, /*training=*/true);
+        y = labels.to(options.device);
+        sgd.zeroGrad();
+        std::vector<at::Tensor> heads =
+            model.forwardHeads(x, registry.tensors(), /*training=*/true);
+        std::vector<double> headLosses;
+        at::Tensor loss = combineHeadLosses(model, heads, y,
+                                            multiHead ? &headLosses : nullptr);
+        lossValue = loss.item<double>();
+        if (!std::isfinite(lossValue)) {
+          progress.finish();
+          throw std::runtime_error(std::string("loss is ") +
+                                   (std::isnan(lossValue) ? "nan" : "inf") +
+                                   " at epoch " + std::to_string(epoch) +
+                                   " step " + std::to_string(i + 1) +
+                                   " (the last good checkpoint is kept)");
+        }
+        loss.backward();
+        sgd.step();
+        synchronize(options.device);
+        mainLogits = heads.front().detach();
+        if (multiHead)
+          stats.addHeads(heads, headLosses, y);
+      } catch (const c10::Error &e) {
+        if (!isOutOfMemory(e.what_without_backtrace()))
+          throw;
         progress.finish();
-        throw std::runtime_error(std::string("loss is ") +
-                                 (std::isnan(lossValue) ? "nan" : "inf") +
-                                 " at epoch " + std::to_string(epoch) +
-                                 " step " + std::to_string(i + 1));
+        throwOutOfMemory(e.what_without_backtrace(), options.device,
+                         cfg.batchSize,
+                         "at epoch " + std::to_string(epoch) + " step " +
+                             std::to_string(i + 1));
+      } catch (const std::bad_alloc &) {
+        progress.finish();
+        throwOutOfMemory("std::bad_alloc", options.device, cfg.batchSize,
+                         "at epoch " + std::to_string(epoch) + " step " +
+                             std::to_string(i + 1));
       }
-      loss.backward();
-      sgd.step();
-      synchronize(options.device);
-      stats.add(logits.detach(), y, lossValue, secondsSince(batchStart));
+      double seconds = secondsSince(batchStart);
+      stats.add(mainLogits, y, lossValue, seconds);
+      totalBatchTime += seconds;
+      ++totalBatches;
       progress.update(prefix + " train", i + 1, batches, stats.loss(),
                       stats.accuracy(), stats.images, secondsSince(start),
                       i + 1 == batches);
+      if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0 &&
+          i + 1 < batches) {
+        stats.elapsed = elapsed();
+        start = Clock::now();
+        saveCheckpoint(epoch, i + 1, stats);
+      }
     }
     progress.finish();
-    trainBatchTime += stats.batchTime;
-    trainBatches += stats.batches;
-    PhaseMetrics trainMetrics =
-        stats.metrics(epoch, "train", secondsSince(start));
-    record(trainMetrics, result);
+    stats.elapsed = elapsed();
+    start = Clock::now();
+    stopIfSignalled(epoch, batches, stats);
+    PhaseMetrics trainMetrics = stats.metrics(epoch, "train", stats.elapsed,
+                                              model);
+    trainMetrics.learningRate = lr;
 
-    PhaseMetrics testMetrics =
-        evaluateImpl(model, registry.tensors(), test, options.device,
-                     cfg.batchSize, epoch, &progress, prefix + " test");
-    record(testMetrics, result);
+    PhaseMetrics evalMetrics = evaluateImpl(
+        model, registry.tensors(), evalSet, options.device, cfg.batchSize,
+        epoch, evalPhase, &progress, prefix + " " + evalPhase, true);
+    stopIfSignalled(epoch, batches, stats);
+    record(trainMetrics);
+    record(evalMetrics);
     result.finalTrain = trainMetrics;
-    result.finalTest = testMetrics;
-    bool best = epoch == 1 || testMetrics.accuracy > result.bestTestAccuracy;
+    (hasVal ? result.finalVal : result.finalTest) = evalMetrics;
+    if (!hasVal)
+      result.bestTestAccuracy =
+          haveBest ? std::max(result.bestTestAccuracy, evalMetrics.accuracy)
+                   : evalMetrics.accuracy;
+    bool best = !haveBest || evalMetrics.accuracy > result.bestAccuracy;
     if (best) {
-      result.bestTestAccuracy = testMetrics.accuracy;
+      haveBest = true;
+      result.bestAccuracy = evalMetrics.accuracy;
       result.bestEpoch = epoch;
     }
     out << std::fixed << std::setprecision(4) << prefix << ": train loss "
         << trainMetrics.loss << " acc " << std::setprecision(2)
-        << trainMetrics.accuracy * 100 << "% | test loss "
-        << std::setprecision(4) << testMetrics.loss << " acc "
-        << std::setprecision(2) << testMetrics.accuracy * 100 << "% | "
+        << trainMetrics.accuracy * 100 << "% | " << evalPhase << " loss "
+        << std::setprecision(4) << evalMetrics.loss << " acc "
+        << std::setprecision(2) << evalMetrics.accuracy * 100 << "% | "
         << std::setprecision(1) << trainMetrics.timeS << " s, "
         << trainMetrics.imagesPerS << " img/s" << (best ? " (best)" : "")
         << std::defaultfloat << std::endl;
@@ -380,17 +965,32 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
     if (!checkpointDir.empty()) {
       StateDict state = registryStateDict(registry);
       saveStateDict(state, checkpointDir + "/last.pt");
-      saveStateDict(momentumStateDict(registry, sgd),
-                    checkpointDir + "/last.optim.pt");
       if (best)
         saveStateDict(state, checkpointDir + "/best.pt");
+      epochShuffleState = sampler.generatorState();
+      saveCheckpoint(epoch + 1, 0, RunningStats());
     }
   }
-  result.wallTimeS = secondsSince(wallStart);
-  result.meanBatchTimeS = trainBatches ? trainBatchTime / trainBatches : 0;
+
+  if (hasVal) {
+    result.finalTest =
+        evaluateImpl(model, registry.tensors(), test, options.device,
+                     cfg.batchSize, cfg.epochs, "test", &progress,
+                     "final test", false);
+    result.bestTestAccuracy = result.finalTest.accuracy;
+    record(result.finalTest);
+    out << std::fixed << "test loss " << std::setprecision(4)
+        << result.finalTest.loss << " acc " << std::setprecision(2)
+        << result.finalTest.accuracy * 100 << "% (" << test.size()
+        << " images)" << std::defaultfloat << std::endl;
+  }
+  result.wallTimeS = earlierWall + secondsSince(wallStart);
+  result.meanBatchTimeS = totalBatches ? totalBatchTime / totalBatches : 0;
 
   if (!options.outDir.empty()) {
-    auto phase = [](const PhaseMetrics &m) {
+    auto phase = [](const PhaseMetrics &m, bool present) -> std::string {
+      if (!present)
+        return "null";
       return "{\"loss\": " + jsonNumber(m.loss) +
              ", \"accuracy\": " + jsonNumber(m.accuracy) + "}";
     };
@@ -398,17 +998,30 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
     summary << "{\n  \"model\": " << jsonString(info.name)
             << ",\n  \"parameters\": " << result.parameters
             << ",\n  \"epochs\": " << cfg.epochs
-            << ",\n  \"final_train\": " << phase(result.finalTrain)
-            << ",\n  \"final_test\": " << phase(result.finalTest)
+            << ",\n  \"batch_size\": " << cfg.batchSize
+            << ",\n  \"device\": " << jsonString(options.device.str())
+            << ",\n  \"train_images\": " << result.trainImages
+            << ",\n  \"val_images\": " << result.valImages
+            << ",\n  \"test_images\": " << result.testImages
+            << ",\n  \"validation\": " << jsonString(evalPhase)
+            << ",\n  \"final_train\": " << phase(result.finalTrain, true)
+            << ",\n  \"final_val\": " << phase(result.finalVal, hasVal)
+            << ",\n  \"final_test\": " << phase(result.finalTest, true)
+            << ",\n  \"best_val_accuracy\": "
+            << (hasVal ? jsonNumber(result.bestAccuracy) : "null")
             << ",\n  \"best_test_accuracy\": "
             << jsonNumber(result.bestTestAccuracy)
             << ",\n  \"best_epoch\": " << result.bestEpoch
             << ",\n  \"wall_time_s\": " << jsonNumber(result.wallTimeS)
             << ",\n  \"mean_batch_time_s\": "
             << jsonNumber(result.meanBatchTimeS)
-            << ",\n  \"batch_size\": " << cfg.batchSize
-            << ",\n  \"device\": " << jsonString(options.device.str())
-            << "\n}\n";
+            << ",\n  \"lr\": " << jsonNumber(cfg.learningRate)
+            << ",\n  \"lr_schedule\": "
+            << jsonString(scheduleName(cfg.lrSchedule))
+            << ",\n  \"momentum\": " << jsonNumber(cfg.momentum)
+            << ",\n  \"nesterov\": " << (cfg.nesterov ? "true" : "false")
+            << ",\n  \"weight_decay\": " << jsonNumber(cfg.weightDecay)
+            << ",\n  \"seed\": " << cfg.seed << "\n}\n";
     writeTextAtomically(options.outDir + "/summary.json", summary.str());
   }
   return result;
@@ -422,7 +1035,8 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
   ParameterRegistry registry(model.parameters(), device, seed);
   const TrainConfig &cfg = info.train;
   Sgd sgd(registry.trainableTensors(),
-          SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay});
+          SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay,
+                     cfg.nesterov});
   at::manual_seed(seed);
   std::vector<int64_t> shape = {batchSize};
   shape.insert(shape.end(), info.inputShape.begin(), info.inputShape.end());

@@ -89,6 +89,18 @@ public:
 /// argv[0]'s base name, for usage lines.
 std::string kProgram = "trainer";
 
+std::string scheduleText(LrSchedule s) {
+  switch (s) {
+  case LrSchedule::Constant:
+    return "constant";
+  case LrSchedule::Step:
+    return "step";
+  case LrSchedule::Cosine:
+    return "cosine";
+  }
+  return "constant";
+}
+
 std::string fmt(double v) {
   std::ostringstream os;
   os << v;
@@ -104,27 +116,56 @@ std::vector<Command> commands(const ModelInfo &info) {
   OptionSpec help{"help", "", "show this help"};
   return {
       {"train",
-       "train on a CIFAR-10 binary data set, evaluating after each epoch",
+       "train on a CIFAR-10 data set, evaluating after each epoch",
        {{"data", "DIR",
-         "data set directory (data_batch_N.bin, test_batch.bin)"},
+         "data set directory: binary (data_batch_N.bin, test_batch.bin) or "
+         "Python (cifar-10-batches-py) format"},
         {"out", "RUN", "run directory" + dflt("runs/" + info.name)},
+        {"resume", "RUN",
+         "continue the run in RUN (or from a checkpoint file) where it "
+         "stopped; only --epochs, --data, --device, --threads may change"},
         {"epochs", "N", "epochs" + dflt(std::to_string(t.epochs))},
         {"batch-size", "N",
          "images per batch" + dflt(std::to_string(t.batchSize))},
         {"lr", "X", "learning rate" + dflt(fmt(t.learningRate))},
         {"momentum", "X", "SGD momentum" + dflt(fmt(t.momentum))},
+        {"nesterov", "", std::string("Nesterov momentum") +
+                             (t.nesterov ? " (the spec's default)" : "")},
+        {"lr-schedule", "KIND",
+         "constant, step or cosine, stepped per epoch" +
+             dflt(scheduleText(t.lrSchedule))},
+        {"lr-step", "N",
+         "step schedule: epochs between decays" +
+             dflt(std::to_string(t.lrStepSize))},
+        {"lr-gamma", "X", "step schedule: decay factor" + dflt(fmt(t.lrGamma))},
+        {"lr-min", "X", "cosine schedule: final lr" + dflt(fmt(t.lrEtaMin))},
         {"weight-decay", "X", "L2 weight decay" + dflt(fmt(t.weightDecay))},
         {"seed", "N",
          "seed for init, order, flips, dropout" + dflt(std::to_string(t.seed))},
         device,
-        {"weights", "FILE", "initial weights (a PyTorch state dict)"},
+        {"weights", "FILE",
+         "initial weights (a PyTorch state dict); layers whose shape "
+         "differs are re-initialized, unknown keys skipped"},
+        {"strict-weights", "",
+         "with --weights: a shape mismatch or unknown key is an error"},
+        {"allow-missing", "",
+         "with --weights: parameters the file lacks keep their "
+         "initialization"},
+        {"val", "N",
+         "validation images held out of the training set (0: none, test "
+         "set each epoch)" +
+             dflt(std::to_string(info.data.splitVal))},
+        {"split-seed", "N", "seed of the train/validation split"},
+        {"checkpoint-every", "N",
+         "save a resumable checkpoint every N steps, 0: at epoch ends only "
+         "(default 500)"},
         {"max-steps", "N", "stop each epoch after N batches"},
         {"limit-train", "N", "use only the first N training images"},
         {"limit-test", "N", "use only the first N test images"},
         threads,
         {"no-progress", "", "no progress lines on stderr"},
         help},
-       {"data"}},
+       {}},
       {"eval",
        "loss and accuracy of a weight file on the test set",
        {{"data", "DIR", "data set directory (test_batch.bin)"},
@@ -145,6 +186,14 @@ std::vector<Command> commands(const ModelInfo &info) {
         threads,
         help},
        {"weights", "input", "output"}},
+      {"export",
+       "write the weights of a checkpoint or weight file as a PyTorch "
+       "state dict",
+       {{"weights", "FILE",
+         "a checkpoint (checkpoints/checkpoint.pt) or state dict"},
+        {"out", "FILE", "where to write the state dict"},
+        help},
+       {"weights", "out"}},
       {"bench",
        "time full training steps on random data",
        {{"batch-size", "N", "images per step (default 16)"},
@@ -254,28 +303,98 @@ at::Device deviceOf(const Args &args) {
 int runTrain(const CompiledModel &model, const Args &args) {
   const ModelInfo &info = model.info();
   TrainOptions options;
+  options.resume = args.str("resume", "");
+  if (!options.resume.empty()) {
+    for (const char *flag :
+         {"out", "batch-size", "lr", "momentum", "weight-decay", "seed",
+          "nesterov", "lr-schedule", "lr-step", "lr-gamma", "lr-min",
+          "weights", "strict-weights", "allow-missing", "val", "split-seed",
+          "max-steps", "limit-train", "limit-test"})
+      if (args.has(flag))
+        throw UsageError(std::string("--") + flag +
+                         " cannot be combined with --resume: a resumed run "
+                         "keeps the settings in its checkpoint");
+  } else if (!args.has("data")) {
+    throw UsageError("'train' needs --data (or --resume RUN)");
+  }
   options.dataDir = args.str("data", "");
   options.outDir = args.str("out", "runs/" + info.name);
   TrainConfig &cfg = options.train;
   cfg = info.train;
   cfg.epochs = args.integer("epochs", cfg.epochs, 1);
+  if (args.has("epochs"))
+    options.epochsOverride = cfg.epochs;
   cfg.batchSize = args.integer("batch-size", cfg.batchSize, 1);
   cfg.learningRate = args.real("lr", cfg.learningRate, 0);
   cfg.momentum = args.real("momentum", cfg.momentum, 0);
   cfg.weightDecay = args.real("weight-decay", cfg.weightDecay, 0);
   cfg.seed = static_cast<uint64_t>(
       args.integer("seed", static_cast<int64_t>(cfg.seed), 0));
+  if (args.has("nesterov"))
+    cfg.nesterov = true;
+  if (args.has("lr-schedule")) {
+    std::string kind = args.str("lr-schedule", "");
+    if (kind == "constant")
+      cfg.lrSchedule = LrSchedule::Constant;
+    else if (kind == "step")
+      cfg.lrSchedule = LrSchedule::Step;
+    else if (kind == "cosine")
+      cfg.lrSchedule = LrSchedule::Cosine;
+    else
+      throw UsageError("--lr-schedule: expected constant, step or cosine, "
+                       "got '" +
+                       kind + "'");
+  }
+  cfg.lrStepSize = args.integer("lr-step", cfg.lrStepSize, 1);
+  cfg.lrGamma = args.real("lr-gamma", cfg.lrGamma, 0);
+  cfg.lrEtaMin = args.real("lr-min", cfg.lrEtaMin, 0);
+  if (options.resume.empty()) {
+    if (cfg.nesterov && cfg.momentum <= 0)
+      throw UsageError("--nesterov needs a momentum above 0 (--momentum)");
+    if (cfg.lrSchedule == LrSchedule::Step && cfg.lrStepSize <= 0)
+      throw UsageError("--lr-schedule step needs --lr-step N (epochs between "
+                       "decays)");
+  }
   options.maxSteps = args.integer("max-steps", 0, 0);
   options.limitTrain = args.integer("limit-train", 0, 0);
   options.limitTest = args.integer("limit-test", 0, 0);
+  options.valImages = args.integer("val", -1, 0);
+  options.splitSeed = args.integer("split-seed", -1, 0);
+  options.checkpointEvery = args.integer("checkpoint-every", 500, 0);
   options.weights = args.str("weights", "");
+  options.weightsPolicy.strict = args.has("strict-weights");
+  options.weightsPolicy.allowMissing = args.has("allow-missing");
+  if (options.weights.empty() &&
+      (args.has("strict-weights") || args.has("allow-missing")))
+    throw UsageError(std::string("--") +
+                     (args.has("strict-weights") ? "strict-weights"
+                                                 : "allow-missing") +
+                     " needs --weights FILE");
   options.progress = !args.has("no-progress");
   options.device = parseDevice(args.str("device", "cpu"));
+  options.handleSignals = true;
   applyThreads(args);
   TrainResult result = runTraining(model, options, std::cout, std::cerr);
-  std::cout << "best test accuracy " << std::fixed << std::setprecision(2)
-            << result.bestTestAccuracy * 100 << "% at epoch "
-            << result.bestEpoch << "; wrote " << options.outDir << std::endl;
+  std::cout << "best " << (result.hasValidation ? "validation" : "test")
+            << " accuracy " << std::fixed << std::setprecision(2)
+            << result.bestAccuracy * 100 << "% at epoch " << result.bestEpoch;
+  if (result.hasValidation)
+    std::cout << "; test accuracy " << result.finalTest.accuracy * 100 << "%";
+  std::cout << "; wrote " << (options.resume.empty() ? options.outDir
+                                                     : options.resume)
+            << std::endl;
+  return 0;
+}
+
+int runExport(const CompiledModel &model, const Args &args) {
+  std::string weights = args.str("weights", "");
+  std::string outPath = args.str("out", "");
+  ParameterRegistry registry(model.parameters(), at::kCPU, 0);
+  loadIntoRegistry(registry, loadStateDict(weights), weights);
+  saveStateDict(registryStateDict(registry), outPath);
+  std::cout << "wrote " << registry.specs().size() << " tensors ("
+            << groupDigits(registry.numParameters()) << " parameters) to "
+            << outPath << std::endl;
   return 0;
 }
 
@@ -380,7 +499,9 @@ int runInfo(const CompiledModel &model) {
             << groupDigits(countParameters(model.parameters())) << "\n"
             << "train: epochs " << t.epochs << ", batch size " << t.batchSize
             << ", lr " << t.learningRate << ", momentum " << t.momentum
-            << ", weight decay " << t.weightDecay << ", seed " << t.seed << "\n"
+            << ", weight decay " << t.weightDecay << ", seed " << t.seed
+            << ", nesterov " << (t.nesterov ? "yes" : "no") << ", lr schedule "
+            << scheduleText(t.lrSchedule) << "\n"
             << "data: resize " << d.resize << ", random horizontal flip "
             << (d.randomHorizontalFlip ? "yes" : "no") << ", mean "
             << list(d.mean) << ", std " << list(d.std) << std::endl;
@@ -420,7 +541,8 @@ int trainerMain(int argc, char **argv, const CompiledModel &model) {
       std::string near = closestMatch(command, names);
       if (!near.empty())
         msg += " (did you mean '" + near + "'?)";
-      throw UsageError(msg + "; commands: train, eval, predict, bench, info");
+      throw UsageError(msg +
+                       "; commands: train, eval, predict, export, bench, info");
     }
     knownCommand = true;
     Args args;
@@ -436,6 +558,8 @@ int trainerMain(int argc, char **argv, const CompiledModel &model) {
       return runPredict(model, args);
     if (command == "bench")
       return runBench(model, args);
+    if (command == "export")
+      return runExport(model, args);
     return runInfo(model);
   } catch (const UsageError &e) {
     std::cerr << "error: " << e.what() << "\n";
@@ -443,6 +567,9 @@ int trainerMain(int argc, char **argv, const CompiledModel &model) {
       std::cerr << "run '" << kProgram << " " << command
                 << " --help' for usage\n";
     return 2;
+  } catch (const TrainingInterrupted &e) {
+    std::cerr << e.what() << "\n";
+    return 128 + e.signal;
   } catch (const c10::Error &e) {
     std::cerr << "error: " << e.what_without_backtrace() << "\n";
     return 1;

@@ -1,5 +1,6 @@
 //===- TrainerTest.cpp - Training loop and trainerMain on a tiny model ----===//
 #include "TestUtil.h"
+#include "TinyModel.h"
 
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Ops.h"
@@ -18,97 +19,7 @@ using rtml::test::readFile;
 using rtml::test::TempDir;
 using rtml::test::writeFile;
 
-namespace {
-
-/// A hand-written "emitted" model: average-pool to 4x4, dropout, linear.
-class TinyModel : public CompiledModel {
-public:
-  TinyModel() {
-    modelInfo.name = "tiny";
-    modelInfo.inputShape = {3, 32, 32};
-    modelInfo.numClasses = 2;
-    modelInfo.train.epochs = 3;
-    modelInfo.train.batchSize = 16;
-    modelInfo.train.learningRate = 0.05;
-    modelInfo.train.momentum = 0.9;
-    modelInfo.train.weightDecay = 1e-4;
-    modelInfo.train.seed = 1;
-    modelInfo.data.randomHorizontalFlip = true;
-    modelInfo.data.mean = {0.5, 0.5, 0.5};
-    modelInfo.data.std = {0.25, 0.25, 0.25};
-    params = {{"fc.weight", {2, 48}, ParamInit::FanInUniform, 48},
-              {"fc.bias", {2}, ParamInit::FanInUniform, 48}};
-  }
-  const ModelInfo &info() const override { return modelInfo; }
-  const std::vector<ParameterSpec> &parameters() const override {
-    return params;
-  }
-  at::Tensor forward(const at::Tensor &input, const std::vector<at::Tensor> &p,
-                     bool training) const override {
-    ++forwardCalls;
-    at::Tensor x = ops::flatten(ops::adaptiveAvgPool2d(input, {4, 4}));
-    x = ops::dropout(x, 0.1, training);
-    at::Tensor logits = ops::linear(x, p[0], p[1]);
-    if (training && nanAfter >= 0 && forwardCalls > nanAfter)
-      logits = logits * std::numeric_limits<float>::quiet_NaN();
-    return logits;
-  }
-
-  ModelInfo modelInfo;
-  std::vector<ParameterSpec> params;
-  mutable std::atomic<int64_t> forwardCalls{0};
-  int64_t nanAfter = -1; ///< training forwards before the loss turns NaN
-};
-
-/// Separable two-class data: class 0 dark images, class 1 bright ones, with
-/// noise so that the task is not trivial for a random start.
-std::string separableRecords(int n, uint32_t seed) {
-  std::string bytes;
-  uint32_t state = seed;
-  auto next = [&] {
-    state = state * 1664525u + 1013904223u;
-    return state >> 24;
-  };
-  for (int i = 0; i < n; ++i) {
-    int label = next() & 1;
-    bytes.push_back(static_cast<char>(label));
-    for (int j = 0; j < 3072; ++j)
-      bytes.push_back(
-          static_cast<char>(label ? 110 + next() % 146 : next() % 146));
-  }
-  return bytes;
-}
-
-void writeDataSet(const TempDir &dir) {
-  writeFile(dir / "data_batch_1.bin", separableRecords(96, 1));
-  writeFile(dir / "data_batch_2.bin", separableRecords(64, 2));
-  writeFile(dir / "test_batch.bin", separableRecords(64, 3));
-}
-
-struct MainResult {
-  int status;
-  std::string out, err;
-};
-
-MainResult runMain(const CompiledModel &model, std::vector<std::string> args) {
-  args.insert(args.begin(), "tiny-trainer");
-  std::vector<char *> argv;
-  for (std::string &a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  int status = trainerMain(static_cast<int>(args.size()), argv.data(), model);
-  MainResult r{status, ::testing::internal::GetCapturedStdout(),
-               ::testing::internal::GetCapturedStderr()};
-  return r;
-}
-
-int countLines(const std::string &text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
-
-} // namespace
+using namespace rtml::test;
 
 TEST(RuntimeTrainer, TinyModelLearnsSeparableData) {
   TempDir dir;
@@ -149,9 +60,18 @@ TEST(RuntimeTrainer, TinyModelLearnsSeparableData) {
   ASSERT_EQ(last.size(), 2u);
   EXPECT_EQ(last[0].first, "fc.weight");
   EXPECT_TRUE(fileExists(dir / "run/checkpoints/best.pt"));
-  StateDict optim = loadStateDict(dir / "run/checkpoints/last.optim.pt");
-  ASSERT_EQ(optim.size(), 2u);
-  EXPECT_EQ(optim[0].first, "momentum_buffer.fc.weight");
+  // The resumable checkpoint holds weights and momentum, and --weights
+  // reads its weights.
+  FlatDict ckpt = loadFlatDict(dir / "run/checkpoints/checkpoint.pt");
+  std::map<std::string, CheckpointValue> entries(ckpt.begin(), ckpt.end());
+  EXPECT_EQ(entries.at("epoch").integer, 4);
+  EXPECT_EQ(entries.at("step").integer, 0);
+  EXPECT_TRUE(at::equal(entries.at("model_state_dict/fc.weight").tensor,
+                        last[0].second));
+  EXPECT_EQ(entries.at("optimizer_state_dict/momentum_buffer.fc.weight")
+                .tensor.sizes(),
+            (std::vector<int64_t>{2, 48}));
+  EXPECT_EQ(loadStateDict(dir / "run/checkpoints/checkpoint.pt").size(), 2u);
 
   // The same seed gives the same run; --weights starts from a checkpoint.
   std::ostringstream out2;

@@ -31,27 +31,60 @@ constexpr int64_t kCifarRecordBytes = 1 + 3 * 32 * 32;
 /// when it is missing, empty, not a whole number of records, or holds a label
 /// above 9 (naming the record too).
 Dataset readCifarFile(const std::string &path);
-/// data_batch_1.bin, data_batch_2.bin, ... for as long as they exist (at least
-/// the first must), concatenated in order.
+/// Reads one CIFAR-10 Python batch (cifar-10-batches-py/data_batch_N: a
+/// pickled dict with b'data' uint8 [N, 3072] and b'labels'). Errors name
+/// the file (missing, truncated, not such a dict, a label outside 0..9).
+Dataset readCifarPythonFile(const std::string &path);
+
+enum class CifarFormat { Binary, Python };
+struct CifarLocation {
+  std::string dir; ///< the folder holding the batch files
+  CifarFormat format;
+};
+/// Finds the data set under DIR: the binary format (data_batch_1.bin,
+/// test_batch.bin) or the Python format (data_batch_1, test_batch), in DIR
+/// itself or in its cifar-10-batches-bin / cifar-10-batches-py folder.
+/// Throws std::runtime_error naming what was expected when neither is there.
+CifarLocation locateCifar(const std::string &dir);
+
+/// data_batch_1 ... for as long as they exist (at least the first must),
+/// concatenated in order, in either format (see locateCifar).
 Dataset readCifarTrain(const std::string &dir);
-/// test_batch.bin.
+/// test_batch(.bin), in either format.
 Dataset readCifarTest(const std::string &dir);
 /// The first N images of SET (all of them when N <= 0 or N >= size).
 Dataset takeFirst(const Dataset &set, int64_t n);
 
+/// torch.utils.data.random_split(SET, [TRAIN, VAL, rest],
+/// generator=torch.Generator().manual_seed(SEED)): a permutation of all of
+/// SET, its first TRAIN indices for training, the next VAL for validation.
+std::pair<Dataset, Dataset> randomSplit(const Dataset &set, int64_t train,
+                                        int64_t val, uint64_t seed);
+
+/// The transform steps of each phase: CONFIG's per-phase lists, or the ones
+/// its shorthand fields describe.
+std::vector<TransformConfig> trainPipeline(const DataConfig &config);
+std::vector<TransformConfig> evalPipeline(const DataConfig &config);
+
 /// Turns a uint8 batch into the network's input on DEVICE: float in [0, 1],
-/// bilinear resize (align_corners=false) when config.resize is set, random
-/// horizontal flip when training and configured, then per-channel normalize.
+/// then the phase's pipeline (resize: bilinear, align_corners=false;
+/// random_horizontal_flip and random_resized_crop draw from a CPU generator
+/// seeded SEED, so a seed gives the same images on every device).
 class BatchTransform {
 public:
   BatchTransform(DataConfig config, at::Device device, uint64_t seed);
   at::Tensor operator()(const at::Tensor &images, bool training);
 
+  /// The random generator's state (a CPU byte tensor), to checkpoint.
+  at::Tensor generatorState() const { return gen.get_state(); }
+  void setGeneratorState(const at::Tensor &state) { gen.set_state(state); }
+
 private:
-  DataConfig config;
+  at::Tensor apply(const TransformConfig &step, const at::Tensor &x);
+
+  std::vector<TransformConfig> train, eval;
   at::Device device;
-  at::Generator flipGen;
-  at::Tensor mean, std; ///< [1, C, 1, 1] on device, or undefined
+  at::Generator gen;
 };
 
 /// Batches of a data set in a fresh seeded order each epoch (or in file order
@@ -65,6 +98,11 @@ public:
   int64_t numBatches() const;
   /// Images (uint8, CPU) and labels (int64, CPU) of batch I of this epoch.
   std::pair<at::Tensor, at::Tensor> batch(int64_t i) const;
+
+  /// The generator's state (a CPU byte tensor): taken before startEpoch and
+  /// restored, it gives that epoch's order again.
+  at::Tensor generatorState() const { return gen.get_state(); }
+  void setGeneratorState(const at::Tensor &state) { gen.set_state(state); }
 
 private:
   Dataset set; ///< shares the caller's tensors

@@ -49,6 +49,12 @@ struct HeadInfo {
   double lossWeight = 1.0;
 };
 
+/// How the learning rate changes, stepped once per epoch (E = epochs done,
+/// from 0): Constant: lr; Step (StepLR): lr * gamma^floor(E / stepSize);
+/// Cosine (CosineAnnealingLR): etaMin + (lr - etaMin) * (1 + cos(pi * E /
+/// tMax)) / 2.
+enum class LrSchedule { Constant, Step, Cosine };
+
 /// The training set-up written in the spec's `train:` section.
 struct TrainConfig {
   int64_t epochs = 1;
@@ -57,15 +63,52 @@ struct TrainConfig {
   double momentum = 0.0;
   double weightDecay = 0.0;
   uint64_t seed = 0;
+  bool nesterov = false; ///< torch.optim.SGD(nesterov=True); needs momentum
+  LrSchedule lrSchedule = LrSchedule::Constant;
+  int64_t lrStepSize = 0; ///< Step: epochs between decays (> 0)
+  double lrGamma = 0.1;   ///< Step: decay factor
+  double lrEtaMin = 0.0;  ///< Cosine: the final learning rate
+  int64_t lrTMax = 0;     ///< Cosine: half period in epochs; 0 = epochs
+};
+
+/// One step of an input pipeline (torchvision.transforms), applied on the
+/// training device after the uint8 pixels are scaled to [0, 1].
+struct TransformConfig {
+  enum class Kind {
+    Resize,               ///< bilinear to size (align_corners=false)
+    RandomHorizontalFlip, ///< each image with probability p
+    RandomResizedCrop,    ///< torchvision's: area scale, aspect ratio, size
+    Normalize,            ///< (x - mean) / std per channel
+  };
+  Kind kind = Kind::Resize;
+  std::vector<int64_t> size;               ///< [h, w] (Resize, RandomResizedCrop)
+  double p = 0.5;                          ///< RandomHorizontalFlip
+  std::vector<double> scale = {0.08, 1.0}; ///< RandomResizedCrop area [lo, hi]
+  std::vector<double> ratio = {3.0 / 4.0, 4.0 / 3.0}; ///< aspect [lo, hi]
+  std::vector<double> mean, std;                      ///< Normalize
 };
 
 /// The input pipeline written in the spec's `data:` section, applied per
 /// batch on the training device to uint8 CHW images.
 struct DataConfig {
+  /// The shorthand pipeline, used when both lists below are empty: train =
+  /// resize, flip (p 0.5), normalize; eval = resize, normalize.
   int64_t resize = 0;               ///< square side to resize to; 0 = keep
   bool randomHorizontalFlip = false; ///< training only
   std::vector<double> mean;         ///< per channel; empty = no normalize
   std::vector<double> std;
+  /// Per-phase pipelines, in order (`data.train` / `data.eval`). When either
+  /// is non-empty both are used as given (an empty one is the identity).
+  std::vector<TransformConfig> trainTransforms;
+  std::vector<TransformConfig> evalTransforms;
+  /// Validation split of the training set (torch.utils.data.random_split
+  /// with a generator seeded splitSeed): splitVal images are held out for
+  /// validation, splitTrain of the rest train (0: all the rest). splitVal 0:
+  /// no validation set (the test set is evaluated each epoch). A data set
+  /// smaller than splitTrain + splitVal is split in the same proportion.
+  int64_t splitTrain = 0;
+  int64_t splitVal = 0;
+  int64_t splitSeed = -1; ///< < 0: the training seed
 };
 
 struct ModelInfo {

@@ -1,6 +1,6 @@
 //===- Optimizer.h - SGD and the loss -------------------------------------===//
 //
-// torch.optim.SGD (dampening 0, no Nesterov) and torch's mean cross-entropy,
+// torch.optim.SGD (dampening 0, optionally Nesterov) and torch's mean cross-entropy,
 // so that a trainer follows the same trajectory as the PyTorch reference.
 //
 //===----------------------------------------------------------------------===//
@@ -19,6 +19,7 @@ struct SgdOptions {
   double learningRate = 0.01;
   double momentum = 0.0;
   double weightDecay = 0.0;
+  bool nesterov = false;
 };
 
 class Sgd {
@@ -28,7 +29,7 @@ public:
   /// Drops every gradient (PyTorch 2's zero_grad(set_to_none=True)).
   void zeroGrad();
   /// d_p = g + wd*p; buf = momentum*buf + d_p (buf = d_p on the first step);
-  /// p -= lr*buf. Parameters without a gradient are skipped, as in PyTorch.
+  /// p -= lr*buf, or with Nesterov p -= lr*(d_p + momentum*buf). Parameters without a gradient are skipped, as in PyTorch.
   void step();
 
   const SgdOptions &options() const { return opts; }
@@ -45,6 +46,9 @@ private:
   SgdOptions opts;
 };
 
+/// The learning rate of epoch EPOCH (1-based) under CONFIG's schedule.
+double learningRateAt(const TrainConfig &config, int64_t epoch);
+
 /// Mean cross-entropy of LOGITS [N, K] against class indices TARGETS [N].
 at::Tensor crossEntropy(const at::Tensor &logits, const at::Tensor &targets);
 
@@ -55,6 +59,13 @@ at::Tensor trainingLoss(const CompiledModel &model, const at::Tensor &input,
                         const std::vector<at::Tensor> &params,
                         const at::Tensor &targets,
                         at::Tensor *mainLogits = nullptr);
+
+/// As trainingLoss, from the heads' logits HEADS (what forwardHeads gave);
+/// HEADLOSSES, if given, receives each head's unweighted cross-entropy.
+at::Tensor combineHeadLosses(const CompiledModel &model,
+                             const std::vector<at::Tensor> &heads,
+                             const at::Tensor &targets,
+                             std::vector<double> *headLosses = nullptr);
 
 } // namespace rtml
 

@@ -67,9 +67,76 @@ void saveTensor(const at::Tensor &tensor, const std::string &path);
 /// a partial one. Throws std::runtime_error on failure (PATH untouched).
 void writeFileAtomically(const std::string &path, const void *data,
                          size_t size);
+/// As above; when PREVIOUS is not empty and PATH exists, PATH's current file
+/// becomes PREVIOUS (hard link, then rename) before the new one replaces it,
+/// so PATH and PREVIOUS are the last two good files at every instant.
+void writeFileAtomically(const std::string &path, const void *data,
+                         size_t size, const std::string &previous);
 
 /// The registry's parameters (detached, CPU) as a state dict.
 StateDict registryStateDict(const ParameterRegistry &registry);
+
+/// How --weights treats a file that does not fit the model exactly.
+struct WeightsPolicy {
+  /// Shape mismatches and unexpected keys are errors (otherwise the layer
+  /// keeps its fresh initialization, the key is skipped, and both are
+  /// reported).
+  bool strict = false;
+  /// Parameters the file lacks keep their initialization (otherwise an
+  /// error).
+  bool allowMissing = false;
+};
+
+/// What loadWeights did: keys loaded, re-initialized (shape differs: "name
+/// (file [..], model [..])"), skipped (not in the model) and missing (kept
+/// their initialization).
+struct WeightsReport {
+  std::vector<std::string> loaded, reinitialized, skipped, missing;
+};
+
+/// Loads STATE into REGISTRY per POLICY (see WeightsPolicy). On error
+/// nothing is copied and the std::runtime_error names SOURCE and lists every
+/// problem.
+WeightsReport loadWeights(ParameterRegistry &registry, const StateDict &state,
+                          const std::string &source,
+                          const WeightsPolicy &policy);
+
+//===----------------------------------------------------------------------===//
+// Checkpoints: nested dicts of tensors, ints, floats and strings
+//===----------------------------------------------------------------------===//
+
+/// A leaf of a checkpoint file.
+struct CheckpointValue {
+  enum class Kind { Tensor, Int, Float, String };
+  Kind kind = Kind::Int;
+  at::Tensor tensor;
+  int64_t integer = 0;
+  double real = 0;
+  std::string text;
+
+  static CheckpointValue of(at::Tensor t);
+  static CheckpointValue of(int64_t v);
+  static CheckpointValue of(double v);
+  static CheckpointValue of(std::string v);
+};
+
+/// Nested dicts flattened: d["a"]["b"] is key "a/b". Keys are in file order.
+using FlatDict = std::vector<std::pair<std::string, CheckpointValue>>;
+
+/// The torch.save-compatible bytes of FLAT as nested dicts (torch.load
+/// returns dicts of tensors, ints, floats and strs; weights_only=True
+/// accepts it).
+std::vector<char> serializeFlatDict(const FlatDict &flat);
+/// Reads a file written by serializeFlatDict (or any torch.save of nested
+/// dicts of those leaves). Errors name PATH, as loadStateDict's do.
+FlatDict loadFlatDict(const std::string &path);
+
+/// A CIFAR-10 Python batch (cifar-10-batches-py/data_batch_N, a pickled dict
+/// with b'data', a uint8 numpy array [N, 3072], and b'labels', a list of N
+/// ints). Returns data uint8 [N, 3072] and labels int64 [N]; throws
+/// std::runtime_error naming PATH when it is missing, truncated or not such
+/// a dict.
+std::pair<at::Tensor, at::Tensor> loadCifarPythonBatch(const std::string &path);
 
 } // namespace rtml
 

@@ -9,6 +9,7 @@
 
 #include "rtml/Runtime/Data.h"
 #include "rtml/Runtime/Model.h"
+#include "rtml/Runtime/Serialization.h"
 
 #include <c10/core/Device.h>
 
@@ -30,49 +31,91 @@ at::Device parseDevice(const std::string &text);
 /// Throws std::runtime_error when DEVICE is a GPU this process cannot use.
 void checkDeviceAvailable(at::Device device);
 
+/// Training stopped by SIGINT or SIGTERM after saving a checkpoint;
+/// trainerMain exits with 128 + signal.
+class TrainingInterrupted : public std::runtime_error {
+public:
+  TrainingInterrupted(const std::string &message, int signal)
+      : std::runtime_error(message), signal(signal) {}
+  int signal;
+};
+
 struct TrainOptions {
-  std::string dataDir;
-  std::string outDir; ///< empty: no files written
+  std::string dataDir; ///< may be empty with resume: the run's data set
+  std::string outDir;  ///< empty: no files written (ignored with resume)
   TrainConfig train;
   at::Device device = at::kCPU;
-  std::string weights;    ///< initial weights (a state dict), optional
+  std::string weights; ///< initial weights (a state dict), optional
+  WeightsPolicy weightsPolicy;
   int64_t maxSteps = 0;   ///< > 0: at most this many batches per epoch
   int64_t limitTrain = 0; ///< > 0: use only the first N training images
   int64_t limitTest = 0;
-  bool progress = true; ///< progress lines on the log stream
+  /// Validation images held out of the training set: < 0 the spec's split
+  /// (DataConfig::splitVal, scaled to a smaller data set), 0 none.
+  int64_t valImages = -1;
+  int64_t splitSeed = -1; ///< < 0: the spec's, else the training seed
+  bool progress = true;   ///< progress lines on the log stream
+  /// Save a resumable checkpoint every N training steps (and at each epoch
+  /// end); 0: only at epoch ends.
+  int64_t checkpointEvery = 500;
+  /// A run directory or checkpoint file to continue. The run's settings come
+  /// from its checkpoint; only epochsOverride (> 0) may change them.
+  std::string resume;
+  int64_t epochsOverride = 0;
+  /// Catch SIGINT/SIGTERM while training: save a checkpoint and throw
+  /// TrainingInterrupted.
+  bool handleSignals = false;
+};
+
+struct HeadMetrics {
+  std::string name;
+  double loss = 0, accuracy = 0;
 };
 
 struct PhaseMetrics {
   int64_t epoch = 0;
-  std::string phase; ///< "train" or "test"
+  std::string phase; ///< "train", "val" or "test"
   double loss = 0;
   double accuracy = 0; ///< fraction in [0, 1]
   int64_t images = 0;
   double timeS = 0;
   double meanBatchTimeS = 0;
   double imagesPerS = 0;
+  double learningRate = 0;         ///< train only
+  std::vector<HeadMetrics> heads;  ///< models with side heads only
 };
 
 struct TrainResult {
-  std::vector<PhaseMetrics> history;
-  PhaseMetrics finalTrain, finalTest;
-  double bestTestAccuracy = 0;
+  std::vector<PhaseMetrics> history; ///< this session's records
+  PhaseMetrics finalTrain, finalVal, finalTest;
+  bool hasValidation = false;
+  double bestAccuracy = 0; ///< on the validation set (test set without one)
   int64_t bestEpoch = 0;
-  double wallTimeS = 0;
-  double meanBatchTimeS = 0; ///< over all training batches
+  double bestTestAccuracy = 0; ///< over the test records
+  double wallTimeS = 0;        ///< over every session of the run
+  double meanBatchTimeS = 0;   ///< over all training batches
   int64_t parameters = 0;
+  int64_t trainImages = 0, valImages = 0, testImages = 0;
 };
 
-/// Trains per OPTIONS, evaluating on the test set after each epoch. With an
-/// output directory, writes metrics.jsonl, summary.json and
-/// checkpoints/{last,best}.pt (state dicts) plus checkpoints/last.optim.pt
-/// (SGD momentum buffers, keys "momentum_buffer.<parameter name>"). A
-/// non-finite loss throws "loss is nan at epoch E step S" before any update
-/// or checkpoint of that epoch. Epoch summaries go to OUT, progress to LOG.
+/// The resumable checkpoint of a run directory, and the previous one.
+std::string checkpointPath(const std::string &runDir);
+std::string previousCheckpointPath(const std::string &runDir);
+
+/// Trains per OPTIONS. Each epoch trains and then evaluates on the
+/// validation split (on the test set when there is none); with a split the
+/// test set is evaluated once at the end. With an output directory, writes
+/// metrics.jsonl, summary.json, checkpoints/{last,best}.pt (state dicts:
+/// the last epoch's and the best one's weights) and checkpoints/checkpoint.pt
+/// (everything to resume: weights, momentum, epoch, step, generator states,
+/// settings), whose previous version is kept as checkpoint.prev.pt. A
+/// non-finite loss throws "loss is nan at epoch E step S" before that step's
+/// update. Epoch summaries go to OUT, progress to LOG.
 TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,
                         std::ostream &out, std::ostream &log);
 
-/// Loss and accuracy of PARAMS on SET in eval mode (no dropout, no flips).
+/// Loss and accuracy of PARAMS on SET in eval mode (no dropout, no flips);
+/// phase "test".
 PhaseMetrics evaluate(const CompiledModel &model,
                       const std::vector<at::Tensor> &params, const Dataset &set,
                       at::Device device, int64_t batchSize);

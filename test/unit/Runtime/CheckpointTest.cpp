@@ -1,0 +1,308 @@
+//===- CheckpointTest.cpp - Resume, signals, corrupt checkpoints, weights -===//
+//
+// The resume tests run the trainer in child processes (this test binary
+// re-executed with --gtest_filter=RuntimeChild.Train), so that a run can be
+// killed with SIGKILL or stopped with SIGTERM/SIGINT for real, each with one
+// LibTorch thread so that every run is bitwise reproducible.
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+#include "TinyModel.h"
+
+#include "rtml/Runtime/Serialization.h"
+#include "rtml/Runtime/Trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fcntl.h>
+#include <map>
+#include <regex>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace rtml;
+using namespace rtml::test;
+
+namespace {
+
+constexpr char kSep = '\x1f';
+
+struct ChildResult {
+  bool exited = false;
+  int code = -1;   ///< exit status when exited
+  int signal = 0;  ///< terminating signal otherwise
+  std::string log; ///< stdout and stderr
+};
+
+/// Runs trainerMain(ARGS) on a TinyModel in a fresh process; its training
+/// forward number SIGNALAT raises SIG.
+ChildResult runChild(const TempDir &dir, const std::vector<std::string> &args,
+                     int64_t signalAt = -1, int sig = SIGKILL) {
+  std::string joined;
+  for (const std::string &a : args)
+    joined += a + kSep;
+  std::vector<std::string> env = {
+      "RTML_CHILD_ARGS=" + joined,
+      "RTML_CHILD_SIGNAL_AT=" + std::to_string(signalAt),
+      "RTML_CHILD_SIGNAL=" + std::to_string(sig)};
+  for (char **e = environ; *e; ++e)
+    if (std::string(*e).rfind("RTML_CHILD_", 0) != 0)
+      env.push_back(*e);
+  std::vector<char *> envp;
+  for (std::string &e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  EXPECT_GT(n, 0);
+  exe[n > 0 ? n : 0] = 0;
+  std::string filter = "--gtest_filter=RuntimeChild.Train";
+  char *argv[] = {exe, filter.data(), nullptr};
+  std::string logPath = dir / "child.log";
+  int fd = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execve(exe, argv, envp.data());
+    ::_exit(127);
+  }
+  ::close(fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ChildResult r;
+  r.exited = WIFEXITED(status);
+  r.code = r.exited ? WEXITSTATUS(status) : -1;
+  r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  r.log = readFile(logPath);
+  return r;
+}
+
+std::vector<std::string> trainArgs(const TempDir &dir, const std::string &run) {
+  return {"train",        "--data",  dir.path(), "--out",
+          dir / run,      "--epochs", "3",       "--val",
+          "32",           "--checkpoint-every", "3", "--threads",
+          "1",            "--no-progress"};
+}
+
+std::map<std::string, CheckpointValue> checkpointOf(const std::string &path) {
+  FlatDict flat = loadFlatDict(path);
+  return {flat.begin(), flat.end()};
+}
+
+/// metrics.jsonl without the timings (which differ between runs).
+std::string metricsWithoutTimes(const std::string &path) {
+  static const std::regex times(
+      R"(, "time_s": [^,]*, "mean_batch_time_s": [^,]*, "images_per_s": [^,}]*)");
+  return std::regex_replace(readFile(path), times, "");
+}
+
+/// The two runs ended with the same weights, momentum and generators, bit
+/// for bit, and logged the same losses and accuracies.
+void expectSameRun(const TempDir &dir, const std::string &a,
+                   const std::string &b) {
+  auto ca = checkpointOf(dir / (a + "/checkpoints/checkpoint.pt"));
+  auto cb = checkpointOf(dir / (b + "/checkpoints/checkpoint.pt"));
+  int tensors = 0;
+  for (const auto &[key, value] : ca) {
+    if (value.kind != CheckpointValue::Kind::Tensor)
+      continue;
+    ASSERT_TRUE(cb.count(key)) << key;
+    EXPECT_TRUE(at::equal(value.tensor, cb.at(key).tensor)) << key;
+    ++tensors;
+  }
+  EXPECT_EQ(tensors, 2 + 2 + 3); // weights, momentum, 3 generators
+  EXPECT_EQ(cb.at("epoch").integer, 4);
+  EXPECT_EQ(readFile(dir / (a + "/checkpoints/last.pt")),
+            readFile(dir / (b + "/checkpoints/last.pt")));
+  EXPECT_EQ(metricsWithoutTimes(dir / (a + "/metrics.jsonl")),
+            metricsWithoutTimes(dir / (b + "/metrics.jsonl")));
+}
+
+} // namespace
+
+// The child side of runChild; skipped when run on its own.
+TEST(RuntimeChild, Train) {
+  const char *args = std::getenv("RTML_CHILD_ARGS");
+  if (!args)
+    GTEST_SKIP() << "helper of the RuntimeResume tests";
+  TinyModel model;
+  model.signalAt = std::atoll(std::getenv("RTML_CHILD_SIGNAL_AT"));
+  model.signalToRaise = std::atoi(std::getenv("RTML_CHILD_SIGNAL"));
+  std::vector<std::string> list = {"tiny-trainer"};
+  std::string cur;
+  for (const char *p = args; *p; ++p) {
+    if (*p == kSep) {
+      list.push_back(cur);
+      cur.clear();
+    } else {
+      cur += *p;
+    }
+  }
+  std::vector<char *> argv;
+  for (std::string &a : list)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int status = trainerMain(static_cast<int>(list.size()), argv.data(), model);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(status);
+}
+
+TEST(RuntimeResume, KilledMidEpochResumesBitForBit) {
+  TempDir dir;
+  writeDataSet(dir);
+  ChildResult ref = runChild(dir, trainArgs(dir, "ref"));
+  ASSERT_TRUE(ref.exited && ref.code == 0) << ref.log;
+
+  // 128 training images in batches of 16: 8 steps per epoch. Training
+  // forward 13 is epoch 2 step 5; the last checkpoint was at step 3.
+  ChildResult killed = runChild(dir, trainArgs(dir, "run"), 13, SIGKILL);
+  ASSERT_EQ(killed.signal, SIGKILL) << killed.log;
+  auto ckpt = checkpointOf(dir / "run/checkpoints/checkpoint.pt");
+  EXPECT_EQ(ckpt.at("epoch").integer, 2);
+  EXPECT_EQ(ckpt.at("step").integer, 3);
+  auto prev = checkpointOf(dir / "run/checkpoints/checkpoint.prev.pt");
+  EXPECT_EQ(prev.at("epoch").integer, 2);
+  EXPECT_EQ(prev.at("step").integer, 0);
+  EXPECT_FALSE(fileExists(dir / "run/summary.json"));
+
+  ChildResult resumed = runChild(
+      dir, {"train", "--resume", dir / "run", "--threads", "1", "--no-progress"});
+  ASSERT_TRUE(resumed.exited && resumed.code == 0) << resumed.log;
+  EXPECT_NE(resumed.log.find("resume: " + (dir / "run/checkpoints/checkpoint.pt") +
+                             " at epoch 2 step 3"),
+            std::string::npos)
+      << resumed.log;
+  expectSameRun(dir, "ref", "run");
+  EXPECT_EQ(readFile(dir / "ref/checkpoints/best.pt"),
+            readFile(dir / "run/checkpoints/best.pt"));
+  std::string summary = readFile(dir / "run/summary.json");
+  EXPECT_NE(summary.find("\"validation\": \"val\""), std::string::npos)
+      << summary;
+}
+
+TEST(RuntimeResume, SigtermAndSigintSaveAndExitCleanly) {
+  TempDir dir;
+  writeDataSet(dir);
+  ChildResult ref = runChild(dir, trainArgs(dir, "ref"));
+  ASSERT_TRUE(ref.exited && ref.code == 0) << ref.log;
+
+  // SIGTERM during step 5 of epoch 2: that step completes, then it saves.
+  ChildResult term = runChild(dir, trainArgs(dir, "term"), 13, SIGTERM);
+  ASSERT_TRUE(term.exited) << term.log;
+  EXPECT_EQ(term.code, 143) << term.log;
+  EXPECT_NE(term.log.find("interrupted by SIGTERM at epoch 2 step 5; saved " +
+                          (dir / "term/checkpoints/checkpoint.pt") +
+                          "; continue with: train --resume " + (dir / "term")),
+            std::string::npos)
+      << term.log;
+  EXPECT_EQ(checkpointOf(dir / "term/checkpoints/checkpoint.pt")
+                .at("step")
+                .integer,
+            5);
+
+  // SIGINT in the last step of epoch 1: saved before the validation.
+  ChildResult intr = runChild(dir, trainArgs(dir, "int"), 8, SIGINT);
+  ASSERT_TRUE(intr.exited) << intr.log;
+  EXPECT_EQ(intr.code, 130) << intr.log;
+  EXPECT_NE(intr.log.find("interrupted by SIGINT at epoch 1 step 8"),
+            std::string::npos)
+      << intr.log;
+  EXPECT_EQ(readFile(dir / "int/metrics.jsonl"), "");
+
+  for (const char *run : {"term", "int"}) {
+    ChildResult r = runChild(dir, {"train", "--resume", dir / run, "--threads",
+                                   "1", "--no-progress"});
+    ASSERT_TRUE(r.exited && r.code == 0) << run << "\n" << r.log;
+    expectSameRun(dir, "ref", run);
+  }
+}
+
+TEST(RuntimeResume, CorruptCheckpointIsRefusedAndThePreviousKept) {
+  TempDir dir;
+  writeDataSet(dir);
+  ChildResult ref = runChild(dir, trainArgs(dir, "ref"));
+  ASSERT_TRUE(ref.exited && ref.code == 0) << ref.log;
+  ChildResult killed = runChild(dir, trainArgs(dir, "run"), 13, SIGKILL);
+  ASSERT_EQ(killed.signal, SIGKILL) << killed.log;
+
+  std::string ckpt = dir / "run/checkpoints/checkpoint.pt";
+  std::string prev = dir / "run/checkpoints/checkpoint.prev.pt";
+  std::string good = readFile(ckpt), prevBytes = readFile(prev);
+  std::string metrics = readFile(dir / "run/metrics.jsonl");
+  std::vector<std::string> resume = {"train", "--resume", dir / "run",
+                                     "--threads", "1", "--no-progress"};
+  struct Case {
+    std::string bytes, expect;
+  };
+  std::vector<Case> cases = {
+      {good.substr(0, good.size() / 2), "refusing to resume from it"},
+      {good.substr(0, 100), "refusing to resume from it"},
+      {"garbage", "not a torch.save file"},
+      {"", "empty file"},
+  };
+  for (const Case &c : cases) {
+    writeFile(ckpt, c.bytes);
+    ChildResult r = runChild(dir, resume);
+    EXPECT_TRUE(r.exited && r.code == 1) << r.log;
+    EXPECT_NE(r.log.find("error: " + ckpt + ": "), std::string::npos) << r.log;
+    EXPECT_NE(r.log.find(c.expect), std::string::npos) << r.log;
+    EXPECT_NE(r.log.find("the previous checkpoint is kept: resume from it "
+                         "with --resume " +
+                         prev),
+              std::string::npos)
+        << r.log;
+    // Nothing was touched.
+    EXPECT_EQ(readFile(prev), prevBytes);
+    EXPECT_EQ(readFile(ckpt), c.bytes);
+    EXPECT_EQ(readFile(dir / "run/metrics.jsonl"), metrics);
+  }
+  // A weights file is not a training checkpoint.
+  saveStateDict(loadStateDict(prev), ckpt);
+  ChildResult r = runChild(dir, resume);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.log.find("not an rtml training checkpoint"), std::string::npos)
+      << r.log;
+
+  // The previous one resumes (from epoch 2 step 0) to the same end.
+  r = runChild(dir, {"train", "--resume", prev, "--threads", "1",
+                     "--no-progress"});
+  ASSERT_TRUE(r.exited && r.code == 0) << r.log;
+  EXPECT_NE(r.log.find("at epoch 2 step 0"), std::string::npos) << r.log;
+  expectSameRun(dir, "ref", "run");
+
+  // No checkpoint at all.
+  TinyModel model;
+  MainResult none = runMain(model, {"train", "--resume", dir.path()});
+  EXPECT_EQ(none.status, 1);
+  EXPECT_NE(none.err.find(dir.path() + ": no checkpoint to resume from"),
+            std::string::npos)
+      << none.err;
+  none = runMain(model, {"train", "--resume", dir / "run", "--lr", "0.1"});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("--lr cannot be combined with --resume"),
+            std::string::npos)
+      << none.err;
+}
+
+TEST(RuntimeGuards, OutOfMemoryNamesTheBatchSizeAndKeepsTheCheckpoint) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  model.oomAt = 12; // epoch 2 step 2 with --max-steps 10
+  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
+                                 dir / "run", "--epochs", "2", "--max-steps",
+                                 "10", "--batch-size", "8", "--no-progress"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: out of memory on cpu at epoch 2 step 2 with "
+                       "batch size 8 (CUDA out of memory. Tried to allocate "
+                       "2.00 GiB); try a smaller --batch-size"),
+            std::string::npos)
+      << r.err;
+  auto ckpt = checkpointOf(dir / "run/checkpoints/checkpoint.pt");
+  EXPECT_EQ(ckpt.at("epoch").integer, 2);
+  EXPECT_EQ(ckpt.at("step").integer, 0);
+  EXPECT_EQ(countLines(readFile(dir / "run/metrics.jsonl")), 2);
+}
