@@ -16,7 +16,15 @@
 
 #include <deque>
 
-namespace rtml::spec::detail {
+namespace rtml::spec {
+
+static size_t expansionLimit = detail::kDefaultMaxExpandedItems;
+
+void setMaxExpandedItems(size_t limit) { expansionLimit = limit; }
+
+namespace detail {
+
+size_t maxExpandedItems() { return expansionLimit; }
 
 struct Loader::BodyItem {
   YAML::Node node;
@@ -395,10 +403,10 @@ std::string Loader::expandBody(const YAML::Node &body, const Scope &scope,
   std::string previous = defaultInput;
   for (size_t i = 0; i < items.size() && !tooLarge; ++i) {
     const BodyItem &item = items[i];
-    if (++itemsExpanded > kMaxExpandedItems) {
+    if (++itemsExpanded > maxExpandedItems()) {
       tooLarge = true;
       error(loc(item.node), "the model expands to more than " +
-                                std::to_string(kMaxExpandedItems) +
+                                std::to_string(maxExpandedItems()) +
                                 " layers and block uses; is a block used "
                                 "inside itself too often?");
       break;
@@ -1242,4 +1250,5 @@ void Loader::readHeads(const YAML::Node *node, const std::string &lastOutput,
       spec.heads.push_back(h);
 }
 
-} // namespace rtml::spec::detail
+} // namespace detail
+} // namespace rtml::spec

@@ -104,7 +104,9 @@ std::string withSuggestion(std::string message, const std::string &word,
                            const std::string &prefix = "");
 
 /// Upper bounds that keep a hostile file from exhausting time or memory.
-constexpr size_t kMaxExpandedItems = 10000;
+constexpr size_t kDefaultMaxExpandedItems = 10000;
+/// The bound in force (setMaxExpandedItems).
+size_t maxExpandedItems();
 constexpr size_t kMaxBlockDepth = 64;
 /// The largest size a layer field, the input or `classes` may have, so that
 /// shape arithmetic downstream cannot overflow.

@@ -4,6 +4,7 @@
 
 #include "rtml/Spec/ModelSpec.h"
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,11 @@ std::optional<ModelSpec>
 parseModelSpec(const std::string &text, const std::string &file,
                DiagnosticEngine &diag,
                const std::vector<ParamOverride> &overrides);
+
+/// Block expansion stops with an error after this many layers and block
+/// uses (default 10000), so that blocks used many times inside each other
+/// cannot exhaust time or memory. For tests and the fuzzer.
+void setMaxExpandedItems(size_t limit);
 
 } // namespace rtml::spec
 
