@@ -61,3 +61,397 @@ class AlexNet(nn.Module):
 
 
 MODELS = {"alexnet": AlexNet}
+
+
+# ---------------------------------------------------------------------------
+# The report's "Custom GoogLeNet" (models/googlenet_bn.yaml): batch norm after
+# every convolution inside the inception branches, two 3x3 convolutions in
+# place of the 5x5, the paper's stem with LRN, side classifiers after 4a and
+# 4d. 10,635,134 parameters for 10 classes.
+
+
+class Inception(nn.Module):
+    """The report's `Inception(in_planes, n1x1, n3x3red, n3x3, n5x5red, n5x5,
+    pool_planes)`: branches b1..b4, each a Sequential."""
+
+    def __init__(self, in_planes, n1x1, n3x3red, n3x3, n5x5red, n5x5,
+                 pool_planes):
+        super().__init__()
+        self.b1 = nn.Sequential(
+            nn.Conv2d(in_planes, n1x1, kernel_size=1),
+            nn.BatchNorm2d(n1x1),
+            nn.ReLU(True),
+        )
+        self.b2 = nn.Sequential(
+            nn.Conv2d(in_planes, n3x3red, kernel_size=1),
+            nn.BatchNorm2d(n3x3red),
+            nn.ReLU(True),
+            nn.Conv2d(n3x3red, n3x3, kernel_size=3, padding=1),
+            nn.BatchNorm2d(n3x3),
+            nn.ReLU(True),
+        )
+        self.b3 = nn.Sequential(
+            nn.Conv2d(in_planes, n5x5red, kernel_size=1),
+            nn.BatchNorm2d(n5x5red),
+            nn.ReLU(True),
+            nn.Conv2d(n5x5red, n5x5, kernel_size=3, padding=1),
+            nn.BatchNorm2d(n5x5),
+            nn.ReLU(True),
+            nn.Conv2d(n5x5, n5x5, kernel_size=3, padding=1),
+            nn.BatchNorm2d(n5x5),
+            nn.ReLU(True),
+        )
+        self.b4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1),
+            nn.Conv2d(in_planes, pool_planes, kernel_size=1),
+            nn.BatchNorm2d(pool_planes),
+            nn.ReLU(True),
+        )
+
+    def forward(self, x):
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+
+class InceptionAux(nn.Module):
+    """The report's side classifier: 5x5/3 average pool, 1x1 conv to 128,
+    fc 1024, dropout 0.7, classifier."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.AvgPool2d(kernel_size=5, stride=3),
+            nn.Conv2d(in_channels, 128, kernel_size=1),
+            nn.ReLU(True),
+        )
+        self.fc1 = nn.Linear(128 * 4 * 4, 1024)
+        self.fc2 = nn.Linear(1024, num_classes)
+        self.dropout = nn.Dropout(0.7)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = torch.flatten(x, 1)
+        x = torch.relu(self.fc1(x))
+        x = self.dropout(x)
+        return self.fc2(x)
+
+
+class GoogLeNetBN(nn.Module):
+    """The report's `GoogLeNet(num_classes=10, aux_logits=True)` ("Custom
+    GoogLeNet"). In training it returns (main, aux1, aux2)."""
+
+    def __init__(self, num_classes: int = 10, aux_logits: bool = True):
+        super().__init__()
+        self.aux_logits = aux_logits
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3),
+            nn.ReLU(True),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+            nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2),
+        )
+        self.conv2 = nn.Sequential(
+            nn.Conv2d(64, 64, kernel_size=1),
+            nn.ReLU(True),
+            nn.Conv2d(64, 192, kernel_size=3, padding=1),
+            nn.ReLU(True),
+            nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        )
+        self.inception3a = Inception(192, 64, 96, 128, 16, 32, 32)
+        self.inception3b = Inception(256, 128, 128, 192, 32, 96, 64)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, padding=1)
+        self.inception4a = Inception(480, 192, 96, 208, 16, 48, 64)
+        self.inception4b = Inception(512, 160, 112, 224, 24, 64, 64)
+        self.inception4c = Inception(512, 128, 128, 256, 24, 64, 64)
+        self.inception4d = Inception(512, 112, 144, 288, 32, 64, 64)
+        self.inception4e = Inception(528, 256, 160, 320, 32, 128, 128)
+        self.maxpool4 = nn.MaxPool2d(3, stride=2, padding=1)
+        self.inception5a = Inception(832, 256, 160, 320, 32, 128, 128)
+        self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128)
+        if aux_logits:
+            self.aux1 = InceptionAux(512, num_classes)
+            self.aux2 = InceptionAux(528, num_classes)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.4)
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = self.conv2(x)
+        x = self.inception3a(x)
+        x = self.inception3b(x)
+        x = self.maxpool3(x)
+        x = self.inception4a(x)
+        if self.training and self.aux_logits:
+            aux1 = self.aux1(x)
+        x = self.inception4b(x)
+        x = self.inception4c(x)
+        x = self.inception4d(x)
+        if self.training and self.aux_logits:
+            aux2 = self.aux2(x)
+        x = self.inception4e(x)
+        x = self.maxpool4(x)
+        x = self.inception5a(x)
+        x = self.inception5b(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.dropout(x)
+        x = self.fc(x)
+        if self.training and self.aux_logits:
+            return x, aux1, aux2
+        return x
+
+
+# ---------------------------------------------------------------------------
+# GoogLeNet as the paper describes it (models/googlenet.yaml): Szegedy et al.,
+# "Going Deeper with Convolutions", 2014, Table 1 and Section 5. Convolutions
+# with bias and ReLU, no batch norm, true 5x5 branches, max pools rounding up
+# as Caffe does. Module names follow torchvision's GoogLeNet (conv1,
+# maxpool1, ..., inceptionNx.branchK, aux1/aux2, fc) with a ConvReLU in place
+# of BasicConv2d, so keys read `inception3a.branch3.1.conv.weight`.
+
+
+class ConvReLU(nn.Module):
+    def __init__(self, in_channels, out_channels, **kwargs):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, **kwargs)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x))
+
+
+class PaperInception(nn.Module):
+    def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5,
+                 pool_proj):
+        super().__init__()
+        self.branch1 = ConvReLU(in_channels, ch1x1, kernel_size=1)
+        self.branch2 = nn.Sequential(
+            ConvReLU(in_channels, ch3x3red, kernel_size=1),
+            ConvReLU(ch3x3red, ch3x3, kernel_size=3, padding=1),
+        )
+        self.branch3 = nn.Sequential(
+            ConvReLU(in_channels, ch5x5red, kernel_size=1),
+            ConvReLU(ch5x5red, ch5x5, kernel_size=5, padding=2),
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+            ConvReLU(in_channels, pool_proj, kernel_size=1),
+        )
+
+    def forward(self, x):
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x),
+                          self.branch4(x)], 1)
+
+
+class PaperInceptionAux(nn.Module):
+    """5x5/3 average pool, 1x1 conv to 128 + ReLU, fc 1024 + ReLU, dropout
+    0.7, classifier (the paper's Section 5)."""
+
+    def __init__(self, in_channels, num_classes, dropout=0.7):
+        super().__init__()
+        self.pool = nn.AvgPool2d(kernel_size=5, stride=3)
+        self.conv = ConvReLU(in_channels, 128, kernel_size=1)
+        self.fc1 = nn.Linear(128 * 4 * 4, 1024)
+        self.dropout = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(1024, num_classes)
+
+    def forward(self, x):
+        x = self.conv(self.pool(x))
+        x = torch.flatten(x, 1)
+        x = self.dropout(torch.relu(self.fc1(x)))
+        return self.fc2(x)
+
+
+class GoogLeNetPaper(nn.Module):
+    """In training it returns (main, aux1, aux2)."""
+
+    def __init__(self, num_classes: int = 10, aux_logits: bool = True):
+        super().__init__()
+        self.aux_logits = aux_logits
+        lrn = dict(size=5, alpha=0.0001, beta=0.75, k=2)
+        self.conv1 = ConvReLU(3, 64, kernel_size=7, stride=2, padding=3)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.lrn1 = nn.LocalResponseNorm(**lrn)
+        self.conv2 = ConvReLU(64, 64, kernel_size=1)
+        self.conv3 = ConvReLU(64, 192, kernel_size=3, padding=1)
+        self.lrn2 = nn.LocalResponseNorm(**lrn)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = PaperInception(192, 64, 96, 128, 16, 32, 32)
+        self.inception3b = PaperInception(256, 128, 128, 192, 32, 96, 64)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception4a = PaperInception(480, 192, 96, 208, 16, 48, 64)
+        self.inception4b = PaperInception(512, 160, 112, 224, 24, 64, 64)
+        self.inception4c = PaperInception(512, 128, 128, 256, 24, 64, 64)
+        self.inception4d = PaperInception(512, 112, 144, 288, 32, 64, 64)
+        self.inception4e = PaperInception(528, 256, 160, 320, 32, 128, 128)
+        self.maxpool4 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception5a = PaperInception(832, 256, 160, 320, 32, 128, 128)
+        self.inception5b = PaperInception(832, 384, 192, 384, 48, 128, 128)
+        if aux_logits:
+            self.aux1 = PaperInceptionAux(512, num_classes)
+            self.aux2 = PaperInceptionAux(528, num_classes)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.4)
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x):
+        x = self.lrn1(self.maxpool1(self.conv1(x)))
+        x = self.maxpool2(self.lrn2(self.conv3(self.conv2(x))))
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        x = self.inception4a(x)
+        if self.training and self.aux_logits:
+            aux1 = self.aux1(x)
+        x = self.inception4d(self.inception4c(self.inception4b(x)))
+        if self.training and self.aux_logits:
+            aux2 = self.aux2(x)
+        x = self.maxpool4(self.inception4e(x))
+        x = self.inception5b(self.inception5a(x))
+        x = torch.flatten(self.avgpool(x), 1)
+        x = self.fc(self.dropout(x))
+        if self.training and self.aux_logits:
+            return x, aux1, aux2
+        return x
+
+
+# ---------------------------------------------------------------------------
+# The report's two-tower AlexNet (models/alexnet_towers.yaml): two
+# independent towers 48-128-192-192-128 on the full input, concatenated into
+# AlexNet's classifier. 56,466,826 parameters for 10 classes.
+
+
+class AlexNetTower(nn.Module):
+    """The report's AlexNetGPU1 / AlexNetGPU2 (identical)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 48, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(48, 128, kernel_size=5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(128, 192, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(192, 192, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(192, 128, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+
+    def forward(self, x):
+        return self.features(x)
+
+
+class AlexNetTowers(nn.Module):
+    """The report's `AlexNetMultiGPU(num_classes=10)` on one device (the
+    report's CUDA streams and .cuda(i) calls left out: they do not change
+    the function)."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.gpu1_net = AlexNetTower()
+        self.gpu2_net = AlexNetTower()
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.5),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=0.5),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x):
+        out = torch.cat([self.gpu1_net(x), self.gpu2_net(x)], dim=1)
+        return self.classifier(out.view(x.size(0), -1))
+
+
+# ---------------------------------------------------------------------------
+# The paper's two-GPU AlexNet (models/alexnet_2gpu.yaml): Krizhevsky et al.,
+# 2012, Section 3.2 and Figure 2. Each layer is split in halves, one per GPU;
+# conv2, conv4 and conv5 read only their own GPU's half, conv3 and the fully
+# connected layers read both. Sizes and padding as in the report's AlexNet
+# (224x224 input, conv1 padding 2, 6x6 before the classifier).
+
+
+class AlexNet2GPUHalf(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 48, kernel_size=11, stride=4, padding=2)
+        self.conv2 = nn.Conv2d(48, 128, kernel_size=5, padding=2)
+        self.conv3 = nn.Conv2d(256, 192, kernel_size=3, padding=1)
+        self.conv4 = nn.Conv2d(192, 192, kernel_size=3, padding=1)
+        self.conv5 = nn.Conv2d(192, 128, kernel_size=3, padding=1)
+        self.fc6 = nn.Linear(256 * 6 * 6, 2048)
+        self.fc7 = nn.Linear(4096, 2048)
+
+
+class AlexNet2GPU(nn.Module):
+    """Halves `gpu0` and `gpu1`; `fc8` reads both halves of fc7."""
+
+    def __init__(self, num_classes: int = 10, dropout: float = 0.5):
+        super().__init__()
+        self.gpu0 = AlexNet2GPUHalf()
+        self.gpu1 = AlexNet2GPUHalf()
+        self.fc8 = nn.Linear(4096, num_classes)
+        self.lrn = nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2)
+        self.pool = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        halves = (self.gpu0, self.gpu1)
+        y = [self.pool(self.lrn(torch.relu(h.conv1(x)))) for h in halves]
+        y = [self.pool(self.lrn(torch.relu(h.conv2(t)))) for h, t in zip(halves, y)]
+        both = torch.cat(y, 1)
+        y = [torch.relu(h.conv3(both)) for h in halves]
+        y = [torch.relu(h.conv4(t)) for h, t in zip(halves, y)]
+        y = [self.pool(torch.relu(h.conv5(t))) for h, t in zip(halves, y)]
+        both = torch.flatten(torch.cat(y, 1), 1)
+        y = [torch.relu(h.fc6(self.dropout(both))) for h in halves]
+        both = torch.cat(y, 1)
+        y = [torch.relu(h.fc7(self.dropout(both))) for h in halves]
+        return self.fc8(torch.cat(y, 1))
+
+
+# ---------------------------------------------------------------------------
+# torchvision's networks (models/torchvision_*.yaml), built from Debian's
+# python3-torchvision (0.14).
+
+
+def torchvision_alexnet(num_classes: int = 10):
+    import torchvision
+    return torchvision.models.alexnet(num_classes=num_classes)
+
+
+def torchvision_googlenet(num_classes: int = 10, transform_input: bool = True):
+    """With the side classifiers. transform_input=True as torchvision sets it
+    for its pretrained weights (the report's "Pretrained GoogLeNet")."""
+    import torchvision
+    return torchvision.models.googlenet(num_classes=num_classes,
+                                        aux_logits=True, init_weights=True,
+                                        transform_input=transform_input)
+
+
+MODELS.update({
+    "googlenet": GoogLeNetPaper,
+    "googlenet_bn": GoogLeNetBN,
+    "alexnet_towers": AlexNetTowers,
+    "alexnet_2gpu": AlexNet2GPU,
+    "torchvision_alexnet": torchvision_alexnet,
+    "torchvision_googlenet": torchvision_googlenet,
+})
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+if __name__ == "__main__":
+    # reference_models.py [MODEL...]: "MODEL PARAMS" per model, as the
+    # report counts them (sum of numel over model.parameters()).
+    import sys as _sys
+    for _name in _sys.argv[1:] or sorted(MODELS):
+        print(_name, f"{count_parameters(MODELS[_name]()):,}")
