@@ -40,8 +40,7 @@ namespace {
 /// Sets the scope `$name` resolves in for the lifetime of the guard.
 class ScopeGuard {
 public:
-  ScopeGuard(const Scope *&slot, const Scope *scope)
-      : slot(slot), saved(slot) {
+  ScopeGuard(const Scope *&slot, const Scope *scope) : slot(slot), saved(slot) {
     slot = scope;
   }
   ~ScopeGuard() { slot = saved; }
@@ -169,9 +168,8 @@ void Loader::readBlocks(const YAML::Node &node) {
       ok = false;
     }
     if (!e.value.IsMap()) {
-      error(e.value,
-            owner + " expects a mapping with 'layers', got " +
-                describe(e.value));
+      error(e.value, owner + " expects a mapping with 'layers', got " +
+                         describe(e.value));
       blocks.emplace(e.key, def);
       continue;
     }
@@ -229,8 +227,9 @@ void Loader::readBlocks(const YAML::Node &node) {
             scalarList = d[k].IsScalar();
           if (!d.IsScalar() && !scalarList) {
             error(d, "the default of argument " + quote(arg.name) + " of " +
-                         owner + " expects a scalar or a list of scalars, "
-                                 "got " +
+                         owner +
+                         " expects a scalar or a list of scalars, "
+                         "got " +
                          describe(d));
             ok = false;
             continue;
@@ -295,8 +294,9 @@ void Loader::readBlocks(const YAML::Node &node) {
               for (const std::string &input : def.inputs) {
                 if (input == it->second.Scalar()) {
                   error(it->second, "layer name " + quote(input) + " in " +
-                                        owner + " is the name of an input "
-                                                "of the block");
+                                        owner +
+                                        " is the name of an input "
+                                        "of the block");
                   ok = false;
                 }
               }
@@ -347,8 +347,7 @@ std::string Loader::readLayers(const YAML::Node &node, ModelSpec &spec) {
     return "";
   }
   Scope top;
-  top.inputLocations = {loc(node)};
-  return expandBody(node, top, "input", loc(node), spec);
+  return expandBody(node, top, "input", spec);
 }
 
 std::string Loader::ownerOf(const Scope &scope, const std::string &localName,
@@ -361,10 +360,8 @@ std::string Loader::ownerOf(const Scope &scope, const std::string &localName,
 
 std::string Loader::expandBody(const YAML::Node &body, const Scope &scope,
                                const std::string &defaultInput,
-                               const SourceLocation &defaultInputLocation,
                                ModelSpec &spec) {
   ScopeGuard guard(currentScope, &scope);
-  (void)defaultInputLocation;
   // Every name first, so that `from` can tell a later layer from an unknown
   // one, and a bad layer does not cascade into errors in its readers.
   std::vector<BodyItem> items(body.size());
@@ -596,13 +593,11 @@ std::string Loader::expandLayer(const MapView &viewIn, const BodyItem &item,
   if (schema) {
     for (const std::string &f : schema->fieldNames())
       allowed.push_back(f);
-    size_t before = diag.errorCount();
     bool failedBefore = failed;
     failed = false;
     checkKeys(view, allowed, context);
     ok &= !failed;
     failed |= failedBefore;
-    (void)before;
   }
 
   // Inputs: `from`, else the previous item (or the list's default input).
@@ -887,8 +882,7 @@ std::string Loader::expandUse(const MapView &viewIn, const BodyItem &item,
       }
       if (def && blockStack.size() >= kMaxBlockDepth) {
         error(blockEntry->value, "blocks are nested more than " +
-                                     std::to_string(kMaxBlockDepth) +
-                                     " deep");
+                                     std::to_string(kMaxBlockDepth) + " deep");
         ok = false;
         def = nullptr;
       }
@@ -980,8 +974,8 @@ std::string Loader::expandUse(const MapView &viewIn, const BodyItem &item,
           if (a.name == e.key)
             arg = &a;
         if (!arg) {
-          std::string message = "block " + quote(def->name) +
-                                " has no argument " + quote(e.key);
+          std::string message =
+              "block " + quote(def->name) + " has no argument " + quote(e.key);
           if (def->args.empty())
             message += "; it takes none";
           else
@@ -995,11 +989,10 @@ std::string Loader::expandUse(const MapView &viewIn, const BodyItem &item,
     } else if (args && args->value.IsSequence()) {
       size_t n = args->value.size();
       if (n < required || n > def->args.size()) {
-        std::string count =
-            required == def->args.size()
-                ? plural(required, "argument")
-                : std::to_string(required) + " to " +
-                      plural(def->args.size(), "argument");
+        std::string count = required == def->args.size()
+                                ? plural(required, "argument")
+                                : std::to_string(required) + " to " +
+                                      plural(def->args.size(), "argument");
         error(args->value, "block " + quote(def->name) + " takes " + count +
                                ", but " + owner + " gives " +
                                std::to_string(n));
@@ -1024,8 +1017,9 @@ std::string Loader::expandUse(const MapView &viewIn, const BodyItem &item,
         ScopeGuard global(currentScope, nullptr);
         bind(a, a.defaultValue);
       } else if (!positional && ok) {
-        error(location, owner + " is missing argument " + quote(a.name) +
-                            " of block " + quote(def->name),
+        error(location,
+              owner + " is missing argument " + quote(a.name) + " of block " +
+                  quote(def->name),
               {{a.location, quote(a.name) + " is declared here"}});
         ok = false;
       } else if (!positional) {
@@ -1073,8 +1067,7 @@ std::string Loader::expandUse(const MapView &viewIn, const BodyItem &item,
     inner.inputTargets = inputs;
     uses.push_back({qualified, def->name, location});
     blockStack.push_back(def->name);
-    std::string last =
-        expandBody(def->layers, inner, inputs.front(), location, spec);
+    std::string last = expandBody(def->layers, inner, inputs.front(), spec);
     blockStack.pop_back();
     uses.pop_back();
     target = last;
@@ -1138,8 +1131,9 @@ void Loader::readHeads(const YAML::Node *node, const std::string &lastOutput,
     YAML::Node item = (*node)[i];
     std::string owner = "head #" + std::to_string(i + 1);
     if (!item.IsMap()) {
-      error(item, owner + " expects a mapping {name, from, loss_weight, "
-                          "main}, got " +
+      error(item, owner +
+                      " expects a mapping {name, from, loss_weight, "
+                      "main}, got " +
                       describe(item));
       ok = false;
       continue;
@@ -1192,10 +1186,9 @@ void Loader::readHeads(const YAML::Node *node, const std::string &lastOutput,
           std::vector<std::string> names;
           for (const auto &n : alias)
             names.push_back(n.first);
-          error(f->value,
-                withSuggestion(owner + " reads from unknown layer " +
-                                   quote(f->value.Scalar()),
-                               f->value.Scalar(), names));
+          error(f->value, withSuggestion(owner + " reads from unknown layer " +
+                                             quote(f->value.Scalar()),
+                                         f->value.Scalar(), names));
           ok = false;
         } else {
           ok = false;
@@ -1214,10 +1207,10 @@ void Loader::readHeads(const YAML::Node *node, const std::string &lastOutput,
     }
     if (const Entry *m = view.find("main")) {
       FieldValue v;
-      if (readField(m->value,
-                    {"main", FieldType::Bool, false, 0, nullptr,
-                     Constraint::None},
-                    "field 'main' of " + owner, v)) {
+      if (readField(
+              m->value,
+              {"main", FieldType::Bool, false, 0, nullptr, Constraint::None},
+              "field 'main' of " + owner, v)) {
         head.main = v.boolValue;
         if (head.main)
           mainNodes.push_back(m->value);

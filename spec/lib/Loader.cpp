@@ -143,8 +143,8 @@ void Loader::error(const SourceLocation &where, const std::string &message,
   for (const auto &[at, text] : notes)
     diag.note(at, text);
   for (auto it = uses.rbegin(); it != uses.rend(); ++it)
-    diag.note(it->location, "in " + quote(it->name) + ", a use of block " +
-                                quote(it->block));
+    diag.note(it->location,
+              "in " + quote(it->name) + ", a use of block " + quote(it->block));
 }
 
 void Loader::warning(const SourceLocation &where, const std::string &message) {
@@ -182,9 +182,9 @@ void Loader::checkKeys(MapView &view, const std::vector<std::string> &allowed,
     if (known || e.dropped)
       continue;
     e.dropped = true;
-    error(e.keyNode, withSuggestion("unknown key " + quote(e.key) + " " +
-                                        context,
-                                    e.key, allowed));
+    error(e.keyNode,
+          withSuggestion("unknown key " + quote(e.key) + " " + context, e.key,
+                         allowed));
   }
 }
 

@@ -72,12 +72,11 @@ struct BlockDef {
 
 /// Where names and `$name` resolve while a list of layers is expanded.
 struct Scope {
-  std::string prefix;          ///< "" at the top level, else "use."
+  std::string prefix;              ///< "" at the top level, else "use."
   const BlockDef *block = nullptr; ///< null at the top level
   std::map<std::string, Param> args;
   std::vector<std::string> inputNames = {"input"};
   std::vector<std::string> inputTargets = {"input"};
-  std::vector<SourceLocation> inputLocations;
   std::string device; ///< inherited; empty: none
   SourceLocation deviceLocation;
 };
@@ -185,13 +184,11 @@ public:
 private:
   struct BodyItem;
   std::string expandBody(const YAML::Node &body, const Scope &scope,
-                         const std::string &defaultInput,
-                         const SourceLocation &defaultInputLocation,
-                         ModelSpec &spec);
+                         const std::string &defaultInput, ModelSpec &spec);
   bool resolveRef(const YAML::Node &ref, const std::string &owner,
                   const Scope &scope, const std::vector<BodyItem> &items,
-                  const std::map<std::string, size_t> &localIndex,
-                  size_t index, std::string &target);
+                  const std::map<std::string, size_t> &localIndex, size_t index,
+                  std::string &target);
   std::string expandLayer(const MapView &view, const BodyItem &item,
                           const Scope &scope, const std::string &previous,
                           const std::vector<BodyItem> &items,

@@ -25,8 +25,8 @@ enum class FieldType {
 
 enum class Constraint {
   None,
-  Positive,    ///< > 0 (every element of a pair)
-  NonNegative, ///< >= 0
+  Positive,          ///< > 0 (every element of a pair)
+  NonNegative,       ///< >= 0
   UnitInterval,      ///< in [0, 1): probabilities such as dropout's p
   ClosedUnitInterval ///< in [0, 1]: batch_norm's momentum
 };

@@ -77,8 +77,7 @@ void Loader::readTrain(const YAML::Node &node, TrainSpec &train) {
   const Entry *schedule = view.find("lr_schedule");
   if (!schedule)
     return;
-  static const std::vector<std::string> kinds = {"constant", "step",
-                                                 "cosine"};
+  static const std::vector<std::string> kinds = {"constant", "step", "cosine"};
   train.keyLocations["lr_schedule"] = loc(schedule->value);
   YAML::Node typeNode;
   MapView sview;
@@ -152,7 +151,8 @@ bool Loader::readNormalize(const YAML::Node &node, const std::string &section,
   }
   MapView nview = entriesOf(node, "in '" + section + "'");
   checkKeys(nview, {"mean", "std"}, "in '" + section + "'");
-  bool ok = checkRequired(nview, {"mean", "std"}, loc(node), "'" + section + "'");
+  bool ok =
+      checkRequired(nview, {"mean", "std"}, loc(node), "'" + section + "'");
   std::vector<double> lists[2];
   const char *keys[2] = {"mean", "std"};
   for (int k = 0; k < 2; ++k) {
@@ -248,8 +248,8 @@ bool Loader::readTransforms(const YAML::Node &node, const std::string &what,
       continue;
     }
     bool hasArg = arg && !arg.IsNull();
-    FieldSchema pair{"size", FieldType::Pair, true, 0, nullptr,
-                     Constraint::Positive};
+    FieldSchema pair{"size", FieldType::Pair, true,
+                     0,      nullptr,         Constraint::Positive};
     FieldValue v;
     if (t.kind == "resize") {
       if (!hasArg) {
@@ -306,8 +306,8 @@ bool Loader::readTransforms(const YAML::Node &node, const std::string &what,
           ok = false;
           continue;
         }
-        if (readField(av.find("size")->value, pair,
-                      "field 'size' of " + owner, v))
+        if (readField(av.find("size")->value, pair, "field 'size' of " + owner,
+                      v))
           t.size = v.intList;
         else
           ok = false;
@@ -390,10 +390,10 @@ void Loader::readData(const YAML::Node &node, ModelSpec &spec) {
   FieldValue v;
   if (const Entry *e = view.find("resize")) {
     data.keyLocations["resize"] = loc(e->value);
-    if (readField(
-            e->value,
-            {"resize", FieldType::Pair, false, 0, nullptr, Constraint::Positive},
-            "field 'resize' of 'data'", v)) {
+    if (readField(e->value,
+                  {"resize", FieldType::Pair, false, 0, nullptr,
+                   Constraint::Positive},
+                  "field 'resize' of 'data'", v)) {
       TransformSpec t;
       t.kind = "resize";
       t.size = v.intList;
@@ -405,8 +405,8 @@ void Loader::readData(const YAML::Node &node, ModelSpec &spec) {
   if (const Entry *e = view.find("random_horizontal_flip")) {
     data.keyLocations["random_horizontal_flip"] = loc(e->value);
     if (readField(e->value,
-                  {"random_horizontal_flip", FieldType::Bool, false, 0,
-                   nullptr, Constraint::None},
+                  {"random_horizontal_flip", FieldType::Bool, false, 0, nullptr,
+                   Constraint::None},
                   "field 'random_horizontal_flip' of 'data'", v) &&
         v.boolValue) {
       TransformSpec t;
@@ -496,8 +496,7 @@ void Loader::readData(const YAML::Node &node, ModelSpec &spec) {
       if (!fe)
         continue;
       data.keyLocations[std::string("split.") + f.key] = loc(fe->value);
-      if (readField(fe->value,
-                    {f.key, FieldType::Int, false, 0, nullptr, f.c},
+      if (readField(fe->value, {f.key, FieldType::Int, false, 0, nullptr, f.c},
                     std::string("field '") + f.key + "' of 'data.split'", v))
         *f.target = v.intValue;
     }

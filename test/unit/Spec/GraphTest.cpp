@@ -56,19 +56,19 @@ std::vector<std::string> names(const ModelSpec &s) {
 
 const std::string inception =
     "blocks:\n"
-    "  unit:\n"                                             // 5
-    "    args: [out, {k: 1}]\n"                             // 6
-    "    layers:\n"                                         // 7
+    "  unit:\n"                 // 5
+    "    args: [out, {k: 1}]\n" // 6
+    "    layers:\n"             // 7
     "      - {name: conv, op: conv2d, out_channels: $out, kernel: $k}\n"
-    "      - {name: relu, op: relu}\n"                      // 9
-    "  inception:\n"                                        // 10
-    "    args: [n1, n3r, n3, pp]\n"                         // 11
-    "    layers:\n"                                         // 12
-    "      - {name: b1, block: unit, args: {out: $n1}}\n"   // 13
+    "      - {name: relu, op: relu}\n"                    // 9
+    "  inception:\n"                                      // 10
+    "    args: [n1, n3r, n3, pp]\n"                       // 11
+    "    layers:\n"                                       // 12
+    "      - {name: b1, block: unit, args: {out: $n1}}\n" // 13
     "      - {name: b2.red, block: unit, args: {out: $n3r}, from: input}\n"
-    "      - {name: b2, block: unit, args: [$n3, 3]}\n"     // 15
+    "      - {name: b2, block: unit, args: [$n3, 3]}\n" // 15
     "      - {name: b3, op: max_pool2d, kernel: 3, stride: 1, padding: 1, "
-    "from: input}\n"                                        // 16
+    "from: input}\n" // 16
     "      - {name: b3.proj, block: unit, args: {out: $pp}}\n"
     "      - {name: cat, op: concat, from: [b1, b2, b3.proj]}\n";
 
@@ -139,16 +139,16 @@ TEST(Blocks, OutputInputsAndReferencesIntoUses) {
 TEST(Blocks, Errors) {
   Result r = load(header +
                   "blocks:\n"
-                  "  a:\n"                                   // 5
-                  "    args: [w]\n"                          // 6
-                  "    layers:\n"                            // 7
+                  "  a:\n"          // 5
+                  "    args: [w]\n" // 6
+                  "    layers:\n"   // 7
                   "      - {name: c, op: conv2d, out_channels: $w, kernel: "
-                  "1}\n"                                     // 8
-                  "      - {name: again, block: a, args: [1]}\n" // 9
-                  "layers:\n"                                // 10
+                  "1}\n"                                           // 8
+                  "      - {name: again, block: a, args: [1]}\n"   // 9
+                  "layers:\n"                                      // 10
                   "  - {name: u1, block: a, args: {w: 4, x: 1}}\n" // 11
-                  "  - {name: u2, block: a}\n"               // 12
-                  "  - {name: u3, block: b}\n" +             // 13
+                  "  - {name: u2, block: a}\n"                     // 12
+                  "  - {name: u3, block: b}\n" +                   // 13
                   tail);
   EXPECT_EQ(
       r.diags,

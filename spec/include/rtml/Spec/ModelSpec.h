@@ -31,7 +31,7 @@ struct FieldValue {
   bool boolValue = false;
   std::string stringValue;
   std::vector<int64_t> intList; ///< pairs such as kernel/stride: [h, w]
-  SourceLocation location;       ///< of the value; of the layer if defaulted
+  SourceLocation location;      ///< of the value; of the layer if defaulted
 };
 
 struct LayerSpec {
@@ -49,8 +49,8 @@ struct LayerSpec {
   std::vector<std::string> from;
   std::map<std::string, FieldValue> fields;
 
-  SourceLocation location;                ///< of the layer's `name:` key
-  SourceLocation opLocation;              ///< of the `op:` value
+  SourceLocation location;   ///< of the layer's `name:` key
+  SourceLocation opLocation; ///< of the `op:` value
   /// Of each `from` entry as written; of the layer for a default input.
   std::vector<SourceLocation> fromLocations;
 
@@ -108,11 +108,11 @@ struct TransformSpec {
   /// "resize" (size), "random_horizontal_flip" (p), "random_resized_crop"
   /// (size, scale, ratio), "normalize" (mean, std).
   std::string kind;
-  std::vector<int64_t> size;                  ///< [h, w]
-  double p = 0.5;                             ///< flip probability
-  std::vector<double> scale = {0.08, 1.0};    ///< area fraction [lo, hi]
+  std::vector<int64_t> size;               ///< [h, w]
+  double p = 0.5;                          ///< flip probability
+  std::vector<double> scale = {0.08, 1.0}; ///< area fraction [lo, hi]
   std::vector<double> ratio = {3.0 / 4.0, 4.0 / 3.0}; ///< aspect [lo, hi]
-  std::vector<double> mean, std;              ///< one per channel
+  std::vector<double> mean, std;                      ///< one per channel
   SourceLocation location;
 };
 
