@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Parameters.h"
+#include "rtml/Runtime/DeviceMap.h"
 #include "rtml/Runtime/Optimizer.h"
 
 #include "rtml/Support/Shapes.h"
@@ -59,7 +60,9 @@ ParameterRegistry::ParameterRegistry(std::vector<ParameterSpec> specs,
     if (!byName.emplace(spec.name, i).second)
       throw std::invalid_argument("duplicate parameter name '" + spec.name +
                                   "'");
-    at::Tensor t = initParameter(spec, gen).to(device);
+    // A partitioned model's parameters live on their op's device.
+    at::Device target = spec.device == 0 ? device : physicalDevice(spec.device);
+    at::Tensor t = initParameter(spec, gen).to(target);
     if (spec.trainable) {
       t.set_requires_grad(true);
       trainable.push_back(t);

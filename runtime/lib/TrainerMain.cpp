@@ -5,6 +5,7 @@
 // and printed as "error: ...", so a trainer never aborts.
 //
 //===----------------------------------------------------------------------===//
+#include "rtml/Runtime/DeviceMap.h"
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
@@ -112,6 +113,10 @@ std::vector<Command> commands(const ModelInfo &info) {
   const TrainConfig &t = info.train;
   auto dflt = [](const std::string &v) { return " (default " + v + ")"; };
   OptionSpec device{"device", "DEV", "cpu, cuda or cuda:N (default cpu)"};
+  OptionSpec devices{
+      "devices", "LIST",
+      "physical devices for the model's logical ones, e.g. cuda:0,cuda:1 "
+      "(fewer are shared; default: all on --device)"};
   OptionSpec threads{"threads", "N", "CPU threads for LibTorch"};
   OptionSpec help{"help", "", "show this help"};
   return {
@@ -143,6 +148,7 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"seed", "N",
          "seed for init, order, flips, dropout" + dflt(std::to_string(t.seed))},
         device,
+        devices,
         {"weights", "FILE",
          "initial weights (a PyTorch state dict); layers whose shape "
          "differs are re-initialized, unknown keys skipped"},
@@ -171,6 +177,7 @@ std::vector<Command> commands(const ModelInfo &info) {
        {{"data", "DIR", "data set directory (test_batch.bin)"},
         {"weights", "FILE", "a PyTorch state dict"},
         device,
+        devices,
         {"batch-size", "N",
          "images per batch" + dflt(std::to_string(t.batchSize))},
         {"limit-test", "N", "use only the first N test images"},
@@ -183,6 +190,7 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"input", "FILE", "float tensor [N, C, H, W] saved with torch.save"},
         {"output", "FILE", "where to torch.save the logits [N, classes]"},
         device,
+        devices,
         threads,
         help},
        {"weights", "input", "output"}},
@@ -200,6 +208,7 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"steps", "N", "timed steps (default 10)"},
         {"warmup", "N", "untimed steps first (default 2)"},
         device,
+        devices,
         threads,
         {"seed", "N", "seed for weights and data"},
         {"json", "", "print one JSON line instead"},
@@ -294,9 +303,28 @@ void applyThreads(const Args &args) {
     at::set_num_threads(static_cast<int>(args.integer("threads", 1, 1)));
 }
 
-at::Device deviceOf(const Args &args) {
+/// The device the model's input and its default logical device use; maps
+/// the other logical devices (--devices) for the emitted transfers.
+at::Device deviceOf(const ModelInfo &info, const Args &args) {
+  if (args.has("devices")) {
+    if (args.has("device"))
+      throw UsageError("give --device or --devices, not both");
+    std::vector<at::Device> physical;
+    try {
+      physical = parseDeviceList(args.str("devices", ""));
+    } catch (const std::invalid_argument &e) {
+      throw UsageError(e.what());
+    }
+    for (const at::Device &d : physical)
+      checkDeviceAvailable(d);
+    std::string notice = setDeviceMap(info.devices, physical);
+    if (!notice.empty())
+      std::cerr << notice << "\n";
+    return physicalDevice(0);
+  }
   at::Device device = parseDevice(args.str("device", "cpu"));
   checkDeviceAvailable(device);
+  setSingleDevice(device);
   return device;
 }
 
@@ -371,7 +399,7 @@ int runTrain(const CompiledModel &model, const Args &args) {
                                                  : "allow-missing") +
                      " needs --weights FILE");
   options.progress = !args.has("no-progress");
-  options.device = parseDevice(args.str("device", "cpu"));
+  options.device = deviceOf(info, args);
   options.handleSignals = true;
   applyThreads(args);
   TrainResult result = runTraining(model, options, std::cout, std::cerr);
@@ -401,7 +429,7 @@ int runExport(const CompiledModel &model, const Args &args) {
 int runEval(const CompiledModel &model, const Args &args) {
   const ModelInfo &info = model.info();
   int64_t batchSize = args.integer("batch-size", info.train.batchSize, 1);
-  at::Device device = deviceOf(args);
+  at::Device device = deviceOf(model.info(), args);
   applyThreads(args);
   std::string weights = args.str("weights", "");
   Dataset test = takeFirst(readCifarTest(args.str("data", "")),
@@ -421,7 +449,7 @@ int runEval(const CompiledModel &model, const Args &args) {
 
 int runPredict(const CompiledModel &model, const Args &args) {
   const ModelInfo &info = model.info();
-  at::Device device = deviceOf(args);
+  at::Device device = deviceOf(model.info(), args);
   applyThreads(args);
   std::string weights = args.str("weights", "");
   std::string inputPath = args.str("input", "");
@@ -458,7 +486,7 @@ int runBench(const CompiledModel &model, const Args &args) {
   int64_t steps = args.integer("steps", 10, 1);
   int64_t warmup = args.integer("warmup", 2, 0);
   uint64_t seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
-  at::Device device = deviceOf(args);
+  at::Device device = deviceOf(model.info(), args);
   applyThreads(args);
   BenchResult r = benchTrainStep(model, device, batchSize, steps, warmup, seed);
   if (args.has("json")) {

@@ -146,7 +146,9 @@ struct PipelineStep {
 } // namespace
 
 /// The pass pipeline every trainer goes through, in order.
+/// Partitioning comes first, so that fusion sees every op's device.
 static const PipelineStep kPipeline[] = {
+    {"rtml-partition-devices", false, rtml::createPartitionDevices},
     {"rtml-fuse-relu-lrn", true, rtml::createFuseReluLrn},
 };
 

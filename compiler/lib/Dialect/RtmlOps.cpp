@@ -456,3 +456,13 @@ LogicalResult BatchNormOp::verify() {
     return emitOpError("momentum must be in [0, 1], got ") << momentum;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// TransferOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransferOp::verify() {
+  if (deviceOf(*this).empty())
+    return emitOpError("needs a target device ('rtml.device')");
+  return success();
+}

@@ -12,6 +12,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 
@@ -182,6 +183,20 @@ private:
 };
 } // namespace
 
+/// The position of OP's device in the module's rtml.devices (0 without).
+static int64_t deviceIndex(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  auto devices = module ? module->getAttrOfType<ArrayAttr>(kDevicesAttr)
+                        : ArrayAttr();
+  StringRef device = deviceOf(op);
+  if (!devices || device.empty())
+    return 0;
+  for (auto [i, d] : llvm::enumerate(devices.getAsRange<StringAttr>()))
+    if (d.getValue() == device)
+      return static_cast<int64_t>(i);
+  return 0;
+}
+
 /// "p[3]" for a parameter operand, or an undefined tensor for an absent one.
 static std::string operandExpr(const ValueNamer &namer, Value v) {
   return v ? namer.name(v) : std::string("at::Tensor()");
@@ -235,6 +250,10 @@ emitOpCall(Operation *op, const ValueNamer &namer,
                                                 : "rtml::ops::add({") +
                args + "})";
       })
+      .Case([&](TransferOp transfer) -> FailureOr<std::string> {
+        return "rtml::ops::toDevice(" + namer.name(transfer.getInput()) +
+               ", " + std::to_string(deviceIndex(transfer)) + ")";
+      })
       .Case([&](AdaptiveAvgPool2dOp pool) -> FailureOr<std::string> {
         return "rtml::ops::adaptiveAvgPool2d(" + namer.name(pool.getInput()) +
                ", " + cppInts(pool.getOutputSize()) + ")";
@@ -256,6 +275,29 @@ emitOpCall(Operation *op, const ValueNamer &namer,
             << other->getName() << "'";
         return failure();
       });
+}
+
+/// A runtime TransformConfig from one entry of rtml.data's transform lists.
+static std::string cppTransform(DictionaryAttr t) {
+  StringRef kind = t.getAs<StringAttr>("kind").getValue();
+  std::string s = "[] {\n      rtml::TransformConfig t;\n      t.kind = "
+                  "rtml::TransformConfig::Kind::" +
+                  llvm::StringSwitch<std::string>(kind)
+                      .Case("resize", "Resize")
+                      .Case("random_horizontal_flip", "RandomHorizontalFlip")
+                      .Case("random_resized_crop", "RandomResizedCrop")
+                      .Case("normalize", "Normalize")
+                      .Default("Resize") +
+                  ";\n";
+  if (auto v = t.getAs<DenseI64ArrayAttr>("size"))
+    s += "      t.size = " + cppInts(v.asArrayRef()) + ";\n";
+  if (auto v = t.getAs<FloatAttr>("p"))
+    s += "      t.p = " + cppDouble(v.getValueAsDouble()) + ";\n";
+  for (const char *key : {"scale", "ratio", "mean", "std"})
+    if (auto v = t.getAs<DenseF64ArrayAttr>(key))
+      s += std::string("      t.") + key + " = " + cppDoubles(v.asArrayRef()) +
+           ";\n";
+  return s + "      return t;\n    }()";
 }
 
 static void emitInfo(ModuleOp module, func::FuncOp func,
@@ -285,6 +327,20 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
     f64("momentum", "momentum");
     f64("weight_decay", "weightDecay");
     i64("seed", "seed");
+    if (auto v = train.getAs<BoolAttr>("nesterov"))
+      os << "    info_.train.nesterov = " << (v.getValue() ? "true" : "false")
+         << ";\n";
+    if (auto v = train.getAs<StringAttr>("lr_schedule"))
+      os << "    info_.train.lrSchedule = rtml::LrSchedule::"
+         << llvm::StringSwitch<StringRef>(v.getValue())
+                .Case("step", "Step")
+                .Case("cosine", "Cosine")
+                .Default("Constant")
+         << ";\n";
+    i64("step_size", "lrStepSize");
+    f64("gamma", "lrGamma");
+    f64("eta_min", "lrEtaMin");
+    i64("t_max", "lrTMax");
   }
   if (auto heads = module->getAttrOfType<ArrayAttr>(kHeadsAttr)) {
     os << "    info_.heads = {";
@@ -305,6 +361,27 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
       os << "    info_.data.mean = " << cppDoubles(v.asArrayRef()) << ";\n";
     if (auto v = data.getAs<DenseF64ArrayAttr>("std"))
       os << "    info_.data.std = " << cppDoubles(v.asArrayRef()) << ";\n";
+    for (auto [key, field] : {std::pair{"split_train", "splitTrain"},
+                              std::pair{"split_val", "splitVal"},
+                              std::pair{"split_seed", "splitSeed"}})
+      if (auto v = data.getAs<IntegerAttr>(key))
+        os << "    info_.data." << field << " = " << v.getInt() << ";\n";
+    for (auto [key, field] :
+         {std::pair{"train_transforms", "trainTransforms"},
+          std::pair{"eval_transforms", "evalTransforms"}}) {
+      auto list = data.getAs<ArrayAttr>(key);
+      if (!list)
+        continue;
+      for (auto t : list.getAsRange<DictionaryAttr>())
+        os << "    info_.data." << field << ".push_back("
+           << cppTransform(t) << ");\n";
+    }
+  }
+  if (auto devices = module->getAttrOfType<ArrayAttr>(kDevicesAttr)) {
+    os << "    info_.devices = {";
+    for (auto [i, d] : llvm::enumerate(devices.getAsRange<StringAttr>()))
+      os << (i ? ", " : "") << cppString(d.getValue());
+    os << "};\n";
   }
 }
 
@@ -338,11 +415,15 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
                   cppInts(type.getShape()) + ", " +
                   cppParamInit(param.getInit()) + ", " +
                   std::to_string(param.getFanIn());
-    if (param.getBuffer())
-      paramTable += std::string(", /*trainable=*/false, ") +
+    int64_t device = deviceIndex(param);
+    if (param.getBuffer() || device != 0)
+      paramTable += std::string(", /*trainable=*/") +
+                    (param.getBuffer() ? "false" : "true") + ", " +
                     (type.getElementType().isInteger(64)
                          ? "c10::ScalarType::Long"
                          : "c10::ScalarType::Float");
+    if (device != 0)
+      paramTable += ", /*device=*/" + std::to_string(device);
     paramTable += "},\n";
     int index = static_cast<int>(paramIndex.size());
     paramIndex[param] = index;

@@ -197,4 +197,17 @@ def Rtml_AvgPool2dOp : Rtml_LayerOp<"avg_pool2d"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
+def Rtml_TransferOp : Rtml_Op<"transfer", [Pure, SameOperandsAndResultType]> {
+  let summary = "a copy of a value onto another logical device";
+  let description = [{
+    What `--rtml-partition-devices` inserts where a value produced on one
+    device is used on another: one transfer per value and target device. The
+    target is the op's own `rtml.device`.
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 #endif // RTML_OPS_TD

@@ -2,6 +2,7 @@
 #ifndef RTML_TRANSFORMS_PASSES_H
 #define RTML_TRANSFORMS_PASSES_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "rtml/Dialect/RtmlDialect.h"
 

@@ -16,4 +16,20 @@ def FuseReluLrn : Pass<"rtml-fuse-relu-lrn", "mlir::ModuleOp"> {
   let dependentDialects = ["::rtml::RtmlDialect"];
 }
 
+def PartitionDevices : Pass<"rtml-partition-devices", "mlir::ModuleOp"> {
+  let summary = "Place every op on a logical device and insert transfers";
+  let description = [{
+    Gives every op of a module that declares `rtml.devices` a device: its own
+    `rtml.device`, else that of its first operand's producer, else the
+    default (first) device; a parameter lives on the device of the op that
+    uses it first. Every value used on a device other than its producer's
+    gets exactly one `rtml.transfer` to that device, right after its
+    producer, however many users it has there. The model's input lives on
+    the default device, and the results are moved back to it. Afterwards no
+    op reads a value that lives on another device; the pass checks that.
+    A module without `rtml.devices` is left alone.
+  }];
+  let dependentDialects = ["::rtml::RtmlDialect"];
+}
+
 #endif // RTML_TRANSFORMS_PASSES_TD

@@ -40,6 +40,8 @@ struct ParameterSpec {
   bool trainable = true;
   /// Float for everything but counters (num_batches_tracked is int64).
   c10::ScalarType dtype = c10::ScalarType::Float;
+  /// Index into ModelInfo::devices of the logical device it lives on.
+  int64_t device = 0;
 };
 
 /// One classifier head. The training loss is the sum over heads of
@@ -119,6 +121,10 @@ struct ModelInfo {
   DataConfig data;
   /// Main head first. Empty means a single main head of weight 1.
   std::vector<HeadInfo> heads;
+  /// Logical devices the graph is partitioned over (the first is the
+  /// default); empty for a model on one device. The trainer maps them to
+  /// physical devices (DeviceMap.h).
+  std::vector<std::string> devices;
 };
 
 class CompiledModel {

@@ -65,6 +65,10 @@ at::Tensor concat(c10::ArrayRef<at::Tensor> inputs);
 /// Elementwise sum of tensors of one shape.
 at::Tensor add(c10::ArrayRef<at::Tensor> inputs);
 
+/// rtml.transfer: INPUT on the physical device of logical device
+/// LOGICALDEVICE (DeviceMap.h); asynchronous, differentiable.
+at::Tensor toDevice(const at::Tensor &input, int64_t logicalDevice);
+
 } // namespace rtml::ops
 
 #endif // RTML_RUNTIME_OPS_H
