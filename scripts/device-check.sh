@@ -73,10 +73,19 @@ if [[ "${1:-}" == "--prepare" ]]; then
   nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
   [[ -x "$nvcc" ]] || { echo "error: nvcc not found (set NVCC)" >&2; exit 1; }
   rm -rf "$staging" && mkdir -p "$staging"
-  "$build/tools/rtmlc/rtmlc" "$root/models/alexnet.yaml" --no-build \
-    -o "$staging/alexnet" >/dev/null
-  "$build/tools/rtmlc/rtmlc" "$root/test/E2E/Inputs/small_cnn.yaml" \
-    --no-build -o "$staging/small_cnn" >/dev/null
+  # The trainers' source, and their CUDA kernels compiled here: the GPU
+  # machine may have no CUDA toolkit.
+  emit() { # NAME SPEC [rtmlc flags...]
+    local name="$1" spec="$2"
+    shift 2
+    "$build/tools/rtmlc/rtmlc" "$spec" --no-build -o "$staging/$name" "$@" >/dev/null
+    nvcc_compile "$staging/$name/kernels.cu" "$staging/$name/kernels_cuda.o" \
+      -I"$staging/$name"
+  }
+  emit alexnet "$root/models/alexnet.yaml"
+  emit alexnet_nofuse "$root/models/alexnet.yaml" --no-fuse
+  emit small_cnn "$root/test/E2E/Inputs/small_cnn.yaml"
+  emit small_towers "$root/test/E2E/Inputs/small_towers.yaml"
   "$build/tools/rtml-data/rtml-data" synth --out "$staging/data" \
     --train 5000 --test 1000 --seed 5
   nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
@@ -135,20 +144,6 @@ rm -f "$work/librtml_runtime.a"
 ar rcs "$work/librtml_runtime.a" "$work"/*.o
 row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s"
 
-build_exe() { # NAME SOURCE
-  "$cxx" "${cxxflags[@]}" "$2" -o "$work/$1" "$work/librtml_runtime.a" "${ldflags[@]}"
-}
-section "building the emitted trainers and the device op check"
-start=$SECONDS
-build_exe alexnet "$staging/alexnet/model.cpp" &
-build_exe small_cnn "$staging/small_cnn/model.cpp" &
-build_exe device-ops-check "$root/test/device/DeviceOpsCheck.cpp" &
-wait -n && wait -n && wait -n || true
-for exe in alexnet small_cnn device-ops-check; do
-  [[ -x "$work/$exe" ]] || { echo "error: building $exe failed" >&2; exit 1; }
-done
-row "trainers built from emitted source" "ok in $((SECONDS - start)) s"
-
 # rtml's own CUDA kernels: objects from --prepare, linked here against the
 # wheel's CUDA runtime (or the staged copy); built in the background while
 # the next sections use the GPU.
@@ -161,6 +156,25 @@ cuda_flags=(-DRTML_WITH_CUDA -I"$root/test/device")
 [[ -n "$cuda_include" ]] && cuda_flags+=(-I"$(dirname "$cuda_include")")
 cuda_flags+=(-I"$staging/cuda/include")
 echo "CUDA runtime for rtml's kernels: ${cudart:-none found}; headers: ${cuda_include:+$(dirname "$cuda_include") and }$staging/cuda/include"
+build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
+  local dir="$2"
+  "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" -I"$dir" "$dir/model.cpp" \
+    "$dir/kernels.cpp" "$dir/kernels_cuda.o" -o "$work/$1" \
+    "$work/librtml_runtime.a" "${ldflags[@]}" "$cudart" \
+    -Wl,-rpath,"$(dirname "$cudart")"
+}
+section "building the emitted trainers and the device op check"
+start=$SECONDS
+models=(alexnet alexnet_nofuse small_cnn small_towers)
+for m in "${models[@]}"; do build_exe "$m" "$staging/$m" & done
+"$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
+  -o "$work/device-ops-check" "$work/librtml_runtime.a" "${ldflags[@]}" &
+wait
+for exe in "${models[@]}" device-ops-check; do
+  [[ -x "$work/$exe" ]] || { echo "error: building $exe failed" >&2; exit 1; }
+done
+row "trainers built from emitted source" "ok in $((SECONDS - start)) s"
+
 kernels_log="$work/device-kernels-check.build.log"
 rm -f "$work/device-kernels-check"
 if [[ -f "$staging/kernels/DeviceKernelsCheck.o" && -n "$cudart" ]]; then
@@ -225,6 +239,17 @@ else
   row "small CNN trained on cuda" "FAILED to run"; status=1
 fi
 
+section "two-tower model: logical devices gpu0, gpu1 both on cuda:0"
+if "$work/small_towers" train --devices cuda:0,cuda:0 --data "$staging/data" \
+    --out "$work/run-towers" --epochs 2 --no-progress 2>&1 | tee "$work/towers.txt"; then
+  acc="$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['best_test_accuracy'])" "$work/run-towers/summary.json")"
+  verdict="PASS"
+  "$python" -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.5 else 1)" "$acc" || { verdict="FAIL"; status=1; }
+  row "towers (2 logical devices) on one GPU" "$verdict: best test accuracy $acc"
+else
+  row "towers (2 logical devices) on one GPU" "FAILED to run"; status=1
+fi
+
 section "rtml's CUDA kernels against their CPU twins; fused ReLU+LRN against PyTorch (batch $batch)"
 [[ -n "$kernels_build_pid" ]] && wait "$kernels_build_pid"
 if [[ -x "$work/device-kernels-check" ]]; then
@@ -255,7 +280,11 @@ section "AlexNet training step on the GPU: rtml against PyTorch eager (batch $ba
   --warmup 5 --json | tee -a "$work/bench-rtml.txt"
 "$python" "$root/bench/alexnet_eager.py" --device cuda --batch-size "$batch" \
   --steps "$steps" --warmup 5 --json | tee -a "$work/bench-torch.txt"
-bench_row="$("$python" - "$work/bench-rtml.txt" "$work/bench-torch.txt" <<'PY'
+"$work/alexnet_nofuse" bench --device cuda --batch-size "$batch" --steps "$steps" \
+  --warmup 5 --json | tee "$work/bench-nofuse.txt"
+"$work/alexnet_nofuse" bench --device cuda --batch-size "$batch" --steps "$steps" \
+  --warmup 5 --json | tee -a "$work/bench-nofuse.txt"
+bench_row="$("$python" - "$work/bench-rtml.txt" "$work/bench-torch.txt" "$work/bench-nofuse.txt" <<'PY'
 import json, sys
 def best(path):
     values = []
@@ -264,8 +293,8 @@ def best(path):
         if line.startswith("{"):
             values.append(json.loads(line)["mean_ms"])
     return min(values)
-r, t = best(sys.argv[1]), best(sys.argv[2])
-print(f"rtml {r:.1f} ms, PyTorch eager {t:.1f} ms, ratio {t / r:.2f}x")
+r, t, n = best(sys.argv[1]), best(sys.argv[2]), best(sys.argv[3])
+print(f"rtml fused {r:.2f} ms, rtml --no-fuse {n:.2f} ms, PyTorch eager {t:.2f} ms; eager/fused {t / r:.2f}x, no-fuse/fused {n / r:.2f}x")
 PY
 )" || bench_row="FAILED"
 row "AlexNet train step, batch $batch, cuda" "$bench_row"
