@@ -803,14 +803,11 @@ public:
     case CheckpointValue::Kind::Int:
       integer(v.integer);
       break;
-    case CheckpointValue::Kind::Float: {
-      pickle += 'G'; // BINFLOAT, big-endian
-      uint64_t bits;
-      std::memcpy(&bits, &v.real, 8);
-      for (int i = 7; i >= 0; --i)
-        pickle += static_cast<char>((bits >> (8 * i)) & 0xff);
+    case CheckpointValue::Kind::Float:
+      // A 0-dim float64 tensor: exact, and PyTorch 1.13's weights_only
+      // unpickler has no BINFLOAT.
+      tensor(at::scalar_tensor(v.real, at::kDouble));
       break;
-    }
     case CheckpointValue::Kind::String:
       string(v.text);
       break;

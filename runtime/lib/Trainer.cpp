@@ -377,9 +377,11 @@ public:
     auto it = map.find(key);
     if (it == map.end())
       throw std::runtime_error(path + ": checkpoint lacks '" + key + "'");
-    if (it->second.kind != kind &&
-        !(kind == CheckpointValue::Kind::Float &&
-          it->second.kind == CheckpointValue::Kind::Int))
+    bool number = kind == CheckpointValue::Kind::Float &&
+                  (it->second.kind == CheckpointValue::Kind::Int ||
+                   (it->second.kind == CheckpointValue::Kind::Tensor &&
+                    it->second.tensor.numel() == 1));
+    if (it->second.kind != kind && !number)
       throw std::runtime_error(path + ": checkpoint entry '" + key +
                                "' has the wrong type");
     return it->second;
@@ -390,7 +392,11 @@ public:
   }
   double real(const std::string &key) const {
     const CheckpointValue &v = get(key, CheckpointValue::Kind::Float);
-    return v.kind == CheckpointValue::Kind::Int ? double(v.integer) : v.real;
+    if (v.kind == CheckpointValue::Kind::Int)
+      return double(v.integer);
+    if (v.kind == CheckpointValue::Kind::Tensor)
+      return v.tensor.to(at::kDouble).item<double>();
+    return v.real;
   }
   const std::string &text(const std::string &key) const {
     return get(key, CheckpointValue::Kind::String).text;

@@ -106,8 +106,10 @@ void expectSameRun(const TempDir &dir, const std::string &a,
   auto cb = checkpointOf(dir / (b + "/checkpoints/checkpoint.pt"));
   int tensors = 0;
   for (const auto &[key, value] : ca) {
-    if (value.kind != CheckpointValue::Kind::Tensor)
-      continue;
+    if (key.rfind("model_state_dict/", 0) != 0 &&
+        key.rfind("optimizer_state_dict/", 0) != 0 && key.rfind("rng/", 0) != 0)
+      continue; // timings differ
+    ASSERT_EQ(value.kind, CheckpointValue::Kind::Tensor) << key;
     ASSERT_TRUE(cb.count(key)) << key;
     EXPECT_TRUE(at::equal(value.tensor, cb.at(key).tensor)) << key;
     ++tensors;

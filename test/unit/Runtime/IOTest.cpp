@@ -431,3 +431,155 @@ TEST(RuntimeSerialization, AtomicWriteReplacesAndLeavesNoTemporaries) {
   EXPECT_NE(msg.find("no/such/dir/x.pt"), std::string::npos) << msg;
   EXPECT_FALSE(fileExists(dir / "no"));
 }
+
+//===----------------------------------------------------------------------===//
+// CIFAR-10 Python format, random_split, random_resized_crop
+//===----------------------------------------------------------------------===//
+
+TEST(RuntimeData, ReadsThePythonFormatLikeTheBinaryOne) {
+  TempDir dir;
+  // The same records in both formats: the Python batches as the original
+  // files are (Python 2 pickles: str keys and data as BINSTRING), as
+  // Python 3's protocol 2 writes bytes (_codecs.encode) and as protocol 4.
+  std::string binary = cifarRecords({3, 0, 9, 4});
+  writeFile(dir / "records.bin", binary);
+  std::string script = R"PY(
+import numpy as np, os, pickle, struct
+raw = np.fromfile('DIR/records.bin', dtype=np.uint8).reshape(-1, 3073)
+labels, data = [int(x) for x in raw[:, 0]], raw[:, 1:].copy()
+class Py2Pickler(pickle._Pickler):
+    dispatch = dict(pickle._Pickler.dispatch)
+    def save_bytes(self, obj):
+        if len(obj) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack('<i', len(obj)) + obj)
+        self.memoize(obj)
+    dispatch[bytes] = save_bytes
+def save(path, d, how):
+    with open(path, 'wb') as f:
+        if how == 'py2':
+            Py2Pickler(f, 2).dump(d)
+        else:
+            pickle.dump(d, f, protocol=how)
+for sub, how in (('py2', 'py2'), ('p2', 2), ('p4', 4)):
+    out = 'DIR/' + sub + '/cifar-10-batches-py'
+    os.makedirs(out)
+    for name, sl in (('data_batch_1', slice(0, 3)), ('data_batch_2', slice(3, 4)), ('test_batch', slice(0, 2))):
+        save(os.path.join(out, name), {b'batch_label': b'x', b'labels': labels[sl], b'data': data[sl], b'filenames': [b'a'] * len(labels[sl])}, how)
+bad = 'DIR/bad/cifar-10-batches-py'
+os.makedirs(bad)
+with open('DIR/py2/cifar-10-batches-py/data_batch_1', 'rb') as f:
+    whole = f.read()
+open(bad + '/data_batch_1', 'wb').write(whole[:len(whole) // 2])
+save(bad + '/label', {b'labels': [1, 10, 2], b'data': data[:3]}, 'py2')
+save(bad + '/count', {b'labels': [1, 2], b'data': data[:3]}, 'py2')
+save(bad + '/dtype', {b'labels': [1, 2, 3], b'data': data[:3].astype(np.float32)}, 'py2')
+save(bad + '/nodata', {b'labels': [1]}, 'py2')
+save(bad + '/list', [1, 2], 'py2')
+)PY";
+  for (size_t at; (at = script.find("DIR")) != std::string::npos;)
+    script.replace(at, 3, dir.path());
+  std::string output;
+  ASSERT_EQ(rtml::test::runPython(script, dir.path(), output), 0) << output;
+
+  Dataset expected = readCifarFile(dir / "records.bin");
+  for (const char *sub : {"py2", "p2", "p4"}) {
+    CifarLocation at = locateCifar(dir / sub);
+    EXPECT_EQ(at.format, CifarFormat::Python) << sub;
+    EXPECT_EQ(at.dir, dir / sub + "/cifar-10-batches-py");
+    Dataset train = readCifarTrain(dir / sub);
+    ASSERT_EQ(train.size(), 4) << sub;
+    EXPECT_TRUE(at::equal(train.images, expected.images)) << sub;
+    EXPECT_TRUE(at::equal(train.labels, expected.labels)) << sub;
+    EXPECT_EQ(readCifarTest(dir / sub).size(), 2);
+  }
+
+  std::string bad = dir / "bad/cifar-10-batches-py/";
+  struct Case {
+    std::string file, expect;
+  };
+  std::vector<Case> cases = {
+      {"data_batch_1", "unexpected end of pickle data (truncated"},
+      {"label", "image 1 has label 10, expected 0..9"},
+      {"count", "'labels' has 2 entries for 3 images"},
+      {"dtype", "'data' has dtype 'f4', expected uint8"},
+      {"nodata", "no 'data' entry"},
+      {"list", "expected a pickled dict"},
+      {"missing", "no such file (expected a CIFAR-10 Python batch)"},
+  };
+  for (const Case &c : cases) {
+    std::string msg = errorOf([&] { readCifarPythonFile(bad + c.file); });
+    EXPECT_EQ(msg.rfind(bad + c.file + ": ", 0), 0u) << msg;
+    EXPECT_NE(msg.find(c.expect), std::string::npos) << msg;
+  }
+  // The directory is recognized as the Python format; test_batch is missing.
+  std::string msg = errorOf([&] { readCifarTest(dir / "bad"); });
+  EXPECT_NE(msg.find(bad + "test_batch: no such file"), std::string::npos)
+      << msg;
+  msg = errorOf([&] { readCifarTrain(dir / "nowhere"); });
+  EXPECT_NE(msg.find("nowhere is not a directory"), std::string::npos) << msg;
+}
+
+TEST(RuntimeData, RandomSplitMatchesTorchRandomSplit) {
+  Dataset set{at::zeros({50, 3, 32, 32}, at::kByte), at::arange(50)};
+  auto [train, val] = randomSplit(set, 40, 10, 7);
+  EXPECT_EQ(train.size(), 40);
+  EXPECT_EQ(val.size(), 10);
+  TempDir dir;
+  std::string output;
+  ASSERT_EQ(rtml::test::runPython(
+                "import torch\n"
+                "t, v = torch.utils.data.random_split(range(50), [40, 10], "
+                "generator=torch.Generator().manual_seed(7))\n"
+                "print(list(v))\n",
+                dir.path(), output),
+            0)
+      << output;
+  std::string ours = "[";
+  for (int64_t i = 0; i < 10; ++i)
+    ours += (i ? ", " : "") + std::to_string(val.labels[i].item<int64_t>());
+  EXPECT_EQ(output, ours + "]\n");
+  EXPECT_TRUE(at::equal(std::get<0>(at::cat({train.labels, val.labels}).sort()),
+                        at::arange(50)));
+}
+
+TEST(RuntimeData, RandomResizedCropPerImage) {
+  torch::manual_seed(0);
+  at::Tensor images = at::randint(0, 256, {6, 3, 32, 32}, at::kByte);
+  DataConfig cfg;
+  TransformConfig crop;
+  crop.kind = TransformConfig::Kind::RandomResizedCrop;
+  crop.size = {24, 20};
+  cfg.trainTransforms = {crop};
+  TransformConfig resize;
+  resize.kind = TransformConfig::Kind::Resize;
+  resize.size = {24, 20};
+  cfg.evalTransforms = {resize};
+  BatchTransform a(cfg, at::kCPU, 3), b(cfg, at::kCPU, 3), c(cfg, at::kCPU, 4);
+  at::Tensor x = a(images, true);
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{6, 3, 24, 20}));
+  EXPECT_TRUE(at::equal(x, b(images, true)));     // same seed, same crops
+  EXPECT_FALSE(at::equal(x, c(images, true)));    // another seed
+  EXPECT_FALSE(at::equal(a(images, true), x));    // a new draw each batch
+  at::Tensor plain = a(images, false);            // eval: the resize only
+  EXPECT_TRUE(at::allclose(
+      plain, torch::nn::functional::interpolate(
+                 images.to(at::kFloat) / 255,
+                 torch::nn::functional::InterpolateFuncOptions()
+                     .size(std::vector<int64_t>{24, 20})
+                     .mode(torch::kBilinear)
+                     .align_corners(false))));
+  // Scale and ratio 1: the whole image, so the crop is the plain resize.
+  crop.scale = {1.0, 1.0};
+  crop.ratio = {1.0, 1.0};
+  crop.size = {32, 32};
+  cfg.trainTransforms = {crop};
+  BatchTransform whole(cfg, at::kCPU, 5);
+  EXPECT_TRUE(at::allclose(whole(images, true), images.to(at::kFloat) / 255));
+  crop.size = {};
+  cfg.trainTransforms = {crop};
+  EXPECT_NE(errorOf([&] { BatchTransform(cfg, at::kCPU, 0); })
+                .find("random_resized_crop need a size"),
+            std::string::npos);
+}

@@ -4,6 +4,8 @@
 
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Ops.h"
+#include "rtml/Runtime/Optimizer.h"
+#include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
 #include "rtml/Runtime/Trainer.h"
 
@@ -247,4 +249,242 @@ torch.save(m(x).detach(), 'DIR/expected.pt')
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("(64 images)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("{\"phase\": \"test\", \"loss\": "), std::string::npos);
+}
+
+TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
+                                 dir / "run", "--epochs", "2", "--val", "32",
+                                 "--lr-schedule", "step", "--lr-step", "1",
+                                 "--lr-gamma", "0.1", "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("128 training, 32 validation and 64 test images"),
+            std::string::npos)
+      << r.out;
+  std::string metrics = readFile(dir / "run/metrics.jsonl");
+  std::vector<std::string> lines;
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u) << metrics;
+  const char *expect[] = {"{\"epoch\": 1, \"phase\": \"train\"",
+                          "{\"epoch\": 1, \"phase\": \"val\"",
+                          "{\"epoch\": 2, \"phase\": \"train\"",
+                          "{\"epoch\": 2, \"phase\": \"val\"",
+                          "{\"epoch\": 2, \"phase\": \"test\""};
+  for (size_t i = 0; i < 5; ++i)
+    EXPECT_EQ(lines[i].rfind(expect[i], 0), 0u) << lines[i];
+  EXPECT_NE(lines[0].find("\"images\": 128"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"lr\": 0.05"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[2].find("\"lr\": 0.005"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[1].find("\"images\": 32"), std::string::npos);
+  EXPECT_NE(lines[4].find("\"images\": 64"), std::string::npos);
+  std::string summary = readFile(dir / "run/summary.json");
+  for (const char *key :
+       {"\"validation\": \"val\"", "\"val_images\": 32", "\"final_val\": {",
+        "\"final_test\": {", "\"best_val_accuracy\": ", "\"best_epoch\": ",
+        "\"lr_schedule\": \"step\"", "\"train_images\": 128"})
+    EXPECT_NE(summary.find(key), std::string::npos) << key << "\n" << summary;
+  EXPECT_EQ(summary.find("\"best_val_accuracy\": null"), std::string::npos);
+
+  // The spec's 45000/5000 split scaled to a small data set.
+  model.modelInfo.data.splitTrain = 45000;
+  model.modelInfo.data.splitVal = 5000;
+  r = runMain(model, {"train", "--data", dir.path(), "--out", dir / "run2",
+                      "--epochs", "1", "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("split: the spec's 45000/5000 scaled to 144/16 for 160 "
+                       "training images"),
+            std::string::npos)
+      << r.out;
+
+  // A split that leaves nothing to train on fails before touching the run.
+  r = runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--val", "160", "--no-progress"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--val 160 leaves no training images (the training "
+                       "set has 160)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(readFile(dir / "run/metrics.jsonl"), metrics);
+
+  for (auto [args, msg] : std::vector<
+           std::pair<std::vector<std::string>, std::string>>{
+           {{"--lr-schedule", "linear"}, "--lr-schedule: expected constant, "
+                                         "step or cosine, got 'linear'"},
+           {{"--lr-schedule", "step"}, "--lr-schedule step needs --lr-step"},
+           {{"--nesterov", "--momentum", "0"}, "--nesterov needs a momentum"},
+           {{"--strict-weights"}, "--strict-weights needs --weights FILE"}}) {
+    std::vector<std::string> all = {"train", "--data", dir.path()};
+    all.insert(all.end(), args.begin(), args.end());
+    r = runMain(model, all);
+    EXPECT_EQ(r.status, 2) << msg;
+    EXPECT_NE(r.err.find(msg), std::string::npos) << r.err;
+  }
+}
+
+TEST(RuntimeTrainer, ProgressLinesWhenNotATerminal) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  TrainOptions options;
+  options.dataDir = dir.path();
+  options.train = model.info().train;
+  options.train.epochs = 1;
+  std::ostringstream out, log;
+  runTraining(model, options, out, log);
+  // Not a terminal: plain lines, the last batch always shown.
+  EXPECT_NE(log.str().find("epoch 1/1 train 10/10 loss "), std::string::npos)
+      << log.str();
+  EXPECT_NE(log.str().find(" img/s ETA 0:00\n"), std::string::npos);
+  EXPECT_EQ(log.str().find('\r'), std::string::npos);
+}
+
+TEST(RuntimeOptimizer, NesterovAndLearningRateSchedules) {
+  at::Tensor p = at::ones({1}).set_requires_grad(true);
+  Sgd sgd({p}, SgdOptions{0.1, 0.9, 0.0, true});
+  for (int i = 0; i < 2; ++i) {
+    sgd.zeroGrad();
+    (p * 2).sum().backward();
+    sgd.step();
+  }
+  // buf 2, p = 1 - 0.1 * (2 + 0.9 * 2); buf 3.8, p -= 0.1 * (2 + 0.9 * 3.8).
+  EXPECT_NEAR(p.item<double>(), 1 - 0.38 - 0.542, 1e-6);
+
+  TrainConfig cfg;
+  cfg.learningRate = 0.1;
+  cfg.epochs = 4;
+  EXPECT_DOUBLE_EQ(learningRateAt(cfg, 3), 0.1);
+  cfg.lrSchedule = LrSchedule::Step;
+  cfg.lrStepSize = 2;
+  cfg.lrGamma = 0.5;
+  EXPECT_DOUBLE_EQ(learningRateAt(cfg, 1), 0.1);
+  EXPECT_DOUBLE_EQ(learningRateAt(cfg, 2), 0.1);
+  EXPECT_DOUBLE_EQ(learningRateAt(cfg, 3), 0.05);
+  EXPECT_DOUBLE_EQ(learningRateAt(cfg, 5), 0.025);
+  cfg.lrSchedule = LrSchedule::Cosine;
+  cfg.lrEtaMin = 0.01;
+  EXPECT_DOUBLE_EQ(learningRateAt(cfg, 1), 0.1);
+  EXPECT_NEAR(learningRateAt(cfg, 3), 0.055, 1e-12); // half way
+  EXPECT_NEAR(learningRateAt(cfg, 5), 0.01, 1e-12);
+}
+
+TEST(RuntimeTrainerMain, WeightsWithOtherShapesAndKeysAndExportRoundTrip) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  std::string script = R"PY(
+import collections, torch
+sd = collections.OrderedDict()
+sd['fc.weight'] = torch.full((10, 48), 0.5)   # a 10-class classifier
+sd['fc.bias'] = torch.arange(2, dtype=torch.float32)
+sd['bn.num_batches_tracked'] = torch.tensor(7)
+torch.save(sd, 'DIR/pretrained.pt')
+torch.save({'fc.weight': torch.zeros(2, 48)}, 'DIR/partial.pt')
+)PY";
+  for (size_t at; (at = script.find("DIR")) != std::string::npos;)
+    script.replace(at, 3, dir.path());
+  std::string output;
+  ASSERT_EQ(rtml::test::runPython(script, dir.path(), output), 0) << output;
+
+  // Direct: the mismatched layer keeps its initialization, the rest loads.
+  ParameterRegistry fresh(model.parameters(), at::kCPU, 1),
+      loaded(model.parameters(), at::kCPU, 1);
+  WeightsReport report = loadWeights(loaded, loadStateDict(dir / "pretrained.pt"),
+                                     "pretrained.pt", WeightsPolicy{});
+  EXPECT_EQ(report.loaded, (std::vector<std::string>{"fc.bias"}));
+  EXPECT_EQ(report.reinitialized,
+            (std::vector<std::string>{"fc.weight (file [10, 48], model [2, 48])"}));
+  EXPECT_EQ(report.skipped,
+            (std::vector<std::string>{"bn.num_batches_tracked"}));
+  EXPECT_TRUE(at::equal(loaded.find("fc.weight"), fresh.find("fc.weight")));
+  EXPECT_TRUE(at::equal(loaded.find("fc.bias"), at::arange(2).to(at::kFloat)));
+
+  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
+                                 dir / "run", "--epochs", "1", "--weights",
+                                 dir / "pretrained.pt", "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("weights: loaded 1 tensors from " +
+                       (dir / "pretrained.pt")),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("weights: re-initialized fc.weight (file [10, 48], "
+                       "model [2, 48]): shape differs"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("weights: skipped bn.num_batches_tracked: not in the "
+                       "model"),
+            std::string::npos)
+      << r.out;
+  std::string metrics = readFile(dir / "run/metrics.jsonl");
+
+  r = runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--weights", dir / "pretrained.pt", "--strict-weights"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("pretrained.pt: weights do not match the model\n"
+                       "  shape mismatch: fc.weight (file [10, 48], model "
+                       "[2, 48])\n  unexpected keys (not in the model): "
+                       "bn.num_batches_tracked"),
+            std::string::npos)
+      << r.err;
+  r = runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--weights", dir / "partial.pt"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("partial.pt: weights do not match the model\n"
+                       "  missing keys: fc.bias\n  (--allow-missing"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(readFile(dir / "run/metrics.jsonl"), metrics); // not lost
+  r = runMain(model, {"train", "--data", dir.path(), "--out", dir / "run3",
+                      "--epochs", "1", "--weights", dir / "partial.pt",
+                      "--allow-missing", "--no-progress"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("kept the initialization of fc.bias: not in the file"),
+            std::string::npos)
+      << r.out;
+
+  // export: the checkpoint's weights as a state dict PyTorch loads strictly.
+  r = runMain(model, {"export", "--weights", dir / "run/checkpoints/checkpoint.pt",
+                      "--out", dir / "exported.pt"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote 2 tensors (98 parameters) to " +
+                       (dir / "exported.pt")),
+            std::string::npos)
+      << r.out;
+  std::string check = R"PY(
+import torch, torch.nn as nn
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(48, 2)
+m = Tiny()
+sd = torch.load('DIR/exported.pt', weights_only=True)
+m.load_state_dict(sd, strict=True)
+ck = torch.load('DIR/run/checkpoints/checkpoint.pt', weights_only=True)
+assert ck['rtml_checkpoint'] == 1 and ck['model'] == 'tiny', ck.keys()
+assert ck['epoch'] == 2 and ck['step'] == 0
+for k, v in ck['model_state_dict'].items():
+    assert torch.equal(m.state_dict()[k], v), k
+assert set(ck['optimizer_state_dict']) == {'momentum_buffer.fc.weight', 'momentum_buffer.fc.bias'}
+assert ck['rng']['dropout'].dtype == torch.uint8
+torch.save(m.state_dict(), 'DIR/from_python.pt')
+print('round trip ok')
+)PY";
+  for (size_t at; (at = check.find("DIR")) != std::string::npos;)
+    check.replace(at, 3, dir.path());
+  ASSERT_EQ(rtml::test::runPython(check, dir.path(), output), 0) << output;
+  EXPECT_NE(output.find("round trip ok"), std::string::npos);
+  StateDict back = loadStateDict(dir / "from_python.pt");
+  StateDict exported = loadStateDict(dir / "exported.pt");
+  ASSERT_EQ(back.size(), 2u);
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_TRUE(at::equal(back[i].second, exported[i].second));
+
+  r = runMain(model, {"export", "--weights", dir / "pretrained.pt", "--out",
+                      dir / "bad-export.pt"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("weights do not match the model"), std::string::npos);
+  EXPECT_FALSE(fileExists(dir / "bad-export.pt"));
 }

@@ -124,8 +124,9 @@ struct CheckpointValue {
 using FlatDict = std::vector<std::pair<std::string, CheckpointValue>>;
 
 /// The torch.save-compatible bytes of FLAT as nested dicts (torch.load
-/// returns dicts of tensors, ints, floats and strs; weights_only=True
-/// accepts it).
+/// returns dicts of tensors, ints and strs; weights_only=True accepts it).
+/// Floats are written as 0-dim float64 tensors (exact, and PyTorch 1.13's
+/// weights_only unpickler has no float opcode); they load back as tensors.
 std::vector<char> serializeFlatDict(const FlatDict &flat);
 /// Reads a file written by serializeFlatDict (or any torch.save of nested
 /// dicts of those leaves). Errors name PATH, as loadStateDict's do.
