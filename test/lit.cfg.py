@@ -6,7 +6,7 @@ import lit.formats
 config.name = "rtml"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".test", ".yaml"]
-config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py",
+config.excludes = ["Inputs", "unit", "fuzz", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.rtml_binary_dir, "test")
@@ -28,3 +28,9 @@ for var in ("HOME", "CCACHE_DIR", "TMPDIR"):
 config.substitutions.append(("%models", os.path.join(config.rtml_source_dir, "models")))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%rtml_src", config.rtml_source_dir))
+
+# nvcc compiles the emitted CUDA kernels in CI; nothing here runs them.
+nvcc = os.environ.get("NVCC", "/usr/local/cuda/bin/nvcc")
+if os.path.exists(nvcc):
+    config.available_features.add("nvcc")
+    config.substitutions.append(("%nvcc", nvcc))
