@@ -30,6 +30,7 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libtorch-dev libyaml-cpp-dev libgtest-dev
   python3-torch python3-torchvision
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do
