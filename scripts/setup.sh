@@ -47,6 +47,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # --- 2. build ----------------------------------------------------------------
+# Clones in other directories share the compiler cache.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 jobs="$(nproc)"
 if [[ ! -f "$build/build.ninja" ]]; then
   log "configuring rtml in $build"
