@@ -144,16 +144,16 @@ Dataset takeFirst(const Dataset &set, int64_t n) {
 std::pair<Dataset, Dataset> randomSplit(const Dataset &set, int64_t train,
                                         int64_t val, uint64_t seed) {
   if (train < 0 || val < 0 || train + val > set.size())
-    throw std::invalid_argument(
-        "cannot split " + std::to_string(set.size()) + " images into " +
-        std::to_string(train) + " training and " + std::to_string(val) +
-        " validation images");
+    throw std::invalid_argument("cannot split " + std::to_string(set.size()) +
+                                " images into " + std::to_string(train) +
+                                " training and " + std::to_string(val) +
+                                " validation images");
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   at::Tensor perm = at::randperm(set.size(), gen, at::kLong);
   at::Tensor t = perm.narrow(0, 0, train), v = perm.narrow(0, train, val);
-  return {Dataset{set.images.index_select(0, t), set.labels.index_select(0, t)},
-          Dataset{set.images.index_select(0, v),
-                  set.labels.index_select(0, v)}};
+  return {
+      Dataset{set.images.index_select(0, t), set.labels.index_select(0, t)},
+      Dataset{set.images.index_select(0, v), set.labels.index_select(0, v)}};
 }
 
 std::vector<TransformConfig> trainPipeline(const DataConfig &config) {
@@ -185,12 +185,13 @@ std::vector<TransformConfig> evalPipeline(const DataConfig &config) {
   if (!config.trainTransforms.empty() || !config.evalTransforms.empty())
     return config.evalTransforms;
   std::vector<TransformConfig> steps = trainPipeline(config);
-  steps.erase(std::remove_if(steps.begin(), steps.end(),
-                             [](const TransformConfig &t) {
-                               return t.kind == TransformConfig::Kind::
-                                                    RandomHorizontalFlip;
-                             }),
-              steps.end());
+  steps.erase(
+      std::remove_if(steps.begin(), steps.end(),
+                     [](const TransformConfig &t) {
+                       return t.kind ==
+                              TransformConfig::Kind::RandomHorizontalFlip;
+                     }),
+      steps.end());
   return steps;
 }
 
@@ -241,8 +242,7 @@ at::Tensor resizeTo(const at::Tensor &x, int64_t h, int64_t w) {
 
 } // namespace
 
-BatchTransform::BatchTransform(DataConfig config, at::Device dev,
-                               uint64_t seed)
+BatchTransform::BatchTransform(DataConfig config, at::Device dev, uint64_t seed)
     : train(trainPipeline(config)), eval(evalPipeline(config)), device(dev),
       gen(at::make_generator<at::CPUGeneratorImpl>(seed)) {
   for (const auto *steps : {&train, &eval})

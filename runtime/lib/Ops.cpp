@@ -80,8 +80,8 @@ at::Tensor batchNorm(const at::Tensor &input, const at::Tensor &weight,
     c10::NoGradGuard noGrad;
     numBatchesTracked.add_(1);
   }
-  return at::batch_norm(input, weight, bias, runningMean, runningVar,
-                        training, momentum, eps, /*cudnn_enabled=*/true);
+  return at::batch_norm(input, weight, bias, runningMean, runningVar, training,
+                        momentum, eps, /*cudnn_enabled=*/true);
 }
 
 at::Tensor concat(c10::ArrayRef<at::Tensor> inputs) {

@@ -176,8 +176,8 @@ double learningRateAt(const TrainConfig &config, int64_t epoch) {
     int64_t tMax = config.lrTMax > 0 ? config.lrTMax : config.epochs;
     if (tMax <= 0)
       return lr;
-    return config.lrEtaMin + (lr - config.lrEtaMin) *
-                                 (1 + std::cos(M_PI * done / tMax)) / 2;
+    return config.lrEtaMin +
+           (lr - config.lrEtaMin) * (1 + std::cos(M_PI * done / tMax)) / 2;
   }
   }
   return lr;

@@ -914,8 +914,8 @@ void writeFileAtomically(const std::string &path, const void *data,
   writeFileAtomically(path, data, size, "");
 }
 
-void writeFileAtomically(const std::string &path, const void *data,
-                         size_t size, const std::string &previous) {
+void writeFileAtomically(const std::string &path, const void *data, size_t size,
+                         const std::string &previous) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   if (dir.empty())
@@ -1058,9 +1058,9 @@ void flatten(const PyRef &dict, const std::string &prefix, FlatDict &out,
       out.emplace_back(key, CheckpointValue::of(v->text));
       break;
     default:
-      throw fileError(path, "checkpoint entry '" + key + "' is a " +
-                                kindName(v->kind) +
-                                " (expected a tensor, int, float, str or dict)");
+      throw fileError(
+          path, "checkpoint entry '" + key + "' is a " + kindName(v->kind) +
+                    " (expected a tensor, int, float, str or dict)");
     }
   }
 }
@@ -1108,16 +1108,14 @@ loadCifarPythonBatch(const std::string &path) {
   // numpy's ndarray pickle: _reconstruct(ndarray, (0,), b'b') and the state
   // (version, shape, dtype, is_fortran, raw bytes).
   PyRef state = data->state;
-  bool isArray = data->kind == PyObject::Kind::Object &&
-                 data->text.find("multiarray._reconstruct") !=
-                     std::string::npos &&
-                 state && state->kind == PyObject::Kind::Tuple &&
-                 state->items.size() == 5;
+  bool isArray =
+      data->kind == PyObject::Kind::Object &&
+      data->text.find("multiarray._reconstruct") != std::string::npos &&
+      state && state->kind == PyObject::Kind::Tuple && state->items.size() == 5;
   if (!isArray)
     throw fileError(path, std::string("'data' is a ") + kindName(data->kind) +
                               ", not a numpy array");
-  PyRef shape = state->items[1], dtype = state->items[2],
-        raw = state->items[4];
+  PyRef shape = state->items[1], dtype = state->items[2], raw = state->items[4];
   std::vector<int64_t> dims;
   if (shape->kind == PyObject::Kind::Tuple)
     for (const PyRef &d : shape->items)
@@ -1185,8 +1183,8 @@ WeightsReport loadWeights(ParameterRegistry &registry, const StateDict &state,
   for (const ParameterSpec &spec : registry.specs())
     if (!seen.count(spec.name))
       report.missing.push_back(spec.name);
-  bool bad = (policy.strict && (!report.reinitialized.empty() ||
-                                !report.skipped.empty())) ||
+  bool bad = (policy.strict &&
+              (!report.reinitialized.empty() || !report.skipped.empty())) ||
              (!policy.allowMissing && !report.missing.empty());
   if (bad) {
     std::ostringstream msg;

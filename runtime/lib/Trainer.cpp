@@ -15,13 +15,13 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <cstdlib>
-#include <map>
-#include <memory>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iomanip>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -369,8 +369,7 @@ std::map<std::string, CheckpointValue> readCheckpoint(const std::string &path,
 
 class CheckpointReader {
 public:
-  CheckpointReader(std::map<std::string, CheckpointValue> map,
-                   std::string path)
+  CheckpointReader(std::map<std::string, CheckpointValue> map, std::string path)
       : map(std::move(map)), path(std::move(path)) {}
   const CheckpointValue &get(const std::string &key,
                              CheckpointValue::Kind kind) const {
@@ -466,9 +465,10 @@ std::pair<Dataset, Dataset> makeSplit(const Dataset &all,
       int64_t ref = want > 0 ? want : 50000;
       val = std::max<int64_t>(1, std::llround(double(n) * data.splitVal / ref));
       train = n - val;
-      out << "split: the spec's " << (want > 0 ? data.splitTrain : ref - data.splitVal)
-          << "/" << data.splitVal << " scaled to " << train << "/" << val
-          << " for " << n << " training images" << std::endl;
+      out << "split: the spec's "
+          << (want > 0 ? data.splitTrain : ref - data.splitVal) << "/"
+          << data.splitVal << " scaled to " << train << "/" << val << " for "
+          << n << " training images" << std::endl;
     } else {
       val = data.splitVal;
       train = data.splitTrain > 0 ? data.splitTrain : n - val;
@@ -551,8 +551,8 @@ void checkDeviceAvailable(at::Device device) {
 PhaseMetrics evaluate(const CompiledModel &model,
                       const std::vector<at::Tensor> &params, const Dataset &set,
                       at::Device device, int64_t batchSize) {
-  return evaluateImpl(model, params, set, device, batchSize, 0, "test",
-                      nullptr, "", false);
+  return evaluateImpl(model, params, set, device, batchSize, 0, "test", nullptr,
+                      "", false);
 }
 
 std::string checkpointPath(const std::string &runDir) {
@@ -583,8 +583,9 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
         file = previousCheckpointPath(runDir);
       }
       if (!exists(file))
-        throw std::runtime_error(runDir + ": no checkpoint to resume from "
-                                          "(expected " +
+        throw std::runtime_error(runDir +
+                                 ": no checkpoint to resume from "
+                                 "(expected " +
                                  file + ")");
     } else {
       if (!exists(file))
@@ -636,14 +637,15 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     throw std::invalid_argument("the step learning-rate schedule needs a step "
                                 "size above 0");
 
-  // --- data -------------------------------------------------------------------
+  // --- data
+  // -------------------------------------------------------------------
   Dataset all = takeFirst(readCifarTrain(options.dataDir), options.limitTrain);
   Dataset test = takeFirst(readCifarTest(options.dataDir), options.limitTest);
-  int64_t splitSeed = options.splitSeed >= 0   ? options.splitSeed
+  int64_t splitSeed = options.splitSeed >= 0     ? options.splitSeed
                       : info.data.splitSeed >= 0 ? info.data.splitSeed
                                                  : int64_t(cfg.seed);
-  auto [train, val] = makeSplit(all, info.data, options,
-                                static_cast<uint64_t>(splitSeed), out);
+  auto [train, val] =
+      makeSplit(all, info.data, options, static_cast<uint64_t>(splitSeed), out);
   if (!ckpt) { // what the checkpoint records, resolved
     options.valImages = val.size();
     options.splitSeed = splitSeed;
@@ -655,9 +657,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
   // --- model, optimizer, generators ------------------------------------------
   ParameterRegistry registry(model.parameters(), options.device, cfg.seed);
   if (!options.weights.empty() && !ckpt) {
-    WeightsReport report =
-        loadWeights(registry, loadStateDict(options.weights), options.weights,
-                    options.weightsPolicy);
+    WeightsReport report = loadWeights(registry, loadStateDict(options.weights),
+                                       options.weights, options.weightsPolicy);
     out << "weights: loaded " << report.loaded.size() << " tensors from "
         << options.weights << std::endl;
     for (const std::string &n : report.reinitialized)
@@ -665,8 +666,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     for (const std::string &n : report.skipped)
       out << "weights: skipped " << n << ": not in the model" << std::endl;
     for (const std::string &n : report.missing)
-      out << "weights: kept the initialization of " << n
-          << ": not in the file" << std::endl;
+      out << "weights: kept the initialization of " << n << ": not in the file"
+          << std::endl;
   }
   Sgd sgd(registry.trainableTensors(),
           SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay,
@@ -730,8 +731,7 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
       m.accuracy = c.real(k + "/accuracy");
     };
     phase("last/train", result.finalTrain, "train");
-    phase("last/eval", hasVal ? result.finalVal : result.finalTest,
-          evalPhase);
+    phase("last/eval", hasVal ? result.finalVal : result.finalTest, evalPhase);
     out << "resume: " << c.file() << " at epoch " << startEpoch << " step "
         << startStep << std::endl;
   }
@@ -926,8 +926,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
       progress.update(prefix + " train", i + 1, batches, stats.loss(),
                       stats.accuracy(), stats.images, secondsSince(start),
                       i + 1 == batches);
-      if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0 &&
-          i + 1 < batches) {
+      if (options.checkpointEvery > 0 &&
+          (i + 1) % options.checkpointEvery == 0 && i + 1 < batches) {
         stats.elapsed = elapsed();
         start = Clock::now();
         saveCheckpoint(epoch, i + 1, stats);
@@ -937,8 +937,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     stats.elapsed = elapsed();
     start = Clock::now();
     stopIfSignalled(epoch, batches, stats);
-    PhaseMetrics trainMetrics = stats.metrics(epoch, "train", stats.elapsed,
-                                              model);
+    PhaseMetrics trainMetrics =
+        stats.metrics(epoch, "train", stats.elapsed, model);
     trainMetrics.learningRate = lr;
 
     PhaseMetrics evalMetrics = evaluateImpl(
@@ -979,16 +979,15 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
   }
 
   if (hasVal) {
-    result.finalTest =
-        evaluateImpl(model, registry.tensors(), test, options.device,
-                     cfg.batchSize, cfg.epochs, "test", &progress,
-                     "final test", false);
+    result.finalTest = evaluateImpl(model, registry.tensors(), test,
+                                    options.device, cfg.batchSize, cfg.epochs,
+                                    "test", &progress, "final test", false);
     result.bestTestAccuracy = result.finalTest.accuracy;
     record(result.finalTest);
     out << std::fixed << "test loss " << std::setprecision(4)
         << result.finalTest.loss << " acc " << std::setprecision(2)
-        << result.finalTest.accuracy * 100 << "% (" << test.size()
-        << " images)" << std::defaultfloat << std::endl;
+        << result.finalTest.accuracy * 100 << "% (" << test.size() << " images)"
+        << std::defaultfloat << std::endl;
   }
   result.wallTimeS = earlierWall + secondsSince(wallStart);
   result.meanBatchTimeS = totalBatches ? totalBatchTime / totalBatches : 0;

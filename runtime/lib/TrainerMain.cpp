@@ -134,8 +134,9 @@ std::vector<Command> commands(const ModelInfo &info) {
          "images per batch" + dflt(std::to_string(t.batchSize))},
         {"lr", "X", "learning rate" + dflt(fmt(t.learningRate))},
         {"momentum", "X", "SGD momentum" + dflt(fmt(t.momentum))},
-        {"nesterov", "", std::string("Nesterov momentum") +
-                             (t.nesterov ? " (the spec's default)" : "")},
+        {"nesterov", "",
+         std::string("Nesterov momentum") +
+             (t.nesterov ? " (the spec's default)" : "")},
         {"lr-schedule", "KIND",
          "constant, step or cosine, stepped per epoch" +
              dflt(scheduleText(t.lrSchedule))},
@@ -335,9 +336,9 @@ int runTrain(const CompiledModel &model, const Args &args) {
   if (!options.resume.empty()) {
     for (const char *flag :
          {"out", "batch-size", "lr", "momentum", "weight-decay", "seed",
-          "nesterov", "lr-schedule", "lr-step", "lr-gamma", "lr-min",
-          "weights", "strict-weights", "allow-missing", "val", "split-seed",
-          "max-steps", "limit-train", "limit-test"})
+          "nesterov", "lr-schedule", "lr-step", "lr-gamma", "lr-min", "weights",
+          "strict-weights", "allow-missing", "val", "split-seed", "max-steps",
+          "limit-train", "limit-test"})
       if (args.has(flag))
         throw UsageError(std::string("--") + flag +
                          " cannot be combined with --resume: a resumed run "
@@ -394,10 +395,10 @@ int runTrain(const CompiledModel &model, const Args &args) {
   options.weightsPolicy.allowMissing = args.has("allow-missing");
   if (options.weights.empty() &&
       (args.has("strict-weights") || args.has("allow-missing")))
-    throw UsageError(std::string("--") +
-                     (args.has("strict-weights") ? "strict-weights"
-                                                 : "allow-missing") +
-                     " needs --weights FILE");
+    throw UsageError(
+        std::string("--") +
+        (args.has("strict-weights") ? "strict-weights" : "allow-missing") +
+        " needs --weights FILE");
   options.progress = !args.has("no-progress");
   options.device = deviceOf(info, args);
   options.handleSignals = true;
@@ -408,8 +409,8 @@ int runTrain(const CompiledModel &model, const Args &args) {
             << result.bestAccuracy * 100 << "% at epoch " << result.bestEpoch;
   if (result.hasValidation)
     std::cout << "; test accuracy " << result.finalTest.accuracy * 100 << "%";
-  std::cout << "; wrote " << (options.resume.empty() ? options.outDir
-                                                     : options.resume)
+  std::cout << "; wrote "
+            << (options.resume.empty() ? options.outDir : options.resume)
             << std::endl;
   return 0;
 }

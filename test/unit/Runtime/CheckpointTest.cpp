@@ -42,10 +42,10 @@ ChildResult runChild(const TempDir &dir, const std::vector<std::string> &args,
   std::string joined;
   for (const std::string &a : args)
     joined += a + kSep;
-  std::vector<std::string> env = {
-      "RTML_CHILD_ARGS=" + joined,
-      "RTML_CHILD_SIGNAL_AT=" + std::to_string(signalAt),
-      "RTML_CHILD_SIGNAL=" + std::to_string(sig)};
+  std::vector<std::string> env = {"RTML_CHILD_ARGS=" + joined,
+                                  "RTML_CHILD_SIGNAL_AT=" +
+                                      std::to_string(signalAt),
+                                  "RTML_CHILD_SIGNAL=" + std::to_string(sig)};
   for (char **e = environ; *e; ++e)
     if (std::string(*e).rfind("RTML_CHILD_", 0) != 0)
       env.push_back(*e);
@@ -80,10 +80,10 @@ ChildResult runChild(const TempDir &dir, const std::vector<std::string> &args,
 }
 
 std::vector<std::string> trainArgs(const TempDir &dir, const std::string &run) {
-  return {"train",        "--data",  dir.path(), "--out",
-          dir / run,      "--epochs", "3",       "--val",
-          "32",           "--checkpoint-every", "3", "--threads",
-          "1",            "--no-progress"};
+  return {
+      "train",    "--data",    dir.path(), "--out",        dir / run,
+      "--epochs", "3",         "--val",    "32",           "--checkpoint-every",
+      "3",        "--threads", "1",        "--no-progress"};
 }
 
 std::map<std::string, CheckpointValue> checkpointOf(const std::string &path) {
@@ -170,12 +170,13 @@ TEST(RuntimeResume, KilledMidEpochResumesBitForBit) {
   EXPECT_EQ(prev.at("step").integer, 0);
   EXPECT_FALSE(fileExists(dir / "run/summary.json"));
 
-  ChildResult resumed = runChild(
-      dir, {"train", "--resume", dir / "run", "--threads", "1", "--no-progress"});
+  ChildResult resumed = runChild(dir, {"train", "--resume", dir / "run",
+                                       "--threads", "1", "--no-progress"});
   ASSERT_TRUE(resumed.exited && resumed.code == 0) << resumed.log;
-  EXPECT_NE(resumed.log.find("resume: " + (dir / "run/checkpoints/checkpoint.pt") +
-                             " at epoch 2 step 3"),
-            std::string::npos)
+  EXPECT_NE(
+      resumed.log.find("resume: " + (dir / "run/checkpoints/checkpoint.pt") +
+                       " at epoch 2 step 3"),
+      std::string::npos)
       << resumed.log;
   expectSameRun(dir, "ref", "run");
   EXPECT_EQ(readFile(dir / "ref/checkpoints/best.pt"),
@@ -200,10 +201,9 @@ TEST(RuntimeResume, SigtermAndSigintSaveAndExitCleanly) {
                           "; continue with: train --resume " + (dir / "term")),
             std::string::npos)
       << term.log;
-  EXPECT_EQ(checkpointOf(dir / "term/checkpoints/checkpoint.pt")
-                .at("step")
-                .integer,
-            5);
+  EXPECT_EQ(
+      checkpointOf(dir / "term/checkpoints/checkpoint.pt").at("step").integer,
+      5);
 
   // SIGINT in the last step of epoch 1: saved before the validation.
   ChildResult intr = runChild(dir, trainArgs(dir, "int"), 8, SIGINT);
@@ -234,8 +234,8 @@ TEST(RuntimeResume, CorruptCheckpointIsRefusedAndThePreviousKept) {
   std::string prev = dir / "run/checkpoints/checkpoint.prev.pt";
   std::string good = readFile(ckpt), prevBytes = readFile(prev);
   std::string metrics = readFile(dir / "run/metrics.jsonl");
-  std::vector<std::string> resume = {"train", "--resume", dir / "run",
-                                     "--threads", "1", "--no-progress"};
+  std::vector<std::string> resume = {"train",     "--resume", dir / "run",
+                                     "--threads", "1",        "--no-progress"};
   struct Case {
     std::string bytes, expect;
   };
@@ -269,8 +269,8 @@ TEST(RuntimeResume, CorruptCheckpointIsRefusedAndThePreviousKept) {
       << r.log;
 
   // The previous one resumes (from epoch 2 step 0) to the same end.
-  r = runChild(dir, {"train", "--resume", prev, "--threads", "1",
-                     "--no-progress"});
+  r = runChild(dir,
+               {"train", "--resume", prev, "--threads", "1", "--no-progress"});
   ASSERT_TRUE(r.exited && r.code == 0) << r.log;
   EXPECT_NE(r.log.find("at epoch 2 step 0"), std::string::npos) << r.log;
   expectSameRun(dir, "ref", "run");

@@ -559,17 +559,17 @@ TEST(RuntimeData, RandomResizedCropPerImage) {
   BatchTransform a(cfg, at::kCPU, 3), b(cfg, at::kCPU, 3), c(cfg, at::kCPU, 4);
   at::Tensor x = a(images, true);
   EXPECT_EQ(x.sizes(), (std::vector<int64_t>{6, 3, 24, 20}));
-  EXPECT_TRUE(at::equal(x, b(images, true)));     // same seed, same crops
-  EXPECT_FALSE(at::equal(x, c(images, true)));    // another seed
-  EXPECT_FALSE(at::equal(a(images, true), x));    // a new draw each batch
-  at::Tensor plain = a(images, false);            // eval: the resize only
-  EXPECT_TRUE(at::allclose(
-      plain, torch::nn::functional::interpolate(
-                 images.to(at::kFloat) / 255,
-                 torch::nn::functional::InterpolateFuncOptions()
-                     .size(std::vector<int64_t>{24, 20})
-                     .mode(torch::kBilinear)
-                     .align_corners(false))));
+  EXPECT_TRUE(at::equal(x, b(images, true)));  // same seed, same crops
+  EXPECT_FALSE(at::equal(x, c(images, true))); // another seed
+  EXPECT_FALSE(at::equal(a(images, true), x)); // a new draw each batch
+  at::Tensor plain = a(images, false);         // eval: the resize only
+  EXPECT_TRUE(
+      at::allclose(plain, torch::nn::functional::interpolate(
+                              images.to(at::kFloat) / 255,
+                              torch::nn::functional::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{24, 20})
+                                  .mode(torch::kBilinear)
+                                  .align_corners(false))));
   // Scale and ratio 1: the whole image, so the crop is the plain resize.
   crop.scale = {1.0, 1.0};
   crop.ratio = {1.0, 1.0};
@@ -579,7 +579,8 @@ TEST(RuntimeData, RandomResizedCropPerImage) {
   EXPECT_TRUE(at::allclose(whole(images, true), images.to(at::kFloat) / 255));
   crop.size = {};
   cfg.trainTransforms = {crop};
-  EXPECT_NE(errorOf([&] { BatchTransform(cfg, at::kCPU, 0); })
-                .find("random_resized_crop need a size"),
+  EXPECT_NE(errorOf([&] {
+              BatchTransform(cfg, at::kCPU, 0);
+            }).find("random_resized_crop need a size"),
             std::string::npos);
 }

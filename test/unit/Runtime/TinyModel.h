@@ -64,7 +64,7 @@ public:
   mutable std::atomic<int64_t> forwardCalls{0};
   int64_t nanAfter = -1; ///< training forwards before the loss turns NaN
   mutable std::atomic<int64_t> trainingForwards{0};
-  int64_t signalAt = -1;       ///< raise signalToRaise in this training forward
+  int64_t signalAt = -1; ///< raise signalToRaise in this training forward
   int signalToRaise = SIGKILL;
   int64_t oomAt = -1; ///< throw a CUDA out-of-memory error in this one
 };
@@ -99,7 +99,8 @@ struct MainResult {
   std::string out, err;
 };
 
-inline MainResult runMain(const CompiledModel &model, std::vector<std::string> args) {
+inline MainResult runMain(const CompiledModel &model,
+                          std::vector<std::string> args) {
   args.insert(args.begin(), "tiny-trainer");
   std::vector<char *> argv;
   for (std::string &a : args)

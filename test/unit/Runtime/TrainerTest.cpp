@@ -255,10 +255,10 @@ TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
   TempDir dir;
   writeDataSet(dir);
   TinyModel model;
-  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
-                                 dir / "run", "--epochs", "2", "--val", "32",
-                                 "--lr-schedule", "step", "--lr-step", "1",
-                                 "--lr-gamma", "0.1", "--no-progress"});
+  MainResult r =
+      runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--epochs", "2", "--val", "32", "--lr-schedule", "step",
+                      "--lr-step", "1", "--lr-gamma", "0.1", "--no-progress"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("128 training, 32 validation and 64 test images"),
             std::string::npos)
@@ -310,10 +310,11 @@ TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
       << r.err;
   EXPECT_EQ(readFile(dir / "run/metrics.jsonl"), metrics);
 
-  for (auto [args, msg] : std::vector<
-           std::pair<std::vector<std::string>, std::string>>{
-           {{"--lr-schedule", "linear"}, "--lr-schedule: expected constant, "
-                                         "step or cosine, got 'linear'"},
+  for (auto [args, msg] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--lr-schedule", "linear"},
+            "--lr-schedule: expected constant, "
+            "step or cosine, got 'linear'"},
            {{"--lr-schedule", "step"}, "--lr-schedule step needs --lr-step"},
            {{"--nesterov", "--momentum", "0"}, "--nesterov needs a momentum"},
            {{"--strict-weights"}, "--strict-weights needs --weights FILE"}}) {
@@ -392,11 +393,13 @@ torch.save({'fc.weight': torch.zeros(2, 48)}, 'DIR/partial.pt')
   // Direct: the mismatched layer keeps its initialization, the rest loads.
   ParameterRegistry fresh(model.parameters(), at::kCPU, 1),
       loaded(model.parameters(), at::kCPU, 1);
-  WeightsReport report = loadWeights(loaded, loadStateDict(dir / "pretrained.pt"),
-                                     "pretrained.pt", WeightsPolicy{});
+  WeightsReport report =
+      loadWeights(loaded, loadStateDict(dir / "pretrained.pt"), "pretrained.pt",
+                  WeightsPolicy{});
   EXPECT_EQ(report.loaded, (std::vector<std::string>{"fc.bias"}));
-  EXPECT_EQ(report.reinitialized,
-            (std::vector<std::string>{"fc.weight (file [10, 48], model [2, 48])"}));
+  EXPECT_EQ(
+      report.reinitialized,
+      (std::vector<std::string>{"fc.weight (file [10, 48], model [2, 48])"}));
   EXPECT_EQ(report.skipped,
             (std::vector<std::string>{"bn.num_batches_tracked"}));
   EXPECT_TRUE(at::equal(loaded.find("fc.weight"), fresh.find("fc.weight")));
@@ -406,9 +409,9 @@ torch.save({'fc.weight': torch.zeros(2, 48)}, 'DIR/partial.pt')
                                  dir / "run", "--epochs", "1", "--weights",
                                  dir / "pretrained.pt", "--no-progress"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("weights: loaded 1 tensors from " +
-                       (dir / "pretrained.pt")),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("weights: loaded 1 tensors from " + (dir / "pretrained.pt")),
+      std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("weights: re-initialized fc.weight (file [10, 48], "
                        "model [2, 48]): shape differs"),
@@ -446,12 +449,13 @@ torch.save({'fc.weight': torch.zeros(2, 48)}, 'DIR/partial.pt')
       << r.out;
 
   // export: the checkpoint's weights as a state dict PyTorch loads strictly.
-  r = runMain(model, {"export", "--weights", dir / "run/checkpoints/checkpoint.pt",
-                      "--out", dir / "exported.pt"});
+  r = runMain(model,
+              {"export", "--weights", dir / "run/checkpoints/checkpoint.pt",
+               "--out", dir / "exported.pt"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("wrote 2 tensors (98 parameters) to " +
-                       (dir / "exported.pt")),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("wrote 2 tensors (98 parameters) to " + (dir / "exported.pt")),
+      std::string::npos)
       << r.out;
   std::string check = R"PY(
 import torch, torch.nn as nn

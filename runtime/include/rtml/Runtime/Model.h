@@ -83,8 +83,8 @@ struct TransformConfig {
     Normalize,            ///< (x - mean) / std per channel
   };
   Kind kind = Kind::Resize;
-  std::vector<int64_t> size;               ///< [h, w] (Resize, RandomResizedCrop)
-  double p = 0.5;                          ///< RandomHorizontalFlip
+  std::vector<int64_t> size; ///< [h, w] (Resize, RandomResizedCrop)
+  double p = 0.5;            ///< RandomHorizontalFlip
   std::vector<double> scale = {0.08, 1.0}; ///< RandomResizedCrop area [lo, hi]
   std::vector<double> ratio = {3.0 / 4.0, 4.0 / 3.0}; ///< aspect [lo, hi]
   std::vector<double> mean, std;                      ///< Normalize
@@ -95,9 +95,9 @@ struct TransformConfig {
 struct DataConfig {
   /// The shorthand pipeline, used when both lists below are empty: train =
   /// resize, flip (p 0.5), normalize; eval = resize, normalize.
-  int64_t resize = 0;               ///< square side to resize to; 0 = keep
+  int64_t resize = 0;                ///< square side to resize to; 0 = keep
   bool randomHorizontalFlip = false; ///< training only
-  std::vector<double> mean;         ///< per channel; empty = no normalize
+  std::vector<double> mean;          ///< per channel; empty = no normalize
   std::vector<double> std;
   /// Per-phase pipelines, in order (`data.train` / `data.eval`). When either
   /// is non-empty both are used as given (an empty one is the identity).

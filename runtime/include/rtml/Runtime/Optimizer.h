@@ -1,7 +1,8 @@
 //===- Optimizer.h - SGD and the loss -------------------------------------===//
 //
-// torch.optim.SGD (dampening 0, optionally Nesterov) and torch's mean cross-entropy,
-// so that a trainer follows the same trajectory as the PyTorch reference.
+// torch.optim.SGD (dampening 0, optionally Nesterov) and torch's mean
+// cross-entropy, so that a trainer follows the same trajectory as the PyTorch
+// reference.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_OPTIMIZER_H
@@ -29,7 +30,8 @@ public:
   /// Drops every gradient (PyTorch 2's zero_grad(set_to_none=True)).
   void zeroGrad();
   /// d_p = g + wd*p; buf = momentum*buf + d_p (buf = d_p on the first step);
-  /// p -= lr*buf, or with Nesterov p -= lr*(d_p + momentum*buf). Parameters without a gradient are skipped, as in PyTorch.
+  /// p -= lr*buf, or with Nesterov p -= lr*(d_p + momentum*buf). Parameters
+  /// without a gradient are skipped, as in PyTorch.
   void step();
 
   const SgdOptions &options() const { return opts; }

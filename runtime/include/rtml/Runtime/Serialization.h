@@ -70,8 +70,8 @@ void writeFileAtomically(const std::string &path, const void *data,
 /// As above; when PREVIOUS is not empty and PATH exists, PATH's current file
 /// becomes PREVIOUS (hard link, then rename) before the new one replaces it,
 /// so PATH and PREVIOUS are the last two good files at every instant.
-void writeFileAtomically(const std::string &path, const void *data,
-                         size_t size, const std::string &previous);
+void writeFileAtomically(const std::string &path, const void *data, size_t size,
+                         const std::string &previous);
 
 /// The registry's parameters (detached, CPU) as a state dict.
 StateDict registryStateDict(const ParameterRegistry &registry);

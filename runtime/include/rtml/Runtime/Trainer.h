@@ -81,8 +81,8 @@ struct PhaseMetrics {
   double timeS = 0;
   double meanBatchTimeS = 0;
   double imagesPerS = 0;
-  double learningRate = 0;         ///< train only
-  std::vector<HeadMetrics> heads;  ///< models with side heads only
+  double learningRate = 0;        ///< train only
+  std::vector<HeadMetrics> heads; ///< models with side heads only
 };
 
 struct TrainResult {
