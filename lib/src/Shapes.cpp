@@ -1,6 +1,9 @@
 //===- Shapes.cpp ---------------------------------------------------------===//
 #include "rtml/Support/Shapes.h"
 
+#include <cstdint>
+#include <initializer_list>
+
 namespace rtml {
 
 static int64_t floorDiv(int64_t a, int64_t b) {
@@ -30,21 +33,37 @@ int64_t poolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad,
   return out;
 }
 
+/// A * B, saturating at INT64_MAX: counts of absurd specs stay defined.
+static int64_t saturatingMul(int64_t a, int64_t b) {
+  int64_t product;
+  if (__builtin_mul_overflow(a, b, &product))
+    return INT64_MAX;
+  return product;
+}
+
+static int64_t saturatingProduct(std::initializer_list<int64_t> factors) {
+  int64_t product = 1;
+  for (int64_t f : factors)
+    product = saturatingMul(product, f);
+  return product;
+}
+
 int64_t numElements(const std::vector<int64_t> &shape) {
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    n = saturatingMul(n, d);
   return n;
 }
 
 int64_t conv2dParams(int64_t in, int64_t out, int64_t kh, int64_t kw,
                      int64_t groups, bool bias) {
-  return out * (in / groups) * kh * kw + (bias ? out : 0);
+  int64_t weights = saturatingProduct({out, in / groups, kh, kw});
+  return weights == INT64_MAX ? weights : weights + (bias ? out : 0);
 }
 
 int64_t conv2dMacs(int64_t in, int64_t out, int64_t kh, int64_t kw,
                    int64_t groups, int64_t outH, int64_t outW) {
-  return out * outH * outW * (in / groups) * kh * kw;
+  return saturatingProduct({out, outH, outW, in / groups, kh, kw});
 }
 
 std::string groupDigits(int64_t value) {

@@ -311,6 +311,11 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *ctx,
       return emitOptionalError(loc, "flatten needs static dimensions after "
                                     "the batch, got ",
                                shapeOf(input));
+    // Beyond 2^40 features no linear layer after this could exist; the
+    // bound also keeps the product far from overflow.
+    if (d > 0 && features > (int64_t(1) << 40) / d)
+      return emitOptionalError(loc, "flatten of ", shapeOf(input),
+                               " has more than 2^40 features");
     features *= d;
   }
   results.push_back(tensorType(ctx, {input.getDimSize(0), features}));

@@ -18,7 +18,10 @@ struct Row {
 
 static int64_t elementsOf(Value v) {
   auto type = dyn_cast_or_null<RankedTensorType>(v ? v.getType() : Type());
-  return type && type.hasStaticShape() ? type.getNumElements() : 0;
+  if (!type || !type.hasStaticShape())
+    return 0;
+  return numElements(
+      std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
 }
 
 /// Multiply-accumulates per image of OP.
@@ -30,8 +33,10 @@ static int64_t macsPerImage(Operation *op) {
                       w.getDimSize(2), w.getDimSize(3), conv.getGroups(),
                       out.getDimSize(2), out.getDimSize(3));
   }
-  if (auto linear = dyn_cast<LinearOp>(op))
-    return linear.getWeight().getType().getNumElements();
+  if (auto linear = dyn_cast<LinearOp>(op)) {
+    auto shape = linear.getWeight().getType().getShape();
+    return numElements(std::vector<int64_t>(shape.begin(), shape.end()));
+  }
   return 0;
 }
 
@@ -53,10 +58,13 @@ LogicalResult printSummary(ModuleOp module, llvm::raw_ostream &os) {
       for (Value operand : op.getOperands())
         if (auto param = operand.getDefiningOp<ParamOp>();
             param && !param.getBuffer())
-          params += elementsOf(operand);
+          params = std::min<int64_t>(INT64_MAX - elementsOf(operand), params) +
+                   elementsOf(operand);
       int64_t macs = macsPerImage(&op);
-      totalParams += params;
-      totalMacs += macs;
+      // Saturate: an absurd spec prints a huge count, never a wrapped one.
+      totalParams = params > INT64_MAX - totalParams ? INT64_MAX
+                                                     : totalParams + params;
+      totalMacs = macs > INT64_MAX - totalMacs ? INT64_MAX : totalMacs + macs;
       std::string name;
       if (auto loc = dyn_cast<NameLoc>(op.getLoc()))
         name = loc.getName().str();
