@@ -426,9 +426,11 @@ def torchvision_alexnet(num_classes: int = 10):
     return torchvision.models.alexnet(num_classes=num_classes)
 
 
-def torchvision_googlenet(num_classes: int = 10, transform_input: bool = True):
-    """With the side classifiers. transform_input=True as torchvision sets it
-    for its pretrained weights (the report's "Pretrained GoogLeNet")."""
+def torchvision_googlenet(num_classes: int = 10, transform_input: bool = False):
+    """With the side classifiers. torchvision sets transform_input=True for
+    its pretrained weights (the report's "Pretrained GoogLeNet");
+    models/torchvision_googlenet.yaml is the network without it and folds
+    it into its data normalization."""
     import torchvision
     return torchvision.models.googlenet(num_classes=num_classes,
                                         aux_logits=True, init_weights=True,
