@@ -1,0 +1,255 @@
+//===- ConcatRelu.cuh - CUDA kernels of the fused concat of ReLUs ---------===//
+//
+// Included by a model's kernels.cu (compiled by nvcc, never with torch
+// headers), which instantiates the launchers declared in ConcatRelu.h for
+// each of its configs:
+//
+//   #include "kernels.h"
+//   #include "rtml/Runtime/Kernels/ConcatRelu.cuh"
+//   RTML_INSTANTIATE_CONCAT_RELU_CUDA(ConcatReluConfig_0)
+//
+// One thread per output element (or per 4 consecutive elements of one
+// channel, as one float4, when hw is a multiple of 4 and every pointer is
+// 16-byte aligned), over a grid of (elements of one image, images): the
+// output channel of an element selects its input among the config's
+// offsets, which reach the kernel by value (a ConcatReluLayout in the
+// kernel's parameters), with the input pointers. Consecutive threads touch
+// consecutive addresses of the output and of one input, so every access of a
+// warp is coalesced; each element is read once and written once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_KERNELS_CONCATRELU_CUH
+#define RTML_RUNTIME_KERNELS_CONCATRELU_CUH
+
+#include "rtml/Runtime/Kernels/ConcatRelu.h"
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace rtml::kernels {
+namespace cuda_detail {
+
+constexpr int kConcatReluThreads = 256;
+/// Images per launch: gridDim.y is at most 65535.
+constexpr int64_t kConcatReluMaxImages = 65535;
+
+inline void concatReluCheckLaunch(const char *what) {
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("rtml concat+ReLU: ") + what +
+                             " launch failed: " + cudaGetErrorString(err));
+}
+
+/// Everything a kernel needs to find an element's input, by value.
+template <class Pointer, int kInputs> struct ConcatReluArgs {
+  Pointer inputs[kInputs]; // the inputs (forward) or their gradients
+  ConcatReluLayout<kInputs> layout;
+};
+
+/// The input holding output channel CH: its pointer, channels and offset,
+/// chosen by an unrolled compare chain (no dynamic indexing of the
+/// parameters, which would spill them to local memory).
+template <class Pointer, int kInputs>
+__device__ __forceinline__ void
+concatReluSelect(const ConcatReluArgs<Pointer, kInputs> &args, int64_t ch,
+                 Pointer &ptr, int64_t &channels, int64_t &offset) {
+  ptr = args.inputs[0];
+  channels = args.layout.channels[0];
+  offset = 0;
+#pragma unroll
+  for (int i = 1; i < kInputs; ++i)
+    if (ch >= args.layout.offsets[i]) {
+      ptr = args.inputs[i];
+      channels = args.layout.channels[i];
+      offset = args.layout.offsets[i];
+    }
+}
+
+/// Element (or first of kVec elements) IDX of image FIRSTIMAGE + blockIdx.y:
+/// its output channel and the offsets of it in the image's output and in
+/// the image's block of its input. Index is 32-bit when an image fits.
+template <class Index, class Pointer, int kInputs>
+__device__ __forceinline__ bool
+concatReluLocate(const ConcatReluArgs<Pointer, kInputs> &args, Index idx,
+                 Index perImage, Index hw, int64_t image, Pointer &ptr,
+                 int64_t &outAt, int64_t &inAt) {
+  if (idx >= perImage)
+    return false;
+  const Index ch = idx / hw;
+  int64_t channels, offset;
+  concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset);
+  outAt = image * static_cast<int64_t>(perImage) + idx;
+  inAt = image * channels * static_cast<int64_t>(hw) +
+         (static_cast<int64_t>(idx) - offset * static_cast<int64_t>(hw));
+  return true;
+}
+
+template <class Index, int kVec, int kInputs>
+__global__ void __launch_bounds__(kConcatReluThreads)
+    concatReluForwardKernel(ConcatReluArgs<const float *, kInputs> args,
+                            float *__restrict__ output, Index perImage,
+                            Index hw, int64_t firstImage) {
+  const Index idx =
+      (static_cast<Index>(blockIdx.x) * kConcatReluThreads + threadIdx.x) *
+      kVec;
+  const float *x;
+  int64_t outAt, inAt;
+  if (!concatReluLocate(args, idx, perImage, hw, firstImage + blockIdx.y, x,
+                        outAt, inAt))
+    return;
+  if constexpr (kVec == 4) {
+    float4 v = __ldg(reinterpret_cast<const float4 *>(x + inAt));
+    v.x = concatReluActivate(v.x);
+    v.y = concatReluActivate(v.y);
+    v.z = concatReluActivate(v.z);
+    v.w = concatReluActivate(v.w);
+    *reinterpret_cast<float4 *>(output + outAt) = v;
+  } else {
+    output[outAt] = concatReluActivate(__ldg(x + inAt));
+  }
+}
+
+template <class Index, int kVec, int kInputs>
+__global__ void __launch_bounds__(kConcatReluThreads)
+    concatReluBackwardKernel(ConcatReluArgs<float *, kInputs> args,
+                             const float *__restrict__ gradOutput,
+                             const float *__restrict__ output, Index perImage,
+                             Index hw, int64_t firstImage) {
+  const Index idx =
+      (static_cast<Index>(blockIdx.x) * kConcatReluThreads + threadIdx.x) *
+      kVec;
+  float *gx;
+  int64_t outAt, inAt;
+  if (!concatReluLocate(args, idx, perImage, hw, firstImage + blockIdx.y, gx,
+                        outAt, inAt) ||
+      !gx)
+    return;
+  if constexpr (kVec == 4) {
+    const float4 g = __ldg(reinterpret_cast<const float4 *>(gradOutput + outAt));
+    const float4 y = __ldg(reinterpret_cast<const float4 *>(output + outAt));
+    float4 r;
+    r.x = concatReluMaskGrad(y.x, g.x);
+    r.y = concatReluMaskGrad(y.y, g.y);
+    r.z = concatReluMaskGrad(y.z, g.z);
+    r.w = concatReluMaskGrad(y.w, g.w);
+    *reinterpret_cast<float4 *>(gx + inAt) = r;
+  } else {
+    gx[inAt] = concatReluMaskGrad(__ldg(output + outAt),
+                                  __ldg(gradOutput + outAt));
+  }
+}
+
+inline bool concatReluAligned(const void *p) {
+  return p == nullptr || reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+
+/// Launches KERNEL<Index, kVec> over every image in chunks of at most
+/// kConcatReluMaxImages, with float4 accesses when hw % 4 == 0 and ALIGNED.
+template <int kInputs, class Args, class Launch>
+void concatReluLaunch(int64_t n, int64_t perImage, int64_t hw, bool aligned,
+                      Launch &&launch) {
+  const int vec = (hw % 4 == 0 && aligned) ? 4 : 1;
+  const int64_t threads = (perImage + vec - 1) / vec;
+  const unsigned blocks = static_cast<unsigned>(
+      (threads + kConcatReluThreads - 1) / kConcatReluThreads);
+  const bool narrow = perImage + kConcatReluThreads * 4 <= INT32_MAX;
+  for (int64_t first = 0; first < n; first += kConcatReluMaxImages) {
+    const int64_t count =
+        n - first < kConcatReluMaxImages ? n - first : kConcatReluMaxImages;
+    dim3 grid(blocks, static_cast<unsigned>(count));
+    launch(grid, first, vec, narrow);
+  }
+}
+
+} // namespace cuda_detail
+
+template <class Config>
+void concatReluForwardCuda(const float *const *inputs, float *output,
+                           int64_t n, int64_t hw, void *stream) {
+  using T = ConcatReluTraits<Config>;
+  using namespace cuda_detail;
+  const int64_t perImage = T::kTotalChannels * hw;
+  if (n == 0 || perImage == 0)
+    return;
+  ConcatReluArgs<const float *, T::kInputs> args;
+  args.layout = T::layout();
+  bool aligned = concatReluAligned(output);
+  for (int i = 0; i < T::kInputs; ++i) {
+    args.inputs[i] = inputs[i];
+    aligned = aligned && concatReluAligned(inputs[i]);
+  }
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  concatReluLaunch<T::kInputs, decltype(args)>(
+      n, perImage, hw, aligned,
+      [&](dim3 grid, int64_t first, int vec, bool narrow) {
+        if (narrow && vec == 4)
+          concatReluForwardKernel<uint32_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
+              args, output, static_cast<uint32_t>(perImage),
+              static_cast<uint32_t>(hw), first);
+        else if (narrow)
+          concatReluForwardKernel<uint32_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
+              args, output, static_cast<uint32_t>(perImage),
+              static_cast<uint32_t>(hw), first);
+        else if (vec == 4)
+          concatReluForwardKernel<int64_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
+              args, output, perImage, hw, first);
+        else
+          concatReluForwardKernel<int64_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
+              args, output, perImage, hw, first);
+        concatReluCheckLaunch("forward");
+      });
+}
+
+template <class Config>
+void concatReluBackwardCuda(const float *gradOutput, const float *output,
+                            float *const *gradInputs, int64_t n, int64_t hw,
+                            void *stream) {
+  using T = ConcatReluTraits<Config>;
+  using namespace cuda_detail;
+  const int64_t perImage = T::kTotalChannels * hw;
+  if (n == 0 || perImage == 0)
+    return;
+  ConcatReluArgs<float *, T::kInputs> args;
+  args.layout = T::layout();
+  bool aligned = concatReluAligned(gradOutput) && concatReluAligned(output);
+  for (int i = 0; i < T::kInputs; ++i) {
+    args.inputs[i] = gradInputs[i];
+    aligned = aligned && concatReluAligned(gradInputs[i]);
+  }
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  concatReluLaunch<T::kInputs, decltype(args)>(
+      n, perImage, hw, aligned,
+      [&](dim3 grid, int64_t first, int vec, bool narrow) {
+        if (narrow && vec == 4)
+          concatReluBackwardKernel<uint32_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
+              args, gradOutput, output, static_cast<uint32_t>(perImage),
+              static_cast<uint32_t>(hw), first);
+        else if (narrow)
+          concatReluBackwardKernel<uint32_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
+              args, gradOutput, output, static_cast<uint32_t>(perImage),
+              static_cast<uint32_t>(hw), first);
+        else if (vec == 4)
+          concatReluBackwardKernel<int64_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
+              args, gradOutput, output, perImage, hw, first);
+        else
+          concatReluBackwardKernel<int64_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
+              args, gradOutput, output, perImage, hw, first);
+        concatReluCheckLaunch("backward");
+      });
+}
+
+} // namespace rtml::kernels
+
+/// Explicit instantiations of both launchers for CONFIG, at global scope in
+/// a .cu file that has CONFIG's definition.
+#define RTML_INSTANTIATE_CONCAT_RELU_CUDA(Config)                            \
+  template void ::rtml::kernels::concatReluForwardCuda<Config>(              \
+      const float *const *, float *, int64_t, int64_t, void *);              \
+  template void ::rtml::kernels::concatReluBackwardCuda<Config>(             \
+      const float *, const float *, float *const *, int64_t, int64_t,        \
+      void *);
+
+#endif // RTML_RUNTIME_KERNELS_CONCATRELU_CUH

@@ -1,0 +1,225 @@
+//===- ConcatRelu.h - Channel concat of ReLUs, without the concat copy ----===//
+//
+// The kernel half of the inception concat elimination (--rtml-fuse-concat):
+// concat(relu(a), relu(b), ...) along the channels, each ReLU with no other
+// user, becomes one op specialized per model by a config struct the emitter
+// writes into the model's kernels.h:
+//
+//   struct ConcatReluConfig_0 {
+//     static constexpr int kInputs = 3;
+//     static constexpr int64_t kChannels[kInputs] = {64, 128, 32};
+//     static constexpr int64_t kTotalChannels = 224;
+//   };
+//
+// Input i is [N, C_i, spatial...] (the same N and spatial sizes for all);
+// the output is [N, sum C_i, spatial...] with, for off_i = C_0 + ... + C_i-1,
+//
+//   y[:, off_i : off_i + C_i] = relu(x_i)       (written straight into the
+//                                                slice: no concat copy)
+//   dL/dx_i = dL/dy[:, off_i : off_i + C_i], zeroed where y <= 0
+//                                               (read straight from the
+//                                                slice: no split copy)
+//
+// The mask comes from the saved output (PyTorch's threshold_backward tests
+// relu(x) > 0, which is the same set), so the backward needs no input.
+//
+// In both directions, for one image, channels [l, C_i) of input i and
+// channels [off_i + l, off_i + C_i) of the output are each one contiguous
+// block of floats (hw = product of the spatial sizes per channel): the CPU
+// twin walks such blocks as flat vector loops, whatever hw is (1x1 included).
+//
+// This header is torch-free: it is compiled as plain C++17 (the CPU twin,
+// through ConcatReluOp.h) and by nvcc (through ConcatRelu.cuh). Both call the
+// same element functions below; the results are exact (a select, no
+// arithmetic), so the CPU twin and the CUDA kernels agree bit for bit.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_KERNELS_CONCATRELU_H
+#define RTML_RUNTIME_KERNELS_CONCATRELU_H
+
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define RTML_CONCAT_RELU_HOST_DEVICE __host__ __device__
+#else
+#define RTML_CONCAT_RELU_HOST_DEVICE
+#endif
+
+namespace rtml::kernels {
+
+//===----------------------------------------------------------------------===//
+// Element functions, shared by the CPU twin and the CUDA kernels
+//===----------------------------------------------------------------------===//
+
+/// relu(x); NaN stays NaN (as at::relu).
+RTML_CONCAT_RELU_HOST_DEVICE inline float concatReluActivate(float x) {
+  return x < 0.0f ? 0.0f : x;
+}
+
+/// The ReLU's gradient from its output Y: GRAD where y > 0, else 0 (as
+/// threshold_backward(grad, y, 0): a NaN output passes the gradient).
+RTML_CONCAT_RELU_HOST_DEVICE inline float concatReluMaskGrad(float y,
+                                                             float grad) {
+  return y <= 0.0f ? 0.0f : grad;
+}
+
+//===----------------------------------------------------------------------===//
+// Compile-time layout of a config
+//===----------------------------------------------------------------------===//
+
+/// The channel layout of a config as plain values: an aggregate that device
+/// code can take by value (reading Config::kChannels, a static constexpr
+/// array, from a kernel would need its definition in device memory).
+template <int kInputs> struct ConcatReluLayout {
+  int64_t channels[kInputs];
+  int64_t offsets[kInputs]; // first output channel of each input
+};
+
+template <class Config> struct ConcatReluTraits {
+  static_assert(Config::kInputs >= 1, "concat of ReLUs needs an input");
+  static constexpr int kInputs = Config::kInputs;
+
+  static constexpr ConcatReluLayout<kInputs> layout() {
+    ConcatReluLayout<kInputs> l{};
+    int64_t offset = 0;
+    for (int i = 0; i < kInputs; ++i) {
+      l.channels[i] = Config::kChannels[i];
+      l.offsets[i] = offset;
+      offset += Config::kChannels[i];
+    }
+    return l;
+  }
+
+  static constexpr int64_t sumChannels() {
+    int64_t sum = 0;
+    for (int i = 0; i < kInputs; ++i)
+      sum += Config::kChannels[i];
+    return sum;
+  }
+
+  static constexpr bool channelsPositive() {
+    for (int i = 0; i < kInputs; ++i)
+      if (Config::kChannels[i] <= 0)
+        return false;
+    return true;
+  }
+
+  static_assert(channelsPositive(), "every input must have channels");
+  static_assert(sumChannels() == Config::kTotalChannels,
+                "kTotalChannels must be the sum of kChannels");
+  static constexpr int64_t kTotalChannels = Config::kTotalChannels;
+};
+
+//===----------------------------------------------------------------------===//
+// CPU twin
+//===----------------------------------------------------------------------===//
+
+namespace detail {
+
+/// Calls FN(input, image, firstChannel, channels) for each run of output
+/// channels in the flat (image, output channel) row range [begin, end) of
+/// [0, n * totalChannels) that lies in one input: channels
+/// [firstChannel, firstChannel + channels) of that input, which are one
+/// contiguous block of the input and of the output.
+template <class Config, class Fn>
+inline void concatReluForEachRun(int64_t begin, int64_t end, Fn &&fn) {
+  using T = ConcatReluTraits<Config>;
+  static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
+  for (int64_t row = begin; row < end;) {
+    const int64_t image = row / T::kTotalChannels;
+    const int64_t ch = row - image * T::kTotalChannels;
+    int input = 0;
+    while (input + 1 < T::kInputs && ch >= layout.offsets[input + 1])
+      ++input;
+    const int64_t first = ch - layout.offsets[input];
+    int64_t count = layout.channels[input] - first;
+    if (count > end - row)
+      count = end - row;
+    fn(input, image, first, count);
+    row += count;
+  }
+}
+
+} // namespace detail
+
+/// Forward of the CPU twin on contiguous float data: INPUTS[i] is input i,
+/// [n, Config::kChannels[i], hw] (hw = product of the spatial sizes), OUTPUT
+/// is [n, Config::kTotalChannels, hw]. Writes the (image, output channel)
+/// rows [begin, end) of [0, n * kTotalChannels) of OUTPUT; disjoint ranges
+/// may run in parallel.
+template <class Config>
+void concatReluForwardCpu(const float *const *inputs, float *output,
+                          int64_t n, int64_t hw, int64_t begin,
+                          int64_t end) {
+  using T = ConcatReluTraits<Config>;
+  static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
+  (void)n;
+  if (begin >= end || hw <= 0)
+    return;
+  detail::concatReluForEachRun<Config>(
+      begin, end, [&](int input, int64_t image, int64_t first,
+                      int64_t count) {
+        const float *__restrict x =
+            inputs[input] + (image * layout.channels[input] + first) * hw;
+        float *__restrict y =
+            output +
+            (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
+        const int64_t len = count * hw;
+        for (int64_t l = 0; l < len; ++l)
+          y[l] = concatReluActivate(x[l]);
+      });
+}
+
+/// Backward of the CPU twin: GRADINPUTS[i] (laid out as input i) from the
+/// forward's OUTPUT and GRADOUTPUT (both [n, kTotalChannels, hw]), for the
+/// output rows [begin, end) as the forward. A null GRADINPUTS[i] (no
+/// gradient wanted for input i) is skipped.
+template <class Config>
+void concatReluBackwardCpu(const float *gradOutput, const float *output,
+                           float *const *gradInputs, int64_t n, int64_t hw,
+                           int64_t begin, int64_t end) {
+  using T = ConcatReluTraits<Config>;
+  static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
+  (void)n;
+  if (begin >= end || hw <= 0)
+    return;
+  detail::concatReluForEachRun<Config>(
+      begin, end, [&](int input, int64_t image, int64_t first,
+                      int64_t count) {
+        if (!gradInputs[input])
+          return;
+        const int64_t at =
+            (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
+        const float *__restrict g = gradOutput + at, *__restrict y =
+                                                         output + at;
+        float *__restrict gx =
+            gradInputs[input] + (image * layout.channels[input] + first) * hw;
+        const int64_t len = count * hw;
+        for (int64_t l = 0; l < len; ++l)
+          gx[l] = concatReluMaskGrad(y[l], g[l]);
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA launchers (defined in ConcatRelu.cuh, instantiated per config in a
+// model's kernels.cu by RTML_INSTANTIATE_CONCAT_RELU_CUDA)
+//===----------------------------------------------------------------------===//
+
+/// Forward on device pointers (layouts as the CPU twin; INPUTS is a host
+/// array of Config::kInputs device pointers) on STREAM (a cudaStream_t).
+/// Throws std::runtime_error if the launch fails.
+template <class Config>
+void concatReluForwardCuda(const float *const *inputs, float *output,
+                           int64_t n, int64_t hw, void *stream);
+
+/// Backward on device pointers: GRADINPUTS (a host array of kInputs device
+/// pointers; a null one is skipped) from the forward's OUTPUT and
+/// GRADOUTPUT.
+template <class Config>
+void concatReluBackwardCuda(const float *gradOutput, const float *output,
+                            float *const *gradInputs, int64_t n, int64_t hw,
+                            void *stream);
+
+} // namespace rtml::kernels
+
+#endif // RTML_RUNTIME_KERNELS_CONCATRELU_H
