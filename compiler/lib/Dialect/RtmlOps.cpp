@@ -369,11 +369,30 @@ static std::string shapesOf(ValueRange values) {
   return s;
 }
 
+/// Channel concatenation's result type (concat, concat_relu).
+static LogicalResult inferConcatType(MLIRContext *ctx,
+                                     std::optional<Location> loc,
+                                     ValueRange inputs,
+                                     SmallVectorImpl<Type> &results);
+
 LogicalResult ConcatOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
-  ValueRange inputs = adaptor.getInputs();
+  return inferConcatType(ctx, loc, adaptor.getInputs(), results);
+}
+
+LogicalResult ConcatReluOp::inferReturnTypes(MLIRContext *ctx,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &results) {
+  return inferConcatType(ctx, loc, adaptor.getInputs(), results);
+}
+
+static LogicalResult inferConcatType(MLIRContext *ctx,
+                                     std::optional<Location> loc,
+                                     ValueRange inputs,
+                                     SmallVectorImpl<Type> &results) {
   if (inputs.size() < 2)
     return emitOptionalError(loc, "concat needs at least 2 inputs, got ",
                              inputs.size());

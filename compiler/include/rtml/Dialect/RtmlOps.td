@@ -210,4 +210,18 @@ def Rtml_TransferOp : Rtml_Op<"transfer", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu"> {
+  let summary = "concat(relu(a), relu(b), ...) in one kernel";
+  let description = [{
+    What `--rtml-fuse-concat` makes of a channel concat whose operands are
+    each a ReLU with no other user: every branch's activated output is
+    written straight into its channel slice of the result, and the backward
+    splits the incoming gradient and applies each ReLU's derivative in the
+    same pass. The operands are the ReLUs' inputs.
+  }];
+  let arguments = (ins Variadic<Rtml_Tensor>:$inputs);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+}
+
 #endif // RTML_OPS_TD

@@ -32,4 +32,18 @@ def PartitionDevices : Pass<"rtml-partition-devices", "mlir::ModuleOp"> {
   let dependentDialects = ["::rtml::RtmlDialect"];
 }
 
+def FuseConcat : Pass<"rtml-fuse-concat", "mlir::ModuleOp"> {
+  let summary = "Inception concat elimination: concat of ReLUs -> rtml.concat_relu";
+  let description = [{
+    A channel concat whose operands are each produced by a ReLU that has no
+    other user, all on the concat's device, becomes one `rtml.concat_relu`
+    of the ReLUs' inputs: each branch's activated output goes straight into
+    its channel slice, forward, and the gradient is split and masked in one
+    pass, backward. No separate concat copy remains. A concat with any other
+    operand (a pool, a ReLU read elsewhere, a ReLU on another device) is left
+    alone.
+  }];
+  let dependentDialects = ["::rtml::RtmlDialect"];
+}
+
 #endif // RTML_TRANSFORMS_PASSES_TD
