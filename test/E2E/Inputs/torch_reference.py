@@ -4,7 +4,8 @@
                      [--seed S] [--transform-input]
       writes DIR/weights.pt (state dict: a plain dict, or with --ordered the
       OrderedDict that model.state_dict() returns), DIR/input.pt (random
-      images) and DIR/expected.pt (eval-mode logits). Weights are moved away
+      images) and DIR/expected.pt (eval-mode logits, of order one: the main
+      classifier is scaled up where they come out small). Weights are moved away
       from their initial values, and batch norm's running statistics away
       from 0 and 1 (from a few training-mode passes, then noise), so that a
       wrong key, layout or formula shows in the output.
@@ -98,6 +99,16 @@ def export(args):
         model_x = (x * 0.5 + 0.5 - mean) / std
     with torch.no_grad():
         y = model(model_x)
+        # Logits of order one, so that an absolute tolerance means
+        # something: scale the main classifier (the last nn.Linear outside
+        # the side heads) where they come out small.
+        peak = y.abs().max().item()
+        if 0 < peak < 1:
+            fc = [m for n, m in model.named_modules()
+                  if isinstance(m, nn.Linear) and not n.startswith("aux")][-1]
+            fc.weight.mul_(4 / peak)
+            fc.bias.mul_(4 / peak)
+            y = model(model_x)
     state = model.state_dict()
     torch.save(state if args.ordered else dict(state),
                os.path.join(args.dir, "weights.pt"))
