@@ -150,6 +150,7 @@ struct PipelineStep {
 static const PipelineStep kPipeline[] = {
     {"rtml-partition-devices", false, rtml::createPartitionDevices},
     {"rtml-fuse-relu-lrn", true, rtml::createFuseReluLrn},
+    {"rtml-fuse-concat", true, rtml::createFuseConcat},
 };
 
 static LogicalResult runPipeline(ModuleOp module) {
