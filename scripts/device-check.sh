@@ -86,6 +86,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
   emit alexnet_nofuse "$root/models/alexnet.yaml" --no-fuse
   emit small_cnn "$root/test/E2E/Inputs/small_cnn.yaml"
   emit small_towers "$root/test/E2E/Inputs/small_towers.yaml"
+  emit mini_googlenet "$root/test/E2E/Inputs/mini_googlenet.yaml"
   "$build/tools/rtml-data/rtml-data" synth --out "$staging/data" \
     --train 5000 --test 1000 --seed 5
   nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
@@ -165,7 +166,7 @@ build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
 }
 section "building the emitted trainers and the device op check"
 start=$SECONDS
-models=(alexnet alexnet_nofuse small_cnn small_towers)
+models=(alexnet alexnet_nofuse small_cnn small_towers mini_googlenet)
 for m in "${models[@]}"; do build_exe "$m" "$staging/$m" & done
 "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
   -o "$work/device-ops-check" "$work/librtml_runtime.a" "${ldflags[@]}" &
@@ -237,6 +238,23 @@ if "$work/small_cnn" train --device cuda --data "$staging/data" \
   row "small CNN trained on cuda" "$verdict: best test accuracy $acc"
 else
   row "small CNN trained on cuda" "FAILED to run"; status=1
+fi
+
+section "inception blocks (fused concat+ReLU, batch norm, side head) on the GPU"
+if "$work/mini_googlenet" train --device cuda --data "$staging/data" \
+    --out "$work/run-inception" --no-progress &&
+  "$python" -c "import torch; torch.manual_seed(0); torch.save(torch.randn(16, 3, 32, 32), '$work/inception-x.pt')" &&
+  NVIDIA_TF32_OVERRIDE=0 "$work/mini_googlenet" predict --device cuda --weights "$work/run-inception/checkpoints/last.pt" \
+    --input "$work/inception-x.pt" --output "$work/inception-cuda.pt" &&
+  "$work/mini_googlenet" predict --device cpu --weights "$work/run-inception/checkpoints/last.pt" \
+    --input "$work/inception-x.pt" --output "$work/inception-cpu.pt"; then
+  acc="$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['best_test_accuracy'])" "$work/run-inception/summary.json")"
+  diff="$("$python" -c "import torch,sys; a=torch.load(sys.argv[1]); b=torch.load(sys.argv[2]); print(f'{(a-b).abs().max().item():.2e}')" "$work/inception-cuda.pt" "$work/inception-cpu.pt")"
+  verdict="PASS"
+  "$python" -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1e-3 and float(sys.argv[2]) > 0.5 else 1)" "$diff" "$acc" || { verdict="FAIL"; status=1; }
+  row "inception model: cuda vs cpu predict, accuracy" "$verdict: max abs diff $diff, best test accuracy $acc"
+else
+  row "inception model on cuda" "FAILED to run"; status=1
 fi
 
 section "two-tower model: logical devices gpu0, gpu1 both on cuda:0"
