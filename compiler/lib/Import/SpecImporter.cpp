@@ -8,6 +8,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 
@@ -305,29 +306,49 @@ OwningOpRef<ModuleOp> SpecImporter::run() {
   llvm::StringMap<Value> values;
   values["input"] = body->getArgument(0);
   Value previous = body->getArgument(0);
+  // A layer whose shapes do not fit is reported, and so is every other
+  // independent mistake: the layers that read a failed one are skipped
+  // silently (their error would only repeat it), the rest still import.
+  llvm::StringSet<> failedLayers;
+  bool previousFailed = false;
   for (const spec::LayerSpec &layer : spec.layers) {
     SmallVector<Value> inputs;
+    bool readsFailed = layer.from.empty() && previousFailed;
     if (layer.from.empty())
       inputs.push_back(previous);
     for (const std::string &name : layer.from) {
+      if (failedLayers.contains(name)) {
+        readsFailed = true;
+        continue;
+      }
       auto it = values.find(name);
       if (it == values.end()) {
         emitError(layerLocation(layer))
             << "unknown layer '" << name << "' in 'from'";
-        return nullptr;
+        readsFailed = true;
+        break;
       }
       inputs.push_back(it->second);
     }
-    Block::iterator firstNew =
-        body->empty() ? body->begin() : std::prev(body->end());
-    bool wasEmpty = body->empty();
-    FailureOr<Value> result = importLayer(layer, inputs);
-    if (failed(result))
-      return nullptr;
-    place(body, wasEmpty ? body->begin() : std::next(firstNew), layer);
+    FailureOr<Value> result = failure();
+    if (!readsFailed) {
+      Block::iterator firstNew =
+          body->empty() ? body->begin() : std::prev(body->end());
+      bool wasEmpty = body->empty();
+      result = importLayer(layer, inputs);
+      if (succeeded(result))
+        place(body, wasEmpty ? body->begin() : std::next(firstNew), layer);
+    }
+    previousFailed = failed(result);
+    if (failed(result)) {
+      failedLayers.insert(layer.name);
+      continue;
+    }
     values[layer.name] = *result;
     previous = *result;
   }
+  if (!failedLayers.empty())
+    return nullptr;
 
   // One result per head, the main head first; each gives class logits.
   SmallVector<Value> outputs;
