@@ -1,4 +1,5 @@
 //===- OpsTest.cpp - Ops, parameter init, SGD and loss vs LibTorch --------===//
+#include "rtml/Runtime/DeviceMap.h"
 #include "rtml/Runtime/Ops.h"
 #include "rtml/Runtime/Optimizer.h"
 #include "rtml/Runtime/Parameters.h"
@@ -215,6 +216,111 @@ TEST(RuntimeOps, LrnGradientMatchesFiniteDifferences) {
   }
   EXPECT_TRUE(at::allclose(x.grad(), numeric, 1e-5, 1e-7)) << x.grad() << "\n"
                                                            << numeric;
+}
+
+TEST(RuntimeOps, AvgPool2dMatchesLibTorch) {
+  at::manual_seed(11);
+  at::Tensor x = at::randn({2, 3, 9, 10});
+  // GoogLeNet's side classifier (5x5/3) and the ceil_mode/padding corners.
+  for (bool ceil : {false, true})
+    for (bool includePad : {false, true})
+      expectSameForwardAndGrad(
+          x,
+          [&](const at::Tensor &t) {
+            return ops::avgPool2d(t, {3, 3}, {2, 2}, {1, 1}, ceil, includePad);
+          },
+          [&](const at::Tensor &t) {
+            return F::avg_pool2d(t, F::AvgPool2dFuncOptions({3, 3})
+                                        .stride({2, 2})
+                                        .padding({1, 1})
+                                        .ceil_mode(ceil)
+                                        .count_include_pad(includePad));
+          });
+  expectSameForwardAndGrad(
+      at::randn({2, 4, 14, 14}),
+      [](const at::Tensor &t) {
+        return ops::avgPool2d(t, {5, 5}, {3, 3}, {0, 0}, false, true);
+      },
+      [](const at::Tensor &t) {
+        return F::avg_pool2d(t, F::AvgPool2dFuncOptions({5, 5}).stride(3));
+      });
+}
+
+TEST(RuntimeOps, BatchNormMatchesTorchModuleInTrainingAndEval) {
+  at::manual_seed(12);
+  torch::nn::BatchNorm2d reference(
+      torch::nn::BatchNorm2dOptions(5).eps(1e-3).momentum(0.1));
+  at::Tensor weight = at::rand({5}) + 0.5, bias = at::randn({5});
+  {
+    torch::NoGradGuard noGrad;
+    reference->weight.copy_(weight);
+    reference->bias.copy_(bias);
+  }
+  at::Tensor mean = at::zeros({5}), var = at::ones({5});
+  at::Tensor count = at::zeros({}, at::kLong);
+  at::Tensor w = weight.clone().requires_grad_(true);
+  at::Tensor b = bias.clone().requires_grad_(true);
+  // Two training batches update the running statistics as PyTorch does.
+  for (int step = 0; step < 2; ++step) {
+    at::Tensor x = at::randn({4, 5, 3, 3}) * 2 + 1;
+    at::Tensor xa = x.clone().requires_grad_(true);
+    at::Tensor xb = x.clone().requires_grad_(true);
+    reference->train();
+    at::Tensor expected = reference->forward(xb);
+    at::Tensor actual =
+        ops::batchNorm(xa, w, b, mean, var, count, true, 0.1, 1e-3);
+    EXPECT_TRUE(at::allclose(actual, expected, 1e-5, 1e-5));
+    at::Tensor upstream = at::randn(actual.sizes());
+    actual.backward(upstream);
+    expected.backward(upstream);
+    EXPECT_TRUE(at::allclose(xa.grad(), xb.grad(), 1e-5, 1e-5));
+  }
+  EXPECT_TRUE(at::allclose(mean, reference->running_mean, 1e-6, 1e-6));
+  EXPECT_TRUE(at::allclose(var, reference->running_var, 1e-6, 1e-6));
+  EXPECT_EQ(count.item<int64_t>(),
+            reference->num_batches_tracked.item<int64_t>());
+  EXPECT_TRUE(at::allclose(w.grad(), reference->weight.grad(), 1e-4, 1e-4));
+  // Evaluation uses the running statistics and changes nothing.
+  reference->eval();
+  at::Tensor x = at::randn({2, 5, 3, 3});
+  at::Tensor before = mean.clone();
+  EXPECT_TRUE(at::allclose(
+      ops::batchNorm(x, w, b, mean, var, count, false, 0.1, 1e-3),
+      reference->forward(x), 1e-5, 1e-5));
+  EXPECT_TRUE(at::equal(mean, before));
+  EXPECT_EQ(count.item<int64_t>(), 2);
+}
+
+TEST(RuntimeOps, ConcatAndAddMatchLibTorch) {
+  at::manual_seed(13);
+  at::Tensor a = at::randn({2, 3, 4, 4}).requires_grad_(true);
+  at::Tensor b = at::randn({2, 5, 4, 4}).requires_grad_(true);
+  at::Tensor cat = ops::concat({a, b});
+  EXPECT_TRUE(at::equal(cat, at::cat({a, b}, 1)));
+  at::Tensor upstream = at::randn(cat.sizes());
+  cat.backward(upstream);
+  EXPECT_TRUE(at::equal(a.grad(), upstream.narrow(1, 0, 3)));
+  EXPECT_TRUE(at::equal(b.grad(), upstream.narrow(1, 3, 5)));
+
+  at::Tensor c = at::randn({2, 3, 4, 4});
+  at::Tensor d = at::randn({2, 3, 4, 4});
+  at::Tensor e = at::randn({2, 3, 4, 4});
+  EXPECT_TRUE(at::allclose(ops::add({c, d, e}), c + d + e));
+}
+
+TEST(RuntimeOps, ToDeviceOnTheSameDeviceIsTheIdentity) {
+  setSingleDevice(at::Device(at::kCPU));
+  at::Tensor x = at::randn({3, 2}).requires_grad_(true);
+  at::Tensor y = ops::toDevice(x, 1);
+  // Logical device 1 of a one-device run is the CPU: no copy at all.
+  EXPECT_EQ(y.data_ptr(), x.data_ptr());
+  EXPECT_EQ(setDeviceMap({"gpu0", "gpu1", "gpu2"}, {at::Device(at::kCPU)}),
+            "note: 3 logical devices share 1 physical: gpu0->cpu gpu1->cpu "
+            "gpu2->cpu");
+  EXPECT_EQ(physicalDevice(2), at::Device(at::kCPU));
+  EXPECT_THROW(parseDeviceList("cpu,gpu7"), std::invalid_argument);
+  EXPECT_EQ(parseDeviceList("cpu,cpu").size(), 2u);
+  setSingleDevice(at::Device(at::kCPU));
 }
 
 TEST(RuntimeParams, FanInUniformBoundsAndStatistics) {
