@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/ConcatReluOp.h"
 
+#include "BenchHarness.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -38,46 +40,18 @@ double timeOnce(const Fn &fn, const std::vector<at::Tensor> &xs,
   std::vector<at::Tensor> leaves;
   for (const at::Tensor &x : xs)
     leaves.push_back(x.detach().requires_grad_(true));
-  auto start = std::chrono::steady_clock::now();
-  at::Tensor y = fn(leaves);
-  y.backward(upstream);
-  auto stop = std::chrono::steady_clock::now();
-  return std::chrono::duration<double, std::milli>(stop - start).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return rtml::bench::timeForwardBackward([&] { return fn(leaves); },
+                                          upstream);
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  int64_t batch = 16;
-  int reps = 20, threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    auto next = [&]() -> const char * {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "error: %s needs a value\n", argv[i]);
-        std::exit(1);
-      }
-      return argv[++i];
-    };
-    if (!std::strcmp(argv[i], "--batch"))
-      batch = std::atoll(next());
-    else if (!std::strcmp(argv[i], "--reps"))
-      reps = std::atoi(next());
-    else if (!std::strcmp(argv[i], "--threads"))
-      threads = std::atoi(next());
-    else {
-      std::fprintf(stderr,
-                   "usage: %s [--batch N] [--reps R] [--threads T]\n",
-                   argv[0]);
-      return argv[i] == std::string("--help") ? 0 : 1;
-    }
-  }
-  if (threads > 0)
-    at::set_num_threads(threads);
+  rtml::bench::BenchArgs args;
+  args.reps = 20;
+  rtml::bench::parseBenchArgs(argc, argv, args);
+  const int64_t batch = args.batch;
+  const int reps = args.reps;
 
   torch::manual_seed(0);
   std::vector<at::Tensor> xs;
@@ -101,7 +75,7 @@ int main(int argc, char **argv) {
     tOurs.push_back(timeOnce(ours, xs, upstream));
     tTheirs.push_back(timeOnce(theirs, xs, upstream));
   }
-  double a = median(tOurs), b = median(tTheirs);
+  double a = rtml::bench::median(tOurs), b = rtml::bench::median(tTheirs);
   std::printf("concat of ReLUs forward+backward on the CPU, %d threads, "
               "median of %d interleaved repetitions\n",
               at::get_num_threads(), reps);

@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/LrnOp.h"
 
+#include "BenchHarness.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -53,46 +55,17 @@ struct Shape {
 double timeOnce(const std::function<at::Tensor(const at::Tensor &)> &fn,
                 const at::Tensor &x, const at::Tensor &upstream) {
   at::Tensor leaf = x.detach().requires_grad_(true);
-  auto start = std::chrono::steady_clock::now();
-  at::Tensor y = fn(leaf);
-  y.backward(upstream);
-  auto stop = std::chrono::steady_clock::now();
-  return std::chrono::duration<double, std::milli>(stop - start).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return rtml::bench::timeForwardBackward([&] { return fn(leaf); }, upstream);
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  int64_t batch = 16;
-  int reps = 10, threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    auto next = [&]() -> const char * {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "error: %s needs a value\n", argv[i]);
-        std::exit(1);
-      }
-      return argv[++i];
-    };
-    if (!std::strcmp(argv[i], "--batch"))
-      batch = std::atoll(next());
-    else if (!std::strcmp(argv[i], "--reps"))
-      reps = std::atoi(next());
-    else if (!std::strcmp(argv[i], "--threads"))
-      threads = std::atoi(next());
-    else {
-      std::fprintf(stderr,
-                   "usage: %s [--batch N] [--reps R] [--threads T]\n",
-                   argv[0]);
-      return argv[i] == std::string("--help") ? 0 : 1;
-    }
-  }
-  if (threads > 0)
-    at::set_num_threads(threads);
+  rtml::bench::BenchArgs args;
+  args.reps = 10;
+  rtml::bench::parseBenchArgs(argc, argv, args);
+  const int64_t batch = args.batch;
+  const int reps = args.reps;
 
   const std::vector<Shape> shapes = {
       {"AlexNet LRN1 (relu+lrn)", true, 64, 55, 55},
@@ -134,7 +107,7 @@ int main(int argc, char **argv) {
       tOurs.push_back(timeOnce(ours, x, upstream));
       tTheirs.push_back(timeOnce(theirs, x, upstream));
     }
-    double a = median(tOurs), b = median(tTheirs);
+    double a = rtml::bench::median(tOurs), b = rtml::bench::median(tTheirs);
     logSum += std::log(b / a);
     std::printf("%-34s [%lld, %lld, %lld, %lld]: rtml %8.2f ms, PyTorch "
                 "%8.2f ms, ratio %5.2fx\n",
