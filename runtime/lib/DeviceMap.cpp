@@ -71,7 +71,9 @@ at::Tensor toDevice(const at::Tensor &input, int64_t logicalDevice) {
   // Same device: no copy, and autograd sees the identity.
   if (input.device() == target)
     return input;
-  return input.to(target, /*non_blocking=*/true);
+  // Asynchronous only towards a GPU: a non-blocking copy to the host may
+  // hand back memory the copy has not filled yet.
+  return input.to(target, /*non_blocking=*/target.is_cuda());
 }
 } // namespace ops
 
