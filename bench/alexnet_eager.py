@@ -25,7 +25,7 @@ import torch.nn as nn
 
 
 # One definition of the report's model, shared with the tests.
-from reference_models import AlexNet  # noqa: E402
+from reference_models import MODELS, AlexNet  # noqa: E402
 
 
 def positive(text):
@@ -50,6 +50,9 @@ def main(argv=None):
     p.add_argument("--warmup", type=non_negative, default=2)
     p.add_argument("--threads", type=positive, help="torch.set_num_threads")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--model", default="alexnet", choices=sorted(MODELS),
+                   help="another network of bench/reference_models.py; side "
+                        "heads add 0.3 x their loss, as the trainer does")
     p.add_argument("--seed", type=non_negative, default=0)
     p.add_argument("--image-size", type=positive, default=224)
     p.add_argument("--num-classes", type=positive, default=10)
@@ -68,7 +71,11 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    model = AlexNet(args.num_classes, use_lrn=not args.no_lrn).to(device)
+    if args.model == "alexnet":
+        model = AlexNet(args.num_classes, use_lrn=not args.no_lrn)
+    else:
+        model = MODELS[args.model](num_classes=args.num_classes)
+    model = model.to(device)
 
     if args.export_weights:
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -102,7 +109,12 @@ def main(argv=None):
         sync()
         start = time.perf_counter()
         opt.zero_grad()
-        loss = loss_fn(model(x), y)
+        out = model(x)
+        if isinstance(out, tuple):  # main head, then side heads
+            loss = loss_fn(out[0], y) + sum(0.3 * loss_fn(o, y)
+                                            for o in out[1:])
+        else:
+            loss = loss_fn(out, y)
         loss.backward()
         opt.step()
         sync()
@@ -113,7 +125,7 @@ def main(argv=None):
     median = statistics.median(times)
     images_per_s = args.batch_size / (mean / 1e3)
     if args.json:
-        print(json.dumps({"model": "alexnet_eager", "mean_ms": mean,
+        print(json.dumps({"model": args.model + "_eager", "mean_ms": mean,
                           "median_ms": median, "steps": args.steps,
                           "warmup": args.warmup, "batch": args.batch_size,
                           "device": str(device),
