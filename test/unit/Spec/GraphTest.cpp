@@ -1,6 +1,8 @@
 //===- GraphTest.cpp - Blocks, heads, devices, variants, train and data ---===//
 #include "rtml/Spec/Loader.h"
 
+#include "SpecTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <dirent.h>
@@ -9,34 +11,9 @@
 
 using namespace rtml;
 using namespace rtml::spec;
+using namespace rtml::spec::testing;
 
 namespace {
-
-struct Result {
-  std::optional<ModelSpec> spec;
-  std::vector<std::string> diags;
-  std::string printed;
-};
-
-Result load(const std::string &text,
-            const std::vector<ParamOverride> &overrides = {}) {
-  DiagnosticEngine diag;
-  Result r;
-  r.spec = parseModelSpec(text, "m.yaml", diag, overrides);
-  for (const Diagnostic &d : diag.diagnostics()) {
-    const char *sev = d.severity == Severity::Error  ? "error"
-                      : d.severity == Severity::Note ? "note"
-                                                     : "warning";
-    r.diags.push_back(std::to_string(d.location.line) + ":" +
-                      std::to_string(d.location.column) + ": " + sev + ": " +
-                      d.message);
-  }
-  std::ostringstream os;
-  diag.printAll(os);
-  r.printed = os.str();
-  EXPECT_EQ(r.spec.has_value(), !diag.hasErrors()) << r.printed;
-  return r;
-}
 
 const std::string header = "name: m\n"
                            "input: {channels: 3, height: 32, width: 32}\n"

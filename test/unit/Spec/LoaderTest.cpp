@@ -1,46 +1,17 @@
 //===- LoaderTest.cpp - Validation and diagnostics of the spec loader -----===//
 #include "rtml/Spec/Loader.h"
 
+#include "SpecTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 using namespace rtml;
 using namespace rtml::spec;
+using namespace rtml::spec::testing;
 
 namespace {
-
-/// Loads TEXT as "m.yaml"; DIAGS gets each diagnostic as
-/// "LINE:COL: error|note: MESSAGE".
-struct Result {
-  std::optional<ModelSpec> spec;
-  std::vector<std::string> diags;
-  std::string printed;
-};
-
-Result load(const std::string &text,
-            const std::vector<ParamOverride> &overrides = {}) {
-  DiagnosticEngine diag;
-  Result r;
-  r.spec = parseModelSpec(text, "m.yaml", diag, overrides);
-  for (const Diagnostic &d : diag.diagnostics()) {
-    EXPECT_TRUE(d.location.file == "m.yaml" ||
-                d.location.file == "<command line>")
-        << d.location.file;
-    const char *sev = d.severity == Severity::Error  ? "error"
-                      : d.severity == Severity::Note ? "note"
-                                                     : "warning";
-    r.diags.push_back(std::to_string(d.location.line) + ":" +
-                      std::to_string(d.location.column) + ": " + sev + ": " +
-                      d.message);
-  }
-  std::ostringstream os;
-  diag.printAll(os);
-  r.printed = os.str();
-  // The API promises: nullopt exactly when errors were reported.
-  EXPECT_EQ(r.spec.has_value(), !diag.hasErrors()) << r.printed;
-  return r;
-}
 
 /// A valid model whose layer list is LAYERS (each line indented 2).
 std::string model(const std::string &layers, const std::string &extra = "") {
