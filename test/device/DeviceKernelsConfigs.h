@@ -9,26 +9,19 @@
 #ifndef RTML_TEST_DEVICE_DEVICEKERNELSCONFIGS_H
 #define RTML_TEST_DEVICE_DEVICEKERNELSCONFIGS_H
 
-#define RTML_DEVICE_LRN_CONFIG(NAME, SIZE, ALPHA, BETA, K, RELU)            \
-  struct NAME {                                                              \
-    static constexpr int kSize = SIZE;                                       \
-    static constexpr float kAlpha = ALPHA;                                   \
-    static constexpr float kBeta = BETA;                                     \
-    static constexpr float kK = K;                                           \
-    static constexpr bool kRelu = RELU;                                      \
-  };
+#include "rtml/Runtime/Kernels/Lrn.h"
 
 // The seed's constants (AlexNet, GoogLeNet), then large alphas where the
 // window term dominates, each special-cased beta, the generic pow, even
 // windows and a window wider than most channel counts.
-RTML_DEVICE_LRN_CONFIG(SeedRelu, 5, 1.0e-4f, 0.75f, 2.0f, true)
-RTML_DEVICE_LRN_CONFIG(Seed, 5, 1.0e-4f, 0.75f, 2.0f, false)
-RTML_DEVICE_LRN_CONFIG(Size1Relu, 1, 0.5f, 0.5f, 1.0f, true)
-RTML_DEVICE_LRN_CONFIG(Size2, 2, 0.3f, 1.0f, 1.0f, false)
-RTML_DEVICE_LRN_CONFIG(Size4Relu, 4, 0.7f, 0.6f, 1.0f, true)
-RTML_DEVICE_LRN_CONFIG(Size5Relu, 5, 2.0f, 0.75f, 1.0f, true)
-RTML_DEVICE_LRN_CONFIG(Size7Relu, 7, 0.8f, 0.75f, 2.0f, true)
-RTML_DEVICE_LRN_CONFIG(Size11, 11, 0.9f, 0.7f, 1.0f, false)
+RTML_LRN_CONFIG(SeedRelu, 5, 1.0e-4f, 0.75f, 2.0f, true)
+RTML_LRN_CONFIG(Seed, 5, 1.0e-4f, 0.75f, 2.0f, false)
+RTML_LRN_CONFIG(Size1Relu, 1, 0.5f, 0.5f, 1.0f, true)
+RTML_LRN_CONFIG(Size2, 2, 0.3f, 1.0f, 1.0f, false)
+RTML_LRN_CONFIG(Size4Relu, 4, 0.7f, 0.6f, 1.0f, true)
+RTML_LRN_CONFIG(Size5Relu, 5, 2.0f, 0.75f, 1.0f, true)
+RTML_LRN_CONFIG(Size7Relu, 7, 0.8f, 0.75f, 2.0f, true)
+RTML_LRN_CONFIG(Size11, 11, 0.9f, 0.7f, 1.0f, false)
 
 #define RTML_DEVICE_LRN_CONFIGS(X)                                           \
   X(SeedRelu)                                                                \

@@ -22,29 +22,20 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-#define RTML_TEST_LRN_CONFIG(NAME, SIZE, ALPHA, BETA, K, RELU)              \
-  struct NAME {                                                              \
-    static constexpr int kSize = SIZE;                                       \
-    static constexpr float kAlpha = ALPHA;                                   \
-    static constexpr float kBeta = BETA;                                     \
-    static constexpr float kK = K;                                           \
-    static constexpr bool kRelu = RELU;                                      \
-  };
-
 // The seed's constants, fused and plain. alpha = 1e-4 barely normalizes, so
 // the other configs use large alphas where the window term dominates the
 // gradient, and cover each special-cased beta and the generic pow.
-RTML_TEST_LRN_CONFIG(SeedRelu, 5, 1.0e-4f, 0.75f, 2.0f, true)
-RTML_TEST_LRN_CONFIG(Seed, 5, 1.0e-4f, 0.75f, 2.0f, false)
-RTML_TEST_LRN_CONFIG(Size1Relu, 1, 0.5f, 0.75f, 1.0f, true)
-RTML_TEST_LRN_CONFIG(Size2, 2, 0.3f, 0.5f, 1.0f, false)
-RTML_TEST_LRN_CONFIG(Size3Relu, 3, 1.0f, 1.0f, 1.5f, true)
-RTML_TEST_LRN_CONFIG(Size4, 4, 0.5f, 0.6f, 1.0f, false)
-RTML_TEST_LRN_CONFIG(Size4Relu, 4, 0.7f, 0.75f, 1.0f, true)
-RTML_TEST_LRN_CONFIG(Size5Relu, 5, 2.0f, 0.75f, 1.0f, true)
-RTML_TEST_LRN_CONFIG(Size5, 5, 2.0f, 0.75f, 1.0f, false)
-RTML_TEST_LRN_CONFIG(Size7Relu, 7, 0.8f, 0.75f, 2.0f, true)
-RTML_TEST_LRN_CONFIG(Size11, 11, 0.9f, 0.7f, 1.0f, false)
+RTML_LRN_CONFIG(SeedRelu, 5, 1.0e-4f, 0.75f, 2.0f, true)
+RTML_LRN_CONFIG(Seed, 5, 1.0e-4f, 0.75f, 2.0f, false)
+RTML_LRN_CONFIG(Size1Relu, 1, 0.5f, 0.75f, 1.0f, true)
+RTML_LRN_CONFIG(Size2, 2, 0.3f, 0.5f, 1.0f, false)
+RTML_LRN_CONFIG(Size3Relu, 3, 1.0f, 1.0f, 1.5f, true)
+RTML_LRN_CONFIG(Size4, 4, 0.5f, 0.6f, 1.0f, false)
+RTML_LRN_CONFIG(Size4Relu, 4, 0.7f, 0.75f, 1.0f, true)
+RTML_LRN_CONFIG(Size5Relu, 5, 2.0f, 0.75f, 1.0f, true)
+RTML_LRN_CONFIG(Size5, 5, 2.0f, 0.75f, 1.0f, false)
+RTML_LRN_CONFIG(Size7Relu, 7, 0.8f, 0.75f, 2.0f, true)
+RTML_LRN_CONFIG(Size11, 11, 0.9f, 0.7f, 1.0f, false)
 
 /// relu (if RELU) then local_response_norm, in double, differentiable.
 at::Tensor referenceLrn(const at::Tensor &x, int size, double alpha,

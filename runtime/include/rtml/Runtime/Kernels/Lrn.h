@@ -64,6 +64,17 @@
 #pragma GCC optimize("no-math-errno", "no-trapping-math")
 #endif
 
+/// Declares an LRN config struct (what an emitted kernels.h writes out by
+/// hand), for tests and checks that instantiate kernels themselves.
+#define RTML_LRN_CONFIG(NAME, SIZE, ALPHA, BETA, K, RELU)                     \
+  struct NAME {                                                              \
+    static constexpr int kSize = SIZE;                                       \
+    static constexpr float kAlpha = ALPHA;                                   \
+    static constexpr float kBeta = BETA;                                     \
+    static constexpr float kK = K;                                           \
+    static constexpr bool kRelu = RELU;                                      \
+  };
+
 namespace rtml::kernels {
 
 //===----------------------------------------------------------------------===//
