@@ -1,0 +1,103 @@
+//===- Distributed.h - Data parallel over LibTorch's c10d -----------------===//
+//
+// Several trainer processes, each with its own shard of every batch, average
+// their gradients with c10d collectives (Gloo on CPU tensors, NCCL on CUDA
+// ones when LibTorch has it). A job is described the way torchrun describes
+// it, by environment variables, so `torchrun --no-python TRAINER train ...`
+// works, and so does setting the variables by hand.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_DISTRIBUTED_H
+#define RTML_RUNTIME_DISTRIBUTED_H
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rtml {
+
+/// This process's place in a data-parallel job.
+struct DistributedEnv {
+  int64_t rank = 0;
+  int64_t worldSize = 1;
+  int64_t localRank = 0; ///< index among the processes of this machine
+  std::string masterAddr;
+  int masterPort = 0;
+  /// torchrun's agent already serves the store at MASTER_ADDR:MASTER_PORT
+  /// (TORCHELASTIC_USE_AGENT_STORE=True): every rank is a client.
+  bool agentStore = false;
+  bool enabled() const { return worldSize > 1; }
+};
+
+/// Reads RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT and
+/// TORCHELASTIC_USE_AGENT_STORE through GETENV. Without WORLD_SIZE (or with
+/// 1) the process trains alone. Throws std::invalid_argument naming the
+/// variable when one is missing or malformed.
+DistributedEnv
+parseDistributedEnv(const std::function<const char *(const char *)> &getenv);
+/// parseDistributedEnv over the process environment.
+DistributedEnv distributedEnvFromEnvironment();
+
+/// Whether this runtime was built with c10d (Gloo headers were found).
+bool distributedAvailable();
+
+/// A c10d process group of the job. Every collective waits at most the
+/// timeout given to connect and turns a failure (a peer that died, a
+/// timeout) into a std::runtime_error that names the operation and the
+/// rank, so that no process hangs on a dead job.
+class Communicator {
+public:
+  /// Rendezvous with the job's other processes through a TCP store at
+  /// MASTER_ADDR:MASTER_PORT (hosted by rank 0 unless torchrun's agent
+  /// hosts it), waiting at most TIMEOUT. DEVICE picks the backend: NCCL
+  /// for CUDA when available, Gloo otherwise.
+  static std::unique_ptr<Communicator>
+  connect(const DistributedEnv &env, at::Device device,
+          std::chrono::milliseconds timeout);
+  ~Communicator();
+
+  int64_t rank() const { return env.rank; }
+  int64_t worldSize() const { return env.worldSize; }
+  const std::string &backend() const { return backendName; }
+
+  /// Sums each tensor across the processes, in place. All of TENSORS must be
+  /// on one device.
+  void allReduceSum(std::vector<at::Tensor> &tensors, const char *what);
+  /// Overwrites each tensor with rank ROOT's.
+  void broadcast(std::vector<at::Tensor> &tensors, int64_t root,
+                 const char *what);
+
+private:
+  struct Group;
+  Communicator(DistributedEnv env, std::unique_ptr<Group> group,
+               std::string backendName, std::chrono::milliseconds timeout);
+
+  DistributedEnv env;
+  std::unique_ptr<Group> group;
+  std::string backendName;
+  std::chrono::milliseconds timeout;
+};
+
+/// Sums the gradients of PARAMS over the processes after scaling each
+/// process's by SCALE (its share of the combined batch, so that the sum is
+/// the gradient of the combined batch's mean loss). Gradients are packed
+/// into one flat buffer per device, so a step costs one collective per
+/// device. Undefined gradients (parameters no loss reached) are skipped,
+/// the same ones on every rank since every rank runs the same graph.
+void allReduceGradients(Communicator &comm,
+                        const std::vector<at::Tensor> &params, double scale);
+
+/// Overwrites TENSORS (parameters, buffers) with rank 0's, one flat buffer
+/// per device and dtype.
+void broadcastFromRankZero(Communicator &comm,
+                           const std::vector<at::Tensor> &tensors,
+                           const char *what);
+
+} // namespace rtml
+
+#endif // RTML_RUNTIME_DISTRIBUTED_H

@@ -1,0 +1,213 @@
+//===- DistributedTest.cpp - Job environment and c10d collectives ---------===//
+//
+// The collectives run as ranks in threads of this process over loopback,
+// the same Gloo transport separate processes use.
+//
+//===----------------------------------------------------------------------===//
+#include "rtml/Runtime/Distributed.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <string>
+
+using namespace rtml;
+
+namespace {
+
+DistributedEnv parse(const std::map<std::string, std::string> &vars) {
+  return parseDistributedEnv([&](const char *name) -> const char * {
+    auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  });
+}
+
+std::string parseError(const std::map<std::string, std::string> &vars) {
+  try {
+    parse(vars);
+  } catch (const std::invalid_argument &e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+/// A loopback port nobody listens on now.
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+DistributedEnv rankEnv(int64_t rank, int64_t world, int port) {
+  DistributedEnv env;
+  env.rank = rank;
+  env.worldSize = world;
+  env.localRank = rank;
+  env.masterAddr = "127.0.0.1";
+  env.masterPort = port;
+  return env;
+}
+
+} // namespace
+
+TEST(DistributedEnvTest, AbsentWorldSizeMeansOneProcess) {
+  DistributedEnv env = parse({});
+  EXPECT_FALSE(env.enabled());
+  EXPECT_EQ(env.rank, 0);
+  EXPECT_FALSE(parse({{"WORLD_SIZE", "1"}}).enabled());
+}
+
+TEST(DistributedEnvTest, ReadsTorchrunVariables) {
+  DistributedEnv env = parse({{"WORLD_SIZE", "4"},
+                              {"RANK", "3"},
+                              {"LOCAL_RANK", "1"},
+                              {"MASTER_ADDR", "10.0.0.2"},
+                              {"MASTER_PORT", "29400"},
+                              {"TORCHELASTIC_USE_AGENT_STORE", "True"}});
+  EXPECT_TRUE(env.enabled());
+  EXPECT_EQ(env.worldSize, 4);
+  EXPECT_EQ(env.rank, 3);
+  EXPECT_EQ(env.localRank, 1);
+  EXPECT_EQ(env.masterAddr, "10.0.0.2");
+  EXPECT_EQ(env.masterPort, 29400);
+  EXPECT_TRUE(env.agentStore);
+}
+
+TEST(DistributedEnvTest, NamesTheBadVariable) {
+  std::map<std::string, std::string> good{{"WORLD_SIZE", "2"},
+                                          {"RANK", "1"},
+                                          {"MASTER_ADDR", "127.0.0.1"},
+                                          {"MASTER_PORT", "29500"}};
+  auto without = [&](const std::string &name) {
+    auto vars = good;
+    vars.erase(name);
+    return vars;
+  };
+  auto with = [&](const std::string &name, const std::string &value) {
+    auto vars = good;
+    vars[name] = value;
+    return vars;
+  };
+  EXPECT_NE(parseError(without("RANK")).find("RANK is not set"),
+            std::string::npos);
+  EXPECT_NE(parseError(without("MASTER_ADDR")).find("MASTER_ADDR is not set"),
+            std::string::npos);
+  EXPECT_NE(parseError(without("MASTER_PORT")).find("MASTER_PORT is not set"),
+            std::string::npos);
+  EXPECT_EQ(parseError(with("RANK", "2")),
+            "environment variable RANK='2' is not an integer in [0, 1]");
+  EXPECT_EQ(parseError(with("WORLD_SIZE", "two")),
+            "environment variable WORLD_SIZE='two' is not an integer in [1, "
+            "1048576]");
+  EXPECT_EQ(parseError(with("MASTER_PORT", "70000")),
+            "environment variable MASTER_PORT='70000' is not an integer in "
+            "[1, 65535]");
+  EXPECT_EQ(parseError(with("LOCAL_RANK", "-1")),
+            "environment variable LOCAL_RANK='-1' is not an integer in [0, "
+            "1]");
+}
+
+class CollectivesTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (!distributedAvailable())
+      GTEST_SKIP() << "runtime built without c10d";
+  }
+};
+
+TEST_F(CollectivesTest, GradientsOfTwoRanksSumScaledAndParametersBroadcast) {
+  int port = freePort();
+  auto rank = [port](int64_t r) {
+    auto comm = Communicator::connect(rankEnv(r, 2, port), at::kCPU,
+                                      std::chrono::seconds(30));
+    EXPECT_EQ(comm->backend(), "gloo");
+    // Two parameters of different shapes, and one no loss reached.
+    at::Tensor a = at::zeros({2, 3}).requires_grad_();
+    at::Tensor b = at::zeros({4}).requires_grad_();
+    at::Tensor unused = at::zeros({5}).requires_grad_();
+    a.mutable_grad() = at::full({2, 3}, double(r + 1));
+    b.mutable_grad() = at::arange(4, at::kFloat) * double(r + 1);
+    // Rank 0 holds 1 of 3 images, rank 1 holds 2: scales 1/3 and 2/3.
+    allReduceGradients(*comm, {a, b, unused}, r == 0 ? 1.0 / 3 : 2.0 / 3);
+    EXPECT_FALSE(unused.grad().defined());
+    at::Tensor weight = at::full({3}, double(r * 10 + 7));
+    at::Tensor steps = at::full({1}, r + 100, at::kLong);
+    broadcastFromRankZero(*comm, {weight, steps}, "parameters");
+    return std::vector<at::Tensor>{a.grad(), b.grad(), weight, steps};
+  };
+  auto r0 = std::async(std::launch::async, rank, 0);
+  auto r1 = std::async(std::launch::async, rank, 1);
+  for (const std::vector<at::Tensor> &got : {r0.get(), r1.get()}) {
+    // 1 * 1/3 + 2 * 2/3
+    EXPECT_TRUE(at::allclose(got[0], at::full({2, 3}, 5.0 / 3)));
+    EXPECT_TRUE(at::allclose(got[1], at::arange(4, at::kFloat) * (5.0 / 3)));
+    EXPECT_TRUE(at::equal(got[2], at::full({3}, 7.0)));
+    EXPECT_EQ(got[3].item<int64_t>(), 100);
+  }
+}
+
+TEST_F(CollectivesTest, MissingPeerFailsRendezvousWithinTheTimeout) {
+  auto start = std::chrono::steady_clock::now();
+  try {
+    Communicator::connect(rankEnv(0, 2, freePort()), at::kCPU,
+                          std::chrono::seconds(2));
+    FAIL() << "connect returned without its peer";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0 of 2 at 127.0.0.1:"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("(are all 2 processes started, and "
+                                         "is the port free?)"),
+              std::string::npos)
+        << e.what();
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_LT(seconds, 30);
+}
+
+TEST_F(CollectivesTest, DeadPeerFailsTheCollectiveInsteadOfHanging) {
+  int port = freePort();
+  std::promise<void> connected;
+  auto peer = std::async(std::launch::async, [&] {
+    auto comm = Communicator::connect(rankEnv(1, 2, port), at::kCPU,
+                                      std::chrono::seconds(30));
+    connected.set_value();
+    // Leaves without taking part: its connections close.
+  });
+  auto comm = Communicator::connect(rankEnv(0, 2, port), at::kCPU,
+                                    std::chrono::seconds(5));
+  connected.get_future().wait();
+  peer.get();
+  std::vector<at::Tensor> t{at::ones({8})};
+  auto start = std::chrono::steady_clock::now();
+  try {
+    comm->allReduceSum(t, "gradients");
+    FAIL() << "the collective succeeded without its peer";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "data parallel: summing of gradients failed on rank 0"),
+              std::string::npos)
+        << e.what();
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_LT(seconds, 30);
+}
