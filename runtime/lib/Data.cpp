@@ -141,6 +141,13 @@ Dataset takeFirst(const Dataset &set, int64_t n) {
   return Dataset{set.images.narrow(0, 0, n), set.labels.narrow(0, 0, n)};
 }
 
+Dataset contiguousShard(const Dataset &set, int64_t rank, int64_t world) {
+  int64_t begin = set.size() * rank / world;
+  int64_t end = set.size() * (rank + 1) / world;
+  return Dataset{set.images.narrow(0, begin, end - begin),
+                 set.labels.narrow(0, begin, end - begin)};
+}
+
 std::pair<Dataset, Dataset> randomSplit(const Dataset &set, int64_t train,
                                         int64_t val, uint64_t seed) {
   if (train < 0 || val < 0 || train + val > set.size())
@@ -338,7 +345,21 @@ void BatchSampler::startEpoch() {
 }
 
 int64_t BatchSampler::numBatches() const {
-  return (set.size() + batchSize - 1) / batchSize;
+  int64_t perStep = batchSize * world;
+  return (set.size() + perStep - 1) / perStep;
+}
+
+void BatchSampler::shard(int64_t r, int64_t w) {
+  if (w < 1 || r < 0 || r >= w)
+    throw std::invalid_argument("bad data-parallel shard " + std::to_string(r) +
+                                " of " + std::to_string(w));
+  rank = r;
+  world = w;
+}
+
+int64_t BatchSampler::globalBatchSize(int64_t i) const {
+  int64_t perStep = batchSize * world;
+  return std::min(perStep, set.size() - i * perStep);
 }
 
 std::pair<at::Tensor, at::Tensor> BatchSampler::batch(int64_t i) const {
@@ -346,7 +367,8 @@ std::pair<at::Tensor, at::Tensor> BatchSampler::batch(int64_t i) const {
               "BatchSampler: call startEpoch() before batch()");
   TORCH_CHECK(i >= 0 && i < numBatches(), "BatchSampler: batch ", i,
               " out of range");
-  int64_t start = i * batchSize;
+  int64_t start =
+      std::min(i * batchSize * world + rank * batchSize, set.size());
   int64_t len = std::min(batchSize, set.size() - start);
   if (!order.defined())
     return {set.images.narrow(0, start, len), set.labels.narrow(0, start, len)};

@@ -167,11 +167,8 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
                              ": connecting the processes failed" + hint + ": " +
                              firstLine(e.what()));
   }
-#ifndef RTML_WITH_NCCL
-  (void)device;
-#endif
   return std::unique_ptr<Communicator>(
-      new Communicator(env, std::move(group), backend, timeout));
+      new Communicator(env, std::move(group), backend, device, timeout));
 }
 
 namespace {
@@ -190,13 +187,34 @@ void waitFor(const WorkPtr &work, std::chrono::milliseconds timeout,
 }
 } // namespace
 
+namespace {
+/// NCCL reduces GPU tensors only: runs COLLECTIVE on GPU copies of CPU
+/// TENSORS and copies the results back.
+template <typename Collective>
+void onBackendDevice(std::vector<at::Tensor> &tensors, bool nccl,
+                     at::Device device, Collective &&collective) {
+  if (!nccl || tensors.empty() || tensors.front().is_cuda()) {
+    collective(tensors);
+    return;
+  }
+  std::vector<at::Tensor> staged;
+  for (const at::Tensor &t : tensors)
+    staged.push_back(t.to(device));
+  collective(staged);
+  for (size_t i = 0; i < tensors.size(); ++i)
+    tensors[i].copy_(staged[i]);
+}
+} // namespace
+
 void Communicator::allReduceSum(std::vector<at::Tensor> &tensors,
                                 const char *what) {
   c10d::AllreduceOptions options;
   options.reduceOp = c10d::ReduceOp::SUM;
   options.timeout = timeout;
-  waitFor(group->run([&](auto &pg) { return pg.allreduce(tensors, options); }),
-          timeout, env.rank, "summing", what);
+  onBackendDevice(tensors, backendName == "nccl", device, [&](auto &ts) {
+    waitFor(group->run([&](auto &pg) { return pg.allreduce(ts, options); }),
+            timeout, env.rank, "summing", what);
+  });
 }
 
 void Communicator::broadcast(std::vector<at::Tensor> &tensors, int64_t root,
@@ -204,8 +222,10 @@ void Communicator::broadcast(std::vector<at::Tensor> &tensors, int64_t root,
   c10d::BroadcastOptions options;
   options.rootRank = root;
   options.timeout = timeout;
-  waitFor(group->run([&](auto &pg) { return pg.broadcast(tensors, options); }),
-          timeout, env.rank, "broadcasting", what);
+  onBackendDevice(tensors, backendName == "nccl", device, [&](auto &ts) {
+    waitFor(group->run([&](auto &pg) { return pg.broadcast(ts, options); }),
+            timeout, env.rank, "broadcasting", what);
+  });
 }
 
 #else // !RTML_WITH_GLOO
@@ -230,10 +250,10 @@ void Communicator::broadcast(std::vector<at::Tensor> &, int64_t, const char *) {
 #endif // RTML_WITH_GLOO
 
 Communicator::Communicator(DistributedEnv env, std::unique_ptr<Group> group,
-                           std::string backendName,
+                           std::string backendName, at::Device device,
                            std::chrono::milliseconds timeout)
     : env(std::move(env)), group(std::move(group)),
-      backendName(std::move(backendName)), timeout(timeout) {}
+      backendName(std::move(backendName)), device(device), timeout(timeout) {}
 
 Communicator::~Communicator() = default;
 

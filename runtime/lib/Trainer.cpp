@@ -1,5 +1,6 @@
 //===- Trainer.cpp - Training loop, evaluation, benchmark -----------------===//
 #include "rtml/Runtime/Trainer.h"
+#include "rtml/Runtime/Distributed.h"
 #include "rtml/Runtime/Optimizer.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
@@ -156,6 +157,27 @@ struct RunningStats {
           heads[h].detach().argmax(1).eq(labels).sum().item<int64_t>();
     }
   }
+  /// Data parallel: the sums over every process (times stay this one's).
+  void sumOver(Communicator &comm, size_t heads) {
+    headLossSum.resize(heads);
+    headCorrect.resize(heads);
+    std::vector<double> values{lossSum, double(correct), double(images)};
+    for (size_t h = 0; h < heads; ++h) {
+      values.push_back(headLossSum[h]);
+      values.push_back(double(headCorrect[h]));
+    }
+    std::vector<at::Tensor> sums{
+        at::tensor(values, at::TensorOptions().dtype(at::kDouble))};
+    comm.allReduceSum(sums, "metrics");
+    auto sum = sums.front().accessor<double, 1>();
+    lossSum = sum[0];
+    correct = std::llround(sum[1]);
+    images = std::llround(sum[2]);
+    for (size_t h = 0; h < heads; ++h) {
+      headLossSum[h] = sum[3 + 2 * h];
+      headCorrect[h] = std::llround(sum[4 + 2 * h]);
+    }
+  }
   double loss() const { return images ? lossSum / images : NAN; }
   double accuracy() const { return images ? double(correct) / images : 0; }
   PhaseMetrics metrics(int64_t epoch, const char *phase, double time,
@@ -262,12 +284,33 @@ private:
   struct sigaction oldInt, oldTerm;
 };
 
+struct StepAgreement {
+  double lossSum; ///< over the combined batch
+  int signal;     ///< SIGINT, SIGTERM or 0
+};
+
+/// Data parallel: one small collective per step gives every process the
+/// combined batch's loss (so all see a non-finite one) and whether any was
+/// asked to stop (SIGINT before SIGTERM), so that all stop at the same step.
+StepAgreement agreeOnStep(Communicator &comm, double lossSum, int signal) {
+  std::vector<at::Tensor> sums{
+      at::tensor({lossSum, double(signal == SIGINT), double(signal == SIGTERM)},
+                 at::TensorOptions().dtype(at::kDouble))};
+  comm.allReduceSum(sums, "the step's loss");
+  auto sum = sums.front().accessor<double, 1>();
+  return {sum[0], sum[1] > 0 ? SIGINT : sum[2] > 0 ? SIGTERM : 0};
+}
+
+int agreeOnSignal(Communicator &comm, int signal) {
+  return agreeOnStep(comm, 0, signal).signal;
+}
+
 PhaseMetrics evaluateImpl(const CompiledModel &model,
                           const std::vector<at::Tensor> &params,
                           const Dataset &set, at::Device device,
                           int64_t batchSize, int64_t epoch, const char *phase,
                           Progress *progress, const std::string &prefix,
-                          bool interruptible) {
+                          bool interruptible, Communicator *comm = nullptr) {
   c10::NoGradGuard noGrad;
   BatchTransform transform(model.info().data, device, /*seed=*/0);
   BatchSampler sampler(set, batchSize, /*shuffle=*/false, 0);
@@ -306,6 +349,8 @@ PhaseMetrics evaluateImpl(const CompiledModel &model,
   }
   if (progress)
     progress->finish();
+  if (comm)
+    stats.sumOver(*comm, multiHead ? model.info().heads.size() : 0);
   return stats.metrics(epoch, phase, secondsSince(start), model);
 }
 
@@ -569,6 +614,10 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
   const ModelInfo &info = model.info();
   TrainOptions options = opts;
   checkDeviceAvailable(options.device);
+  Communicator *comm = options.comm;
+  int64_t rank = comm ? comm->rank() : 0;
+  int64_t world = comm ? comm->worldSize() : 1;
+  bool writesFiles = rank == 0; // data parallel: rank 0 writes the run
 
   // --- resume: the run's settings and state come from its checkpoint -------
   std::unique_ptr<CheckpointReader> ckpt;
@@ -673,9 +722,14 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
           SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay,
                      cfg.nesterov});
   // Separate streams for order, augmentation and dropout, all from the seed.
+  // Data parallel: one order for the job; augmentation and dropout differ
+  // per process, as the images each sees do.
+  uint64_t rankSeed = static_cast<uint64_t>(rank) * 1000003;
   BatchSampler sampler(train, cfg.batchSize, /*shuffle=*/true, cfg.seed + 1);
-  BatchTransform transform(info.data, options.device, cfg.seed + 2);
-  at::manual_seed(cfg.seed + 3);
+  if (comm)
+    sampler.shard(rank, world);
+  BatchTransform transform(info.data, options.device, cfg.seed + 2 + rankSeed);
+  at::manual_seed(cfg.seed + 3 + rankSeed);
 
   TrainResult result;
   result.parameters = registry.numParameters();
@@ -708,15 +762,20 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     startEpoch = c.integer("epoch");
     startStep = c.integer("step");
     epochShuffleState = c.tensor("rng/shuffle_epoch_start");
-    transform.setGeneratorState(c.tensor("rng/augment"));
-    at::Generator cpuGen = at::detail::getDefaultCPUGenerator();
-    cpuGen.set_state(c.tensor("rng/dropout"));
-    if (options.device.is_cuda() && c.has("rng/dropout_cuda")) {
-      at::Generator cudaGen =
-          at::globalContext().defaultGenerator(cudaDevice(options.device));
-      cudaGen.set_state(c.tensor("rng/dropout_cuda"));
+    // The checkpoint holds rank 0's augmentation and dropout streams; the
+    // other ranks keep their own fresh ones.
+    if (rank == 0) {
+      transform.setGeneratorState(c.tensor("rng/augment"));
+      at::Generator cpuGen = at::detail::getDefaultCPUGenerator();
+      cpuGen.set_state(c.tensor("rng/dropout"));
+      if (options.device.is_cuda() && c.has("rng/dropout_cuda")) {
+        at::Generator cudaGen =
+            at::globalContext().defaultGenerator(cudaDevice(options.device));
+        cudaGen.set_state(c.tensor("rng/dropout_cuda"));
+      }
+      // Sums over every process when saved: counted once, by rank 0.
+      resumedStats = c.stats("stats/", info.heads.size());
     }
-    resumedStats = c.stats("stats/", info.heads.size());
     earlierWall = c.real("totals/wall_time_s");
     totalBatchTime = c.real("totals/batch_time");
     totalBatches = c.integer("totals/batches");
@@ -736,9 +795,21 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
         << startStep << std::endl;
   }
 
+  if (comm) {
+    // Every process starts from rank 0's weights and buffers.
+    broadcastFromRankZero(*comm, registry.tensors(), "initial weights");
+  }
+  size_t numHeads = info.heads.size() > 1 ? info.heads.size() : 0;
+  std::vector<at::Tensor> buffers;
+  for (size_t k = 0; k < registry.specs().size(); ++k)
+    if (!registry.specs()[k].trainable)
+      buffers.push_back(registry.tensors()[k]);
+
+  // The same on every rank: checkpoint saves are collective.
+  bool savesCheckpoints = !options.outDir.empty();
   std::string checkpointDir;
   std::ofstream metricsFile;
-  if (!options.outDir.empty()) {
+  if (savesCheckpoints && writesFiles) {
     checkpointDir = options.outDir + "/checkpoints";
     makeDirectories(checkpointDir);
     std::string metricsPath = options.outDir + "/metrics.jsonl";
@@ -755,8 +826,13 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
   };
 
   auto saveCheckpoint = [&](int64_t epoch, int64_t step,
-                            const RunningStats &stats) {
-    if (checkpointDir.empty())
+                            const RunningStats &localStats) {
+    if (!savesCheckpoints)
+      return;
+    RunningStats stats = localStats;
+    if (comm)
+      stats.sumOver(*comm, numHeads);
+    if (!writesFiles)
       return;
     FlatDict flat;
     auto put = [&](const std::string &k, CheckpointValue v) {
@@ -827,12 +903,18 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
   SignalGuard signals(options.handleSignals);
   auto stopIfSignalled = [&](int64_t epoch, int64_t step,
                              const RunningStats &stats) {
-    if (!gSignal)
+    int sig = gSignal;
+    if (comm) { // all stop at the same point, or none does
+      sig = agreeOnSignal(*comm, sig);
+      // A signal that came during the collective waits for the next one.
+      if (sig)
+        gSignal = sig;
+    }
+    if (!sig)
       return;
     progress.finish();
-    int sig = gSignal;
     const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
-    if (checkpointDir.empty())
+    if (!savesCheckpoints)
       throw TrainingInterrupted(std::string("interrupted by ") + name +
                                     " at epoch " + std::to_string(epoch) +
                                     " step " + std::to_string(step) +
@@ -851,8 +933,13 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
       << train.size() << " training, " << val.size() << " validation and "
       << test.size() << " test images, device " << options.device.str()
       << std::endl;
+  if (comm)
+    out << "data parallel: " << world << " processes (" << comm->backend()
+        << "), " << cfg.batchSize << " images per process, "
+        << cfg.batchSize * world << " per step" << std::endl;
 
-  bool multiHead = info.heads.size() > 1;
+  bool multiHead = numHeads > 0;
+  Dataset evalShard = comm ? contiguousShard(evalSet, rank, world) : evalSet;
   for (int64_t epoch = startEpoch; epoch <= cfg.epochs; ++epoch) {
     std::string prefix =
         "epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs);
@@ -872,39 +959,67 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     auto start = Clock::now();
     auto elapsed = [&] { return stats.elapsed + secondsSince(start); };
     for (int64_t i = first; i < batches; ++i) {
-      if (gSignal) {
+      if (gSignal && !comm) {
         stats.elapsed = elapsed();
         start = Clock::now();
         stopIfSignalled(epoch, i, stats);
       }
       auto batchStart = Clock::now();
       auto [images, labels] = sampler.batch(i);
-      double lossValue;
+      // Data parallel: the last batch of an epoch may leave a process none.
+      int64_t local = labels.size(0);
+      double lossValue = 0;
       at::Tensor y, mainLogits;
       try {
-        at::Tensor x = transform(images, /*training=*/true);
-        y = labels.to(options.device);
         sgd.zeroGrad();
-        std::vector<at::Tensor> heads =
-            model.forwardHeads(x, registry.tensors(), /*training=*/true);
+        std::vector<at::Tensor> heads;
         std::vector<double> headLosses;
-        at::Tensor loss = combineHeadLosses(model, heads, y,
-                                            multiHead ? &headLosses : nullptr);
-        lossValue = loss.item<double>();
-        if (!std::isfinite(lossValue)) {
-          progress.finish();
-          throw std::runtime_error(std::string("loss is ") +
-                                   (std::isnan(lossValue) ? "nan" : "inf") +
-                                   " at epoch " + std::to_string(epoch) +
-                                   " step " + std::to_string(i + 1) +
-                                   " (the last good checkpoint is kept)");
+        at::Tensor loss;
+        if (local > 0) {
+          at::Tensor x = transform(images, /*training=*/true);
+          y = labels.to(options.device);
+          heads = model.forwardHeads(x, registry.tensors(), /*training=*/true);
+          loss = combineHeadLosses(model, heads, y,
+                                   multiHead ? &headLosses : nullptr);
+          lossValue = loss.item<double>();
         }
-        loss.backward();
+        double stepLoss = lossValue;
+        int jobSignal = 0; // data parallel: a stop every process agreed on
+        if (comm) {
+          StepAgreement agreed = agreeOnStep(*comm, lossValue * local, gSignal);
+          stepLoss = agreed.lossSum / double(sampler.globalBatchSize(i));
+          jobSignal = agreed.signal;
+          if (jobSignal) // keeps one that came during the collective
+            gSignal = jobSignal;
+        }
+        if (!std::isfinite(stepLoss)) {
+          progress.finish();
+          throw std::runtime_error(
+              std::string("loss is ") + (std::isnan(stepLoss) ? "nan" : "inf") +
+              " at epoch " + std::to_string(epoch) + " step " +
+              std::to_string(i + 1) + " (the last good checkpoint is kept)");
+        }
+        if (jobSignal) {
+          stats.elapsed = elapsed();
+          start = Clock::now();
+          stopIfSignalled(epoch, i, stats);
+        }
+        if (local > 0)
+          loss.backward();
+        if (comm) {
+          if (local == 0)
+            for (at::Tensor p : registry.trainableTensors())
+              p.mutable_grad() = at::zeros_like(p);
+          allReduceGradients(*comm, registry.trainableTensors(),
+                             double(local) / sampler.globalBatchSize(i));
+        }
         sgd.step();
         synchronize(options.device);
-        mainLogits = heads.front().detach();
-        if (multiHead)
-          stats.addHeads(heads, headLosses, y);
+        if (local > 0) {
+          mainLogits = heads.front().detach();
+          if (multiHead)
+            stats.addHeads(heads, headLosses, y);
+        }
       } catch (const c10::Error &e) {
         if (!isOutOfMemory(e.what_without_backtrace()))
           throw;
@@ -920,7 +1035,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
                              std::to_string(i + 1));
       }
       double seconds = secondsSince(batchStart);
-      stats.add(mainLogits, y, lossValue, seconds);
+      if (local > 0)
+        stats.add(mainLogits, y, lossValue, seconds);
       totalBatchTime += seconds;
       ++totalBatches;
       progress.update(prefix + " train", i + 1, batches, stats.loss(),
@@ -937,13 +1053,19 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     stats.elapsed = elapsed();
     start = Clock::now();
     stopIfSignalled(epoch, batches, stats);
+    RunningStats epochStats = stats;
+    if (comm)
+      epochStats.sumOver(*comm, numHeads);
     PhaseMetrics trainMetrics =
-        stats.metrics(epoch, "train", stats.elapsed, model);
+        epochStats.metrics(epoch, "train", stats.elapsed, model);
     trainMetrics.learningRate = lr;
 
+    if (comm) // every process evaluates the model rank 0 saves
+      broadcastFromRankZero(*comm, buffers, "batch-norm statistics");
     PhaseMetrics evalMetrics = evaluateImpl(
-        model, registry.tensors(), evalSet, options.device, cfg.batchSize,
-        epoch, evalPhase, &progress, prefix + " " + evalPhase, true);
+        model, registry.tensors(), evalShard, options.device, cfg.batchSize,
+        epoch, evalPhase, &progress, prefix + " " + evalPhase,
+        /*interruptible=*/!comm, comm);
     stopIfSignalled(epoch, batches, stats);
     record(trainMetrics);
     record(evalMetrics);
@@ -968,20 +1090,24 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
         << trainMetrics.imagesPerS << " img/s" << (best ? " (best)" : "")
         << std::defaultfloat << std::endl;
 
-    if (!checkpointDir.empty()) {
-      StateDict state = registryStateDict(registry);
-      saveStateDict(state, checkpointDir + "/last.pt");
-      if (best)
-        saveStateDict(state, checkpointDir + "/best.pt");
+    if (savesCheckpoints) {
+      if (writesFiles) {
+        StateDict state = registryStateDict(registry);
+        saveStateDict(state, checkpointDir + "/last.pt");
+        if (best)
+          saveStateDict(state, checkpointDir + "/best.pt");
+      }
       epochShuffleState = sampler.generatorState();
       saveCheckpoint(epoch + 1, 0, RunningStats());
     }
   }
 
   if (hasVal) {
-    result.finalTest = evaluateImpl(model, registry.tensors(), test,
-                                    options.device, cfg.batchSize, cfg.epochs,
-                                    "test", &progress, "final test", false);
+    result.finalTest =
+        evaluateImpl(model, registry.tensors(),
+                     comm ? contiguousShard(test, rank, world) : test,
+                     options.device, cfg.batchSize, cfg.epochs, "test",
+                     &progress, "final test", false, comm);
     result.bestTestAccuracy = result.finalTest.accuracy;
     record(result.finalTest);
     out << std::fixed << "test loss " << std::setprecision(4)
@@ -992,7 +1118,7 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
   result.wallTimeS = earlierWall + secondsSince(wallStart);
   result.meanBatchTimeS = totalBatches ? totalBatchTime / totalBatches : 0;
 
-  if (!options.outDir.empty()) {
+  if (!options.outDir.empty() && writesFiles) {
     auto phase = [](const PhaseMetrics &m, bool present) -> std::string {
       if (!present)
         return "null";

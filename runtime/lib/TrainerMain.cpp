@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/DeviceMap.h"
+#include "rtml/Runtime/Distributed.h"
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
@@ -171,6 +172,9 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"limit-test", "N", "use only the first N test images"},
         threads,
         {"no-progress", "", "no progress lines on stderr"},
+        {"dist-timeout", "S",
+         "data parallel: seconds to wait for the other processes, at start "
+         "and in each collective, before failing (default 300)"},
         help},
        {}},
       {"eval",
@@ -304,9 +308,24 @@ void applyThreads(const Args &args) {
     at::set_num_threads(static_cast<int>(args.integer("threads", 1, 1)));
 }
 
+/// Data parallel on GPUs: local rank R uses the devices of local rank 0
+/// shifted by R times their number (cuda, without an index, is cuda:0).
+std::vector<at::Device> shiftForLocalRank(std::vector<at::Device> devices,
+                                          int64_t localRank) {
+  int64_t count = static_cast<int64_t>(devices.size());
+  for (at::Device &d : devices)
+    if (d.is_cuda())
+      d = at::Device(at::kCUDA,
+                     static_cast<c10::DeviceIndex>(
+                         (d.has_index() ? d.index() : 0) + localRank * count));
+  return devices;
+}
+
 /// The device the model's input and its default logical device use; maps
-/// the other logical devices (--devices) for the emitted transfers.
-at::Device deviceOf(const ModelInfo &info, const Args &args) {
+/// the other logical devices (--devices) for the emitted transfers. In a
+/// data-parallel job the GPUs named are local rank 0's.
+at::Device deviceOf(const ModelInfo &info, const Args &args,
+                    int64_t localRank = 0) {
   if (args.has("devices")) {
     if (args.has("device"))
       throw UsageError("give --device or --devices, not both");
@@ -316,6 +335,7 @@ at::Device deviceOf(const ModelInfo &info, const Args &args) {
     } catch (const std::invalid_argument &e) {
       throw UsageError(e.what());
     }
+    physical = shiftForLocalRank(physical, localRank);
     for (const at::Device &d : physical)
       checkDeviceAvailable(d);
     std::string notice = setDeviceMap(info.devices, physical);
@@ -323,10 +343,32 @@ at::Device deviceOf(const ModelInfo &info, const Args &args) {
       std::cerr << notice << "\n";
     return physicalDevice(0);
   }
-  at::Device device = parseDevice(args.str("device", "cpu"));
+  at::Device device =
+      shiftForLocalRank({parseDevice(args.str("device", "cpu"))}, localRank)
+          .front();
   checkDeviceAvailable(device);
   setSingleDevice(device);
   return device;
+}
+
+/// "error: ", or "rank R: error: " in a data-parallel job, whose processes
+/// share one terminal.
+std::string gErrorPrefix = "error: ";
+void setErrorPrefix(std::string prefix) { gErrorPrefix = std::move(prefix); }
+
+/// Discards what a data-parallel rank other than 0 would print.
+class NullBuffer : public std::streambuf {
+protected:
+  int overflow(int c) override { return traits_type::not_eof(c); }
+};
+
+/// Refuses a job of several processes for a command that runs as one.
+void requireSingleProcess(const std::string &command) {
+  const char *world = std::getenv("WORLD_SIZE");
+  if (world && *world && std::string(world) != "1")
+    throw UsageError(std::string("WORLD_SIZE=") + world +
+                     ": data parallel is for 'train'; run '" + command +
+                     "' as a single process");
 }
 
 int runTrain(const CompiledModel &model, const Args &args) {
@@ -400,10 +442,33 @@ int runTrain(const CompiledModel &model, const Args &args) {
         (args.has("strict-weights") ? "strict-weights" : "allow-missing") +
         " needs --weights FILE");
   options.progress = !args.has("no-progress");
-  options.device = deviceOf(info, args);
+  DistributedEnv env;
+  try {
+    env = distributedEnvFromEnvironment();
+  } catch (const std::invalid_argument &e) {
+    throw UsageError(e.what());
+  }
+  options.device = deviceOf(info, args, env.localRank);
   options.handleSignals = true;
   applyThreads(args);
-  TrainResult result = runTraining(model, options, std::cout, std::cerr);
+  std::unique_ptr<Communicator> comm;
+  double timeoutS = args.real("dist-timeout", 300, 1);
+  if (env.enabled()) {
+    setErrorPrefix("rank " + std::to_string(env.rank) + ": error: ");
+    comm = Communicator::connect(
+        env, options.device,
+        std::chrono::milliseconds(static_cast<int64_t>(timeoutS * 1000)));
+    options.comm = comm.get();
+  }
+  NullBuffer discard;
+  std::ostream quiet(&discard);
+  bool rankZero = env.rank == 0;
+  if (!rankZero)
+    options.progress = false;
+  TrainResult result = runTraining(model, options, rankZero ? std::cout : quiet,
+                                   rankZero ? std::cerr : quiet);
+  if (!rankZero)
+    return 0;
   std::cout << "best " << (result.hasValidation ? "validation" : "test")
             << " accuracy " << std::fixed << std::setprecision(2)
             << result.bestAccuracy * 100 << "% at epoch " << result.bestEpoch;
@@ -581,6 +646,8 @@ int trainerMain(int argc, char **argv, const CompiledModel &model) {
     }
     if (command == "train")
       return runTrain(model, args);
+    if (command == "eval" || command == "predict" || command == "bench")
+      requireSingleProcess(command);
     if (command == "eval")
       return runEval(model, args);
     if (command == "predict")
@@ -591,7 +658,7 @@ int trainerMain(int argc, char **argv, const CompiledModel &model) {
       return runExport(model, args);
     return runInfo(model);
   } catch (const UsageError &e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << gErrorPrefix << e.what() << "\n";
     if (knownCommand)
       std::cerr << "run '" << kProgram << " " << command
                 << " --help' for usage\n";
@@ -600,13 +667,13 @@ int trainerMain(int argc, char **argv, const CompiledModel &model) {
     std::cerr << e.what() << "\n";
     return 128 + e.signal;
   } catch (const c10::Error &e) {
-    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+    std::cerr << gErrorPrefix << e.what_without_backtrace() << "\n";
     return 1;
   } catch (const std::exception &e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << gErrorPrefix << e.what() << "\n";
     return 1;
   } catch (...) {
-    std::cerr << "error: unknown exception\n";
+    std::cerr << gErrorPrefix << "unknown exception\n";
     return 1;
   }
 }

@@ -54,6 +54,9 @@ Dataset readCifarTrain(const std::string &dir);
 Dataset readCifarTest(const std::string &dir);
 /// The first N images of SET (all of them when N <= 0 or N >= size).
 Dataset takeFirst(const Dataset &set, int64_t n);
+/// The RANK-th of WORLD contiguous parts of SET, their sizes differing by at
+/// most one: a data-parallel process's share of an evaluation set.
+Dataset contiguousShard(const Dataset &set, int64_t rank, int64_t world);
 
 /// torch.utils.data.random_split(SET, [TRAIN, VAL, rest],
 /// generator=torch.Generator().manual_seed(SEED)): a permutation of all of
@@ -96,8 +99,16 @@ public:
   /// Draws this epoch's order; call once before each epoch.
   void startEpoch();
   int64_t numBatches() const;
-  /// Images (uint8, CPU) and labels (int64, CPU) of batch I of this epoch.
+  /// Images (uint8, CPU) and labels (int64, CPU) of batch I of this epoch
+  /// (of this process's share of it, after shard). May be empty in the last
+  /// batch of a sharded epoch.
   std::pair<at::Tensor, at::Tensor> batch(int64_t i) const;
+  /// Data parallel: batch I becomes the RANK-th of WORLD consecutive slices
+  /// of the epoch's batch of batchSize * WORLD images, so that the processes
+  /// together see the batches one process with that batch size would.
+  void shard(int64_t rank, int64_t world);
+  /// Images in batch I over all the processes.
+  int64_t globalBatchSize(int64_t i) const;
 
   /// The generator's state (a CPU byte tensor): taken before startEpoch and
   /// restored, it gives that epoch's order again.
@@ -107,6 +118,7 @@ public:
 private:
   Dataset set; ///< shares the caller's tensors
   int64_t batchSize;
+  int64_t rank = 0, world = 1;
   bool shuffle;
   at::Generator gen;
   at::Tensor order;

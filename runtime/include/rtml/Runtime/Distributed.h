@@ -66,7 +66,8 @@ public:
   const std::string &backend() const { return backendName; }
 
   /// Sums each tensor across the processes, in place. All of TENSORS must be
-  /// on one device.
+  /// on one device; NCCL's are staged through the process's GPU when on the
+  /// CPU (the small metric sums).
   void allReduceSum(std::vector<at::Tensor> &tensors, const char *what);
   /// Overwrites each tensor with rank ROOT's.
   void broadcast(std::vector<at::Tensor> &tensors, int64_t root,
@@ -75,11 +76,13 @@ public:
 private:
   struct Group;
   Communicator(DistributedEnv env, std::unique_ptr<Group> group,
-               std::string backendName, std::chrono::milliseconds timeout);
+               std::string backendName, at::Device device,
+               std::chrono::milliseconds timeout);
 
   DistributedEnv env;
   std::unique_ptr<Group> group;
   std::string backendName;
+  at::Device device; ///< the process's (first) device
   std::chrono::milliseconds timeout;
 };
 

@@ -20,6 +20,8 @@
 
 namespace rtml {
 
+class Communicator;
+
 /// A command-line mistake: trainerMain reports it with exit status 2.
 class UsageError : public std::runtime_error {
 public:
@@ -65,6 +67,11 @@ struct TrainOptions {
   /// Catch SIGINT/SIGTERM while training: save a checkpoint and throw
   /// TrainingInterrupted.
   bool handleSignals = false;
+  /// Data parallel: this process's group (not owned). Each process trains
+  /// on its slice of every batch (batch size per process), gradients are
+  /// averaged over the combined batch, evaluation is split between the
+  /// processes, and rank 0 alone writes the run directory.
+  Communicator *comm = nullptr;
 };
 
 struct HeadMetrics {
