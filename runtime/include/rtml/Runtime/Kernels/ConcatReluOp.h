@@ -30,7 +30,7 @@
 #include <ATen/ops/rsqrt.h>
 #include <ATen/ops/sum.h>
 #include <ATen/ops/var_mean.h>
-#include <ATen/ops/zeros.h>
+#include <ATen/ops/zeros_like.h>
 #include <c10/core/GradMode.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -114,12 +114,12 @@ void concatReluCheckBatchNormParams(at::TensorList inputs,
               "rtml concat+ReLU: expected ", 5 * T::kBatchNorms,
               " batch norm parameters (5 per batch norm), got ",
               bnParams.size());
-  int64_t at = 0;
+  int64_t param = 0;
   for (int i = 0; i < T::kInputs; ++i) {
     if (!T::batchNorm(i))
       continue;
-    for (int k = 0; k < 5; ++k, ++at) {
-      const at::Tensor &p = bnParams[at];
+    for (int k = 0; k < 5; ++k, ++param) {
+      const at::Tensor &p = bnParams[param];
       const bool counter = k == 4;
       TORCH_CHECK(
           p.defined() && p.device() == inputs[0].device() &&
@@ -182,13 +182,14 @@ struct ConcatReluFunction
     ConcatReluNorms<T::kInputs> norms{};
     std::vector<at::Tensor> keep, saved;
     const int64_t perChannel = s.n * s.hw;
-    for (int i = 0, at = 0; i < T::kInputs; ++i) {
+    for (int i = 0, param = 0; i < T::kInputs; ++i) {
       if (!T::batchNorm(i))
         continue;
-      at::Tensor weight = bnParams[at].detach(), bias = bnParams[at + 1],
-                 runningMean = bnParams[at + 2], runningVar = bnParams[at + 3],
-                 numBatchesTracked = bnParams[at + 4];
-      at += 5;
+      at::Tensor weight = bnParams[param].detach(), bias = bnParams[param + 1],
+                 runningMean = bnParams[param + 2],
+                 runningVar = bnParams[param + 3],
+                 numBatchesTracked = bnParams[param + 4];
+      param += 5;
       at::Tensor mean, invstd;
       if (training) {
         TORCH_CHECK(perChannel > 1, "rtml concat+ReLU: batch norm of input ", i,
@@ -199,7 +200,7 @@ struct ConcatReluFunction
         std::tie(var, mean) =
             at::var_mean(xs[i], detail::concatReluReducedDims(xs[i]),
                          /*unbiased=*/false);
-        invstd = at::rsqrt(var + T::eps(i));
+        invstd = at::rsqrt(var.add(T::eps(i)));
         // As at::batch_norm: running = (1 - m) * running + m * batch, with
         // the unbiased variance; counted as runtime ops::batchNorm does.
         c10::NoGradGuard noGrad;
@@ -210,9 +211,9 @@ struct ConcatReluFunction
         numBatchesTracked.add_(1);
       } else {
         mean = runningMean.detach().clone();
-        invstd = at::rsqrt(runningVar.detach() + T::eps(i));
+        invstd = at::rsqrt(runningVar.detach().add(T::eps(i)));
       }
-      at::Tensor scale = (weight * invstd).contiguous();
+      at::Tensor scale = weight.mul(invstd).contiguous();
       at::Tensor beta = bias.detach().contiguous();
       norms.mean[i] = mean.data_ptr<float>();
       norms.scale[i] = scale.data_ptr<float>();
@@ -305,12 +306,12 @@ struct ConcatReluFunction
         if (!T::batchNorm(i))
           continue;
         const int param = T::kInputs + 5 * norm;
-        const size_t at = 1 + kSavedPerNorm * norm++;
+        const size_t first = 1 + kSavedPerNorm * norm++;
         if (!grads[i].defined())
           continue;
-        backwardBatchNorm(grads[i], saved[at + kInput], saved[at + kMean],
-                          saved[at + kInvstd], saved[at + kWeight], training,
-                          grads[param], grads[param + 1]);
+        backwardBatchNorm(grads[i], saved[first + kInput], saved[first + kMean],
+                          saved[first + kInvstd], saved[first + kWeight],
+                          training, grads[param], grads[param + 1]);
         if (!ctx->needs_input_grad(param))
           grads[param] = at::Tensor();
         if (!ctx->needs_input_grad(param + 1))
@@ -334,13 +335,14 @@ private:
     std::vector<int64_t> channelShape(x.dim(), 1);
     channelShape[1] = x.size(1);
     gradBias = at::sum(grad, dims);
-    gradWeight = at::sum(grad * (x - mean.view(channelShape)), dims) * invstd;
-    at::Tensor scale = (weight * invstd).contiguous();
+    gradWeight =
+        at::sum(grad.mul(x.sub(mean.view(channelShape))), dims).mul(invstd);
+    at::Tensor scale = weight.mul(invstd).contiguous();
     at::Tensor meanDz, xhatCoef;
     if (training) {
       const double count = static_cast<double>(x.numel() / x.size(1));
-      meanDz = (gradBias / count).contiguous();
-      xhatCoef = (invstd * gradWeight / count).contiguous();
+      meanDz = gradBias.div(count).contiguous();
+      xhatCoef = invstd.mul(gradWeight).div(count).contiguous();
     } else {
       // The statistics are constants: dx = dz * gamma * invstd.
       meanDz = at::zeros_like(scale);
