@@ -338,3 +338,67 @@ module attributes {rtml.train = {lr_schedule = "linear"}} {
 // expected-error @+1 {{'builtin.module' op 'rtml.heads' entries need a name and a non-negative loss_weight}}
 module attributes {rtml.heads = [{name = "aux", loss_weight = -0.3 : f64}]} {
 }
+
+// -----
+
+func.func @concat_relu_bn_size(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<3xf32>, %n: tensor<i64>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{concat_relu 'bn' has 1 entries for 2 inputs}}
+  %0 = rtml.concat_relu %a, %b bn(%w, %w, %w, %w, %n) {bn = array<i1: true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 0.1>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @concat_relu_bn_none(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{concat_relu 'bn' names no input: leave it out for plain ReLUs}}
+  %0 = rtml.concat_relu %a, %b {bn = array<i1: false, false>, bn_eps = array<f64>, bn_momentum = array<f64>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @concat_relu_bn_param_count(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<3xf32>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{concat_relu has 1 batch norm epilogues, so expects 5 bn_params, got 2}}
+  %0 = rtml.concat_relu %a, %b bn(%w, %w) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 0.1>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @concat_relu_bn_params_without_bn(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<3xf32>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{concat_relu has bn_params but no 'bn'}}
+  %0 = rtml.concat_relu %a, %b bn(%w) : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @concat_relu_bn_channels(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<2xf32>, %n: tensor<i64>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{batch_norm input has 3 channels but a statistic or affine parameter is [2]}}
+  %0 = rtml.concat_relu %a, %b bn(%w, %w, %w, %w, %n) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 0.1>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @concat_relu_bn_counter(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<3xf32>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{batch_norm num_batches_tracked must be a scalar, got [3]}}
+  %0 = rtml.concat_relu %a, %b bn(%w, %w, %w, %w, %w) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 0.1>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @concat_relu_bn_constants_missing(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<3xf32>, %n: tensor<i64>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{'rtml.concat_relu' op needs bn_eps and bn_momentum with one entry per batch norm epilogue (1)}}
+  %0 = rtml.concat_relu %a, %b bn(%w, %w, %w, %w, %n) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @concat_relu_bn_momentum(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<3xf32>, %n: tensor<i64>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{'rtml.concat_relu' op momentum must be in [0, 1], got 1.5}}
+  %0 = rtml.concat_relu %a, %b bn(%w, %w, %w, %w, %n) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 1.5>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}

@@ -43,3 +43,13 @@ module attributes {rtml.name = "tiny", rtml.classes = 10 : i64,
     return %o : tensor<?x10xf32>
   }
 }
+
+// The fused concat: plain ReLUs, and mixed with batch norm epilogues.
+// CHECK-LABEL: func.func @concat_relu
+// CHECK: rtml.concat_relu %arg0, %arg1 : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+// CHECK: rtml.concat_relu %arg0, %arg1 bn(%arg2, %arg3, %arg4, %arg5, %arg6) {bn = array<i1: false, true>, bn_eps = array<f64: 1.000000e-03>, bn_momentum = array<f64: 1.000000e-01>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+func.func @concat_relu(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: tensor<3xf32>, %bias: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>, %n: tensor<i64>) -> (tensor<?x5x4x4xf32>, tensor<?x5x4x4xf32>) {
+  %0 = rtml.concat_relu %a, %b : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+  %1 = rtml.concat_relu %a, %b bn(%w, %bias, %m, %v, %n) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 0.1>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+  return %0, %1 : tensor<?x5x4x4xf32>, tensor<?x5x4x4xf32>
+}

@@ -92,3 +92,121 @@ func.func @odd_order(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>) -> (tenso
   %cat = rtml.concat %rb, %ra : (tensor<?x3x4x4xf32>, tensor<?x2x4x4xf32>) -> tensor<?x5x4x4xf32>
   return %cat, %p : tensor<?x5x4x4xf32>, tensor<?x2x2x2xf32>
 }
+
+// -----
+
+// BasicConv2d branches (batch norm, then ReLU): the batch norms go into the
+// fused op too, each with its five operands and its constants.
+// CHECK-LABEL: func.func @bn_epilogues
+// CHECK-NOT: rtml.batch_norm
+// CHECK-NOT: rtml.relu
+// CHECK-NOT: rtml.concat %
+// CHECK: %[[F:.*]] = rtml.concat_relu %arg0, %arg1 bn(%arg2, %arg3, %arg4, %arg5, %arg6, %arg7, %arg8, %arg9, %arg10, %arg11) {bn = array<i1: true, true>, bn_eps = array<f64: 1.000000e-03, 1.000000e-05>, bn_momentum = array<f64: 1.000000e-01, 2.000000e-01>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+// CHECK-NEXT: return %[[F]]
+func.func @bn_epilogues(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>,
+    %wa: tensor<2xf32>, %ba: tensor<2xf32>, %ma: tensor<2xf32>, %va: tensor<2xf32>, %na: tensor<i64>,
+    %wb: tensor<3xf32>, %bb: tensor<3xf32>, %mb: tensor<3xf32>, %vb: tensor<3xf32>, %nb: tensor<i64>) -> tensor<?x5x4x4xf32> {
+  %na_ = rtml.batch_norm %a, %wa, %ba, %ma, %va, %na {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x2x4x4xf32>
+  %ra = rtml.relu %na_ : tensor<?x2x4x4xf32>
+  %nb_ = rtml.batch_norm %b, %wb, %bb, %mb, %vb, %nb {eps = 1.0e-05 : f64, momentum = 2.0e-01 : f64} : (tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x3x4x4xf32>
+  %rb = rtml.relu %nb_ : tensor<?x3x4x4xf32>
+  %cat = rtml.concat %ra, %rb : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+  return %cat : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+// Mixed epilogues: a plain ReLU between two batch norms + ReLU; bn marks
+// which input has one, and bn_params follow the inputs' order.
+// CHECK-LABEL: func.func @mixed
+// CHECK-NOT: rtml.batch_norm
+// CHECK-NOT: rtml.relu
+// CHECK: rtml.concat_relu %arg0, %arg1, %arg2 bn(%arg3, %arg4, %arg5, %arg6, %arg7, %arg8, %arg9, %arg10, %arg11, %arg12) {bn = array<i1: true, false, true>, bn_eps = array<f64: 1.000000e-03, 1.000000e-03>, bn_momentum = array<f64: 1.000000e-01, 1.000000e-01>}
+func.func @mixed(%a: tensor<?x2x4x4xf32>, %b: tensor<?x1x4x4xf32>, %c: tensor<?x3x4x4xf32>,
+    %wa: tensor<2xf32>, %ba: tensor<2xf32>, %ma: tensor<2xf32>, %va: tensor<2xf32>, %na: tensor<i64>,
+    %wc: tensor<3xf32>, %bc: tensor<3xf32>, %mc: tensor<3xf32>, %vc: tensor<3xf32>, %nc: tensor<i64>) -> tensor<?x6x4x4xf32> {
+  %na_ = rtml.batch_norm %a, %wa, %ba, %ma, %va, %na {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x2x4x4xf32>
+  %ra = rtml.relu %na_ : tensor<?x2x4x4xf32>
+  %rb = rtml.relu %b : tensor<?x1x4x4xf32>
+  %nc_ = rtml.batch_norm %c, %wc, %bc, %mc, %vc, %nc {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64} : (tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x3x4x4xf32>
+  %rc = rtml.relu %nc_ : tensor<?x3x4x4xf32>
+  %cat = rtml.concat %ra, %rb, %rc : (tensor<?x2x4x4xf32>, tensor<?x1x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x6x4x4xf32>
+  return %cat : tensor<?x6x4x4xf32>
+}
+
+// -----
+
+// A batch norm also read elsewhere keeps its result: its ReLU still fuses,
+// as a plain ReLU of the batch norm's output.
+// CHECK-LABEL: func.func @bn_read_elsewhere
+// CHECK: %[[N:.*]] = rtml.batch_norm %arg0
+// CHECK-NOT: rtml.relu
+// CHECK: rtml.concat_relu %[[N]], %arg1 : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+// CHECK-NOT: bn(
+func.func @bn_read_elsewhere(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>,
+    %wa: tensor<2xf32>, %ba: tensor<2xf32>, %ma: tensor<2xf32>, %va: tensor<2xf32>, %na: tensor<i64>) -> (tensor<?x5x4x4xf32>, tensor<?x2x4x4xf32>) {
+  %na_ = rtml.batch_norm %a, %wa, %ba, %ma, %va, %na {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x2x4x4xf32>
+  %ra = rtml.relu %na_ : tensor<?x2x4x4xf32>
+  %rb = rtml.relu %b : tensor<?x3x4x4xf32>
+  %cat = rtml.concat %ra, %rb : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+  return %cat, %na_ : tensor<?x5x4x4xf32>, tensor<?x2x4x4xf32>
+}
+
+// -----
+
+// The ReLU after a batch norm also read elsewhere: nothing to fuse.
+// CHECK-LABEL: func.func @bn_relu_read_elsewhere
+// CHECK: rtml.batch_norm
+// CHECK: rtml.relu
+// CHECK: rtml.concat %
+// CHECK-NOT: rtml.concat_relu
+func.func @bn_relu_read_elsewhere(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>,
+    %wa: tensor<2xf32>, %ba: tensor<2xf32>, %ma: tensor<2xf32>, %va: tensor<2xf32>, %na: tensor<i64>) -> (tensor<?x5x4x4xf32>, tensor<?x2x4x4xf32>) {
+  %na_ = rtml.batch_norm %a, %wa, %ba, %ma, %va, %na {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x2x4x4xf32>
+  %ra = rtml.relu %na_ : tensor<?x2x4x4xf32>
+  %rb = rtml.relu %b : tensor<?x3x4x4xf32>
+  %cat = rtml.concat %ra, %rb : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+  return %cat, %ra : tensor<?x5x4x4xf32>, tensor<?x2x4x4xf32>
+}
+
+// -----
+
+// A batch norm without a ReLU after it is no epilogue: nothing to fuse.
+// CHECK-LABEL: func.func @bn_without_relu
+// CHECK: rtml.batch_norm
+// CHECK: rtml.concat %
+// CHECK-NOT: rtml.concat_relu
+func.func @bn_without_relu(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>,
+    %wa: tensor<2xf32>, %ba: tensor<2xf32>, %ma: tensor<2xf32>, %va: tensor<2xf32>, %na: tensor<i64>) -> tensor<?x5x4x4xf32> {
+  %na_ = rtml.batch_norm %a, %wa, %ba, %ma, %va, %na {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x2x4x4xf32>
+  %rb = rtml.relu %b : tensor<?x3x4x4xf32>
+  %cat = rtml.concat %na_, %rb : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+  return %cat : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+// A batch norm on another device than its ReLU and the concat stays there
+// (the ReLU fuses alone); a batch norm + ReLU on another device than the
+// concat: nothing to fuse.
+// CHECK-LABEL: func.func @bn_devices
+// CHECK: %[[N:.*]] = rtml.batch_norm %arg0{{.*}}rtml.device = "gpu0"
+// CHECK: rtml.concat_relu %[[N]], %arg1 {rtml.device = "gpu1"}
+// CHECK: rtml.batch_norm %arg0{{.*}}rtml.device = "gpu0"
+// CHECK: rtml.relu {{.*}}rtml.device = "gpu0"
+// CHECK: rtml.concat {{.*}}rtml.device = "gpu1"
+// CHECK-NOT: rtml.concat_relu
+module attributes {rtml.devices = ["gpu0", "gpu1"]} {
+  func.func @bn_devices(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>,
+      %wa: tensor<2xf32>, %ba: tensor<2xf32>, %ma: tensor<2xf32>, %va: tensor<2xf32>, %na: tensor<i64>) -> (tensor<?x5x4x4xf32>, tensor<?x5x4x4xf32>) {
+    %n1 = rtml.batch_norm %a, %wa, %ba, %ma, %va, %na {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64, rtml.device = "gpu0"} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x2x4x4xf32>
+    %r1 = rtml.relu %n1 {rtml.device = "gpu1"} : tensor<?x2x4x4xf32>
+    %rb1 = rtml.relu %b {rtml.device = "gpu1"} : tensor<?x3x4x4xf32>
+    %cat1 = rtml.concat %r1, %rb1 {rtml.device = "gpu1"} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+    %n2 = rtml.batch_norm %a, %wa, %ba, %ma, %va, %na {eps = 1.0e-03 : f64, momentum = 1.0e-01 : f64, rtml.device = "gpu0"} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>) -> tensor<?x2x4x4xf32>
+    %r2 = rtml.relu %n2 {rtml.device = "gpu0"} : tensor<?x2x4x4xf32>
+    %rb2 = rtml.relu %b {rtml.device = "gpu1"} : tensor<?x3x4x4xf32>
+    %cat2 = rtml.concat %r2, %rb2 {rtml.device = "gpu1"} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x5x4x4xf32>
+    return %cat1, %cat2 : tensor<?x5x4x4xf32>, tensor<?x5x4x4xf32>
+  }
+}

@@ -382,11 +382,107 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *ctx,
   return inferConcatType(ctx, loc, adaptor.getInputs(), results);
 }
 
+/// Checks a batch norm's per-channel operands against CHANNELS, and that
+/// its counter is a scalar (batch_norm, concat_relu's BN epilogues).
+static LogicalResult checkBatchNormParams(std::optional<Location> loc,
+                                          int64_t channels,
+                                          ValueRange perChannel,
+                                          Value numBatchesTracked) {
+  for (Value v : perChannel) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || type.getRank() != 1 || type.getDimSize(0) != channels ||
+        !type.getElementType().isF32())
+      return emitOptionalError(loc, "batch_norm input has ", channels,
+                               " channels but a statistic or affine "
+                               "parameter is ",
+                               shapeOf(v.getType()));
+  }
+  auto counter = dyn_cast<RankedTensorType>(numBatchesTracked.getType());
+  if (!counter || counter.getRank() != 0 ||
+      !counter.getElementType().isInteger(64))
+    return emitOptionalError(loc,
+                             "batch_norm num_batches_tracked must be a "
+                             "scalar, got ",
+                             shapeOf(numBatchesTracked.getType()));
+  return success();
+}
+
 LogicalResult ConcatReluOp::inferReturnTypes(MLIRContext *ctx,
                                              std::optional<Location> loc,
                                              Adaptor adaptor,
                                              SmallVectorImpl<Type> &results) {
-  return inferConcatType(ctx, loc, adaptor.getInputs(), results);
+  ValueRange inputs = adaptor.getInputs(), params = adaptor.getBnParams();
+  std::optional<ArrayRef<bool>> bn = adaptor.getBn();
+  if (!bn) {
+    if (!params.empty())
+      return emitOptionalError(loc, "concat_relu has bn_params but no 'bn'");
+    return inferConcatType(ctx, loc, inputs, results);
+  }
+  if (bn->size() != inputs.size())
+    return emitOptionalError(loc, "concat_relu 'bn' has ", bn->size(),
+                             " entries for ", inputs.size(), " inputs");
+  size_t normalized = llvm::count(*bn, true);
+  if (normalized == 0)
+    return emitOptionalError(loc, "concat_relu 'bn' names no input: leave "
+                                  "it out for plain ReLUs");
+  if (params.size() != normalized * kBnParamsPerInput)
+    return emitOptionalError(loc, "concat_relu has ", normalized,
+                             " batch norm epilogues, so expects ",
+                             normalized * kBnParamsPerInput, " bn_params, got ",
+                             params.size());
+  if (failed(inferConcatType(ctx, loc, inputs, results)))
+    return failure();
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    if (!(*bn)[i])
+      continue;
+    ValueRange own = params.take_front(kBnParamsPerInput);
+    params = params.drop_front(kBnParamsPerInput);
+    int64_t channels = cast<RankedTensorType>(input.getType()).getDimSize(1);
+    if (failed(
+            checkBatchNormParams(loc, channels, own.take_front(4), own.back())))
+      return failure();
+  }
+  return success();
+}
+
+bool ConcatReluOp::hasBatchNorm(unsigned i) {
+  std::optional<ArrayRef<bool>> bn = getBn();
+  return bn && i < bn->size() && (*bn)[i];
+}
+
+OperandRange ConcatReluOp::getBatchNormParams(unsigned i) {
+  std::optional<ArrayRef<bool>> bn = getBn();
+  unsigned before = llvm::count(bn->take_front(i), true);
+  return getBnParams().slice(before * kBnParamsPerInput, kBnParamsPerInput);
+}
+
+/// A batch norm's constants as PyTorch accepts them.
+static LogicalResult verifyBatchNormConstants(Operation *op, double eps,
+                                              double momentum) {
+  if (!(eps > 0))
+    return op->emitOpError("eps must be positive, got ") << eps;
+  if (!(momentum >= 0 && momentum <= 1))
+    return op->emitOpError("momentum must be in [0, 1], got ") << momentum;
+  return success();
+}
+
+LogicalResult ConcatReluOp::verify() {
+  std::optional<ArrayRef<bool>> bn = getBn();
+  std::optional<ArrayRef<double>> eps = getBnEps(), momentum = getBnMomentum();
+  size_t normalized = bn ? llvm::count(*bn, true) : 0;
+  if (!bn && (eps || momentum))
+    return emitOpError("has bn_eps or bn_momentum but no 'bn'");
+  if (!bn)
+    return success();
+  if (!eps || !momentum || eps->size() != normalized ||
+      momentum->size() != normalized)
+    return emitOpError("needs bn_eps and bn_momentum with one entry per batch "
+                       "norm epilogue (")
+           << normalized << ")";
+  for (size_t i = 0; i < normalized; ++i)
+    if (failed(verifyBatchNormConstants(*this, (*eps)[i], (*momentum)[i])))
+      return failure();
+  return success();
 }
 
 static LogicalResult inferConcatType(MLIRContext *ctx,
@@ -450,35 +546,19 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *ctx,
     return emitOptionalError(loc, "batch_norm expects an input with channels "
                                   "[N, C, ...], got ",
                              shapeOf(inputType));
-  int64_t channels = input.getDimSize(1);
-  Value perChannel[] = {adaptor.getWeight(), adaptor.getBias(),
-                        adaptor.getRunningMean(), adaptor.getRunningVar()};
-  for (Value v : perChannel) {
-    auto type = dyn_cast<RankedTensorType>(v.getType());
-    if (!type || type.getRank() != 1 || type.getDimSize(0) != channels)
-      return emitOptionalError(loc, "batch_norm input has ", channels,
-                               " channels but a statistic or affine "
-                               "parameter is ",
-                               shapeOf(v.getType()));
-  }
-  auto counter =
-      dyn_cast<RankedTensorType>(adaptor.getNumBatchesTracked().getType());
-  if (!counter || counter.getRank() != 0)
-    return emitOptionalError(loc, "batch_norm num_batches_tracked must be a "
-                                  "scalar, got ",
-                             shapeOf(adaptor.getNumBatchesTracked().getType()));
+  if (failed(checkBatchNormParams(loc, input.getDimSize(1),
+                                  {adaptor.getWeight(), adaptor.getBias(),
+                                   adaptor.getRunningMean(),
+                                   adaptor.getRunningVar()},
+                                  adaptor.getNumBatchesTracked())))
+    return failure();
   results.push_back(inputType);
   return success();
 }
 
 LogicalResult BatchNormOp::verify() {
-  double eps = getEps().convertToDouble();
-  double momentum = getMomentum().convertToDouble();
-  if (!(eps > 0))
-    return emitOpError("eps must be positive, got ") << eps;
-  if (!(momentum >= 0 && momentum <= 1))
-    return emitOpError("momentum must be in [0, 1], got ") << momentum;
-  return success();
+  return verifyBatchNormConstants(*this, getEps().convertToDouble(),
+                                  getMomentum().convertToDouble());
 }
 
 //===----------------------------------------------------------------------===//

@@ -23,6 +23,17 @@ struct Odd5 {
   static constexpr int64_t kTotalChannels = 24;
 };
 
+// googlenet_bn's inception: batch norm epilogues, mixed with a plain ReLU.
+struct MixedBatchNorm {
+  static constexpr int kInputs = 3;
+  static constexpr int64_t kChannels[kInputs] = {64, 3, 32};
+  static constexpr int64_t kTotalChannels = 99;
+  static constexpr bool kBatchNorm[kInputs] = {true, false, true};
+  static constexpr double kEps[kInputs] = {0.001, 0, 0.001};
+  static constexpr double kMomentum[kInputs] = {0.1, 0, 0.1};
+};
+
 RTML_INSTANTIATE_CONCAT_RELU_CUDA(Inception3a)
 RTML_INSTANTIATE_CONCAT_RELU_CUDA(Single)
 RTML_INSTANTIATE_CONCAT_RELU_CUDA(Odd5)
+RTML_INSTANTIATE_CONCAT_RELU_CUDA(MixedBatchNorm)

@@ -295,3 +295,208 @@ TEST(ConcatReluKernel, EmptyBatch) {
   y.sum().backward();
   EXPECT_EQ(xs[1].grad().sizes(), xs[1].sizes());
 }
+
+//===----------------------------------------------------------------------===//
+// Batch norm epilogues: relu(batch_norm(x)) per input, against at::batch_norm
+// + at::relu + at::cat in float64
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct BnOne {
+  static constexpr int kInputs = 1;
+  static constexpr int64_t kChannels[kInputs] = {7};
+  static constexpr int64_t kTotalChannels = 7;
+  static constexpr bool kBatchNorm[kInputs] = {true};
+  static constexpr double kEps[kInputs] = {1e-5};
+  static constexpr double kMomentum[kInputs] = {0.1};
+};
+struct BnTwo {
+  static constexpr int kInputs = 2;
+  static constexpr int64_t kChannels[kInputs] = {3, 64};
+  static constexpr int64_t kTotalChannels = 67;
+  static constexpr bool kBatchNorm[kInputs] = {true, true};
+  static constexpr double kEps[kInputs] = {1e-3, 1e-5};
+  static constexpr double kMomentum[kInputs] = {0.1, 0.3};
+};
+// Mixed with plain ReLUs, odd channel counts, momentum 0 and 1.
+struct BnMixed {
+  static constexpr int kInputs = 5;
+  static constexpr int64_t kChannels[kInputs] = {5, 1, 11, 3, 9};
+  static constexpr int64_t kTotalChannels = 29;
+  static constexpr bool kBatchNorm[kInputs] = {true, false, true, true, false};
+  static constexpr double kEps[kInputs] = {1e-3, 0, 1e-5, 1e-2, 0};
+  static constexpr double kMomentum[kInputs] = {0.1, 0, 1.0, 0.0, 0};
+};
+
+/// One batch norm's parameters in float32 (what the kernel gets) and the
+/// same values in float64 (the reference's).
+struct BatchNormParams {
+  at::Tensor weight, bias, runningMean, runningVar, numBatchesTracked;
+  at::Tensor weightD, biasD, runningMeanD, runningVarD;
+
+  explicit BatchNormParams(int64_t channels) {
+    at::Tensor w = torch::rand({channels}) + 0.5, b = torch::randn({channels});
+    at::Tensor m = torch::randn({channels}) * 0.3;
+    at::Tensor v = torch::rand({channels}) + 0.5;
+    weight = w.clone().requires_grad_(true);
+    bias = b.clone().requires_grad_(true);
+    runningMean = m.clone();
+    runningVar = v.clone();
+    numBatchesTracked = torch::zeros({}, at::kLong);
+    weightD = w.to(at::kDouble).requires_grad_(true);
+    biasD = b.to(at::kDouble).requires_grad_(true);
+    runningMeanD = m.to(at::kDouble);
+    runningVarD = v.to(at::kDouble);
+  }
+};
+
+/// Forward, the gradients of every input, weight and bias, and the running
+/// statistics after the call, of the kernel in TRAINING or evaluation,
+/// against the float64 reference.
+template <class Config>
+void expectBatchNormMatchesFloat64(const std::vector<at::Tensor> &xs,
+                                   bool training) {
+  using T = rtml::kernels::ConcatReluTraits<Config>;
+  SCOPED_TRACE(std::string(training ? "training" : "eval") + ", " +
+               std::to_string(Config::kInputs) + " inputs, input 0 " +
+               std::to_string(xs[0].dim()) + "-D, batch " +
+               std::to_string(xs[0].size(0)));
+  std::vector<at::Tensor> leaves, leavesD, bnParams, relusD;
+  std::vector<BatchNormParams> norms;
+  for (int i = 0; i < Config::kInputs; ++i) {
+    leaves.push_back(xs[i].detach().requires_grad_(true));
+    leavesD.push_back(xs[i].detach().to(at::kDouble).requires_grad_(true));
+    if (!T::batchNorm(i)) {
+      relusD.push_back(at::relu(leavesD[i]));
+      continue;
+    }
+    const BatchNormParams &p = norms.emplace_back(Config::kChannels[i]);
+    bnParams.insert(bnParams.end(), {p.weight, p.bias, p.runningMean,
+                                     p.runningVar, p.numBatchesTracked});
+    relusD.push_back(at::relu(at::batch_norm(
+        leavesD[i], p.weightD, p.biasD, p.runningMeanD, p.runningVarD, training,
+        T::momentum(i), T::eps(i), /*cudnn_enabled=*/false)));
+  }
+  at::Tensor y = rtml::kernels::concatRelu<Config>(leaves, bnParams, training);
+  at::Tensor yRef = at::cat(relusD, 1);
+  ASSERT_EQ(y.sizes(), yRef.sizes());
+  EXPECT_LT(relativeError(y, yRef), 1e-5);
+  for (size_t k = 0; k < norms.size(); ++k) {
+    const BatchNormParams &p = norms[k];
+    EXPECT_LT(relativeError(p.runningMean, p.runningMeanD), 1e-6) << k;
+    EXPECT_LT(relativeError(p.runningVar, p.runningVarD), 1e-6) << k;
+    EXPECT_EQ(p.numBatchesTracked.item<int64_t>(), training ? 1 : 0) << k;
+  }
+
+  at::Tensor upstream = torch::randn(y.sizes(), at::kDouble);
+  y.backward(upstream.to(at::kFloat));
+  yRef.backward(upstream);
+  for (int i = 0; i < Config::kInputs; ++i) {
+    ASSERT_TRUE(leaves[i].grad().defined()) << "input " << i;
+    EXPECT_LT(relativeError(leaves[i].grad(), leavesD[i].grad()), 1e-5)
+        << "input " << i;
+  }
+  for (size_t k = 0; k < norms.size(); ++k) {
+    const BatchNormParams &p = norms[k];
+    ASSERT_TRUE(p.weight.grad().defined() && p.bias.grad().defined()) << k;
+    EXPECT_LT(relativeError(p.weight.grad(), p.weightD.grad()), 1e-5) << k;
+    EXPECT_LT(relativeError(p.bias.grad(), p.biasD.grad()), 1e-5) << k;
+  }
+}
+
+template <class Config> void checkBatchNormShapes() {
+  torch::manual_seed(20 * Config::kInputs);
+  const std::vector<std::pair<int64_t, std::vector<int64_t>>> shapes = {
+      {2, {3, 3}}, {1, {4, 5}},    {3, {7, 7}}, {4, {}},
+      {2, {9}},    {2, {3, 2, 5}}, {5, {6, 6}}, {2, {28, 28}}};
+  for (bool training : {true, false}) {
+    for (const auto &[n, spatial] : shapes)
+      expectBatchNormMatchesFloat64<Config>(randomInputs<Config>(n, spatial),
+                                            training);
+    // Values far from zero mean and unit variance.
+    std::vector<at::Tensor> shifted = randomInputs<Config>(3, {5, 5});
+    for (at::Tensor &x : shifted)
+      x = x * 4 + 3;
+    expectBatchNormMatchesFloat64<Config>(shifted, training);
+  }
+  // One value per channel is enough in evaluation.
+  expectBatchNormMatchesFloat64<Config>(randomInputs<Config>(1, {1, 1}), false);
+}
+
+} // namespace
+
+TEST(ConcatReluKernel, BatchNormOneInputMatchesFloat64) {
+  checkBatchNormShapes<BnOne>();
+}
+TEST(ConcatReluKernel, BatchNormTwoInputsMatchFloat64) {
+  checkBatchNormShapes<BnTwo>();
+}
+TEST(ConcatReluKernel, BatchNormMixedWithReluMatchesFloat64) {
+  checkBatchNormShapes<BnMixed>();
+}
+
+// The running statistics and the counter change as the unfused float32
+// batch norm (at::batch_norm, counted as runtime ops::batchNorm does) changes
+// them, over several training steps, and not in evaluation.
+TEST(ConcatReluKernel, BatchNormRunningStatsAsLibTorch) {
+  torch::manual_seed(21);
+  BatchNormParams fused(64), unfused(64);
+  unfused.runningMean.copy_(fused.runningMean);
+  unfused.runningVar.copy_(fused.runningVar);
+  at::Tensor other = torch::randn({2, 3, 4, 4});
+  for (int step = 0; step < 3; ++step) {
+    at::Tensor x = torch::randn({2, 64, 4, 4}) * 2 + 1;
+    BatchNormParams first(3);
+    std::vector<at::Tensor> bnParams = {first.weight,
+                                        first.bias,
+                                        first.runningMean,
+                                        first.runningVar,
+                                        first.numBatchesTracked,
+                                        fused.weight,
+                                        fused.bias,
+                                        fused.runningMean,
+                                        fused.runningVar,
+                                        fused.numBatchesTracked};
+    rtml::kernels::concatRelu<BnTwo>({other, x}, bnParams, true);
+    at::batch_norm(x, unfused.weight, unfused.bias, unfused.runningMean,
+                   unfused.runningVar, true, BnTwo::kMomentum[1],
+                   BnTwo::kEps[1], false);
+    EXPECT_LT(relativeError(fused.runningMean, unfused.runningMean), 1e-6);
+    EXPECT_LT(relativeError(fused.runningVar, unfused.runningVar), 1e-6);
+    EXPECT_EQ(fused.numBatchesTracked.item<int64_t>(), step + 1);
+  }
+  at::Tensor mean = fused.runningMean.clone();
+  rtml::kernels::concatRelu<BnTwo>(
+      {other, torch::randn({2, 64, 4, 4})},
+      {torch::ones({3}), torch::zeros({3}), torch::zeros({3}), torch::ones({3}),
+       torch::zeros({}, at::kLong), fused.weight, fused.bias, fused.runningMean,
+       fused.runningVar, fused.numBatchesTracked},
+      false);
+  EXPECT_TRUE(at::equal(mean, fused.runningMean));
+  EXPECT_EQ(fused.numBatchesTracked.item<int64_t>(), 3);
+}
+
+TEST(ConcatReluKernel, BatchNormRejectsBadParams) {
+  using rtml::kernels::concatRelu;
+  std::vector<at::Tensor> xs = {torch::randn({2, 7, 3, 3})};
+  auto expectError = [&](const std::vector<at::Tensor> &xs,
+                         const std::vector<at::Tensor> &params, bool training,
+                         const std::string &message) {
+    try {
+      concatRelu<BnOne>(xs, params, training);
+      ADD_FAILURE() << "no error, expected: " << message;
+    } catch (const c10::Error &e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos)
+          << e.what();
+    }
+  };
+  at::Tensor c = torch::ones({7}), n = torch::zeros({}, at::kLong);
+  expectError(xs, {}, true, "expected 5 batch norm parameters");
+  expectError(xs, {c, c, c, torch::ones({6}), n}, true,
+              "batch norm parameter 3 of input 0 must be float32 [channels]");
+  expectError(xs, {c, c, c, c, torch::zeros({})}, true,
+              "batch norm parameter 4 of input 0 must be an int64 scalar");
+  expectError({torch::randn({1, 7, 1, 1})}, {c, c, c, c, n}, true,
+              "needs more than 1 value per channel in training");
+}

@@ -210,18 +210,51 @@ def Rtml_TransferOp : Rtml_Op<"transfer", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu"> {
-  let summary = "concat(relu(a), relu(b), ...) in one kernel";
+def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu", [AttrSizedOperandSegments]> {
+  let summary = "concat(relu(a), relu(batch_norm(b)), ...) in one kernel";
   let description = [{
     What `--rtml-fuse-concat` makes of a channel concat whose operands are
-    each a ReLU with no other user: every branch's activated output is
-    written straight into its channel slice of the result, and the backward
-    splits the incoming gradient and applies each ReLU's derivative in the
-    same pass. The operands are the ReLUs' inputs.
+    each a ReLU epilogue with no other user: every branch's activated output
+    is written straight into its channel slice of the result, and the
+    backward splits the incoming gradient and applies each epilogue's
+    derivative. The operands are the epilogues' inputs.
+
+    An epilogue is a ReLU, or a batch norm then a ReLU. Without `bn` every
+    epilogue is a plain ReLU. With it, `bn[i]` says whether input i goes
+    through a batch norm first; `bn_params` holds, for each such input in
+    order, the batch norm's weight, bias, running_mean, running_var and
+    num_batches_tracked, and `bn_eps` and `bn_momentum` its constants (as
+    `rtml.batch_norm`'s).
+
+    ```mlir
+    %y = rtml.concat_relu %a, %b bn(%w, %bias, %mean, %var, %count)
+        {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>,
+         bn_momentum = array<f64: 1.0e-01>}
+        : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>,
+           tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+        -> tensor<?x5x4x4xf32>
+    ```
   }];
-  let arguments = (ins Variadic<Rtml_Tensor>:$inputs);
+  let arguments = (ins Variadic<Rtml_Tensor>:$inputs,
+                       Variadic<Rtml_ParamTensor>:$bn_params,
+                       OptionalAttr<DenseBoolArrayAttr>:$bn,
+                       OptionalAttr<DenseF64ArrayAttr>:$bn_eps,
+                       OptionalAttr<DenseF64ArrayAttr>:$bn_momentum);
   let results = (outs Rtml_Tensor:$result);
-  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+  let assemblyFormat = [{
+    $inputs (`bn` `(` $bn_params^ `)`)? attr-dict `:`
+    functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The batch norm operands of each input, one per BN epilogue.
+    static constexpr unsigned kBnParamsPerInput = 5;
+    /// Whether input I goes through a batch norm before its ReLU.
+    bool hasBatchNorm(unsigned i);
+    /// The five bn_params of input I (hasBatchNorm(i)): weight, bias,
+    /// running_mean, running_var, num_batches_tracked.
+    mlir::OperandRange getBatchNormParams(unsigned i);
+  }];
 }
 
 #endif // RTML_OPS_TD

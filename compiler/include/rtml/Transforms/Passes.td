@@ -33,15 +33,18 @@ def PartitionDevices : Pass<"rtml-partition-devices", "mlir::ModuleOp"> {
 }
 
 def FuseConcat : Pass<"rtml-fuse-concat", "mlir::ModuleOp"> {
-  let summary = "Inception concat elimination: concat of ReLUs -> rtml.concat_relu";
+  let summary = "Inception concat elimination: concat of ReLU epilogues -> rtml.concat_relu";
   let description = [{
     A channel concat whose operands are each produced by a ReLU that has no
     other user, all on the concat's device, becomes one `rtml.concat_relu`
     of the ReLUs' inputs: each branch's activated output goes straight into
     its channel slice, forward, and the gradient is split and masked in one
-    pass, backward. No separate concat copy remains. A concat with any other
-    operand (a pool, a ReLU read elsewhere, a ReLU on another device) is left
-    alone.
+    pass, backward. No separate concat copy remains. A ReLU whose input is a
+    batch norm with no other user, on the concat's device, takes the batch
+    norm in too (its operands and constants go onto the fused op); a batch
+    norm read elsewhere or on another device stays, and its ReLU fuses
+    alone. A concat with any other operand (a pool, a ReLU read elsewhere, a
+    ReLU on another device) is left alone.
   }];
   let dependentDialects = ["::rtml::RtmlDialect"];
 }

@@ -87,9 +87,38 @@ concatReluLocate(const ConcatReluArgs<Pointer, kInputs> &args, Index idx,
   return true;
 }
 
-template <class Index, int kVec, int kInputs>
+/// The batch norm constants of output channel CH's input, at its own
+/// channel (all null for a plain ReLU input), by the same compare chain.
+template <int kInputs>
+__device__ __forceinline__ void
+concatReluSelectNorm(const ConcatReluNorms<kInputs> &norms,
+                     const ConcatReluLayout<kInputs> &layout, int64_t ch,
+                     const float *&mean, const float *&scale,
+                     const float *&beta) {
+  mean = norms.mean[0];
+  scale = norms.scale[0];
+  beta = norms.beta[0];
+  int64_t offset = 0;
+#pragma unroll
+  for (int i = 1; i < kInputs; ++i)
+    if (ch >= layout.offsets[i]) {
+      mean = norms.mean[i];
+      scale = norms.scale[i];
+      beta = norms.beta[i];
+      offset = layout.offsets[i];
+    }
+  if (mean) {
+    mean += ch - offset;
+    scale += ch - offset;
+    beta += ch - offset;
+  }
+}
+
+/// kNorm: some input has a batch norm (NORMS is read at all).
+template <class Index, int kVec, int kInputs, bool kNorm>
 __global__ void __launch_bounds__(kConcatReluThreads)
     concatReluForwardKernel(ConcatReluArgs<const float *, kInputs> args,
+                            ConcatReluNorms<kInputs> norms,
                             float *__restrict__ output, Index perImage,
                             Index hw, int64_t firstImage) {
   const Index idx =
@@ -100,15 +129,25 @@ __global__ void __launch_bounds__(kConcatReluThreads)
   if (!concatReluLocate(args, idx, perImage, hw, firstImage + blockIdx.y, x,
                         outAt, inAt))
     return;
+  const float *mean = nullptr, *scale = nullptr, *beta = nullptr;
+  if constexpr (kNorm)
+    concatReluSelectNorm(norms, args.layout, static_cast<int64_t>(idx / hw),
+                         mean, scale, beta);
+  // With kVec == 4, hw % 4 == 0: the 4 elements share one channel.
+  auto activate = [&](float v) {
+    return mean
+               ? concatBnReluActivate(v, __ldg(mean), __ldg(scale), __ldg(beta))
+               : concatReluActivate(v);
+  };
   if constexpr (kVec == 4) {
     float4 v = __ldg(reinterpret_cast<const float4 *>(x + inAt));
-    v.x = concatReluActivate(v.x);
-    v.y = concatReluActivate(v.y);
-    v.z = concatReluActivate(v.z);
-    v.w = concatReluActivate(v.w);
+    v.x = activate(v.x);
+    v.y = activate(v.y);
+    v.z = activate(v.z);
+    v.w = activate(v.w);
     *reinterpret_cast<float4 *>(output + outAt) = v;
   } else {
-    output[outAt] = concatReluActivate(__ldg(x + inAt));
+    output[outAt] = activate(__ldg(x + inAt));
   }
 }
 
@@ -167,8 +206,10 @@ void concatReluLaunch(int64_t n, int64_t perImage, int64_t hw, bool aligned,
 } // namespace cuda_detail
 
 template <class Config>
-void concatReluForwardCuda(const float *const *inputs, float *output,
-                           int64_t n, int64_t hw, void *stream) {
+void concatReluForwardCuda(
+    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
+    void *stream) {
   using T = ConcatReluTraits<Config>;
   using namespace cuda_detail;
   const int64_t perImage = T::kTotalChannels * hw;
@@ -185,20 +226,25 @@ void concatReluForwardCuda(const float *const *inputs, float *output,
   concatReluLaunch<T::kInputs, decltype(args)>(
       n, perImage, hw, aligned,
       [&](dim3 grid, int64_t first, int vec, bool narrow) {
+        constexpr bool kNorm = T::kBatchNorms > 0;
         if (narrow && vec == 4)
-          concatReluForwardKernel<uint32_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
-              args, output, static_cast<uint32_t>(perImage),
-              static_cast<uint32_t>(hw), first);
+          concatReluForwardKernel<uint32_t, 4, T::kInputs, kNorm>
+              <<<grid, kConcatReluThreads, 0, s>>>(
+                  args, norms, output, static_cast<uint32_t>(perImage),
+                  static_cast<uint32_t>(hw), first);
         else if (narrow)
-          concatReluForwardKernel<uint32_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
-              args, output, static_cast<uint32_t>(perImage),
-              static_cast<uint32_t>(hw), first);
+          concatReluForwardKernel<uint32_t, 1, T::kInputs, kNorm>
+              <<<grid, kConcatReluThreads, 0, s>>>(
+                  args, norms, output, static_cast<uint32_t>(perImage),
+                  static_cast<uint32_t>(hw), first);
         else if (vec == 4)
-          concatReluForwardKernel<int64_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
-              args, output, perImage, hw, first);
+          concatReluForwardKernel<int64_t, 4, T::kInputs, kNorm>
+              <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
+                                                   perImage, hw, first);
         else
-          concatReluForwardKernel<int64_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
-              args, output, perImage, hw, first);
+          concatReluForwardKernel<int64_t, 1, T::kInputs, kNorm>
+              <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
+                                                   perImage, hw, first);
         concatReluCheckLaunch("forward");
       });
 }
@@ -241,15 +287,61 @@ void concatReluBackwardCuda(const float *gradOutput, const float *output,
       });
 }
 
+namespace cuda_detail {
+/// One thread per element of GRAD ([n, channels, hw]), grid-stride; a
+/// template, as its launcher, so that a header can define it.
+template <class Config>
+__global__ void __launch_bounds__(kConcatReluThreads)
+    concatBnReluInputGradKernel(float *__restrict__ grad,
+                                const float *__restrict__ x,
+                                const float *__restrict__ mean,
+                                const float *__restrict__ scale,
+                                const float *__restrict__ meanDz,
+                                const float *__restrict__ xhatCoef,
+                                int64_t total, int64_t channels, int64_t hw) {
+  for (int64_t e =
+           static_cast<int64_t>(blockIdx.x) * kConcatReluThreads + threadIdx.x;
+       e < total; e += static_cast<int64_t>(gridDim.x) * kConcatReluThreads) {
+    const int64_t c = (e / hw) % channels;
+    grad[e] = concatBnReluInputGrad(grad[e], __ldg(x + e), __ldg(mean + c),
+                                    __ldg(scale + c), __ldg(meanDz + c),
+                                    __ldg(xhatCoef + c));
+  }
+}
+} // namespace cuda_detail
+
+template <class Config>
+void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
+                               const float *scale, const float *meanDz,
+                               const float *xhatCoef, int64_t n,
+                               int64_t channels, int64_t hw, void *stream) {
+  using namespace cuda_detail;
+  const int64_t total = n * channels * hw;
+  if (total == 0)
+    return;
+  // Grid-stride beyond 2^16 blocks: enough to fill any GPU.
+  const int64_t blocks = (total + kConcatReluThreads - 1) / kConcatReluThreads;
+  const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
+  concatBnReluInputGradKernel<Config>
+      <<<grid, kConcatReluThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+          grad, x, mean, scale, meanDz, xhatCoef, total, channels, hw);
+  concatReluCheckLaunch("batch norm backward");
+}
+
 } // namespace rtml::kernels
 
 /// Explicit instantiations of both launchers for CONFIG, at global scope in
 /// a .cu file that has CONFIG's definition.
-#define RTML_INSTANTIATE_CONCAT_RELU_CUDA(Config)                            \
-  template void ::rtml::kernels::concatReluForwardCuda<Config>(              \
-      const float *const *, float *, int64_t, int64_t, void *);              \
-  template void ::rtml::kernels::concatReluBackwardCuda<Config>(             \
-      const float *, const float *, float *const *, int64_t, int64_t,        \
-      void *);
+#define RTML_INSTANTIATE_CONCAT_RELU_CUDA(Config)                              \
+  template void ::rtml::kernels::concatReluForwardCuda<Config>(                \
+      const float *const *, float *, int64_t, int64_t,                         \
+      const ::rtml::kernels::ConcatReluNorms<                                  \
+          ::rtml::kernels::ConcatReluTraits<Config>::kInputs> &,               \
+      void *);                                                                 \
+  template void ::rtml::kernels::concatReluBackwardCuda<Config>(               \
+      const float *, const float *, float *const *, int64_t, int64_t, void *); \
+  template void ::rtml::kernels::concatBnReluInputGradCuda<Config>(            \
+      float *, const float *, const float *, const float *, const float *,     \
+      const float *, int64_t, int64_t, int64_t, void *);
 
 #endif // RTML_RUNTIME_KERNELS_CONCATRELU_CUH

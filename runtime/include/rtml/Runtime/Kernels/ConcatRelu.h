@@ -23,6 +23,23 @@
 // The mask comes from the saved output (PyTorch's threshold_backward tests
 // relu(x) > 0, which is the same set), so the backward needs no input.
 //
+// An input may instead go through a batch norm before its ReLU (the config
+// then also has kBatchNorm, kEps and kMomentum, one entry per input; a
+// config without them is all plain ReLUs):
+//
+//   y[:, off_i : off_i + C_i] = relu((x_i - mean) * gamma * invstd + beta)
+//
+// per channel, with the batch's statistics in training and the running ones
+// in evaluation (ConcatReluOp.h computes them, and the per-channel sums of
+// the backward, with ATen reductions). The backward first splits and masks
+// the gradient as above (dz), then turns dz into the batch norm's input
+// gradient in place, in a second pass per such input:
+//
+//   dx = gamma * invstd * (dz - mean(dz) - xhat * mean(dz * xhat))
+//
+// (the means over the batch and spatial positions of each channel; both are
+// 0 in evaluation, where the statistics are constants).
+//
 // In both directions, for one image, channels [l, C_i) of input i and
 // channels [off_i + l, off_i + C_i) of the output are each one contiguous
 // block of floats (hw = product of the spatial sizes per channel): the CPU
@@ -30,14 +47,16 @@
 //
 // This header is torch-free: it is compiled as plain C++17 (the CPU twin,
 // through ConcatReluOp.h) and by nvcc (through ConcatRelu.cuh). Both call the
-// same element functions below; the results are exact (a select, no
-// arithmetic), so the CPU twin and the CUDA kernels agree bit for bit.
+// same element functions below. A plain ReLU is exact (a select, no
+// arithmetic), so the CPU twin and the CUDA kernels agree bit for bit there;
+// a batch norm's arithmetic may round differently (nvcc contracts to FMAs).
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELU_H
 #define RTML_RUNTIME_KERNELS_CONCATRELU_H
 
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__CUDACC__)
 #define RTML_CONCAT_RELU_HOST_DEVICE __host__ __device__
@@ -63,6 +82,23 @@ RTML_CONCAT_RELU_HOST_DEVICE inline float concatReluMaskGrad(float y,
   return y <= 0.0f ? 0.0f : grad;
 }
 
+/// relu(batch_norm(x)) of one element of a channel with MEAN, SCALE (gamma *
+/// invstd) and BETA.
+RTML_CONCAT_RELU_HOST_DEVICE inline float
+concatBnReluActivate(float x, float mean, float scale, float beta) {
+  return concatReluActivate((x - mean) * scale + beta);
+}
+
+/// The batch norm's input gradient of one element from DZ, its gradient
+/// after the ReLU mask: SCALE * (dz - MEANDZ - (x - MEAN) * XHATCOEF), with
+/// MEANDZ = mean(dz) and XHATCOEF = invstd * mean(dz * xhat) over the
+/// channel (both 0 in evaluation).
+RTML_CONCAT_RELU_HOST_DEVICE inline float
+concatBnReluInputGrad(float dz, float x, float mean, float scale, float meanDz,
+                      float xhatCoef) {
+  return scale * (dz - meanDz - (x - mean) * xhatCoef);
+}
+
 //===----------------------------------------------------------------------===//
 // Compile-time layout of a config
 //===----------------------------------------------------------------------===//
@@ -74,6 +110,29 @@ template <int kInputs> struct ConcatReluLayout {
   int64_t channels[kInputs];
   int64_t offsets[kInputs]; // first output channel of each input
 };
+
+/// Each input's per-channel batch norm constants for the forward: null
+/// pointers for an input with a plain ReLU.
+template <int kInputs> struct ConcatReluNorms {
+  const float *mean[kInputs];
+  const float *scale[kInputs]; // gamma * invstd
+  const float *beta[kInputs];
+};
+
+namespace detail {
+/// A config's epilogues: all plain ReLUs unless it has kBatchNorm.
+template <class Config, class = void> struct ConcatReluEpilogues {
+  static constexpr bool batchNorm(int) { return false; }
+  static constexpr double eps(int) { return 0.0; }
+  static constexpr double momentum(int) { return 0.0; }
+};
+template <class Config>
+struct ConcatReluEpilogues<Config, std::void_t<decltype(Config::kBatchNorm)>> {
+  static constexpr bool batchNorm(int i) { return Config::kBatchNorm[i]; }
+  static constexpr double eps(int i) { return Config::kEps[i]; }
+  static constexpr double momentum(int i) { return Config::kMomentum[i]; }
+};
+} // namespace detail
 
 template <class Config> struct ConcatReluTraits {
   static_assert(Config::kInputs >= 1, "concat of ReLUs needs an input");
@@ -104,7 +163,30 @@ template <class Config> struct ConcatReluTraits {
     return true;
   }
 
+  using Epilogues = detail::ConcatReluEpilogues<Config>;
+  static constexpr bool batchNorm(int i) { return Epilogues::batchNorm(i); }
+  static constexpr double eps(int i) { return Epilogues::eps(i); }
+  static constexpr double momentum(int i) { return Epilogues::momentum(i); }
+
+  static constexpr int countBatchNorms() {
+    int count = 0;
+    for (int i = 0; i < kInputs; ++i)
+      count += batchNorm(i) ? 1 : 0;
+    return count;
+  }
+  /// Inputs with a batch norm epilogue.
+  static constexpr int kBatchNorms = countBatchNorms();
+
+  static constexpr bool constantsValid() {
+    for (int i = 0; i < kInputs; ++i)
+      if (batchNorm(i) && !(eps(i) > 0 && momentum(i) >= 0 && momentum(i) <= 1))
+        return false;
+    return true;
+  }
+
   static_assert(channelsPositive(), "every input must have channels");
+  static_assert(constantsValid(),
+                "a batch norm needs eps > 0 and momentum in [0, 1]");
   static_assert(sumChannels() == Config::kTotalChannels,
                 "kTotalChannels must be the sum of kChannels");
   static constexpr int64_t kTotalChannels = Config::kTotalChannels;
@@ -146,11 +228,13 @@ inline void concatReluForEachRun(int64_t begin, int64_t end, Fn &&fn) {
 /// [n, Config::kChannels[i], hw] (hw = product of the spatial sizes), OUTPUT
 /// is [n, Config::kTotalChannels, hw]. Writes the (image, output channel)
 /// rows [begin, end) of [0, n * kTotalChannels) of OUTPUT; disjoint ranges
-/// may run in parallel.
+/// may run in parallel. NORMS holds the batch norm constants of the inputs
+/// that have one (null: all plain ReLUs).
 template <class Config>
-void concatReluForwardCpu(const float *const *inputs, float *output,
-                          int64_t n, int64_t hw, int64_t begin,
-                          int64_t end) {
+void concatReluForwardCpu(
+    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    int64_t begin, int64_t end,
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> *norms = nullptr) {
   using T = ConcatReluTraits<Config>;
   static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
   (void)n;
@@ -164,6 +248,15 @@ void concatReluForwardCpu(const float *const *inputs, float *output,
         float *__restrict y =
             output +
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
+        if (norms && norms->mean[input]) {
+          const float *mean = norms->mean[input] + first,
+                      *scale = norms->scale[input] + first,
+                      *beta = norms->beta[input] + first;
+          for (int64_t c = 0; c < count; ++c, x += hw, y += hw)
+            for (int64_t l = 0; l < hw; ++l)
+              y[l] = concatBnReluActivate(x[l], mean[c], scale[c], beta[c]);
+          return;
+        }
         const int64_t len = count * hw;
         for (int64_t l = 0; l < len; ++l)
           y[l] = concatReluActivate(x[l]);
@@ -200,17 +293,40 @@ void concatReluBackwardCpu(const float *gradOutput, const float *output,
       });
 }
 
+/// The second backward pass of an input with a batch norm, in place on the
+/// CPU: GRAD ([n, channels, hw], dz from the first pass) becomes dx, from
+/// the input X and the per-channel MEAN, SCALE, MEANDZ and XHATCOEF (see
+/// concatBnReluInputGrad), for the (image, channel) rows [begin, end) of
+/// [0, n * channels).
+inline void concatBnReluInputGradCpu(float *grad, const float *x,
+                                     const float *mean, const float *scale,
+                                     const float *meanDz, const float *xhatCoef,
+                                     int64_t channels, int64_t hw,
+                                     int64_t begin, int64_t end) {
+  for (int64_t row = begin; row < end; ++row) {
+    const int64_t c = row % channels;
+    float *__restrict g = grad + row * hw;
+    const float *__restrict xr = x + row * hw;
+    for (int64_t l = 0; l < hw; ++l)
+      g[l] = concatBnReluInputGrad(g[l], xr[l], mean[c], scale[c], meanDz[c],
+                                   xhatCoef[c]);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // CUDA launchers (defined in ConcatRelu.cuh, instantiated per config in a
 // model's kernels.cu by RTML_INSTANTIATE_CONCAT_RELU_CUDA)
 //===----------------------------------------------------------------------===//
 
 /// Forward on device pointers (layouts as the CPU twin; INPUTS is a host
-/// array of Config::kInputs device pointers) on STREAM (a cudaStream_t).
-/// Throws std::runtime_error if the launch fails.
+/// array of Config::kInputs device pointers; NORMS, by value, holds device
+/// pointers) on STREAM (a cudaStream_t). Throws std::runtime_error if the
+/// launch fails.
 template <class Config>
-void concatReluForwardCuda(const float *const *inputs, float *output,
-                           int64_t n, int64_t hw, void *stream);
+void concatReluForwardCuda(
+    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
+    void *stream);
 
 /// Backward on device pointers: GRADINPUTS (a host array of kInputs device
 /// pointers; a null one is skipped) from the forward's OUTPUT and
@@ -219,6 +335,15 @@ template <class Config>
 void concatReluBackwardCuda(const float *gradOutput, const float *output,
                             float *const *gradInputs, int64_t n, int64_t hw,
                             void *stream);
+
+/// The second backward pass of an input with a batch norm on device
+/// pointers, in place (as concatBnReluInputGradCpu, over all n * channels
+/// rows). A template only so that each model's kernels.cu instantiates it.
+template <class Config>
+void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
+                               const float *scale, const float *meanDz,
+                               const float *xhatCoef, int64_t n,
+                               int64_t channels, int64_t hw, void *stream);
 
 } // namespace rtml::kernels
 

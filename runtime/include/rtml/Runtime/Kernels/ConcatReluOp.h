@@ -2,15 +2,20 @@
 //
 // What a model's emitted kernels.cpp calls for each fused concat of ReLUs:
 //
-//   at::Tensor rtml_concat_relu_0(const std::vector<at::Tensor> &inputs) {
-//     return rtml::kernels::concatRelu<ConcatReluConfig_0>(inputs);
+//   at::Tensor rtml_concat_relu_0(const std::vector<at::Tensor> &inputs,
+//       const std::vector<at::Tensor> &bnParams, bool training) {
+//     return rtml::kernels::concatRelu<ConcatReluConfig_0>(inputs, bnParams,
+//                                                          training);
 //   }
 //
 // A custom autograd function runs the CPU twin (parallel over output rows)
 // on CPU tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu
 // is compiled and linked), the CUDA kernels on the current stream for CUDA
-// tensors. It saves only the output (the ReLU mask). Included by every
-// emitted kernels.cpp, so it pulls in only the autograd-function header, not
+// tensors. For plain ReLUs it saves only the output (the ReLU mask); an
+// input with a batch norm also saves that input and its statistics. The
+// batch norm's per-channel statistics and gradient sums are ATen
+// reductions, on either device. Included by every emitted kernels.cpp, so it
+// pulls in only the autograd-function and per-op headers, not
 // <torch/torch.h>.
 //
 //===----------------------------------------------------------------------===//
@@ -22,9 +27,15 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/rsqrt.h>
+#include <ATen/ops/sum.h>
+#include <ATen/ops/var_mean.h>
+#include <ATen/ops/zeros_like.h>
+#include <c10/core/GradMode.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <tuple>
 #include <vector>
 
 #ifdef RTML_WITH_CUDA
@@ -92,10 +103,49 @@ ConcatReluShape concatReluShape(at::TensorList inputs) {
   return s;
 }
 
+/// Checks BNPARAMS against CONFIG: weight, bias, running_mean and
+/// running_var (float32 [C_i]) and num_batches_tracked (int64 scalar) for
+/// each input with a batch norm, in input order, on the inputs' device.
+template <class Config>
+void concatReluCheckBatchNormParams(at::TensorList inputs,
+                                    at::TensorList bnParams) {
+  using T = ConcatReluTraits<Config>;
+  TORCH_CHECK(static_cast<int64_t>(bnParams.size()) == 5 * T::kBatchNorms,
+              "rtml concat+ReLU: expected ", 5 * T::kBatchNorms,
+              " batch norm parameters (5 per batch norm), got ",
+              bnParams.size());
+  int64_t param = 0;
+  for (int i = 0; i < T::kInputs; ++i) {
+    if (!T::batchNorm(i))
+      continue;
+    for (int k = 0; k < 5; ++k, ++param) {
+      const at::Tensor &p = bnParams[param];
+      const bool counter = k == 4;
+      TORCH_CHECK(
+          p.defined() && p.device() == inputs[0].device() &&
+              p.scalar_type() == (counter ? at::kLong : at::kFloat) &&
+              (counter ? p.dim() == 0
+                       : p.dim() == 1 && p.size(0) == Config::kChannels[i]),
+          "rtml concat+ReLU: batch norm parameter ", k, " of input ", i,
+          " must be ", counter ? "an int64 scalar" : "float32 [channels]",
+          " on ", inputs[0].device());
+    }
+  }
+}
+
 /// Output rows per at::parallel_for chunk: about 32K floats per chunk.
 inline int64_t concatReluGrain(int64_t hw) {
   int64_t grain = 32768 / (hw > 0 ? hw : 1);
   return grain < 1 ? 1 : grain;
+}
+
+/// Every dimension of X but the channels: what a batch norm reduces over.
+inline std::vector<int64_t> concatReluReducedDims(const at::Tensor &x) {
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (d != 1)
+      dims.push_back(d);
+  return dims;
 }
 
 #ifdef RTML_WITH_CUDA
@@ -112,10 +162,14 @@ template <class Config>
 struct ConcatReluFunction
     : torch::autograd::Function<ConcatReluFunction<Config>> {
   using T = ConcatReluTraits<Config>;
+  // Saved per input with a batch norm, after the output.
+  enum SavedNorm { kInput, kMean, kInvstd, kWeight, kSavedPerNorm };
 
   static at::Tensor forward(torch::autograd::AutogradContext *ctx,
-                            at::TensorList inputs) {
+                            at::TensorList inputs, at::TensorList bnParams,
+                            bool training) {
     const detail::ConcatReluShape s = detail::concatReluShape<Config>(inputs);
+    detail::concatReluCheckBatchNormParams<Config>(inputs, bnParams);
     std::vector<at::Tensor> xs;
     xs.reserve(T::kInputs);
     const float *xd[T::kInputs];
@@ -123,29 +177,80 @@ struct ConcatReluFunction
       xs.push_back(inputs[i].contiguous());
       xd[i] = xs.back().data_ptr<float>();
     }
+    // Each batch norm's per-channel constants (kept alive until the kernel
+    // ran) and what its backward needs.
+    ConcatReluNorms<T::kInputs> norms{};
+    std::vector<at::Tensor> keep, saved;
+    const int64_t perChannel = s.n * s.hw;
+    for (int i = 0, param = 0; i < T::kInputs; ++i) {
+      if (!T::batchNorm(i))
+        continue;
+      at::Tensor weight = bnParams[param].detach(), bias = bnParams[param + 1],
+                 runningMean = bnParams[param + 2],
+                 runningVar = bnParams[param + 3],
+                 numBatchesTracked = bnParams[param + 4];
+      param += 5;
+      at::Tensor mean, invstd;
+      if (training) {
+        TORCH_CHECK(perChannel > 1, "rtml concat+ReLU: batch norm of input ", i,
+                    " needs more than 1 value per channel in training, "
+                    "got sizes ",
+                    xs[i].sizes());
+        at::Tensor var;
+        std::tie(var, mean) =
+            at::var_mean(xs[i], detail::concatReluReducedDims(xs[i]),
+                         /*unbiased=*/false);
+        invstd = at::rsqrt(var.add(T::eps(i)));
+        // As at::batch_norm: running = (1 - m) * running + m * batch, with
+        // the unbiased variance; counted as runtime ops::batchNorm does.
+        c10::NoGradGuard noGrad;
+        const double m = T::momentum(i);
+        runningMean.mul_(1 - m).add_(mean, m);
+        runningVar.mul_(1 - m).add_(var, m * static_cast<double>(perChannel) /
+                                             (perChannel - 1));
+        numBatchesTracked.add_(1);
+      } else {
+        mean = runningMean.detach().clone();
+        invstd = at::rsqrt(runningVar.detach().add(T::eps(i)));
+      }
+      at::Tensor scale = weight.mul(invstd).contiguous();
+      at::Tensor beta = bias.detach().contiguous();
+      norms.mean[i] = mean.data_ptr<float>();
+      norms.scale[i] = scale.data_ptr<float>();
+      norms.beta[i] = beta.data_ptr<float>();
+      keep.insert(keep.end(), {scale, beta});
+      saved.insert(saved.end(), {xs[i], mean, invstd, weight});
+    }
     at::Tensor y = at::empty(s.outputSizes, xs[0].options());
     float *yd = y.data_ptr<float>();
     if (y.is_cpu()) {
-      at::parallel_for(0, s.n * T::kTotalChannels,
-                       detail::concatReluGrain(s.hw),
-                       [&](int64_t begin, int64_t end) {
-                         concatReluForwardCpu<Config>(xd, yd, s.n, s.hw,
-                                                      begin, end);
-                       });
+      at::parallel_for(
+          0, s.n * T::kTotalChannels, detail::concatReluGrain(s.hw),
+          [&](int64_t begin, int64_t end) {
+            concatReluForwardCpu<Config>(xd, yd, s.n, s.hw, begin, end, &norms);
+          });
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(y.device());
-      concatReluForwardCuda<Config>(xd, yd, s.n, s.hw,
+      concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
                                     detail::concatReluCurrentStream(y));
+      // The stream may still read the constants: the caching allocator
+      // hands their memory out again only in stream order.
 #endif
     }
-    // The output is the whole state of the backward (the ReLU mask); the
-    // inputs' sizes come back from it and the config.
+    // The output (the ReLU mask) and, per batch norm, its input and
+    // statistics are the whole state of the backward; the inputs' sizes come
+    // back from them and the config.
     bool anyGrad = false;
     for (const at::Tensor &x : inputs)
       anyGrad = anyGrad || x.requires_grad();
-    if (anyGrad)
-      ctx->save_for_backward({y});
+    for (const at::Tensor &p : bnParams)
+      anyGrad = anyGrad || p.requires_grad();
+    if (anyGrad) {
+      saved.insert(saved.begin(), y);
+      ctx->save_for_backward(saved);
+      ctx->saved_data["training"] = training;
+    }
     return y;
   }
 
@@ -154,23 +259,32 @@ struct ConcatReluFunction
            torch::autograd::variable_list gradOutputs) {
     torch::autograd::variable_list saved = ctx->get_saved_variables();
     const at::Tensor &y = saved[0];
-    torch::autograd::variable_list gradInputs(T::kInputs);
+    // Inputs, then 5 per batch norm, then the training flag.
+    torch::autograd::variable_list grads(T::kInputs + 5 * T::kBatchNorms + 1);
     if (!gradOutputs[0].defined())
-      return gradInputs;
+      return grads;
     at::Tensor gy = gradOutputs[0].contiguous();
     const int64_t n = y.size(0);
     int64_t hw = 1;
     for (int64_t d = 2; d < y.dim(); ++d)
       hw *= y.size(d);
+    // First pass: each wanted input's slice of the gradient, masked (dz). A
+    // batch norm needs dz for its weight and bias gradients too.
     float *gxd[T::kInputs];
     std::vector<int64_t> sizes = y.sizes().vec();
-    for (int i = 0; i < T::kInputs; ++i) {
+    for (int i = 0, norm = 0; i < T::kInputs; ++i) {
       gxd[i] = nullptr;
-      if (!ctx->needs_input_grad(i))
+      bool wanted = ctx->needs_input_grad(i);
+      if (T::batchNorm(i)) {
+        const int param = T::kInputs + 5 * norm++;
+        wanted = wanted || ctx->needs_input_grad(param) ||
+                 ctx->needs_input_grad(param + 1);
+      }
+      if (!wanted)
         continue;
       sizes[1] = Config::kChannels[i];
-      gradInputs[i] = at::empty(sizes, y.options());
-      gxd[i] = gradInputs[i].data_ptr<float>();
+      grads[i] = at::empty(sizes, y.options());
+      gxd[i] = grads[i].data_ptr<float>();
     }
     const float *gyd = gy.data_ptr<float>(), *yd = y.data_ptr<float>();
     if (y.is_cpu()) {
@@ -186,19 +300,93 @@ struct ConcatReluFunction
                                      detail::concatReluCurrentStream(y));
 #endif
     }
-    return gradInputs;
+    if constexpr (T::kBatchNorms > 0) {
+      const bool training = ctx->saved_data["training"].toBool();
+      for (int i = 0, norm = 0; i < T::kInputs; ++i) {
+        if (!T::batchNorm(i))
+          continue;
+        const int param = T::kInputs + 5 * norm;
+        const size_t first = 1 + kSavedPerNorm * norm++;
+        if (!grads[i].defined())
+          continue;
+        backwardBatchNorm(grads[i], saved[first + kInput], saved[first + kMean],
+                          saved[first + kInvstd], saved[first + kWeight],
+                          training, grads[param], grads[param + 1]);
+        if (!ctx->needs_input_grad(param))
+          grads[param] = at::Tensor();
+        if (!ctx->needs_input_grad(param + 1))
+          grads[param + 1] = at::Tensor();
+        if (!ctx->needs_input_grad(i))
+          grads[i] = at::Tensor();
+      }
+    }
+    return grads;
+  }
+
+private:
+  /// Turns GRAD (dz, [n, C, ...]) into the batch norm's input gradient in
+  /// place, and sets GRADWEIGHT = sum(dz * xhat) and GRADBIAS = sum(dz).
+  static void backwardBatchNorm(at::Tensor &grad, const at::Tensor &x,
+                                const at::Tensor &mean,
+                                const at::Tensor &invstd,
+                                const at::Tensor &weight, bool training,
+                                at::Tensor &gradWeight, at::Tensor &gradBias) {
+    std::vector<int64_t> dims = detail::concatReluReducedDims(x);
+    std::vector<int64_t> channelShape(x.dim(), 1);
+    channelShape[1] = x.size(1);
+    gradBias = at::sum(grad, dims);
+    gradWeight =
+        at::sum(grad.mul(x.sub(mean.view(channelShape))), dims).mul(invstd);
+    at::Tensor scale = weight.mul(invstd).contiguous();
+    at::Tensor meanDz, xhatCoef;
+    if (training) {
+      const double count = static_cast<double>(x.numel() / x.size(1));
+      meanDz = gradBias.div(count).contiguous();
+      xhatCoef = invstd.mul(gradWeight).div(count).contiguous();
+    } else {
+      // The statistics are constants: dx = dz * gamma * invstd.
+      meanDz = at::zeros_like(scale);
+      xhatCoef = at::zeros_like(scale);
+    }
+    const int64_t n = x.size(0), channels = x.size(1);
+    const int64_t hw = channels ? x.numel() / (n * channels) : 0;
+    float *g = grad.data_ptr<float>();
+    const float *xd = x.data_ptr<float>(), *m = mean.data_ptr<float>(),
+                *sc = scale.data_ptr<float>(), *md = meanDz.data_ptr<float>(),
+                *xc = xhatCoef.data_ptr<float>();
+    if (grad.is_cpu()) {
+      at::parallel_for(0, n * channels, detail::concatReluGrain(hw),
+                       [&](int64_t begin, int64_t end) {
+                         concatBnReluInputGradCpu(g, xd, m, sc, md, xc,
+                                                  channels, hw, begin, end);
+                       });
+    } else {
+#ifdef RTML_WITH_CUDA
+      c10::cuda::CUDAGuard guard(grad.device());
+      concatBnReluInputGradCuda<Config>(g, xd, m, sc, md, xc, n, channels, hw,
+                                        detail::concatReluCurrentStream(grad));
+#endif
+    }
   }
 };
 
-/// at::cat({relu(inputs[0]), relu(inputs[1]), ...}, 1) in one pass, each
-/// ReLU written straight into its channel slice, differentiable once (the
-/// backward splits the gradient and applies each ReLU's mask in one pass).
+/// at::cat({epilogue_0(inputs[0]), epilogue_1(inputs[1]), ...}, 1) in one
+/// pass, each epilogue written straight into its channel slice,
+/// differentiable once (the backward splits the gradient and applies each
+/// ReLU's mask in one pass, then each batch norm's backward). An epilogue is
+/// relu(x), or, where Config::kBatchNorm[i], relu(batch_norm(x)) as
+/// at::batch_norm with BNPARAMS' weight, bias, running_mean, running_var
+/// (updated in TRAINING) and num_batches_tracked (counted in TRAINING), five
+/// per such input in input order.
 /// INPUTS: Config::kInputs float32 tensors [N, Config::kChannels[i], ...]
 /// with equal N and trailing sizes, on the CPU or (with RTML_WITH_CUDA) one
 /// CUDA device; any layout (made contiguous).
 template <class Config>
-at::Tensor concatRelu(const std::vector<at::Tensor> &inputs) {
-  return ConcatReluFunction<Config>::apply(at::TensorList(inputs));
+at::Tensor concatRelu(const std::vector<at::Tensor> &inputs,
+                      const std::vector<at::Tensor> &bnParams = {},
+                      bool training = false) {
+  return ConcatReluFunction<Config>::apply(at::TensorList(inputs),
+                                           at::TensorList(bnParams), training);
 }
 
 } // namespace rtml::kernels
