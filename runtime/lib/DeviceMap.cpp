@@ -3,7 +3,15 @@
 #include "rtml/Runtime/Ops.h"
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/GradMode.h>
 
+#ifdef RTML_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAStream.h>
+#include <map>
+#endif
+
+#include <atomic>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -65,9 +73,133 @@ std::vector<c10::Device> parseDeviceList(const std::string &list) {
   return devices;
 }
 
+namespace {
+std::atomic<int64_t> gForwardBytes{0}, gBackwardBytes{0};
+std::atomic<bool> gSeparateStreams{true};
+} // namespace
+
+TransferBytes transferBytes() { return {gForwardBytes, gBackwardBytes}; }
+
+void resetTransferBytes() {
+  gForwardBytes = 0;
+  gBackwardBytes = 0;
+}
+
+void setSeparateStreams(bool enabled) { gSeparateStreams = enabled; }
+
+#ifdef RTML_WITH_CUDA
+
+struct DeviceStreams::State {
+  /// The streams current when the scope began, per GPU index.
+  std::map<c10::DeviceIndex, c10::cuda::CUDAStream> ambient;
+  /// Logical devices given a stream in this scope.
+  std::map<int64_t, c10::cuda::CUDAStream> used;
+
+  c10::cuda::CUDAStream ambientOf(c10::DeviceIndex gpu) {
+    auto it = ambient.find(gpu);
+    if (it == ambient.end())
+      it = ambient.emplace(gpu, c10::cuda::getCurrentCUDAStream(gpu)).first;
+    return it->second;
+  }
+
+  /// Logical device INDEX's stream; a pool stream (kept for the process, so
+  /// each logical device always uses the same one) waits for the trainer's
+  /// stream the first time it is used in a scope.
+  c10::cuda::CUDAStream streamOf(int64_t index) {
+    auto it = used.find(index);
+    if (it != used.end())
+      return it->second;
+    c10::DeviceIndex gpu = physicalDevice(index).index();
+    c10::cuda::CUDAStream ambientStream = ambientOf(gpu);
+    c10::cuda::CUDAStream stream = ambientStream;
+    if (index != 0) {
+      static std::mutex mutex;
+      static std::map<int64_t, c10::cuda::CUDAStream> pool;
+      std::lock_guard<std::mutex> lock(mutex);
+      auto found = pool.find(index);
+      if (found == pool.end() || found->second.device_index() != gpu)
+        found = pool.insert_or_assign(index, c10::cuda::getStreamFromPool(
+                                                 /*isHighPriority=*/false, gpu))
+                    .first;
+      stream = found->second;
+      at::cuda::CUDAEvent ready;
+      ready.record(ambientStream);
+      ready.block(stream);
+    }
+    used.emplace(index, stream);
+    return stream;
+  }
+};
+
+namespace {
+thread_local DeviceStreams::State *tActiveStreams = nullptr;
+} // namespace
+
+DeviceStreams::DeviceStreams() : state(nullptr) {
+  if (!gSeparateStreams || !physicalDevice(0).is_cuda() || tActiveStreams)
+    return;
+  state = new State;
+  tActiveStreams = state;
+}
+
+DeviceStreams::~DeviceStreams() {
+  if (!state)
+    return;
+  for (auto &[index, stream] : state->used) {
+    c10::cuda::CUDAStream ambientStream =
+        state->ambientOf(stream.device_index());
+    if (stream == ambientStream)
+      continue;
+    at::cuda::CUDAEvent done;
+    done.record(stream);
+    done.block(ambientStream);
+  }
+  for (auto &[gpu, stream] : state->ambient)
+    c10::cuda::setCurrentCUDAStream(stream);
+  tActiveStreams = nullptr;
+  delete state;
+}
+
+void DeviceStreams::use(int64_t index) {
+  if (state && physicalDevice(index).is_cuda())
+    c10::cuda::setCurrentCUDAStream(state->streamOf(index));
+}
+
+#else // !RTML_WITH_CUDA: a CPU runs ops in the order they are issued.
+
+struct DeviceStreams::State {};
+DeviceStreams::DeviceStreams() : state(nullptr) {}
+DeviceStreams::~DeviceStreams() = default;
+void DeviceStreams::use(int64_t) {}
+
+#endif
+
 namespace ops {
-at::Tensor toDevice(const at::Tensor &input, int64_t logicalDevice) {
-  c10::Device target = physicalDevice(logicalDevice);
+at::Tensor toDevice(const at::Tensor &input, int64_t to, int64_t from) {
+  int64_t bytes = input.numel() * static_cast<int64_t>(input.element_size());
+  gForwardBytes += bytes;
+  if (c10::GradMode::is_enabled() && input.requires_grad())
+    gBackwardBytes += bytes;
+  c10::Device target = physicalDevice(to);
+#ifdef RTML_WITH_CUDA
+  if (DeviceStreams::State *streams = tActiveStreams;
+      streams && input.is_cuda() && target.is_cuda()) {
+    c10::cuda::CUDAStream source = streams->streamOf(from);
+    c10::cuda::CUDAStream destination = streams->streamOf(to);
+    if (source != destination) {
+      at::cuda::CUDAEvent produced;
+      produced.record(source);
+      produced.block(destination);
+      // The caching allocator must not hand INPUT's memory back to FROM's
+      // stream before TO's stream has read it.
+      input.record_stream(destination);
+    }
+    c10::cuda::CUDAStreamGuard onDestination(destination);
+    return input.device() == target ? input
+                                    : input.to(target, /*non_blocking=*/true);
+  }
+#endif
+  (void)from;
   // Same device: no copy, and autograd sees the identity.
   if (input.device() == target)
     return input;

@@ -558,6 +558,19 @@ std::string jsonString(const std::string &text) {
   return out + "\"";
 }
 
+std::string formatBytes(int64_t bytes) {
+  if (bytes < 1000)
+    return std::to_string(bytes) + " B";
+  const char *units[] = {"kB", "MB", "GB", "TB"};
+  double value = bytes / 1000.0;
+  int unit = 0;
+  for (; value >= 1000 && unit < 3; ++unit)
+    value /= 1000;
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(2) << value << " " << units[unit];
+  return os.str();
+}
+
 std::string jsonNumber(double value) {
   if (!std::isfinite(value))
     return "null";
@@ -939,6 +952,7 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
         << cfg.batchSize * world << " per step" << std::endl;
 
   bool multiHead = numHeads > 0;
+  int64_t totalSessionSteps = 0;
   Dataset evalShard = comm ? contiguousShard(evalSet, rank, world) : evalSet;
   for (int64_t epoch = startEpoch; epoch <= cfg.epochs; ++epoch) {
     std::string prefix =
@@ -965,6 +979,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
         stopIfSignalled(epoch, i, stats);
       }
       auto batchStart = Clock::now();
+      bool measureTransfers = info.devices.size() > 1 && totalSessionSteps == 0;
+      TransferBytes transfersBefore = transferBytes();
       auto [images, labels] = sampler.batch(i);
       // Data parallel: the last batch of an epoch may leave a process none.
       int64_t local = labels.size(0);
@@ -1037,6 +1053,16 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
       double seconds = secondsSince(batchStart);
       if (local > 0)
         stats.add(mainLogits, y, lossValue, seconds);
+      if (measureTransfers) {
+        TransferBytes after = transferBytes();
+        result.transferPerStep = {after.forward - transfersBefore.forward,
+                                  after.backward - transfersBefore.backward};
+        out << "devices: " << info.devices.size()
+            << " logical; moved between them per step: forward "
+            << formatBytes(result.transferPerStep.forward) << ", backward "
+            << formatBytes(result.transferPerStep.backward) << std::endl;
+      }
+      ++totalSessionSteps;
       totalBatchTime += seconds;
       ++totalBatches;
       progress.update(prefix + " train", i + 1, batches, stats.loss(),
@@ -1145,8 +1171,12 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
             << ",\n  \"best_epoch\": " << result.bestEpoch
             << ",\n  \"wall_time_s\": " << jsonNumber(result.wallTimeS)
             << ",\n  \"mean_batch_time_s\": "
-            << jsonNumber(result.meanBatchTimeS)
-            << ",\n  \"lr\": " << jsonNumber(cfg.learningRate)
+            << jsonNumber(result.meanBatchTimeS);
+    if (info.devices.size() > 1)
+      summary << ",\n  \"transfer_bytes_per_step\": {\"forward\": "
+              << result.transferPerStep.forward
+              << ", \"backward\": " << result.transferPerStep.backward << "}";
+    summary << ",\n  \"lr\": " << jsonNumber(cfg.learningRate)
             << ",\n  \"lr_schedule\": "
             << jsonString(scheduleName(cfg.lrSchedule))
             << ",\n  \"momentum\": " << jsonNumber(cfg.momentum)
@@ -1178,6 +1208,7 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
   BenchResult result;
   for (int64_t i = 0; i < warmup + steps; ++i) {
     synchronize(device);
+    TransferBytes before = transferBytes();
     auto start = Clock::now();
     sgd.zeroGrad();
     at::Tensor loss = trainingLoss(model, x, registry.tensors(), y);
@@ -1186,6 +1217,9 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
     synchronize(device);
     if (i >= warmup)
       result.stepMs.push_back(secondsSince(start) * 1e3);
+    TransferBytes after = transferBytes();
+    result.transferPerStep = {after.forward - before.forward,
+                              after.backward - before.backward};
   }
   if (!result.stepMs.empty()) {
     std::vector<double> sorted = result.stepMs;

@@ -119,6 +119,10 @@ std::vector<Command> commands(const ModelInfo &info) {
       "physical devices for the model's logical ones, e.g. cuda:0,cuda:1 "
       "(fewer are shared; default: all on --device)"};
   OptionSpec threads{"threads", "N", "CPU threads for LibTorch"};
+  OptionSpec serialDevices{
+      "serial-devices", "",
+      "issue every logical device's work on one CUDA stream, one after the "
+      "other (default: a stream each, so devices sharing a GPU overlap)"};
   OptionSpec help{"help", "", "show this help"};
   return {
       {"train",
@@ -151,6 +155,7 @@ std::vector<Command> commands(const ModelInfo &info) {
          "seed for init, order, flips, dropout" + dflt(std::to_string(t.seed))},
         device,
         devices,
+        serialDevices,
         {"weights", "FILE",
          "initial weights (a PyTorch state dict); layers whose shape "
          "differs are re-initialized, unknown keys skipped"},
@@ -214,6 +219,7 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"warmup", "N", "untimed steps first (default 2)"},
         device,
         devices,
+        serialDevices,
         threads,
         {"seed", "N", "seed for weights and data"},
         {"json", "", "print one JSON line instead"},
@@ -338,6 +344,7 @@ at::Device deviceOf(const ModelInfo &info, const Args &args,
     physical = shiftForLocalRank(physical, localRank);
     for (const at::Device &d : physical)
       checkDeviceAvailable(d);
+    setSeparateStreams(!args.has("serial-devices"));
     std::string notice = setDeviceMap(info.devices, physical);
     if (!notice.empty())
       std::cerr << notice << "\n";
@@ -348,6 +355,7 @@ at::Device deviceOf(const ModelInfo &info, const Args &args,
           .front();
   checkDeviceAvailable(device);
   setSingleDevice(device);
+  setSeparateStreams(!args.has("serial-devices"));
   return device;
 }
 
@@ -563,8 +571,14 @@ int runBench(const CompiledModel &model, const Args &args) {
               << ", \"batch\": " << batchSize
               << ", \"device\": " << jsonString(device.str())
               << ", \"threads\": " << at::get_num_threads()
-              << ", \"images_per_s\": " << jsonNumber(r.imagesPerS) << "}"
-              << std::endl;
+              << ", \"images_per_s\": " << jsonNumber(r.imagesPerS);
+    if (model.info().devices.size() > 1)
+      std::cout << ", \"serial_devices\": "
+                << (args.has("serial-devices") ? "true" : "false")
+                << ", \"transfer_forward_bytes\": " << r.transferPerStep.forward
+                << ", \"transfer_backward_bytes\": "
+                << r.transferPerStep.backward;
+    std::cout << "}" << std::endl;
     return 0;
   }
   std::cout << std::fixed << std::setprecision(2) << "train step: " << r.meanMs
@@ -572,6 +586,13 @@ int runBench(const CompiledModel &model, const Args &args) {
             << " steps, batch " << batchSize << ", device " << device.str()
             << ")\nimages/s: " << std::setprecision(1) << r.imagesPerS
             << std::endl;
+  if (model.info().devices.size() > 1)
+    std::cout << "moved between " << model.info().devices.size()
+              << " logical devices per step: forward "
+              << formatBytes(r.transferPerStep.forward) << ", backward "
+              << formatBytes(r.transferPerStep.backward)
+              << (args.has("serial-devices") ? " (serial devices)" : "")
+              << std::endl;
   return 0;
 }
 

@@ -311,9 +311,21 @@ TEST(RuntimeOps, ConcatAndAddMatchLibTorch) {
 TEST(RuntimeOps, ToDeviceOnTheSameDeviceIsTheIdentity) {
   setSingleDevice(at::Device(at::kCPU));
   at::Tensor x = at::randn({3, 2}).requires_grad_(true);
-  at::Tensor y = ops::toDevice(x, 1);
+  resetTransferBytes();
+  at::Tensor y = ops::toDevice(x, 1, 0);
   // Logical device 1 of a one-device run is the CPU: no copy at all.
   EXPECT_EQ(y.data_ptr(), x.data_ptr());
+  // Counted all the same: forward, and the gradient x needs back.
+  EXPECT_EQ(transferBytes().forward, 3 * 2 * 4);
+  EXPECT_EQ(transferBytes().backward, 3 * 2 * 4);
+  {
+    c10::NoGradGuard noGrad; // evaluation: no gradient comes back
+    ops::toDevice(x.to(at::kDouble), 0, 1);
+  }
+  EXPECT_EQ(transferBytes().forward, 3 * 2 * 4 + 3 * 2 * 8);
+  EXPECT_EQ(transferBytes().backward, 3 * 2 * 4);
+  resetTransferBytes();
+  EXPECT_EQ(transferBytes().forward, 0);
   EXPECT_EQ(setDeviceMap({"gpu0", "gpu1", "gpu2"}, {at::Device(at::kCPU)}),
             "note: 3 logical devices share 1 physical: gpu0->cpu gpu1->cpu "
             "gpu2->cpu");

@@ -65,9 +65,11 @@ at::Tensor concat(c10::ArrayRef<at::Tensor> inputs);
 /// Elementwise sum of tensors of one shape.
 at::Tensor add(c10::ArrayRef<at::Tensor> inputs);
 
-/// rtml.transfer: INPUT on the physical device of logical device
-/// LOGICALDEVICE (DeviceMap.h); asynchronous, differentiable.
-at::Tensor toDevice(const at::Tensor &input, int64_t logicalDevice);
+/// rtml.transfer: INPUT, produced on logical device FROM, on the physical
+/// device of logical device TO (DeviceMap.h). Asynchronous and ordered by
+/// an event after FROM's stream when a DeviceStreams scope is active;
+/// differentiable; counted in transferBytes().
+at::Tensor toDevice(const at::Tensor &input, int64_t to, int64_t from);
 
 } // namespace rtml::ops
 

@@ -8,6 +8,7 @@
 #define RTML_RUNTIME_TRAINER_H
 
 #include "rtml/Runtime/Data.h"
+#include "rtml/Runtime/DeviceMap.h"
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Serialization.h"
 
@@ -103,6 +104,9 @@ struct TrainResult {
   double meanBatchTimeS = 0;   ///< over all training batches
   int64_t parameters = 0;
   int64_t trainImages = 0, valImages = 0, testImages = 0;
+  /// Models with several logical devices: bytes rtml.transfer ops moved
+  /// in one training step (the first of the session).
+  TransferBytes transferPerStep;
 };
 
 /// The resumable checkpoint of a run directory, and the previous one.
@@ -130,6 +134,7 @@ PhaseMetrics evaluate(const CompiledModel &model,
 struct BenchResult {
   std::vector<double> stepMs;
   double meanMs = 0, medianMs = 0, imagesPerS = 0;
+  TransferBytes transferPerStep; ///< between logical devices
 };
 
 /// Times WARMUP untimed and then STEPS timed full training steps (forward,
@@ -141,6 +146,8 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
 /// JSON helpers shared by the trainer's outputs.
 std::string jsonString(const std::string &text);
 std::string jsonNumber(double value); ///< "null" when not finite
+/// "512 B", "1.50 MB" (decimal units).
+std::string formatBytes(int64_t bytes);
 
 } // namespace rtml
 
