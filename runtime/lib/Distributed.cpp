@@ -119,7 +119,18 @@ std::string firstLine(const std::string &text) {
 
 std::unique_ptr<Communicator>
 Communicator::connect(const DistributedEnv &env, at::Device device,
-                      std::chrono::milliseconds timeout) {
+                      std::chrono::milliseconds timeout,
+                      const std::string &requested) {
+  if (requested != "" && requested != "gloo" && requested != "nccl")
+    throw std::invalid_argument("unknown data-parallel backend '" + requested +
+                                "' (expected gloo or nccl)");
+#ifndef RTML_WITH_NCCL
+  if (requested == "nccl")
+    throw std::runtime_error("the nccl backend is not in this runtime (built "
+                             "without NCCL); use --dist-backend gloo");
+#endif
+  if (requested == "nccl" && !device.is_cuda())
+    throw std::invalid_argument("the nccl backend needs a CUDA device");
   std::string where = "rank " + std::to_string(env.rank) + " of " +
                       std::to_string(env.worldSize) + " at " + env.masterAddr +
                       ":" + std::to_string(env.masterPort);
@@ -146,7 +157,7 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
   std::string backend;
   try {
 #ifdef RTML_WITH_NCCL
-    if (device.is_cuda()) {
+    if (device.is_cuda() && requested != "gloo") {
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = timeout;
       group->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
@@ -236,7 +247,8 @@ struct Communicator::Group {};
 
 std::unique_ptr<Communicator> Communicator::connect(const DistributedEnv &env,
                                                     at::Device,
-                                                    std::chrono::milliseconds) {
+                                                    std::chrono::milliseconds,
+                                                    const std::string &) {
   throw std::runtime_error(
       "data parallel (WORLD_SIZE=" + std::to_string(env.worldSize) +
       "): this runtime was built without c10d; install the Gloo headers "

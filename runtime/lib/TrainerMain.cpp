@@ -180,6 +180,9 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"dist-timeout", "S",
          "data parallel: seconds to wait for the other processes, at start "
          "and in each collective, before failing (default 300)"},
+        {"dist-backend", "NAME",
+         "data parallel: gloo or nccl (default nccl on CUDA when LibTorch "
+         "has it, else gloo; gloo lets processes share a GPU)"},
         help},
        {}},
       {"eval",
@@ -465,7 +468,8 @@ int runTrain(const CompiledModel &model, const Args &args) {
     setErrorPrefix("rank " + std::to_string(env.rank) + ": error: ");
     comm = Communicator::connect(
         env, options.device,
-        std::chrono::milliseconds(static_cast<int64_t>(timeoutS * 1000)));
+        std::chrono::milliseconds(static_cast<int64_t>(timeoutS * 1000)),
+        args.str("dist-backend", ""));
     options.comm = comm.get();
   }
   NullBuffer discard;

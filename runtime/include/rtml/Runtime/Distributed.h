@@ -54,11 +54,12 @@ class Communicator {
 public:
   /// Rendezvous with the job's other processes through a TCP store at
   /// MASTER_ADDR:MASTER_PORT (hosted by rank 0 unless torchrun's agent
-  /// hosts it), waiting at most TIMEOUT. DEVICE picks the backend: NCCL
-  /// for CUDA when available, Gloo otherwise.
+  /// hosts it), waiting at most TIMEOUT. BACKEND is "gloo", "nccl", or ""
+  /// for NCCL on a CUDA DEVICE when LibTorch has it and Gloo otherwise
+  /// (Gloo also reduces CUDA tensors, and lets processes share a GPU).
   static std::unique_ptr<Communicator>
   connect(const DistributedEnv &env, at::Device device,
-          std::chrono::milliseconds timeout);
+          std::chrono::milliseconds timeout, const std::string &backend = "");
   ~Communicator();
 
   int64_t rank() const { return env.rank; }
