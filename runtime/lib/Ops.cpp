@@ -66,7 +66,13 @@ namespace {
 /// Runs BODY(begin, end) on one slice of [0, size) per LibTorch thread.
 template <typename Body> void overThreads(int64_t size, const Body &body) {
   int64_t threads = at::get_num_threads();
-  at::parallel_for(0, size, (size + threads - 1) / threads, body);
+  at::parallel_for(0, size, (size + threads - 1) / threads,
+                   [&](int64_t begin, int64_t end) {
+                     // Grad mode is thread-local, on by default in OpenMP's
+                     // workers; the bodies compute results, not graphs.
+                     c10::NoGradGuard noGrad;
+                     body(begin, end);
+                   });
 }
 
 /// at::linear with a bias on a 2-D CPU float input, with each of the three
