@@ -26,20 +26,7 @@ import torch.nn as nn
 
 # One definition of the report's model, shared with the tests.
 from reference_models import MODELS, AlexNet  # noqa: E402
-
-
-def positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def non_negative(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be at least 0")
-    return value
+from bench_args import non_negative, positive  # noqa: E402
 
 
 def main(argv=None):

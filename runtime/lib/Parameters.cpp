@@ -10,8 +10,11 @@
 
 #include "rtml/Support/Shapes.h"
 
+#include "SgdKernel.h"
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
@@ -81,6 +84,9 @@ int64_t ParameterRegistry::indexOf(const std::string &name) const {
   return it == byName.end() ? -1 : static_cast<int64_t>(it->second);
 }
 
+/// Elements per thread below which a parameter's update stays on one thread.
+static constexpr int64_t kSgdGrainSize = 1 << 16;
+
 Sgd::Sgd(std::vector<at::Tensor> parameters, SgdOptions options)
     : params(std::move(parameters)), buffers(params.size()), opts(options) {}
 
@@ -90,17 +96,50 @@ void Sgd::zeroGrad() {
       p.mutable_grad().reset();
 }
 
+/// Whether SGD can update P in one pass of sgdUpdate: CPU floats, all
+/// contiguous (the buffer once it exists).
+static bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
+                             const at::Tensor &buf) {
+  auto plain = [&](const at::Tensor &t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat &&
+           t.is_contiguous() && t.layout() == at::kStrided;
+  };
+  return plain(p) && plain(grad) && (!buf.defined() || plain(buf));
+}
+
 void Sgd::step() {
   c10::NoGradGuard noGrad;
+  const detail::SgdConstants constants{
+      static_cast<float>(opts.learningRate), static_cast<float>(opts.momentum),
+      static_cast<float>(opts.weightDecay), opts.nesterov};
   for (size_t i = 0; i < params.size(); ++i) {
     at::Tensor &p = params[i];
     if (!p.grad().defined())
       continue;
     at::Tensor dp = p.grad();
+    at::Tensor &buf = buffers[i];
+    if (fusedStepApplies(p, dp, buf)) {
+      // One read of p, grad and buffer and one write of p and buffer, split
+      // over threads: the ATen ops below make four passes, one thread each
+      // for small tensors. Elements are independent, so any split gives the
+      // same bits.
+      bool initBuffer = opts.momentum != 0 && !buf.defined();
+      if (initBuffer)
+        buf = at::empty_like(p, at::MemoryFormat::Contiguous);
+      float *param = p.data_ptr<float>();
+      const float *grad = dp.data_ptr<float>();
+      float *buffer = buf.defined() ? buf.data_ptr<float>() : nullptr;
+      at::parallel_for(0, p.numel(), kSgdGrainSize,
+                       [&](int64_t begin, int64_t end) {
+                         detail::sgdUpdate(param + begin, grad + begin,
+                                           buffer ? buffer + begin : nullptr,
+                                           initBuffer, end - begin, constants);
+                       });
+      continue;
+    }
     if (opts.weightDecay != 0)
       dp = dp.add(p, opts.weightDecay);
     if (opts.momentum != 0) {
-      at::Tensor &buf = buffers[i];
       if (!buf.defined())
         buf = dp.clone().detach();
       else

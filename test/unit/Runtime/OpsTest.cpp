@@ -106,6 +106,34 @@ TEST(RuntimeOps, WeightGradientOfConvAndLinear) {
   EXPECT_TRUE(at::allclose(lb1.grad(), lb2.grad(), 1e-5, 1e-5));
 }
 
+// With several threads ops::linear splits each matrix product by output
+// columns or rows; with a BLAS that computes every element the same way
+// whatever the matrix size (the reference BLAS here), the split changes no
+// bit of the output or of any gradient.
+TEST(RuntimeOps, ThreadedLinearEqualsAtLinear) {
+  at::set_num_threads(2);
+  torch::manual_seed(13);
+  at::Tensor x = at::randn({5, 37});
+  at::Tensor w = at::randn({29, 37}), b = at::randn({29});
+  at::Tensor upstream = at::randn({5, 29});
+  std::vector<at::Tensor> ours, theirs;
+  for (const at::Tensor &t : {x, w, b}) {
+    ours.push_back(t.clone().requires_grad_(true));
+    theirs.push_back(t.clone().requires_grad_(true));
+  }
+  at::Tensor a = ops::linear(ours[0], ours[1], ours[2]);
+  at::Tensor e = at::linear(theirs[0], theirs[1], theirs[2]);
+  EXPECT_TRUE(at::equal(a, e));
+  (a * upstream).sum().backward();
+  (e * upstream).sum().backward();
+  for (size_t i = 0; i < ours.size(); ++i)
+    EXPECT_TRUE(at::equal(ours[i].grad(), theirs[i].grad())) << "input " << i;
+  // Only the gradients asked for: a constant input gets none.
+  at::Tensor w2 = w.clone().requires_grad_(true);
+  ops::linear(x, w2, b).sum().backward();
+  EXPECT_TRUE(w2.grad().defined());
+}
+
 TEST(RuntimeOps, ReluMaxPoolAdaptiveAvgPoolFlattenLinear) {
   torch::manual_seed(3);
   expectSameForwardAndGrad(
@@ -421,6 +449,52 @@ TEST(RuntimeOptim, SgdMatchesTorchOptimSgd) {
       EXPECT_FALSE(sgd.momentumBuffers()[0].requires_grad());
     } else {
       EXPECT_FALSE(sgd.momentumBuffers()[0].defined());
+    }
+  }
+}
+
+// Sgd::step updates CPU float parameters in one threaded pass of its own;
+// it must give torch.optim.SGD's bits, first step (buffer = d_p) included,
+// for tensors that span several threads and end in a partial vector.
+TEST(RuntimeOptim, OnePassSgdEqualsTorchOptimSgdBitForBit) {
+  struct Case {
+    double lr, momentum, wd;
+    bool nesterov;
+  };
+  at::set_num_threads(2);
+  for (Case c : {Case{0.01, 0.9, 5e-4, false}, Case{0.05, 0.9, 1e-3, true},
+                 Case{0.1, 0.0, 0.0, false}, Case{0.02, 0.0, 1e-2, false},
+                 Case{0.03, 0.5, 0.0, false}}) {
+    SCOPED_TRACE("momentum " + std::to_string(c.momentum) + " wd " +
+                 std::to_string(c.wd) + " nesterov " +
+                 std::to_string(c.nesterov));
+    torch::manual_seed(12);
+    // 300,007 elements: several 65,536-element grains and a ragged tail.
+    std::vector<at::Tensor> inits = {at::randn({300007}), at::randn({7, 3})};
+    std::vector<at::Tensor> ours, theirs;
+    for (const at::Tensor &init : inits) {
+      ours.push_back(init.clone().requires_grad_(true));
+      theirs.push_back(init.clone().requires_grad_(true));
+    }
+    Sgd sgd(ours, SgdOptions{c.lr, c.momentum, c.wd, c.nesterov});
+    torch::optim::SGD ref(theirs, torch::optim::SGDOptions(c.lr)
+                                      .momentum(c.momentum)
+                                      .weight_decay(c.wd)
+                                      .nesterov(c.nesterov));
+    for (int step = 0; step < 3; ++step) {
+      sgd.zeroGrad();
+      ref.zero_grad();
+      for (size_t i = 0; i < inits.size(); ++i) {
+        at::Tensor grad = at::randn_like(inits[i]);
+        ours[i].mutable_grad() = grad.clone();
+        theirs[i].mutable_grad() = grad.clone();
+      }
+      sgd.step();
+      ref.step();
+      for (size_t i = 0; i < ours.size(); ++i)
+        EXPECT_TRUE(at::equal(ours[i], theirs[i]))
+            << "step " << step << " param " << i << " max diff "
+            << (ours[i] - theirs[i]).abs().max().item<double>();
     }
   }
 }

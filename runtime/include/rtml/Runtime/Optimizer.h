@@ -31,7 +31,9 @@ public:
   void zeroGrad();
   /// d_p = g + wd*p; buf = momentum*buf + d_p (buf = d_p on the first step);
   /// p -= lr*buf, or with Nesterov p -= lr*(d_p + momentum*buf). Parameters
-  /// without a gradient are skipped, as in PyTorch.
+  /// without a gradient are skipped, as in PyTorch. Contiguous CPU float
+  /// parameters take one pass over threads that gives torch.optim.SGD's
+  /// bits; others (CUDA) take ATen's ops.
   void step();
 
   const SgdOptions &options() const { return opts; }
