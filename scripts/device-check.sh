@@ -87,8 +87,12 @@ if [[ "${1:-}" == "--prepare" ]]; then
   emit small_cnn "$root/test/E2E/Inputs/small_cnn.yaml"
   emit small_towers "$root/test/E2E/Inputs/small_towers.yaml"
   emit mini_googlenet "$root/test/E2E/Inputs/mini_googlenet.yaml"
+  emit alexnet_towers "$root/models/alexnet_towers.yaml"
+  emit dp_cnn "$root/test/E2E/Inputs/dp_cnn.yaml"
   "$build/tools/rtml-data/rtml-data" synth --out "$staging/data" \
     --train 5000 --test 1000 --seed 5
+  "$build/tools/rtml-data/rtml-data" synth --out "$staging/data-small" \
+    --train 200 --test 50 --seed 5
   nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
     "$staging/kernels/DeviceKernelsCheck.o" -I"$root/test/device"
   stage_cuda_support
@@ -129,21 +133,41 @@ echo "compiler: $($cxx --version | head -n 1)"
 # LibTorch from the wheel is used directly (its CMake config wants a CUDA
 # toolkit that a GPU machine need not have). --no-as-needed keeps
 # libtorch_cuda linked: nothing names its symbols, but it registers CUDA.
-cxxflags=(-O2 -std=c++17 -fPIC -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi"
+cxxflags=(-O2 -std=c++17 -fPIC -fopenmp -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi"
   -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include"
   -I"$root/runtime/include" -I"$root/lib/include" -w)
-ldflags=(-L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed
+ldflags=(-fopenmp -L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed
   -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 -lpthread)
 
 section "building the runtime against PyTorch $torch_version ($jobs jobs)"
 start=$SECONDS
-sources=("$root"/runtime/lib/*.cpp "$root"/lib/src/*.cpp)
+rm -f "$work"/*.o
+sources=()
+for f in "$root"/runtime/lib/*.cpp "$root"/lib/src/*.cpp; do
+  [[ "$(basename "$f")" == Distributed.cpp ]] || sources+=("$f")
+done
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c \
   'f="{}"; o="'"$work"'/$(basename "$f" .cpp).o"; '"$cxx"' '"${cxxflags[*]}"' -c "$f" -o "$o" || { echo "FAILED: $f" >&2; exit 255; }'
 if [[ $? -ne 0 ]]; then echo "error: runtime build failed" >&2; exit 1; fi
+# Data parallel: c10d with NCCL and Gloo, else Gloo alone, else none,
+# whichever the wheel's headers allow.
+nccl_include="$(find "$(dirname "$torch_dir")/nvidia" -name nccl.h 2>/dev/null | head -n 1)"
+dist_variants=()
+[[ -f "$torch_dir/include/gloo/algorithm.h" && -n "$nccl_include" ]] &&
+  dist_variants+=("gloo+nccl|-DRTML_WITH_GLOO -DRTML_WITH_NCCL -DUSE_C10D_NCCL -I$(dirname "$nccl_include")")
+[[ -f "$torch_dir/include/gloo/algorithm.h" ]] && dist_variants+=("gloo|-DRTML_WITH_GLOO")
+dist_variants+=("none|")
+for variant in "${dist_variants[@]}"; do
+  # shellcheck disable=SC2086
+  if "$cxx" "${cxxflags[@]}" ${variant#*|} -c "$root/runtime/lib/Distributed.cpp" \
+      -o "$work/Distributed.o" 2>"$work/distributed.log"; then
+    dist_backends="${variant%%|*}"
+    break
+  fi
+done
 rm -f "$work/librtml_runtime.a"
 ar rcs "$work/librtml_runtime.a" "$work"/*.o
-row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s"
+row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
 
 # rtml's own CUDA kernels: objects from --prepare, linked here against the
 # wheel's CUDA runtime (or the staged copy); built in the background while
@@ -166,7 +190,8 @@ build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
 }
 section "building the emitted trainers and the device op check"
 start=$SECONDS
-models=(alexnet alexnet_nofuse small_cnn small_towers mini_googlenet)
+models=(alexnet alexnet_nofuse small_cnn small_towers mini_googlenet
+  alexnet_towers dp_cnn)
 for m in "${models[@]}"; do build_exe "$m" "$staging/$m" & done
 "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
   -o "$work/device-ops-check" "$work/librtml_runtime.a" "${ldflags[@]}" &
@@ -316,6 +341,51 @@ print(f"rtml fused {r:.2f} ms, rtml --no-fuse {n:.2f} ms, PyTorch eager {t:.2f} 
 PY
 )" || bench_row="FAILED"
 row "AlexNet train step, batch $batch, cuda" "$bench_row"
+
+section "two-tower AlexNet on one GPU: a stream per tower against one stream (batch $batch)"
+for round in 1 2; do
+  for mode in streams serial; do
+    flag=(); [[ $mode == serial ]] && flag=(--serial-devices)
+    "$work/alexnet_towers" bench --devices cuda:0,cuda:0 "${flag[@]}" \
+      --batch-size "$batch" --steps "$steps" --warmup 5 --json 2>/dev/null |
+      tee -a "$work/towers-$mode.txt"
+  done
+done
+towers_row="$("$python" - "$work/towers-streams.txt" "$work/towers-serial.txt" <<'PY'
+import json, sys
+def runs(path):
+    return [json.loads(l) for l in open(path) if l.startswith("{")]
+s, t = runs(sys.argv[1]), runs(sys.argv[2])
+a, b = min(r["mean_ms"] for r in s), min(r["mean_ms"] for r in t)
+mb = lambda n: f"{n / 1e6:.1f} MB"
+print(f"streams {a:.2f} ms, serial {b:.2f} ms (serial/streams {b / a:.2f}x); "
+      f"moved per step {mb(s[0]['transfer_forward_bytes'])} fwd, "
+      f"{mb(s[0]['transfer_backward_bytes'])} bwd")
+PY
+)" || towers_row="FAILED"
+row "alexnet_towers step, both towers on cuda:0" "$towers_row"
+
+section "data parallel: 2 processes by torchrun (CPU, Gloo) and on one GPU (Gloo)"
+if [[ "${dist_backends:-none}" == none ]]; then
+  row "data parallel" "SKIPPED: no c10d headers in the wheel"
+else
+  if "$python" "$root/test/E2E/Inputs/data_parallel.py" same-weights \
+      "$work/dp_cnn" "$staging/data-small" "$work/dp" >"$work/dp.txt" 2>&1; then
+    row "data parallel, 2 vs 1 process (CPU, torchrun)" "PASS: $(grep 'torchrun: max' "$work/dp.txt")"
+  else
+    row "data parallel, 2 vs 1 process (CPU, torchrun)" "FAIL: $(tail -n 1 "$work/dp.txt")"; status=1
+  fi
+  rm -rf "$work/dp-gpu"
+  if "$python" -m torch.distributed.run --standalone --nproc_per_node 2 \
+      --no-python "$work/small_cnn" train --device cuda:0 --dist-backend gloo \
+      --data "$staging/data" --out "$work/dp-gpu" --batch-size 64 --epochs 2 \
+      --no-progress >"$work/dp-gpu.txt" 2>&1; then
+    acc="$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['best_test_accuracy'])" "$work/dp-gpu/summary.json")"
+    row "data parallel, 2 processes on cuda:0 (torchrun, gloo)" "PASS: best test accuracy $acc"
+  else
+    row "data parallel, 2 processes on cuda:0 (torchrun, gloo)" "FAIL: $(tail -n 2 "$work/dp-gpu.txt" | tr '\n' ' ')"; status=1
+  fi
+fi
 
 section "summary"
 printf '| %-45s | %s\n' "check" "result"
