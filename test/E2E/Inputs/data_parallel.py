@@ -1,7 +1,7 @@
 """Data-parallel checks of a compiled trainer, launched as torchrun launches
 it (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) on loopback.
 
-  data_parallel.py CHECK TRAINER DATA WORKDIR
+  data_parallel.py CHECK TRAINER DATA WORKDIR [-- TRAIN-ARGS...]
 
 CHECK is one of:
   same-weights  2 processes with batch 16 each end with the weights and
@@ -126,8 +126,8 @@ def torchrun(trainer, args):
         capture_output=True, text=True, timeout=300)
 
 
-def same_weights(trainer, data, work):
-    common = ["--data", data, "--no-progress", "--threads", "1"]
+def same_weights(trainer, data, work, extra):
+    common = ["--data", data, "--no-progress", "--threads", "1"] + extra
     single = subprocess.run(
         [trainer, "train", "--out", f"{work}/single", "--batch-size", "32"] +
         common, capture_output=True, text=True)
@@ -215,9 +215,10 @@ def signal_one(trainer, data, work):
 
 def main():
     check, trainer, data, work = sys.argv[1:5]
+    extra = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     os.makedirs(work, exist_ok=True)
     if check == "same-weights":
-        same_weights(trainer, data, work)
+        same_weights(trainer, data, work, extra)
     elif check == "dead-peer":
         # The closed connection is noticed at once, not after the timeout.
         peer_failure(trainer, data, work, signal.SIGKILL, 120, 30,
