@@ -14,8 +14,9 @@
 #   scripts/device-check.sh
 #     builds the runtime and the emitted trainers against the LibTorch inside
 #     that PyTorch (CUDA on), runs the checks that use the GPU (every runtime
-#     op on CUDA against the CPU, rtml's CUDA kernels against their CPU
-#     twins, AlexNet predictions against PyTorch on the GPU, a short training
+#     op on CUDA against the CPU, rtml's CUDA kernels (LRN, ReLU+LRN, fused
+#     concat with ReLU / batch norm + ReLU) against their CPU twins, AlexNet
+#     predictions against PyTorch on the GPU, a short training
 #     run), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
 #     AlexNet's training step against PyTorch eager on the same GPU, and
 #     prints a table last. A failed section is reported and the rest run.

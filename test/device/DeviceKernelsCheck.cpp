@@ -8,7 +8,15 @@
 //    launchers against the CPU twin (output, saved scale^-beta, input
 //    gradient), then the autograd op on CUDA tensors (contiguous or not)
 //    against the same op on the CPU; relative error under 1e-5;
-// 2. fused ReLU+LRN (and GoogLeNet's plain first LRN) forward+backward on
+// 2. every fused concat config (rtml.concat_relu: ReLU or batch norm + ReLU
+//    epilogues), on several shapes, in training and in evaluation: the
+//    autograd op on CUDA against the op on the CPU (the CPU twin) from the
+//    same inputs, batch norm parameters, running statistics and upstream
+//    gradient: output, input gradients, gamma and beta gradients and the
+//    updated running statistics, relative error under 1e-5, and the batch
+//    counter equal (no upstream gradient where a pre-ReLU value is within
+//    1e-4 of 0, where the devices may round the ReLU's decision apart);
+// 3. fused ReLU+LRN (and GoogLeNet's plain first LRN) forward+backward on
 //    CUDA against PyTorch's relu + local_response_norm, at AlexNet's and
 //    GoogLeNet's LRN shapes, batch 128 (RTML_BENCH_BATCH overrides),
 //    alternating the two, median of several repetitions.
@@ -21,6 +29,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "DeviceKernelsConfigs.h"
+#include "rtml/Runtime/Kernels/ConcatReluOp.h"
 #include "rtml/Runtime/Kernels/LrnOp.h"
 
 #include <torch/cuda.h>
@@ -32,6 +41,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #ifndef RTML_WITH_CUDA
@@ -150,6 +160,158 @@ template <class Config> void checkConfig(const char *name) {
   }
 }
 
+/// A copy of X on DEVICE that shares no storage with X (x.to() would return
+/// X itself for its own device), detached.
+at::Tensor copyTo(const at::Tensor &x, at::Device device) {
+  return x.detach().to(x.options().device(device), /*non_blocking=*/false,
+                       /*copy=*/true);
+}
+
+at::Tensor definedOrThrow(const at::Tensor &t, const std::string &what) {
+  TORCH_CHECK(t.defined(), what, " is undefined");
+  return t;
+}
+
+/// The fused concat on DEVICE from copies of XS and BNPARAMS (5 per batch
+/// norm, as concatRelu takes them), backward from UP; PERMUTE makes 4-D
+/// inputs non-contiguous. Returns the output, each input's gradient, then
+/// per batch norm its weight and bias gradients, running mean, running
+/// variance and batch counter (as updated by the forward).
+template <class Config>
+std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
+                                      const std::vector<at::Tensor> &bnParams,
+                                      const at::Tensor &up, bool training,
+                                      bool permute, at::Device device) {
+  std::vector<at::Tensor> leaves, params;
+  for (const at::Tensor &x : xs) {
+    at::Tensor leaf = copyTo(x, device);
+    if (permute && leaf.dim() == 4)
+      leaf = leaf.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
+    leaves.push_back(leaf.requires_grad_(true));
+  }
+  for (size_t k = 0; k < bnParams.size(); ++k) {
+    at::Tensor p = copyTo(bnParams[k], device);
+    // Weight and bias take gradients; the running statistics do not.
+    params.push_back(k % 5 < 2 ? p.requires_grad_(true) : p);
+  }
+  at::Tensor y = rtml::kernels::concatRelu<Config>(leaves, params, training);
+  y.backward(copyTo(up, device));
+  std::vector<at::Tensor> results = {y};
+  for (size_t i = 0; i < leaves.size(); ++i)
+    results.push_back(definedOrThrow(leaves[i].grad(),
+                                     "input " + std::to_string(i) + " grad"));
+  for (size_t k = 0; k < params.size(); k += 5)
+    results.insert(results.end(),
+                   {definedOrThrow(params[k].grad(), "weight grad"),
+                    definedOrThrow(params[k + 1].grad(), "bias grad"),
+                    params[k + 2], params[k + 3], params[k + 4]});
+  return results;
+}
+
+/// Where each input's epilogue decides its ReLU: |pre-ReLU value| < BAND,
+/// computed in float64 from XS and BNPARAMS as the op computes it (batch
+/// statistics in TRAINING, running ones otherwise), concatenated as the
+/// output.
+template <class Config>
+at::Tensor nearReluThreshold(const std::vector<at::Tensor> &xs,
+                             const std::vector<at::Tensor> &bnParams,
+                             bool training, double band) {
+  using T = rtml::kernels::ConcatReluTraits<Config>;
+  std::vector<at::Tensor> near;
+  for (int i = 0, param = 0; i < T::kInputs; ++i) {
+    at::Tensor z = xs[i].to(at::kDouble);
+    if (T::batchNorm(i)) {
+      auto p = [&](int k) {
+        Shape channelShape(z.dim(), 1);
+        channelShape[1] = z.size(1);
+        return bnParams[param + k].to(at::kDouble).view(channelShape);
+      };
+      at::Tensor mean = p(2), var = p(3);
+      if (training) {
+        std::tie(var, mean) =
+            at::var_mean(z, rtml::kernels::detail::concatReluReducedDims(z),
+                         /*unbiased=*/false, /*keepdim=*/true);
+      }
+      z = (z - mean) * at::rsqrt(var + T::eps(i)) * p(0) + p(1);
+      param += 5;
+    }
+    near.push_back(z.abs() < band);
+  }
+  return at::cat(near, 1);
+}
+
+/// The fused concat's autograd op on CUDA against the same op on the CPU
+/// from the same random values, batch N with trailing sizes SPATIAL.
+template <class Config>
+void checkConcatReluCase(const char *name, int64_t n, const Shape &spatial,
+                         bool training, bool permute) {
+  using T = rtml::kernels::ConcatReluTraits<Config>;
+  torch::manual_seed(3);
+  std::vector<at::Tensor> xs, bnParams;
+  for (int i = 0; i < T::kInputs; ++i) {
+    Shape shape = {n, Config::kChannels[i]};
+    shape.insert(shape.end(), spatial.begin(), spatial.end());
+    // Off zero mean and unit variance, so that the statistics matter.
+    xs.push_back(torch::randn(shape) * 2 + 0.5);
+    if (!T::batchNorm(i))
+      continue;
+    const int64_t c = Config::kChannels[i];
+    bnParams.insert(bnParams.end(),
+                    {torch::rand({c}) + 0.5, torch::randn({c}),
+                     torch::randn({c}) * 0.3, torch::rand({c}) + 0.5,
+                     torch::zeros({}, at::kLong)});
+  }
+  Shape outShape = {n, T::kTotalChannels};
+  outShape.insert(outShape.end(), spatial.begin(), spatial.end());
+  // A batch norm's pre-ReLU value rounds differently on the two devices
+  // (nvcc contracts to FMAs), so one within rounding of 0 may pass the ReLU
+  // on one and not the other: no upstream gradient there, so that such a tie
+  // changes no gradient (the outputs then differ by a rounding error only).
+  at::Tensor up = torch::randn(outShape).masked_fill(
+      nearReluThreshold<Config>(xs, bnParams, training, 1e-4), 0);
+
+  std::vector<at::Tensor> cpu = runConcatRelu<Config>(
+      xs, bnParams, up, training, permute, at::Device(at::kCPU));
+  std::vector<at::Tensor> gpu = runConcatRelu<Config>(
+      xs, bnParams, up, training, permute, at::Device(at::kCUDA, 0));
+  double worst = 0;
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    if (cpu[k].scalar_type() == at::kLong) // the batch counter: exact
+      worst = std::max(worst, at::equal(gpu[k].cpu(), cpu[k]) ? 0.0 : 1.0);
+    else
+      worst = std::max(worst, relativeError(gpu[k], cpu[k]));
+  }
+  report(std::string(name) + (training ? " training " : " eval ") +
+             shapeString(outShape) + (permute ? " non-contiguous" : ""),
+         worst);
+}
+
+template <class Config> void checkConcatReluConfig(const char *name) {
+  struct Case {
+    int64_t n;
+    Shape spatial;
+    bool permute;
+  };
+  // Odd hw (scalar accesses), hw % 4 == 0 (float4), no trailing sizes, 3-D
+  // trailing sizes, one image, and more images than one launch's grid holds.
+  const std::vector<Case> cases = {{2, {7, 9}, false},    {3, {4, 4}, false},
+                                   {8, {28, 28}, false},  {4, {}, false},
+                                   {2, {3, 2, 5}, false}, {1, {5, 5}, true},
+                                   {65537, {}, false}};
+  for (bool training : {true, false}) {
+    for (const Case &c : cases) {
+      try {
+        checkConcatReluCase<Config>(name, c.n, c.spatial, training, c.permute);
+      } catch (const std::exception &e) {
+        ++gTotal;
+        std::printf("FAIL %s %s n=%lld: %s\n", name,
+                    training ? "training" : "eval", static_cast<long long>(c.n),
+                    e.what());
+      }
+    }
+  }
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -186,6 +348,12 @@ int main() {
   std::printf("== LRN kernels: CUDA against the CPU twin\n");
 #define RTML_CHECK_CONFIG(NAME) checkConfig<NAME>(#NAME);
   RTML_DEVICE_LRN_CONFIGS(RTML_CHECK_CONFIG)
+#undef RTML_CHECK_CONFIG
+
+  std::printf("\n== fused concat (ReLU, batch norm + ReLU epilogues): CUDA "
+              "against the CPU twin\n");
+#define RTML_CHECK_CONFIG(NAME) checkConcatReluConfig<NAME>(#NAME);
+  RTML_DEVICE_CONCAT_RELU_CONFIGS(RTML_CHECK_CONFIG)
 #undef RTML_CHECK_CONFIG
 
   int64_t batch = 128;

@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "DeviceKernelsConfigs.h"
+#include "rtml/Runtime/Kernels/ConcatRelu.cuh"
 #include "rtml/Runtime/Kernels/Lrn.cuh"
 
 RTML_DEVICE_LRN_CONFIGS(RTML_INSTANTIATE_LRN_CUDA)
+RTML_DEVICE_CONCAT_RELU_CONFIGS(RTML_INSTANTIATE_CONCAT_RELU_CUDA)
