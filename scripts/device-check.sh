@@ -23,7 +23,9 @@
 #
 # Environment: PYTHON (default python3), JOBS (default nproc),
 #              BENCH_BATCH (default 128), BENCH_STEPS (default 20),
-#              NVCC (--prepare; default nvcc on PATH, else /usr/local/cuda).
+#              NVCC (--prepare; default nvcc on PATH, else /usr/local/cuda),
+#              DEVICE_CHECK_ONLY (e.g. towers-bench,dp: only those checks; names
+#              in the 'if wants' lines below).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -107,6 +109,8 @@ declare -a rows=()
 status=0
 row() { rows+=("$1|$2"); }
 section() { printf '\n==> %s\n' "$*"; }
+# DEVICE_CHECK_ONLY=towers-bench,dp runs only those checks (names below).
+wants() { [[ -z "${DEVICE_CHECK_ONLY:-}" || ",$DEVICE_CHECK_ONLY," == *",$1,"* ]]; }
 
 [[ -f "$staging/alexnet/model.cpp" ]] || {
   echo "error: $staging is missing; run 'scripts/device-check.sh --prepare' on the development machine and carry out/device" >&2
@@ -140,36 +144,6 @@ cxxflags=(-O2 -std=c++17 -fPIC -fopenmp -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi"
 ldflags=(-fopenmp -L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed
   -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 -lpthread)
 
-section "building the runtime against PyTorch $torch_version ($jobs jobs)"
-start=$SECONDS
-rm -f "$work"/*.o
-sources=()
-for f in "$root"/runtime/lib/*.cpp "$root"/lib/src/*.cpp; do
-  [[ "$(basename "$f")" == Distributed.cpp ]] || sources+=("$f")
-done
-printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c \
-  'f="{}"; o="'"$work"'/$(basename "$f" .cpp).o"; '"$cxx"' '"${cxxflags[*]}"' -c "$f" -o "$o" || { echo "FAILED: $f" >&2; exit 255; }'
-if [[ $? -ne 0 ]]; then echo "error: runtime build failed" >&2; exit 1; fi
-# Data parallel: c10d with NCCL and Gloo, else Gloo alone, else none,
-# whichever the wheel's headers allow.
-nccl_include="$(find "$(dirname "$torch_dir")/nvidia" -name nccl.h 2>/dev/null | head -n 1)"
-dist_variants=()
-[[ -f "$torch_dir/include/gloo/algorithm.h" && -n "$nccl_include" ]] &&
-  dist_variants+=("gloo+nccl|-DRTML_WITH_GLOO -DRTML_WITH_NCCL -DUSE_C10D_NCCL -I$(dirname "$nccl_include")")
-[[ -f "$torch_dir/include/gloo/algorithm.h" ]] && dist_variants+=("gloo|-DRTML_WITH_GLOO")
-dist_variants+=("none|")
-for variant in "${dist_variants[@]}"; do
-  # shellcheck disable=SC2086
-  if "$cxx" "${cxxflags[@]}" ${variant#*|} -c "$root/runtime/lib/Distributed.cpp" \
-      -o "$work/Distributed.o" 2>"$work/distributed.log"; then
-    dist_backends="${variant%%|*}"
-    break
-  fi
-done
-rm -f "$work/librtml_runtime.a"
-ar rcs "$work/librtml_runtime.a" "$work"/*.o
-row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
-
 # rtml's own CUDA kernels: objects from --prepare, linked here against the
 # wheel's CUDA runtime (or the staged copy); built in the background while
 # the next sections use the GPU.
@@ -182,6 +156,42 @@ cuda_flags=(-DRTML_WITH_CUDA -I"$root/test/device")
 [[ -n "$cuda_include" ]] && cuda_flags+=(-I"$(dirname "$cuda_include")")
 cuda_flags+=(-I"$staging/cuda/include")
 echo "CUDA runtime for rtml's kernels: ${cudart:-none found}; headers: ${cuda_include:+$(dirname "$cuda_include") and }$staging/cuda/include"
+# The runtime's stream code (DeviceMap.cpp) calls the CUDA runtime too.
+[[ -n "$cudart" ]] && ldflags+=("$cudart" -Wl,-rpath,"$(dirname "$cudart")")
+
+section "building the runtime against PyTorch $torch_version ($jobs jobs)"
+start=$SECONDS
+rm -f "$work"/*.o
+sources=()
+for f in "$root"/runtime/lib/*.cpp "$root"/lib/src/*.cpp; do
+  [[ "$(basename "$f")" == Distributed.cpp ]] || sources+=("$f")
+done
+printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c \
+  'f="{}"; o="'"$work"'/$(basename "$f" .cpp).o"; '"$cxx"' '"${cxxflags[*]} ${cuda_flags[*]}"' -c "$f" -o "$o" || { echo "FAILED: $f" >&2; exit 255; }'
+if [[ $? -ne 0 ]]; then echo "error: runtime build failed" >&2; exit 1; fi
+# Data parallel: c10d with NCCL and Gloo, else Gloo alone, else none,
+# whichever the wheel's headers allow.
+nccl_include="$(find "$(dirname "$torch_dir")/nvidia" -name nccl.h 2>/dev/null | head -n 1)"
+dist_variants=()
+[[ -f "$torch_dir/include/gloo/algorithm.h" && -n "$nccl_include" ]] &&
+  dist_variants+=("gloo+nccl|-DRTML_WITH_GLOO -DRTML_WITH_NCCL -DUSE_C10D_NCCL -I$(dirname "$nccl_include")")
+[[ -f "$torch_dir/include/gloo/algorithm.h" ]] && dist_variants+=("gloo|-DRTML_WITH_GLOO")
+dist_variants+=("none|")
+rm -f "$work/distributed.log"
+for variant in "${dist_variants[@]}"; do
+  echo "== ${variant%%|*}" >>"$work/distributed.log"
+  # shellcheck disable=SC2086
+  if "$cxx" "${cxxflags[@]}" ${variant#*|} -c "$root/runtime/lib/Distributed.cpp" \
+      -o "$work/Distributed.o" 2>>"$work/distributed.log"; then
+    dist_backends="${variant%%|*}"
+    break
+  fi
+done
+[[ -n "${dist_backends:-}" ]] || { echo "error: Distributed.cpp does not compile (see $work/distributed.log)" >&2; cat "$work/distributed.log" >&2; exit 1; }
+rm -f "$work/librtml_runtime.a"
+ar rcs "$work/librtml_runtime.a" "$work"/*.o
+row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
+
 build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
   local dir="$2"
   "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" -I"$dir" "$dir/model.cpp" \
@@ -216,13 +226,16 @@ else
   kernels_build_pid=""
 fi
 
+if wants ops; then
 section "runtime ops on CUDA against the CPU (forward and gradients)"
 if "$work/device-ops-check" | tee "$work/ops.txt"; then
   row "ops on CUDA vs CPU" "$(tail -n 1 "$work/ops.txt")"
 else
   row "ops on CUDA vs CPU" "FAILED: $(grep -c FAIL "$work/ops.txt") cases"; status=1
 fi
+fi
 
+if wants predict; then
 section "AlexNet predict on CUDA against PyTorch on CUDA"
 mkdir -p "$work/predict"
 if "$python" - "$work/predict" <<PY
@@ -254,7 +267,9 @@ then
 else
   row "AlexNet predict, cuda vs PyTorch cuda" "FAILED: reference export"; status=1
 fi
+fi
 
+if wants small; then
 section "training the small CNN on the GPU (synthetic data, 3 epochs)"
 if "$work/small_cnn" train --device cuda --data "$staging/data" \
     --out "$work/run-small" --no-progress; then
@@ -265,7 +280,9 @@ if "$work/small_cnn" train --device cuda --data "$staging/data" \
 else
   row "small CNN trained on cuda" "FAILED to run"; status=1
 fi
+fi
 
+if wants inception; then
 section "inception blocks (fused concat+ReLU, batch norm, side head) on the GPU"
 if "$work/mini_googlenet" train --device cuda --data "$staging/data" \
     --out "$work/run-inception" --no-progress &&
@@ -282,7 +299,9 @@ if "$work/mini_googlenet" train --device cuda --data "$staging/data" \
 else
   row "inception model on cuda" "FAILED to run"; status=1
 fi
+fi
 
+if wants towers; then
 section "two-tower model: logical devices gpu0, gpu1 both on cuda:0"
 if "$work/small_towers" train --devices cuda:0,cuda:0 --data "$staging/data" \
     --out "$work/run-towers" --epochs 2 --no-progress 2>&1 | tee "$work/towers.txt"; then
@@ -293,7 +312,9 @@ if "$work/small_towers" train --devices cuda:0,cuda:0 --data "$staging/data" \
 else
   row "towers (2 logical devices) on one GPU" "FAILED to run"; status=1
 fi
+fi
 
+if wants kernels; then
 section "rtml's CUDA kernels against their CPU twins; fused ReLU+LRN against PyTorch (batch $batch)"
 [[ -n "$kernels_build_pid" ]] && wait "$kernels_build_pid"
 if [[ -x "$work/device-kernels-check" ]]; then
@@ -314,7 +335,9 @@ else
   row "CUDA kernels vs CPU twins" "FAILED to build (see $kernels_log)"
   status=1
 fi
+fi
 
+if wants bench; then
 section "AlexNet training step on the GPU: rtml against PyTorch eager (batch $batch)"
 "$work/alexnet" bench --device cuda --batch-size "$batch" --steps "$steps" \
   --warmup 5 --json | tee "$work/bench-rtml.txt"
@@ -342,7 +365,9 @@ print(f"rtml fused {r:.2f} ms, rtml --no-fuse {n:.2f} ms, PyTorch eager {t:.2f} 
 PY
 )" || bench_row="FAILED"
 row "AlexNet train step, batch $batch, cuda" "$bench_row"
+fi
 
+if wants towers-bench; then
 section "two-tower AlexNet on one GPU: a stream per tower against one stream (batch $batch)"
 for round in 1 2; do
   for mode in streams serial; do
@@ -365,7 +390,9 @@ print(f"streams {a:.2f} ms, serial {b:.2f} ms (serial/streams {b / a:.2f}x); "
 PY
 )" || towers_row="FAILED"
 row "alexnet_towers step, both towers on cuda:0" "$towers_row"
+fi
 
+if wants dp; then
 section "data parallel: 2 processes by torchrun (CPU, Gloo) and on one GPU (Gloo)"
 if [[ "${dist_backends:-none}" == none ]]; then
   row "data parallel" "SKIPPED: no c10d headers in the wheel"
@@ -386,6 +413,7 @@ else
   else
     row "data parallel, 2 processes on cuda:0 (torchrun, gloo)" "FAIL: $(tail -n 2 "$work/dp-gpu.txt" | tr '\n' ' ')"; status=1
   fi
+fi
 fi
 
 section "summary"

@@ -6,8 +6,9 @@
 #include <c10/core/GradMode.h>
 
 #ifdef RTML_WITH_CUDA
-#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #include <map>
 #endif
 
@@ -89,6 +90,21 @@ void setSeparateStreams(bool enabled) { gSeparateStreams = enabled; }
 
 #ifdef RTML_WITH_CUDA
 
+namespace {
+/// CONSUMER's later work waits for PRODUCER's work so far. (Raw CUDA events:
+/// ATen's event header needs more of the toolkit than a GPU machine with
+/// only PyTorch's wheels has.)
+void waitFor(c10::cuda::CUDAStream producer, c10::cuda::CUDAStream consumer) {
+  c10::cuda::CUDAGuard onProducer(producer.device_index());
+  cudaEvent_t event;
+  C10_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  C10_CUDA_CHECK(cudaEventRecord(event, producer.stream()));
+  C10_CUDA_CHECK(cudaStreamWaitEvent(consumer.stream(), event, 0));
+  // Freed once the wait is satisfied; no need to keep it.
+  C10_CUDA_CHECK(cudaEventDestroy(event));
+}
+} // namespace
+
 struct DeviceStreams::State {
   /// The streams current when the scope began, per GPU index.
   std::map<c10::DeviceIndex, c10::cuda::CUDAStream> ambient;
@@ -122,9 +138,7 @@ struct DeviceStreams::State {
                                                  /*isHighPriority=*/false, gpu))
                     .first;
       stream = found->second;
-      at::cuda::CUDAEvent ready;
-      ready.record(ambientStream);
-      ready.block(stream);
+      waitFor(ambientStream, stream);
     }
     used.emplace(index, stream);
     return stream;
@@ -150,9 +164,7 @@ DeviceStreams::~DeviceStreams() {
         state->ambientOf(stream.device_index());
     if (stream == ambientStream)
       continue;
-    at::cuda::CUDAEvent done;
-    done.record(stream);
-    done.block(ambientStream);
+    waitFor(stream, ambientStream);
   }
   for (auto &[gpu, stream] : state->ambient)
     c10::cuda::setCurrentCUDAStream(stream);
@@ -187,9 +199,7 @@ at::Tensor toDevice(const at::Tensor &input, int64_t to, int64_t from) {
     c10::cuda::CUDAStream source = streams->streamOf(from);
     c10::cuda::CUDAStream destination = streams->streamOf(to);
     if (source != destination) {
-      at::cuda::CUDAEvent produced;
-      produced.record(source);
-      produced.block(destination);
+      waitFor(source, destination);
       // The caching allocator must not hand INPUT's memory back to FROM's
       // stream before TO's stream has read it.
       input.record_stream(destination);

@@ -2,6 +2,7 @@
 #include "rtml/Runtime/Distributed.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <cstdlib>
 #include <map>
