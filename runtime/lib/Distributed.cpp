@@ -9,18 +9,26 @@
 #include <stdexcept>
 #include <utility>
 
+// Gloo and NCCL each need their own headers (PyTorch's wheels ship c10d's
+// and NCCL's, not Gloo's): either one makes a data-parallel runtime.
+#if defined(RTML_WITH_GLOO) || defined(RTML_WITH_NCCL)
+#define RTML_WITH_C10D
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 #ifdef RTML_WITH_GLOO
-// The header's contents are behind this; LibTorch's CMake package defines
-// it, a plain compiler command line may not.
+// The headers' contents are behind these; LibTorch's CMake package defines
+// them, a plain compiler command line may not.
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef RTML_WITH_NCCL
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#ifdef RTML_WITH_NCCL
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace rtml {
@@ -78,28 +86,33 @@ DistributedEnv distributedEnvFromEnvironment() {
       [](const char *name) { return std::getenv(name); });
 }
 
-#ifdef RTML_WITH_GLOO
+#ifdef RTML_WITH_C10D
 
 bool distributedAvailable() { return true; }
 
 // The concrete groups, not a base pointer: LibTorch 1.x derives them from
 // ProcessGroup, 2.x from Backend.
 struct Communicator::Group {
+#ifdef RTML_WITH_GLOO
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#endif
 #ifdef RTML_WITH_NCCL
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
 #endif
   template <typename Run> auto run(Run &&collective) {
-#ifdef RTML_WITH_NCCL
-    if (nccl)
-      return collective(*nccl);
-#endif
+#if defined(RTML_WITH_GLOO) && defined(RTML_WITH_NCCL)
+    return nccl ? collective(*nccl) : collective(*gloo);
+#elif defined(RTML_WITH_NCCL)
+    return collective(*nccl);
+#else
     return collective(*gloo);
+#endif
   }
 };
 
 namespace {
 
+#ifdef RTML_WITH_GLOO
 /// The network device Gloo talks through: the interface GLOO_SOCKET_IFNAME
 /// names, loopback for a job on one machine, else this host's name.
 std::shared_ptr<::gloo::transport::Device>
@@ -111,6 +124,7 @@ glooDevice(const DistributedEnv &env) {
     return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 std::string firstLine(const std::string &text) {
   return text.substr(0, text.find('\n'));
@@ -129,6 +143,13 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
   if (requested == "nccl")
     throw std::runtime_error("the nccl backend is not in this runtime (built "
                              "without NCCL); use --dist-backend gloo");
+#endif
+#ifndef RTML_WITH_GLOO
+  if (requested == "gloo" || !device.is_cuda())
+    throw std::runtime_error(
+        "the gloo backend (needed on " + device.str() +
+        ") is not in this runtime: built with NCCL only, as LibTorch's "
+        "wheels ship no Gloo headers; use CUDA devices with nccl");
 #endif
   if (requested == "nccl" && !device.is_cuda())
     throw std::invalid_argument("the nccl backend needs a CUDA device");
@@ -166,6 +187,7 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
       backend = "nccl";
     }
 #endif
+#ifdef RTML_WITH_GLOO
     if (backend.empty()) {
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
       options->devices.push_back(glooDevice(env));
@@ -174,6 +196,7 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
           store, env.rank, env.worldSize, options);
       backend = "gloo";
     }
+#endif
   } catch (const std::exception &e) {
     throw std::runtime_error("data parallel: " + where +
                              ": connecting the processes failed" + hint + ": " +
@@ -240,7 +263,7 @@ void Communicator::broadcast(std::vector<at::Tensor> &tensors, int64_t root,
   });
 }
 
-#else // !RTML_WITH_GLOO
+#else // !RTML_WITH_C10D
 
 bool distributedAvailable() { return false; }
 
@@ -253,14 +276,14 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedEnv &env,
   throw std::runtime_error(
       "data parallel (WORLD_SIZE=" + std::to_string(env.worldSize) +
       "): this runtime was built without c10d; install the Gloo headers "
-      "(Debian: libgloo-dev) and rebuild rtml");
+      "(Debian: libgloo-dev) or NCCL's and rebuild rtml");
 }
 
 void Communicator::allReduceSum(std::vector<at::Tensor> &, const char *) {}
 void Communicator::broadcast(std::vector<at::Tensor> &, int64_t, const char *) {
 }
 
-#endif // RTML_WITH_GLOO
+#endif // RTML_WITH_C10D
 
 Communicator::Communicator(DistributedEnv env, std::unique_ptr<Group> group,
                            std::string backendName, at::Device device,
