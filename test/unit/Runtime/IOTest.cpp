@@ -169,6 +169,37 @@ TEST(RuntimeData, SamplerShufflesDeterministicallyEachEpoch) {
   EXPECT_TRUE(at::equal(inOrder.batch(1).second, at::arange(4, 8)));
 }
 
+TEST(RuntimeData, ShardedSamplersTogetherGiveOneProcessBatches) {
+  // 10 images, 2 per process and 2 processes: the combined batches are
+  // one process's batches of 4, and the last leaves rank 1 nothing.
+  Dataset set{at::zeros({10, 3, 32, 32}, at::kByte), at::arange(10)};
+  BatchSampler single(set, 4, true, 7), rank0(set, 2, true, 7),
+      rank1(set, 2, true, 7);
+  rank0.shard(0, 2);
+  rank1.shard(1, 2);
+  single.startEpoch();
+  rank0.startEpoch();
+  rank1.startEpoch();
+  ASSERT_EQ(rank0.numBatches(), single.numBatches());
+  for (int64_t i = 0; i < single.numBatches(); ++i) {
+    at::Tensor combined =
+        at::cat({rank0.batch(i).second, rank1.batch(i).second});
+    EXPECT_TRUE(at::equal(combined, single.batch(i).second)) << "batch " << i;
+    EXPECT_EQ(rank0.globalBatchSize(i), single.batch(i).second.size(0));
+  }
+  EXPECT_EQ(rank1.batch(2).second.size(0), 0);
+  EXPECT_EQ(rank0.globalBatchSize(2), 2);
+  EXPECT_THROW(rank0.shard(2, 2), std::invalid_argument);
+
+  // Evaluation shards: contiguous, sizes within one, covering the set.
+  std::vector<at::Tensor> parts;
+  for (int64_t r = 0; r < 3; ++r)
+    parts.push_back(contiguousShard(set, r, 3).labels);
+  EXPECT_EQ(parts[0].size(0), 3);
+  EXPECT_EQ(parts[2].size(0), 4);
+  EXPECT_TRUE(at::equal(at::cat(parts), at::arange(10)));
+}
+
 //===----------------------------------------------------------------------===//
 // Weight files written by Python's torch.save
 //===----------------------------------------------------------------------===//
