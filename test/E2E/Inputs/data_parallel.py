@@ -13,6 +13,8 @@ CHECK is one of:
                 exit with an error once --dist-timeout has passed.
   signal-one    SIGTERM to one process stops both at the same step, rank 0
                 saves a checkpoint, and the job resumes to the end.
+  nan-loss      a diverging run (huge learning rate) stops both processes
+                with the same "loss is nan/inf at epoch E step S".
 """
 import os
 import signal
@@ -213,6 +215,25 @@ def signal_one(trainer, data, work):
     print("resumed with 2 processes to the end")
 
 
+def nan_loss(trainer, data, work):
+    import re
+    procs = launch(trainer, ["--data", data, "--out", f"{work}/nan", "--lr",
+                             "1e6", "--epochs", "3", "--batch-size", "16",
+                             "--no-progress", "--threads", "1"], free_port(),
+                   f"{work}/nan")
+    results = wait_all(procs, 120)
+    stops = []
+    for rank, (rc, out) in enumerate(results):
+        found = re.search(r"rank %d: error: (loss is (nan|inf) at epoch \d+ "
+                          r"step \d+)" % rank, out)
+        if rc != 1 or not found:
+            fail(f"rank {rank} exit status {rc}: {out}")
+        stops.append(found.group(1))
+    if stops[0] != stops[1]:
+        fail(f"the ranks stopped apart: {stops}")
+    print(f"both ranks: {stops[0]}")
+
+
 def main():
     check, trainer, data, work = sys.argv[1:5]
     extra = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
@@ -228,6 +249,8 @@ def main():
                      "did not answer within 3 s")
     elif check == "signal-one":
         signal_one(trainer, data, work)
+    elif check == "nan-loss":
+        nan_loss(trainer, data, work)
     else:
         fail(f"unknown check {check}")
     print(f"{check}: ok")
