@@ -335,6 +335,7 @@ std::vector<at::Device> shiftForLocalRank(std::vector<at::Device> devices,
 /// data-parallel job the GPUs named are local rank 0's.
 at::Device deviceOf(const ModelInfo &info, const Args &args,
                     int64_t localRank = 0) {
+  setSeparateStreams(!args.has("serial-devices"));
   if (args.has("devices")) {
     if (args.has("device"))
       throw UsageError("give --device or --devices, not both");
@@ -347,7 +348,6 @@ at::Device deviceOf(const ModelInfo &info, const Args &args,
     physical = shiftForLocalRank(physical, localRank);
     for (const at::Device &d : physical)
       checkDeviceAvailable(d);
-    setSeparateStreams(!args.has("serial-devices"));
     std::string notice = setDeviceMap(info.devices, physical);
     if (!notice.empty())
       std::cerr << notice << "\n";
@@ -358,7 +358,6 @@ at::Device deviceOf(const ModelInfo &info, const Args &args,
           .front();
   checkDeviceAvailable(device);
   setSingleDevice(device);
-  setSeparateStreams(!args.has("serial-devices"));
   return device;
 }
 
