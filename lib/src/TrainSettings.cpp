@@ -20,11 +20,10 @@ static const char *const kOptimizerCppNames[] = {
 #undef RTML_SETTINGS_CPP_NAME
 
 const EnumInfo kLrScheduleInfo = {"rtml::LrSchedule", "learning-rate schedule",
-                                  kLrScheduleNames,
-                                  kLrScheduleCppNames,
+                                  kLrScheduleNames, kLrScheduleCppNames,
                                   std::size(kLrScheduleNames)};
-const EnumInfo kOptimizerInfo = {"rtml::Optimizer", "optimizer", kOptimizerNames,
-                                 kOptimizerCppNames,
+const EnumInfo kOptimizerInfo = {"rtml::Optimizer", "optimizer",
+                                 kOptimizerNames, kOptimizerCppNames,
                                  std::size(kOptimizerNames)};
 
 namespace {
@@ -67,11 +66,17 @@ template <typename T> void fromValue(const Value &v, T &out) {
 
 } // namespace
 
-#define RTML_SETTINGS_INFO(member, type, dflt, key, section, constraint,     \
-                           active, flag, help)                                \
-  {#member,           key,                  section,                          \
-   key,               kindOf<type>(),       enumInfoOf<type>(),               \
-   Constraint::constraint, ActiveWith::active, flag,                          \
+#define RTML_SETTINGS_INFO(member, type, dflt, key, section, constraint,       \
+                           active, flag, help)                                 \
+  {#member,                                                                    \
+   key,                                                                        \
+   section,                                                                    \
+   key,                                                                        \
+   kindOf<type>(),                                                             \
+   enumInfoOf<type>(),                                                         \
+   Constraint::constraint,                                                     \
+   ActiveWith::active,                                                         \
+   flag,                                                                       \
    help},
 
 const std::vector<SettingInfo> &trainSettings() {
@@ -99,11 +104,11 @@ const SettingInfo *findTrainSetting(const std::string &key) {
   return nullptr;
 }
 
-#define RTML_SETTINGS_GET(member, ...)                                        \
-  if (index == n++)                                                           \
+#define RTML_SETTINGS_GET(member, ...)                                         \
+  if (index == n++)                                                            \
     return toValue(s.member);
-#define RTML_SETTINGS_SET(member, ...)                                        \
-  if (index == n++)                                                           \
+#define RTML_SETTINGS_SET(member, ...)                                         \
+  if (index == n++)                                                            \
     return fromValue(v, s.member);
 
 Value get(const TrainSettings &s, size_t index) {
@@ -181,7 +186,9 @@ int64_t enumIndex(const EnumInfo &info, const std::string &spelling) {
 std::string enumChoices(const EnumInfo &info) {
   std::string s;
   for (size_t i = 0; i < info.size; ++i)
-    s += std::string(i == 0 ? "" : i + 1 == info.size ? " or " : ", ") +
+    s += std::string(i == 0               ? ""
+                     : i + 1 == info.size ? " or "
+                                          : ", ") +
          info.names[i];
   return s;
 }

@@ -139,8 +139,8 @@ verifySettings(Operation *op, StringRef attrName, DictionaryAttr dict,
              << cast<StringAttr>(value).getValue() << "' in '" << attrName
              << "' (" << settings::enumChoices(*info.enumInfo) << ")";
     if (!v)
-      return op->emitOpError() << "'" << attrName << "' entry '" << info.key
-                               << "' " << problem;
+      return op->emitOpError()
+             << "'" << attrName << "' entry '" << info.key << "' " << problem;
     settings::set(out, i, *v);
   }
   return success();
@@ -163,10 +163,9 @@ LogicalResult verifyTrainAttr(Operation *op, DictionaryAttr train) {
                             {}, s)))
     return failure();
   for (const settings::Violation &v : settings::check(s)) {
-    InFlightDiagnostic diag = op->emitOpError()
-                              << "'" << kTrainAttr << "' entry '"
-                              << v.setting->key << "' must be "
-                              << settings::describe(v.needed);
+    InFlightDiagnostic diag =
+        op->emitOpError() << "'" << kTrainAttr << "' entry '" << v.setting->key
+                          << "' must be " << settings::describe(v.needed);
     if (v.cause)
       diag << " with " << v.cause->key << " = "
            << settings::format(*v.cause, v.causeValue);
@@ -176,8 +175,14 @@ LogicalResult verifyTrainAttr(Operation *op, DictionaryAttr train) {
 }
 
 namespace {
-enum class EntryType { Size, Probability, Range, Floats, PositiveFloats,
-                       Channels };
+enum class EntryType {
+  Size,
+  Probability,
+  Range,
+  Floats,
+  PositiveFloats,
+  Channels
+};
 struct TransformEntry {
   StringRef kind;
   StringRef name;
@@ -276,8 +281,8 @@ static LogicalResult verifyTransforms(Operation *op, StringRef listName,
         return fail(index) << " ('" << kind.getValue()
                            << "') is missing entry '" << e.name << "'";
       if (const char *problem = checkTransformEntry(e.type, v))
-        return fail(index) << " ('" << kind.getValue() << "') entry '"
-                           << e.name << "' " << problem;
+        return fail(index) << " ('" << kind.getValue() << "') entry '" << e.name
+                           << "' " << problem;
     }
     auto mean = dict.getAs<DenseF64ArrayAttr>("mean");
     auto std = dict.getAs<DenseF64ArrayAttr>("std");
@@ -298,9 +303,9 @@ LogicalResult verifyDataAttr(Operation *op, DictionaryAttr data) {
     if (data.get(info.key) &&
         !settings::satisfies(info.constraint,
                              std::get<int64_t>(settings::get(s, i))))
-      return op->emitOpError() << "'" << kDataAttr << "' entry '" << info.key
-                               << "' must be "
-                               << settings::describe(info.constraint);
+      return op->emitOpError()
+             << "'" << kDataAttr << "' entry '" << info.key << "' must be "
+             << settings::describe(info.constraint);
   for (StringRef list : lists)
     if (Attribute value = data.get(list))
       if (failed(verifyTransforms(op, list, value)))

@@ -1,4 +1,5 @@
-//===- SettingsTest.cpp - The settings table, and each setting's round trip ===//
+//===- SettingsTest.cpp - The settings table, and each setting's round trip
+//===//
 //
 // Every setting of rtml/Support/TrainSettings.h, given a value other than
 // its default in YAML, reaches the spec, the rtml.train / rtml.data
@@ -51,11 +52,10 @@ settings::Value otherValue(const settings::SettingInfo &info, size_t index,
 }
 
 /// The C++ spelling of V, as the emitter writes it.
-std::string cppOf(const settings::SettingInfo &info,
-                  const settings::Value &v) {
+std::string cppOf(const settings::SettingInfo &info, const settings::Value &v) {
   if (info.kind == settings::Kind::Enum)
-    return std::string(info.enumInfo->cppType) + "::" +
-           info.enumInfo->cppNames[std::get<int64_t>(v)];
+    return std::string(info.enumInfo->cppType) +
+           "::" + info.enumInfo->cppNames[std::get<int64_t>(v)];
   if (info.kind == settings::Kind::Float) { // round-trip precision
     char text[32];
     std::snprintf(text, sizeof text, "%.17g", std::get<double>(v));
@@ -82,10 +82,9 @@ std::string trainYaml(LrSchedule schedule, TrainSettings &expected) {
     settings::set(expected, i, v);
     if (std::string(info.key) == "lr_schedule")
       continue;
-    (*info.section ? nested : top) += std::string(*info.section ? ", " : "  ") +
-                                      info.yamlKey + ": " +
-                                      settings::format(info, v) +
-                                      (*info.section ? "" : "\n");
+    (*info.section ? nested : top) +=
+        std::string(*info.section ? ", " : "  ") + info.yamlKey + ": " +
+        settings::format(info, v) + (*info.section ? "" : "\n");
   }
   if (expected.lrTMax == 0) // the loader's default for t_max
     expected.lrTMax = expected.epochs;
@@ -115,8 +114,7 @@ struct Emitted {
 
 Emitted importAndEmit(const spec::ModelSpec &spec) {
   mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      importModelSpec(spec, context);
+  mlir::OwningOpRef<mlir::ModuleOp> module = importModelSpec(spec, context);
   EXPECT_TRUE(module);
   Emitted out;
   if (!module)
@@ -165,9 +163,10 @@ TEST(Settings, EveryDataSettingAndGrayscaleReachTheEmittedCode) {
                        cppOf(table[i], want) + ";";
     EXPECT_NE(emitted.cpp.find(line), std::string::npos) << line;
   }
-  EXPECT_NE(emitted.cpp.find("t.kind = rtml::TransformConfig::Kind::Grayscale;\n"
-                             "      t.numOutputChannels = 3;"),
-            std::string::npos)
+  EXPECT_NE(
+      emitted.cpp.find("t.kind = rtml::TransformConfig::Kind::Grayscale;\n"
+                       "      t.numOutputChannels = 3;"),
+      std::string::npos)
       << emitted.cpp;
 }
 

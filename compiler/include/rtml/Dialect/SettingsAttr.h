@@ -19,18 +19,17 @@
 namespace rtml {
 
 /// One setting's value as an attribute.
-mlir::Attribute settingAttr(mlir::Builder &b,
-                            const settings::SettingInfo &info,
+mlir::Attribute settingAttr(mlir::Builder &b, const settings::SettingInfo &info,
                             const settings::Value &value);
 /// The value ATTR holds for INFO; on failure PROBLEM says what it must be.
-std::optional<settings::Value>
-settingValue(const settings::SettingInfo &info, mlir::Attribute attr,
-             std::string &problem);
+std::optional<settings::Value> settingValue(const settings::SettingInfo &info,
+                                            mlir::Attribute attr,
+                                            std::string &problem);
 
 mlir::DictionaryAttr trainAttr(mlir::Builder &b, const TrainSettings &s);
 /// rtml.data without its transform lists (the caller adds them).
-llvm::SmallVector<mlir::NamedAttribute> dataSettingsEntries(
-    mlir::Builder &b, const DataSettings &s);
+llvm::SmallVector<mlir::NamedAttribute>
+dataSettingsEntries(mlir::Builder &b, const DataSettings &s);
 
 /// The settings of a verified rtml.train / rtml.data.
 TrainSettings trainSettingsOf(mlir::DictionaryAttr train);
