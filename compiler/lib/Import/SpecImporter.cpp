@@ -1,6 +1,7 @@
 //===- SpecImporter.cpp - ModelSpec -> rtml dialect -----------------------===//
 #include "rtml/Import/SpecImporter.h"
 #include "rtml/Dialect/RtmlOps.h"
+#include "rtml/Dialect/SettingsAttr.h"
 #include "rtml/Spec/ModelSpec.h"
 #include "rtml/Support/Shapes.h"
 
@@ -56,7 +57,6 @@ private:
     return op->getResult(0);
   }
 
-  DictionaryAttr trainAttr();
   DictionaryAttr dataAttr();
   ArrayAttr transformsAttr(const std::vector<spec::TransformSpec> &transforms);
   void place(Block *body, Block::iterator firstNew,
@@ -179,26 +179,6 @@ FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
                                          "dialect";
 }
 
-DictionaryAttr SpecImporter::trainAttr() {
-  const spec::TrainSpec &t = spec.train;
-  return builder.getDictionaryAttr({
-      builder.getNamedAttr("epochs", builder.getI64IntegerAttr(t.epochs)),
-      builder.getNamedAttr("batch_size",
-                           builder.getI64IntegerAttr(t.batchSize)),
-      builder.getNamedAttr("lr", builder.getF64FloatAttr(t.learningRate)),
-      builder.getNamedAttr("momentum", builder.getF64FloatAttr(t.momentum)),
-      builder.getNamedAttr("weight_decay",
-                           builder.getF64FloatAttr(t.weightDecay)),
-      builder.getNamedAttr("seed", builder.getI64IntegerAttr(t.seed)),
-      builder.getNamedAttr("nesterov", builder.getBoolAttr(t.nesterov)),
-      builder.getNamedAttr("lr_schedule", builder.getStringAttr(t.lrSchedule)),
-      builder.getNamedAttr("step_size", builder.getI64IntegerAttr(t.stepSize)),
-      builder.getNamedAttr("gamma", builder.getF64FloatAttr(t.gamma)),
-      builder.getNamedAttr("eta_min", builder.getF64FloatAttr(t.etaMin)),
-      builder.getNamedAttr("t_max", builder.getI64IntegerAttr(t.tMax)),
-  });
-}
-
 ArrayAttr SpecImporter::transformsAttr(
     const std::vector<spec::TransformSpec> &transforms) {
   SmallVector<Attribute> list;
@@ -222,6 +202,10 @@ ArrayAttr SpecImporter::transformsAttr(
       entries.push_back(
           builder.getNamedAttr("std", builder.getDenseF64ArrayAttr(t.std)));
     }
+    if (t.kind == "grayscale")
+      entries.push_back(builder.getNamedAttr(
+          "num_output_channels",
+          builder.getI64IntegerAttr(t.numOutputChannels)));
     list.push_back(builder.getDictionaryAttr(entries));
   }
   return builder.getArrayAttr(list);
@@ -229,25 +213,11 @@ ArrayAttr SpecImporter::transformsAttr(
 
 DictionaryAttr SpecImporter::dataAttr() {
   const spec::DataSpec &d = spec.data;
-  SmallVector<NamedAttribute> entries = {
-      builder.getNamedAttr("resize", builder.getI64IntegerAttr(d.resize)),
-      builder.getNamedAttr("random_horizontal_flip",
-                           builder.getBoolAttr(d.randomHorizontalFlip)),
-      builder.getNamedAttr("split_train",
-                           builder.getI64IntegerAttr(d.splitTrain)),
-      builder.getNamedAttr("split_val", builder.getI64IntegerAttr(d.splitVal)),
-      builder.getNamedAttr("split_seed",
-                           builder.getI64IntegerAttr(d.splitSeed)),
-      builder.getNamedAttr("train_transforms",
-                           transformsAttr(d.trainTransforms)),
-      builder.getNamedAttr("eval_transforms",
-                           transformsAttr(d.evalTransforms))};
-  if (!d.mean.empty()) {
-    entries.push_back(
-        builder.getNamedAttr("mean", builder.getDenseF64ArrayAttr(d.mean)));
-    entries.push_back(
-        builder.getNamedAttr("std", builder.getDenseF64ArrayAttr(d.std)));
-  }
+  SmallVector<NamedAttribute> entries = dataSettingsEntries(builder, d);
+  entries.push_back(builder.getNamedAttr("train_transforms",
+                                         transformsAttr(d.trainTransforms)));
+  entries.push_back(builder.getNamedAttr("eval_transforms",
+                                         transformsAttr(d.evalTransforms)));
   return builder.getDictionaryAttr(entries);
 }
 
@@ -268,7 +238,7 @@ OwningOpRef<ModuleOp> SpecImporter::run() {
   Operation *moduleOp = module->getOperation();
   moduleOp->setAttr(kModelNameAttr, builder.getStringAttr(spec.name));
   moduleOp->setAttr(kClassesAttr, builder.getI64IntegerAttr(spec.classes));
-  moduleOp->setAttr(kTrainAttr, trainAttr());
+  moduleOp->setAttr(kTrainAttr, trainAttr(builder, spec.train));
   moduleOp->setAttr(kDataAttr, dataAttr());
   if (!spec.devices.empty())
     moduleOp->setAttr(kDevicesAttr,

@@ -7,13 +7,13 @@
 //===----------------------------------------------------------------------===//
 #include "rtml/Target/CppEmitter.h"
 #include "rtml/Dialect/RtmlOps.h"
+#include "rtml/Dialect/SettingsAttr.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 
@@ -275,18 +275,16 @@ emitOpCall(Operation *op, const ValueNamer &namer,
       });
 }
 
-/// A runtime TransformConfig from one entry of rtml.data's transform lists.
+/// A runtime TransformConfig from one entry of rtml.data's transform lists
+/// (verified: a known kind with all of its entries).
 static std::string cppTransform(DictionaryAttr t) {
   StringRef kind = t.getAs<StringAttr>("kind").getValue();
+  const TransformKind *known =
+      llvm::find_if(transformKinds(),
+                    [&](const TransformKind &k) { return k.name == kind; });
   std::string s = "[] {\n      rtml::TransformConfig t;\n      t.kind = "
                   "rtml::TransformConfig::Kind::" +
-                  llvm::StringSwitch<std::string>(kind)
-                      .Case("resize", "Resize")
-                      .Case("random_horizontal_flip", "RandomHorizontalFlip")
-                      .Case("random_resized_crop", "RandomResizedCrop")
-                      .Case("normalize", "Normalize")
-                      .Default("Resize") +
-                  ";\n";
+                  known->cppKind.str() + ";\n";
   if (auto v = t.getAs<DenseI64ArrayAttr>("size"))
     s += "      t.size = " + cppInts(v.asArrayRef()) + ";\n";
   if (auto v = t.getAs<FloatAttr>("p"))
@@ -295,7 +293,36 @@ static std::string cppTransform(DictionaryAttr t) {
     if (auto v = t.getAs<DenseF64ArrayAttr>(key))
       s += std::string("      t.") + key + " = " + cppDoubles(v.asArrayRef()) +
            ";\n";
+  if (auto v = t.getAs<IntegerAttr>("num_output_channels"))
+    s += "      t.numOutputChannels = " + std::to_string(v.getInt()) + ";\n";
   return s + "      return t;\n    }()";
+}
+
+/// A setting's value as a C++ expression of its member's type.
+static std::string cppSetting(const settings::SettingInfo &info,
+                              const settings::Value &value) {
+  switch (info.kind) {
+  case settings::Kind::Int:
+    return std::to_string(std::get<int64_t>(value));
+  case settings::Kind::Float:
+    return cppDouble(std::get<double>(value));
+  case settings::Kind::Bool:
+    return std::get<bool>(value) ? "true" : "false";
+  case settings::Kind::Enum:
+    return std::string(info.enumInfo->cppType) + "::" +
+           info.enumInfo->cppNames[std::get<int64_t>(value)];
+  }
+  return "";
+}
+
+/// `info_.FIELD.member = value;` for every setting of the table.
+template <typename Settings>
+static void emitSettings(const Settings &s,
+                         const std::vector<settings::SettingInfo> &table,
+                         StringRef field, llvm::raw_ostream &os) {
+  for (auto [i, info] : llvm::enumerate(table))
+    os << "    info_." << field << "." << info.member << " = "
+       << cppSetting(info, settings::get(s, i)) << ";\n";
 }
 
 static void emitInfo(ModuleOp module, func::FuncOp func,
@@ -309,37 +336,9 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
     classes = c.getInt();
   os << "    info_.numClasses = " << classes << ";\n";
 
-  if (auto train = module->getAttrOfType<DictionaryAttr>(kTrainAttr)) {
-    auto i64 = [&](StringRef key, StringRef field) {
-      if (auto v = train.getAs<IntegerAttr>(key))
-        os << "    info_.train." << field << " = " << v.getInt() << ";\n";
-    };
-    auto f64 = [&](StringRef key, StringRef field) {
-      if (auto v = train.getAs<FloatAttr>(key))
-        os << "    info_.train." << field << " = "
-           << cppDouble(v.getValueAsDouble()) << ";\n";
-    };
-    i64("epochs", "epochs");
-    i64("batch_size", "batchSize");
-    f64("lr", "learningRate");
-    f64("momentum", "momentum");
-    f64("weight_decay", "weightDecay");
-    i64("seed", "seed");
-    if (auto v = train.getAs<BoolAttr>("nesterov"))
-      os << "    info_.train.nesterov = " << (v.getValue() ? "true" : "false")
-         << ";\n";
-    if (auto v = train.getAs<StringAttr>("lr_schedule"))
-      os << "    info_.train.lrSchedule = rtml::LrSchedule::"
-         << llvm::StringSwitch<StringRef>(v.getValue())
-                .Case("step", "Step")
-                .Case("cosine", "Cosine")
-                .Default("Constant")
-         << ";\n";
-    i64("step_size", "lrStepSize");
-    f64("gamma", "lrGamma");
-    f64("eta_min", "lrEtaMin");
-    i64("t_max", "lrTMax");
-  }
+  emitSettings(trainSettingsOf(
+                   module->getAttrOfType<DictionaryAttr>(kTrainAttr)),
+               settings::trainSettings(), "train", os);
   if (auto heads = module->getAttrOfType<ArrayAttr>(kHeadsAttr)) {
     os << "    info_.heads = {";
     for (auto [i, head] : llvm::enumerate(heads.getAsRange<DictionaryAttr>()))
@@ -349,32 +348,13 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
          << "}";
     os << "};\n";
   }
-  if (auto data = module->getAttrOfType<DictionaryAttr>(kDataAttr)) {
-    if (auto v = data.getAs<IntegerAttr>("resize"))
-      os << "    info_.data.resize = " << v.getInt() << ";\n";
-    if (auto v = data.getAs<BoolAttr>("random_horizontal_flip"))
-      os << "    info_.data.randomHorizontalFlip = "
-         << (v.getValue() ? "true" : "false") << ";\n";
-    if (auto v = data.getAs<DenseF64ArrayAttr>("mean"))
-      os << "    info_.data.mean = " << cppDoubles(v.asArrayRef()) << ";\n";
-    if (auto v = data.getAs<DenseF64ArrayAttr>("std"))
-      os << "    info_.data.std = " << cppDoubles(v.asArrayRef()) << ";\n";
-    for (auto [key, field] : {std::pair{"split_train", "splitTrain"},
-                              std::pair{"split_val", "splitVal"},
-                              std::pair{"split_seed", "splitSeed"}})
-      if (auto v = data.getAs<IntegerAttr>(key))
-        os << "    info_.data." << field << " = " << v.getInt() << ";\n";
-    for (auto [key, field] :
-         {std::pair{"train_transforms", "trainTransforms"},
-          std::pair{"eval_transforms", "evalTransforms"}}) {
-      auto list = data.getAs<ArrayAttr>(key);
-      if (!list)
-        continue;
-      for (auto t : list.getAsRange<DictionaryAttr>())
-        os << "    info_.data." << field << ".push_back("
-           << cppTransform(t) << ");\n";
-    }
-  }
+  auto data = module->getAttrOfType<DictionaryAttr>(kDataAttr);
+  emitSettings(dataSettingsOf(data), settings::dataSettings(), "data", os);
+  for (auto [key, field] : {std::pair{"train_transforms", "trainTransforms"},
+                            std::pair{"eval_transforms", "evalTransforms"}})
+    for (auto t : data.getAs<ArrayAttr>(key).getAsRange<DictionaryAttr>())
+      os << "    info_.data." << field << ".push_back(" << cppTransform(t)
+         << ");\n";
   if (auto devices = module->getAttrOfType<ArrayAttr>(kDevicesAttr)) {
     os << "    info_.devices = {";
     for (auto [i, d] : llvm::enumerate(devices.getAsRange<StringAttr>()))
@@ -400,6 +380,11 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
   FailureOr<func::FuncOp> func = forwardFunction(module);
   if (failed(func))
     return failure();
+  // The trainer's settings come from the module alone: no defaults here.
+  for (StringRef attr : {kTrainAttr, kDataAttr})
+    if (!module->getAttrOfType<DictionaryAttr>(attr))
+      return module.emitError("the C++ emitter needs the module's '")
+             << attr << "' (the training and data settings)";
   Block &body = func->getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
 

@@ -54,9 +54,9 @@ TEST(Loader, MinimalModelDefaults) {
   // Train and data defaults as in ModelSpec.h.
   EXPECT_EQ(s.train.epochs, 1);
   EXPECT_EQ(s.train.batchSize, 32);
-  EXPECT_EQ(s.train.optimizer, "sgd");
-  EXPECT_EQ(s.data.resize, 0);
-  EXPECT_TRUE(s.data.mean.empty());
+  EXPECT_EQ(s.train.optimizer, Optimizer::Sgd);
+  EXPECT_TRUE(s.data.trainTransforms.empty());
+  EXPECT_TRUE(s.data.evalTransforms.empty());
 }
 
 TEST(Loader, LrnDefaultsAndFloatsFromIntegers) {
@@ -286,10 +286,12 @@ TEST(Loader, DataNormalize) {
                          "normalize: {mean: [0.4, 0.5, 0.6], std: [1, 2, "
                          "3]}}\n"));
   ASSERT_TRUE(ok.spec) << ok.printed;
-  EXPECT_EQ(ok.spec->data.resize, 32);
-  EXPECT_TRUE(ok.spec->data.randomHorizontalFlip);
-  EXPECT_EQ(ok.spec->data.mean, (std::vector<double>{0.4, 0.5, 0.6}));
-  EXPECT_EQ(ok.spec->data.std, (std::vector<double>{1, 2, 3}));
+  const std::vector<TransformSpec> &train = ok.spec->data.trainTransforms;
+  ASSERT_EQ(train.size(), 3u);
+  EXPECT_EQ(train[0].size, (std::vector<int64_t>{32, 32}));
+  EXPECT_EQ(train[1].kind, "random_horizontal_flip");
+  EXPECT_EQ(train[2].mean, (std::vector<double>{0.4, 0.5, 0.6}));
+  EXPECT_EQ(train[2].std, (std::vector<double>{1, 2, 3}));
 
   Result bad = load(model("  - {name: a, op: relu}\n",
                           "data: {normalize: {mean: [0.5, 0.5], std: [1, 0, "
