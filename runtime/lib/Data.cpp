@@ -1,6 +1,10 @@
-//===- Data.cpp - CIFAR-10 reader, batch transforms and sampling ----------===//
+//===- Data.cpp - Data set detection, batch transforms and sampling -------===//
 #include "rtml/Runtime/Data.h"
+#include "rtml/Runtime/DataFiles.h"
+#include "rtml/Runtime/Idx.h"
 #include "rtml/Runtime/Serialization.h"
+
+#include "rtml/Support/Shapes.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -135,6 +139,172 @@ Dataset readCifarTest(const std::string &dir) {
   return readBatch(at, batchPath(at, "test_batch"));
 }
 
+namespace {
+
+/// The folders torchvision's MNIST and FashionMNIST leave the files in.
+std::vector<std::string> idxCandidates(const std::string &dir) {
+  return {dir, dir + "/raw", dir + "/FashionMNIST/raw", dir + "/MNIST/raw"};
+}
+
+bool holdsIdx(const std::string &dir) {
+  return !findIdxFile(dir, "train-images-idx3-ubyte").empty() ||
+         !findIdxFile(dir, "t10k-images-idx3-ubyte").empty();
+}
+
+/// Wraps BYTES without a copy: the tensor owns the vector.
+at::Tensor byteTensor(std::vector<uint8_t> bytes,
+                      const std::vector<int64_t> &shape) {
+  auto *owner = new std::vector<uint8_t>(std::move(bytes));
+  return at::from_blob(
+      owner->data(), shape, [owner](void *) { delete owner; }, at::kByte);
+}
+
+} // namespace
+
+const char *formatName(DataFormat format) {
+  switch (format) {
+  case DataFormat::CifarBinary:
+    return "CIFAR-10 binary";
+  case DataFormat::CifarPython:
+    return "CIFAR-10 Python";
+  case DataFormat::Idx:
+    return "IDX (MNIST, Fashion-MNIST)";
+  }
+  return "unknown";
+}
+
+DataLocation locateData(const std::string &dir) {
+  for (const std::string &d :
+       {dir, dir + "/cifar-10-batches-bin", dir + "/cifar-10-batches-py"}) {
+    if (fileStatus(d + "/data_batch_1.bin") != FileStatus::Missing ||
+        fileStatus(d + "/test_batch.bin") != FileStatus::Missing)
+      return {d, DataFormat::CifarBinary};
+    if (fileStatus(d + "/data_batch_1") != FileStatus::Missing ||
+        fileStatus(d + "/test_batch") != FileStatus::Missing)
+      return {d, DataFormat::CifarPython};
+  }
+  for (const std::string &d : idxCandidates(dir))
+    if (holdsIdx(d))
+      return {d, DataFormat::Idx};
+  std::string what =
+      "expected a data set: CIFAR-10 (data_batch_1.bin .. data_batch_5.bin "
+      "and test_batch.bin, or the Python format's data_batch_1 .. and "
+      "test_batch, here or in cifar-10-batches-bin/ or cifar-10-batches-py/) "
+      "or IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+      "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each possibly .gz, "
+      "here or in raw/)";
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw dataError(dir, std::string(::stat(dir.c_str(), &st) != 0
+                                         ? "no such directory"
+                                         : "not a directory") +
+                             " (" + what + ")");
+  throw dataError(dir, "no data set found (" + what + ")");
+}
+
+Dataset readIdxSet(const std::string &dir, const std::string &prefix) {
+  IdxImages idx = readIdxSplit(dir, prefix);
+  std::vector<int64_t> labels(idx.labels.begin(), idx.labels.end());
+  Dataset set;
+  set.images =
+      byteTensor(std::move(idx.pixels), {idx.count, 1, idx.height, idx.width});
+  set.labels = at::tensor(labels, at::kLong);
+  return set;
+}
+
+Dataset readTrainSet(const std::string &dir) {
+  DataLocation at = locateData(dir);
+  if (at.format == DataFormat::Idx)
+    return readIdxSet(at.dir, "train");
+  return readCifarTrain(at.dir);
+}
+
+Dataset readTestSet(const std::string &dir) {
+  DataLocation at = locateData(dir);
+  if (at.format == DataFormat::Idx)
+    return readIdxSet(at.dir, "t10k");
+  return readCifarTest(at.dir);
+}
+
+namespace {
+
+std::string chw(const std::vector<int64_t> &s) {
+  return std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" +
+         std::to_string(s[2]);
+}
+
+/// The C, H, W a pipeline turns images of shape IN into; throws for a step
+/// that cannot take what reaches it.
+std::vector<int64_t> pipelineShape(std::vector<int64_t> shape,
+                                   const std::vector<TransformConfig> &steps,
+                                   const std::string &source,
+                                   const char *phase) {
+  using K = TransformConfig::Kind;
+  for (const TransformConfig &t : steps) {
+    switch (t.kind) {
+    case K::Resize:
+    case K::RandomResizedCrop:
+      if (t.size.size() == 2) {
+        shape[1] = t.size[0];
+        shape[2] = t.size[1];
+      }
+      break;
+    case K::Grayscale:
+      if (shape[0] != 1 && shape[0] != 3)
+        throw dataError(source, std::string("the ") + phase +
+                                    " pipeline's grayscale takes 1 or 3 "
+                                    "channels, the images have " +
+                                    std::to_string(shape[0]));
+      shape[0] = t.numOutputChannels;
+      break;
+    case K::Normalize:
+      if (static_cast<int64_t>(t.mean.size()) != shape[0])
+        throw dataError(source, std::string("the ") + phase +
+                                    " pipeline's normalize has " +
+                                    std::to_string(t.mean.size()) +
+                                    " channels (mean and std), the images " +
+                                    std::to_string(shape[0]) + " at that step");
+      break;
+    case K::RandomHorizontalFlip:
+      break;
+    }
+  }
+  return shape;
+}
+
+} // namespace
+
+void checkInputMatches(const Dataset &set, const DataConfig &config,
+                       const std::vector<int64_t> &inputShape,
+                       const std::string &source) {
+  if (set.size() == 0 || inputShape.size() != 3)
+    return;
+  std::vector<int64_t> data(set.images.sizes().begin() + 1,
+                            set.images.sizes().end());
+  for (bool training : {true, false}) {
+    const char *phase = training ? "training" : "evaluation";
+    std::vector<int64_t> out = pipelineShape(
+        data, training ? trainPipeline(config) : evalPipeline(config), source,
+        phase);
+    if (out == inputShape)
+      continue;
+    std::string msg = "the images are " + chw(data) +
+                      " (channels x height x width), after the " + phase +
+                      " pipeline " + chw(out) +
+                      ", but the network's input is " + chw(inputShape);
+    if (out[0] != inputShape[0])
+      msg += out[0] == 1 && inputShape[0] == 3
+                 ? ": add the transform grayscale with num_output_channels: "
+                   "3 (it repeats the channel), or give the network a "
+                   "1-channel input"
+                 : ": the channels differ";
+    else
+      msg += ": add a resize to [" + std::to_string(inputShape[1]) + ", " +
+             std::to_string(inputShape[2]) + "]";
+    throw dataError(source, msg);
+  }
+}
+
 Dataset takeFirst(const Dataset &set, int64_t n) {
   if (n <= 0 || n >= set.size())
     return set;
@@ -223,6 +393,11 @@ void checkStep(const TransformConfig &t) {
     if (t.mean.empty() || t.mean.size() != t.std.size())
       throw std::invalid_argument(
           "data config: mean and std must both be set, of equal length");
+    break;
+  case K::Grayscale:
+    if (t.numOutputChannels != 1 && t.numOutputChannels != 3)
+      throw std::invalid_argument("data config: grayscale's "
+                                  "num_output_channels must be 1 or 3");
     break;
   case K::RandomHorizontalFlip:
     break;
@@ -320,6 +495,21 @@ at::Tensor BatchTransform::apply(const TransformConfig &t,
     at::Tensor mean = at::tensor(t.mean, opts).view({1, c, 1, 1});
     at::Tensor std = at::tensor(t.std, opts).view({1, c, 1, 1});
     return x.sub(mean.to(device, at::kFloat)).div(std.to(device, at::kFloat));
+  }
+  case K::Grayscale: {
+    int64_t c = x.size(1);
+    if (c != 1 && c != 3)
+      throw std::runtime_error("grayscale takes 1 or 3 channels, the images "
+                               "have " +
+                               std::to_string(c));
+    // torchvision's weights (ITU-R 601-2 luma, as in functional_tensor).
+    at::Tensor luma = c == 1 ? x
+                             : (0.2989 * x.select(1, 0) +
+                                0.587 * x.select(1, 1) + 0.114 * x.select(1, 2))
+                                   .unsqueeze(1);
+    return t.numOutputChannels == 1
+               ? luma.contiguous()
+               : luma.expand({-1, t.numOutputChannels, -1, -1}).contiguous();
   }
   }
   return x;

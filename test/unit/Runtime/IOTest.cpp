@@ -14,6 +14,7 @@
 #include <map>
 
 using namespace rtml;
+using rtml::test::errorOf;
 using rtml::test::fileExists;
 using rtml::test::readFile;
 using rtml::test::TempDir;
@@ -33,15 +34,6 @@ std::string cifarRecords(const std::vector<int> &labels) {
           bytes.push_back(static_cast<char>((i * 7 + c * 3 + y + x) % 256));
   }
   return bytes;
-}
-
-template <typename Fn> std::string errorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const std::exception &e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 } // namespace

@@ -1,8 +1,9 @@
-//===- Data.h - CIFAR-10 binary format and the per-batch transforms -------===//
+//===- Data.h - Data sets from a --data folder, and per-batch transforms --===//
 //
-// Images stay uint8 [N, 3, 32, 32] in host memory (150 MB for all of CIFAR-10);
-// each batch is moved to the training device and transformed there, so that
-// a 224x224 float copy of the data set never exists.
+// Images stay uint8 [N, C, H, W] in host memory (150 MB for all of CIFAR-10,
+// 55 MB for Fashion-MNIST), read once; each batch is moved to the training
+// device and transformed there, so that a 224x224 float copy of the data set
+// never exists.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_DATA_H
@@ -19,7 +20,7 @@
 namespace rtml {
 
 struct Dataset {
-  at::Tensor images; ///< uint8 [N, 3, 32, 32]
+  at::Tensor images; ///< uint8 [N, C, H, W] (CIFAR: 3x32x32; IDX: 1xHxW)
   at::Tensor labels; ///< int64 [N], each in [0, 9]
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
 };
@@ -52,6 +53,37 @@ CifarLocation locateCifar(const std::string &dir);
 Dataset readCifarTrain(const std::string &dir);
 /// test_batch(.bin), in either format.
 Dataset readCifarTest(const std::string &dir);
+/// The data set formats a --data folder may hold.
+enum class DataFormat { CifarBinary, CifarPython, Idx };
+struct DataLocation {
+  std::string dir; ///< the folder holding the files
+  DataFormat format;
+};
+/// Finds the data set under DIR, trying in turn: CIFAR-10 (see
+/// locateCifar), then IDX (MNIST, Fashion-MNIST: train-images-idx3-ubyte or
+/// t10k-images-idx3-ubyte, gzipped or not) in DIR, DIR/raw,
+/// DIR/FashionMNIST/raw or DIR/MNIST/raw (torchvision's layouts). Throws
+/// std::runtime_error naming DIR and every format looked for when none is
+/// there.
+DataLocation locateData(const std::string &dir);
+/// A name for FORMAT in messages ("CIFAR-10 binary", "IDX", ...).
+const char *formatName(DataFormat format);
+
+/// The training and the test set of the data set under DIR, in whichever
+/// format locateData finds.
+Dataset readTrainSet(const std::string &dir);
+Dataset readTestSet(const std::string &dir);
+/// An IDX split (see Idx.h): PREFIX "train" or "t10k"; images [N, 1, H, W].
+Dataset readIdxSet(const std::string &dir, const std::string &prefix);
+
+/// Throws std::runtime_error naming SOURCE unless the images of SET, after
+/// the pipeline of CONFIG (training and evaluation alike), have the shape
+/// INPUTSHAPE (C, H, W) the network takes: say a 1-channel set fed to a
+/// 3-channel network, with the transform that would fix it.
+void checkInputMatches(const Dataset &set, const DataConfig &config,
+                       const std::vector<int64_t> &inputShape,
+                       const std::string &source);
+
 /// The first N images of SET (all of them when N <= 0 or N >= size).
 Dataset takeFirst(const Dataset &set, int64_t n);
 /// The RANK-th of WORLD contiguous parts of SET, their sizes differing by at
@@ -72,7 +104,9 @@ std::vector<TransformConfig> evalPipeline(const DataConfig &config);
 /// Turns a uint8 batch into the network's input on DEVICE: float in [0, 1],
 /// then the phase's pipeline (resize: bilinear, align_corners=false;
 /// random_horizontal_flip and random_resized_crop draw from a CPU generator
-/// seeded SEED, so a seed gives the same images on every device).
+/// seeded SEED, so a seed gives the same images on every device; grayscale
+/// as torchvision's Grayscale(num_output_channels) on a float tensor for 3
+/// channels, and as its PIL path, which repeats the one channel, for 1).
 class BatchTransform {
 public:
   BatchTransform(DataConfig config, at::Device device, uint64_t seed);
