@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -25,119 +24,7 @@ std::runtime_error dataError(const std::string &path, const std::string &msg) {
   return std::runtime_error(path + ": " + msg);
 }
 
-bool isRegularFile(const std::string &path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 } // namespace
-
-Dataset readCifarFile(const std::string &path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    throw dataError(path, "no such file (expected a CIFAR-10 binary batch)");
-  if (!S_ISREG(st.st_mode))
-    throw dataError(path, "not a regular file");
-  int64_t bytes = st.st_size;
-  if (bytes == 0)
-    throw dataError(path, "empty file (expected CIFAR-10 records of " +
-                              std::to_string(kCifarRecordBytes) + " bytes)");
-  if (bytes % kCifarRecordBytes != 0)
-    throw dataError(path, "size " + std::to_string(bytes) +
-                              " is not a whole number of " +
-                              std::to_string(kCifarRecordBytes) +
-                              "-byte CIFAR-10 records (truncated?)");
-  int64_t n = bytes / kCifarRecordBytes;
-  at::Tensor raw = at::empty({n, kCifarRecordBytes}, at::kByte);
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char *>(raw.data_ptr<uint8_t>()), bytes))
-    throw dataError(path, "read failed");
-  const uint8_t *data = raw.data_ptr<uint8_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    uint8_t label = data[i * kCifarRecordBytes];
-    if (label > 9)
-      throw dataError(path, "record " + std::to_string(i) + " (byte offset " +
-                                std::to_string(i * kCifarRecordBytes) +
-                                ") has label " + std::to_string(label) +
-                                ", expected 0..9");
-  }
-  Dataset set;
-  set.labels = raw.select(1, 0).to(at::kLong);
-  set.images = raw.narrow(1, 1, kCifarRecordBytes - 1)
-                   .reshape({n, 3, 32, 32})
-                   .contiguous();
-  return set;
-}
-
-Dataset readCifarPythonFile(const std::string &path) {
-  auto [data, labels] = loadCifarPythonBatch(path);
-  int64_t n = labels.size(0);
-  const int64_t *l = labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i)
-    if (l[i] < 0 || l[i] > 9)
-      throw dataError(path, "image " + std::to_string(i) + " has label " +
-                                std::to_string(l[i]) + ", expected 0..9");
-  return Dataset{data.reshape({n, 3, 32, 32}), labels};
-}
-
-CifarLocation locateCifar(const std::string &dir) {
-  for (const std::string &d :
-       {dir, dir + "/cifar-10-batches-bin", dir + "/cifar-10-batches-py"}) {
-    if (isRegularFile(d + "/data_batch_1.bin") ||
-        isRegularFile(d + "/test_batch.bin"))
-      return {d, CifarFormat::Binary};
-    if (isRegularFile(d + "/data_batch_1") || isRegularFile(d + "/test_batch"))
-      return {d, CifarFormat::Python};
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw dataError(dir + "/data_batch_1.bin",
-                    "no such file: " + dir +
-                        " is not a directory (expected a CIFAR-10 data set)");
-  return {dir, CifarFormat::Binary}; // the reader names the missing file
-}
-
-namespace {
-
-std::string batchPath(const CifarLocation &at, const std::string &stem) {
-  return at.dir + "/" + stem + (at.format == CifarFormat::Binary ? ".bin" : "");
-}
-
-Dataset readBatch(const CifarLocation &at, const std::string &path) {
-  return at.format == CifarFormat::Binary ? readCifarFile(path)
-                                          : readCifarPythonFile(path);
-}
-
-} // namespace
-
-Dataset readCifarTrain(const std::string &dir) {
-  CifarLocation at = locateCifar(dir);
-  std::string first = batchPath(at, "data_batch_1");
-  if (!isRegularFile(first))
-    throw dataError(first, at.format == CifarFormat::Binary
-                               ? "no such file: the training set needs "
-                                 "data_batch_1.bin (CIFAR-10 binary format) "
-                                 "or data_batch_1 (CIFAR-10 Python format)"
-                               : "no such file: the training set needs "
-                                 "data_batch_1 (CIFAR-10 Python format)");
-  std::vector<at::Tensor> images, labels;
-  for (int i = 1;; ++i) {
-    std::string path = batchPath(at, "data_batch_" + std::to_string(i));
-    if (i > 1 && !isRegularFile(path))
-      break;
-    Dataset part = readBatch(at, path);
-    images.push_back(part.images);
-    labels.push_back(part.labels);
-  }
-  if (images.size() == 1)
-    return Dataset{images[0], labels[0]};
-  return Dataset{at::cat(images), at::cat(labels)};
-}
-
-Dataset readCifarTest(const std::string &dir) {
-  CifarLocation at = locateCifar(dir);
-  return readBatch(at, batchPath(at, "test_batch"));
-}
 
 namespace {
 
@@ -169,6 +56,8 @@ const char *formatName(DataFormat format) {
     return "CIFAR-10 Python";
   case DataFormat::Idx:
     return "IDX (MNIST, Fashion-MNIST)";
+  case DataFormat::ImageFolder:
+    return "ImageFolder (train/<class>/*.jpg|png)";
   }
   return "unknown";
 }
@@ -186,20 +75,24 @@ DataLocation locateData(const std::string &dir) {
   for (const std::string &d : idxCandidates(dir))
     if (holdsIdx(d))
       return {d, DataFormat::Idx};
+  if (holdsImageFolder(dir))
+    return {dir, DataFormat::ImageFolder};
   std::string what =
       "expected a data set: CIFAR-10 (data_batch_1.bin .. data_batch_5.bin "
       "and test_batch.bin, or the Python format's data_batch_1 .. and "
       "test_batch, here or in cifar-10-batches-bin/ or cifar-10-batches-py/) "
       "or IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
       "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each possibly .gz, "
-      "here or in raw/)";
+      "here or in raw/) or torchvision's ImageFolder layout (train/<class>/"
+      "*.jpg|*.png, val/ or test/)";
+  // Named after the first file looked for, as the CIFAR-only reader did.
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw dataError(dir, std::string(::stat(dir.c_str(), &st) != 0
-                                         ? "no such directory"
-                                         : "not a directory") +
-                             " (" + what + ")");
-  throw dataError(dir, "no data set found (" + what + ")");
+    throw dataError(dir + "/data_batch_1.bin", "no such file: " + dir +
+                                                   " is not a directory (" +
+                                                   what + ")");
+  throw dataError(dir + "/data_batch_1.bin",
+                  "no such file: no data set in " + dir + " (" + what + ")");
 }
 
 Dataset readIdxSet(const std::string &dir, const std::string &prefix) {
@@ -212,17 +105,29 @@ Dataset readIdxSet(const std::string &dir, const std::string &prefix) {
   return set;
 }
 
-Dataset readTrainSet(const std::string &dir) {
+Dataset readTrainSet(const std::string &dir, const DataConfig &config) {
   DataLocation at = locateData(dir);
   if (at.format == DataFormat::Idx)
     return readIdxSet(at.dir, "train");
+  if (at.format == DataFormat::ImageFolder)
+    return readImageFolder(at.dir + "/train", imageFolderClasses(at.dir),
+                           trainPipeline(config));
   return readCifarTrain(at.dir);
 }
 
-Dataset readTestSet(const std::string &dir) {
+Dataset readTestSet(const std::string &dir, const DataConfig &config) {
   DataLocation at = locateData(dir);
   if (at.format == DataFormat::Idx)
     return readIdxSet(at.dir, "t10k");
+  if (at.format == DataFormat::ImageFolder) {
+    std::string split = imageFolderTestSplit(at.dir);
+    if (split.empty())
+      throw dataError(at.dir + "/val",
+                      "no such directory (nor test/): an ImageFolder data set "
+                      "needs val/ or test/ beside train/");
+    return readImageFolder(split, imageFolderClasses(at.dir),
+                           evalPipeline(config));
+  }
   return readCifarTest(at.dir);
 }
 

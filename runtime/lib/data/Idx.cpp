@@ -189,8 +189,9 @@ IdxImages readIdxSplit(const std::string &dir, const std::string &prefix) {
     throw DataFileError(dir + "/" + labelsStem,
                         "no such file (nor " + labelsStem +
                             ".gz): an IDX data set needs it");
-  return combineIdx(readIdxFile(images, 3), images, readIdxFile(labels, 1),
-                    labels);
+  // Images first: an error names the first broken file.
+  IdxArray pixels = readIdxFile(images, 3);
+  return combineIdx(std::move(pixels), images, readIdxFile(labels, 1), labels);
 }
 
 } // namespace rtml

@@ -32,10 +32,18 @@ constexpr int64_t kCifarRecordBytes = 1 + 3 * 32 * 32;
 /// when it is missing, empty, not a whole number of records, or holds a label
 /// above 9 (naming the record too).
 Dataset readCifarFile(const std::string &path);
+/// The checks of readCifarFile on the bytes DATA of the file PATH.
+Dataset parseCifarBinary(const uint8_t *data, size_t size,
+                         const std::string &path);
 /// Reads one CIFAR-10 Python batch (cifar-10-batches-py/data_batch_N: a
 /// pickled dict with b'data' uint8 [N, 3072] and b'labels'). Errors name
 /// the file (missing, truncated, not such a dict, a label outside 0..9).
+/// numpy's Fortran-ordered arrays are read in their order (never as C
+/// order); pickles nested deeper than a data set needs are refused.
 Dataset readCifarPythonFile(const std::string &path);
+/// The checks of readCifarPythonFile on the bytes DATA of the file PATH.
+Dataset parseCifarPython(const uint8_t *data, size_t size,
+                         const std::string &path);
 
 enum class CifarFormat { Binary, Python };
 struct CifarLocation {
@@ -48,13 +56,16 @@ struct CifarLocation {
 /// Throws std::runtime_error naming what was expected when neither is there.
 CifarLocation locateCifar(const std::string &dir);
 
-/// data_batch_1 ... for as long as they exist (at least the first must),
-/// concatenated in order, in either format (see locateCifar).
+/// data_batch_1 .. data_batch_N, concatenated in order, in either format
+/// (see locateCifar). The batches must be numbered from 1 with none
+/// missing: a gap (data_batch_3 absent while data_batch_4 is there) is an
+/// error naming the missing batch, as is a batch that is a FIFO, a
+/// directory, a dangling link or unreadable.
 Dataset readCifarTrain(const std::string &dir);
 /// test_batch(.bin), in either format.
 Dataset readCifarTest(const std::string &dir);
 /// The data set formats a --data folder may hold.
-enum class DataFormat { CifarBinary, CifarPython, Idx };
+enum class DataFormat { CifarBinary, CifarPython, Idx, ImageFolder };
 struct DataLocation {
   std::string dir; ///< the folder holding the files
   DataFormat format;
@@ -62,7 +73,8 @@ struct DataLocation {
 /// Finds the data set under DIR, trying in turn: CIFAR-10 (see
 /// locateCifar), then IDX (MNIST, Fashion-MNIST: train-images-idx3-ubyte or
 /// t10k-images-idx3-ubyte, gzipped or not) in DIR, DIR/raw,
-/// DIR/FashionMNIST/raw or DIR/MNIST/raw (torchvision's layouts). Throws
+/// DIR/FashionMNIST/raw or DIR/MNIST/raw (torchvision's layouts), then
+/// torchvision's ImageFolder layout (DIR/train/<class>/...). Throws
 /// std::runtime_error naming DIR and every format looked for when none is
 /// there.
 DataLocation locateData(const std::string &dir);
@@ -70,11 +82,33 @@ DataLocation locateData(const std::string &dir);
 const char *formatName(DataFormat format);
 
 /// The training and the test set of the data set under DIR, in whichever
-/// format locateData finds.
-Dataset readTrainSet(const std::string &dir);
-Dataset readTestSet(const std::string &dir);
+/// format locateData finds. CONFIG gives an ImageFolder set of mixed image
+/// sizes the size to resize to on load (see readImageFolder).
+Dataset readTrainSet(const std::string &dir, const DataConfig &config = {});
+Dataset readTestSet(const std::string &dir, const DataConfig &config = {});
 /// An IDX split (see Idx.h): PREFIX "train" or "t10k"; images [N, 1, H, W].
 Dataset readIdxSet(const std::string &dir, const std::string &prefix);
+
+/// torchvision.datasets.ImageFolder: DIR/train/<class>/**/*.{jpg,jpeg,png}
+/// (any case) for training, DIR/val/ or else DIR/test/ for testing.
+bool holdsImageFolder(const std::string &dir);
+/// The classes: the folders of DIR/train, sorted by name in byte order.
+std::vector<std::string> imageFolderClasses(const std::string &dir);
+/// DIR/val or DIR/test, whichever is a folder (val first); "" if neither.
+std::string imageFolderTestSplit(const std::string &dir);
+/// The most bytes the decoded uint8 images of one split may take in memory:
+/// 8 GiB, or $RTML_IMAGE_CACHE_MB megabytes. A larger split is refused with
+/// a message saying so.
+uint64_t imageCacheBytes();
+/// Decodes every image of SPLIT (a train/ or val/ folder) once, on worker
+/// threads, into uint8 [N, 3, H, W] (RGB as PIL's convert('RGB')), labelled
+/// by the index of its folder in CLASSES. Images of different sizes are
+/// resized on load (bilinear, align_corners=false, no antialiasing, rounded)
+/// to the size of PIPELINE's first resize; without one they are refused,
+/// naming two files of different sizes.
+Dataset readImageFolder(const std::string &split,
+                        const std::vector<std::string> &classes,
+                        const std::vector<TransformConfig> &pipeline);
 
 /// Throws std::runtime_error naming SOURCE unless the images of SET, after
 /// the pipeline of CONFIG (training and evaluation alike), have the shape
