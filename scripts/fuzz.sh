@@ -7,6 +7,8 @@
 #                                     (models/, test/Driver/) into build-fuzz/corpus;
 #                                     crashes land in build-fuzz/artifacts/
 #   scripts/fuzz.sh repro FILE...     run the harness on FILEs once
+#   scripts/fuzz.sh data ACTION TARGET...  the data set readers' harnesses
+#                                     (test/fuzz/data/fuzz.sh: idx, image, cifar-*)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${RTML_FUZZ_DIR:-$root/build-fuzz}
@@ -34,6 +36,7 @@ seed() {
 }
 
 case "${1:-run}" in
+data) shift; exec "$root/test/fuzz/data/fuzz.sh" "$@" ;;
 build) build ;;
 run)
   [ -x "$bin" ] || build

@@ -32,6 +32,7 @@ packages=(
   libtorch-dev libgloo-dev libyaml-cpp-dev libgtest-dev
   python3-torch python3-torchvision
   chromium
+  zlib1g-dev libturbojpeg0-dev libspng-dev libcli11-dev dataset-fashion-mnist
 )
 missing=()
 for p in "${packages[@]}"; do

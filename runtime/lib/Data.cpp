@@ -1,6 +1,10 @@
-//===- Data.cpp - CIFAR-10 reader, batch transforms and sampling ----------===//
+//===- Data.cpp - Data set detection, batch transforms and sampling -------===//
 #include "rtml/Runtime/Data.h"
+#include "rtml/Runtime/DataFiles.h"
+#include "rtml/Runtime/Idx.h"
 #include "rtml/Runtime/Serialization.h"
+
+#include "rtml/Support/Shapes.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -9,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -21,118 +24,190 @@ std::runtime_error dataError(const std::string &path, const std::string &msg) {
   return std::runtime_error(path + ": " + msg);
 }
 
-bool isRegularFile(const std::string &path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+} // namespace
+
+namespace {
+
+/// The folders torchvision's MNIST and FashionMNIST leave the files in.
+std::vector<std::string> idxCandidates(const std::string &dir) {
+  return {dir, dir + "/raw", dir + "/FashionMNIST/raw", dir + "/MNIST/raw"};
+}
+
+bool holdsIdx(const std::string &dir) {
+  return !findIdxFile(dir, "train-images-idx3-ubyte").empty() ||
+         !findIdxFile(dir, "t10k-images-idx3-ubyte").empty();
+}
+
+/// Wraps BYTES without a copy: the tensor owns the vector.
+at::Tensor byteTensor(std::vector<uint8_t> bytes,
+                      const std::vector<int64_t> &shape) {
+  auto *owner = new std::vector<uint8_t>(std::move(bytes));
+  return at::from_blob(
+      owner->data(), shape, [owner](void *) { delete owner; }, at::kByte);
 }
 
 } // namespace
 
-Dataset readCifarFile(const std::string &path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    throw dataError(path, "no such file (expected a CIFAR-10 binary batch)");
-  if (!S_ISREG(st.st_mode))
-    throw dataError(path, "not a regular file");
-  int64_t bytes = st.st_size;
-  if (bytes == 0)
-    throw dataError(path, "empty file (expected CIFAR-10 records of " +
-                              std::to_string(kCifarRecordBytes) + " bytes)");
-  if (bytes % kCifarRecordBytes != 0)
-    throw dataError(path, "size " + std::to_string(bytes) +
-                              " is not a whole number of " +
-                              std::to_string(kCifarRecordBytes) +
-                              "-byte CIFAR-10 records (truncated?)");
-  int64_t n = bytes / kCifarRecordBytes;
-  at::Tensor raw = at::empty({n, kCifarRecordBytes}, at::kByte);
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char *>(raw.data_ptr<uint8_t>()), bytes))
-    throw dataError(path, "read failed");
-  const uint8_t *data = raw.data_ptr<uint8_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    uint8_t label = data[i * kCifarRecordBytes];
-    if (label > 9)
-      throw dataError(path, "record " + std::to_string(i) + " (byte offset " +
-                                std::to_string(i * kCifarRecordBytes) +
-                                ") has label " + std::to_string(label) +
-                                ", expected 0..9");
+const char *formatName(DataFormat format) {
+  switch (format) {
+  case DataFormat::CifarBinary:
+    return "CIFAR-10 binary";
+  case DataFormat::CifarPython:
+    return "CIFAR-10 Python";
+  case DataFormat::Idx:
+    return "IDX (MNIST, Fashion-MNIST)";
+  case DataFormat::ImageFolder:
+    return "ImageFolder (train/<class>/*.jpg|png)";
   }
+  return "unknown";
+}
+
+DataLocation locateData(const std::string &dir) {
+  for (const std::string &d :
+       {dir, dir + "/cifar-10-batches-bin", dir + "/cifar-10-batches-py"}) {
+    if (fileStatus(d + "/data_batch_1.bin") != FileStatus::Missing ||
+        fileStatus(d + "/test_batch.bin") != FileStatus::Missing)
+      return {d, DataFormat::CifarBinary};
+    if (fileStatus(d + "/data_batch_1") != FileStatus::Missing ||
+        fileStatus(d + "/test_batch") != FileStatus::Missing)
+      return {d, DataFormat::CifarPython};
+  }
+  for (const std::string &d : idxCandidates(dir))
+    if (holdsIdx(d))
+      return {d, DataFormat::Idx};
+  if (holdsImageFolder(dir))
+    return {dir, DataFormat::ImageFolder};
+  std::string what =
+      "expected a data set: CIFAR-10 (data_batch_1.bin .. data_batch_5.bin "
+      "and test_batch.bin, or the Python format's data_batch_1 .. and "
+      "test_batch, here or in cifar-10-batches-bin/ or cifar-10-batches-py/) "
+      "or IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+      "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each possibly .gz, "
+      "here or in raw/) or torchvision's ImageFolder layout (train/<class>/"
+      "*.jpg|*.png, val/ or test/)";
+  // Named after the first file looked for, as the CIFAR-only reader did.
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw dataError(dir + "/data_batch_1.bin", "no such file: " + dir +
+                                                   " is not a directory (" +
+                                                   what + ")");
+  throw dataError(dir + "/data_batch_1.bin",
+                  "no such file: no data set in " + dir + " (" + what + ")");
+}
+
+Dataset readIdxSet(const std::string &dir, const std::string &prefix) {
+  IdxImages idx = readIdxSplit(dir, prefix);
+  std::vector<int64_t> labels(idx.labels.begin(), idx.labels.end());
   Dataset set;
-  set.labels = raw.select(1, 0).to(at::kLong);
-  set.images = raw.narrow(1, 1, kCifarRecordBytes - 1)
-                   .reshape({n, 3, 32, 32})
-                   .contiguous();
+  set.images =
+      byteTensor(std::move(idx.pixels), {idx.count, 1, idx.height, idx.width});
+  set.labels = at::tensor(labels, at::kLong);
   return set;
 }
 
-Dataset readCifarPythonFile(const std::string &path) {
-  auto [data, labels] = loadCifarPythonBatch(path);
-  int64_t n = labels.size(0);
-  const int64_t *l = labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i)
-    if (l[i] < 0 || l[i] > 9)
-      throw dataError(path, "image " + std::to_string(i) + " has label " +
-                                std::to_string(l[i]) + ", expected 0..9");
-  return Dataset{data.reshape({n, 3, 32, 32}), labels};
+Dataset readTrainSet(const std::string &dir, const DataConfig &config) {
+  DataLocation at = locateData(dir);
+  if (at.format == DataFormat::Idx)
+    return readIdxSet(at.dir, "train");
+  if (at.format == DataFormat::ImageFolder)
+    return readImageFolder(at.dir + "/train", imageFolderClasses(at.dir),
+                           trainPipeline(config));
+  return readCifarTrain(at.dir);
 }
 
-CifarLocation locateCifar(const std::string &dir) {
-  for (const std::string &d :
-       {dir, dir + "/cifar-10-batches-bin", dir + "/cifar-10-batches-py"}) {
-    if (isRegularFile(d + "/data_batch_1.bin") ||
-        isRegularFile(d + "/test_batch.bin"))
-      return {d, CifarFormat::Binary};
-    if (isRegularFile(d + "/data_batch_1") || isRegularFile(d + "/test_batch"))
-      return {d, CifarFormat::Python};
+Dataset readTestSet(const std::string &dir, const DataConfig &config) {
+  DataLocation at = locateData(dir);
+  if (at.format == DataFormat::Idx)
+    return readIdxSet(at.dir, "t10k");
+  if (at.format == DataFormat::ImageFolder) {
+    std::string split = imageFolderTestSplit(at.dir);
+    if (split.empty())
+      throw dataError(at.dir + "/val",
+                      "no such directory (nor test/): an ImageFolder data set "
+                      "needs val/ or test/ beside train/");
+    return readImageFolder(split, imageFolderClasses(at.dir),
+                           evalPipeline(config));
   }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw dataError(dir + "/data_batch_1.bin",
-                    "no such file: " + dir +
-                        " is not a directory (expected a CIFAR-10 data set)");
-  return {dir, CifarFormat::Binary}; // the reader names the missing file
+  return readCifarTest(at.dir);
 }
 
 namespace {
 
-std::string batchPath(const CifarLocation &at, const std::string &stem) {
-  return at.dir + "/" + stem + (at.format == CifarFormat::Binary ? ".bin" : "");
+std::string chw(const std::vector<int64_t> &s) {
+  return std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" +
+         std::to_string(s[2]);
 }
 
-Dataset readBatch(const CifarLocation &at, const std::string &path) {
-  return at.format == CifarFormat::Binary ? readCifarFile(path)
-                                          : readCifarPythonFile(path);
+/// The C, H, W a pipeline turns images of shape IN into; throws for a step
+/// that cannot take what reaches it.
+std::vector<int64_t> pipelineShape(std::vector<int64_t> shape,
+                                   const std::vector<TransformConfig> &steps,
+                                   const std::string &source,
+                                   const char *phase) {
+  using K = TransformConfig::Kind;
+  for (const TransformConfig &t : steps) {
+    switch (t.kind) {
+    case K::Resize:
+    case K::RandomResizedCrop:
+      if (t.size.size() == 2) {
+        shape[1] = t.size[0];
+        shape[2] = t.size[1];
+      }
+      break;
+    case K::Grayscale:
+      if (shape[0] != 1 && shape[0] != 3)
+        throw dataError(source, std::string("the ") + phase +
+                                    " pipeline's grayscale takes 1 or 3 "
+                                    "channels, the images have " +
+                                    std::to_string(shape[0]));
+      shape[0] = t.numOutputChannels;
+      break;
+    case K::Normalize:
+      if (static_cast<int64_t>(t.mean.size()) != shape[0])
+        throw dataError(source, std::string("the ") + phase +
+                                    " pipeline's normalize has " +
+                                    std::to_string(t.mean.size()) +
+                                    " channels (mean and std), the images " +
+                                    std::to_string(shape[0]) + " at that step");
+      break;
+    case K::RandomHorizontalFlip:
+      break;
+    }
+  }
+  return shape;
 }
 
 } // namespace
 
-Dataset readCifarTrain(const std::string &dir) {
-  CifarLocation at = locateCifar(dir);
-  std::string first = batchPath(at, "data_batch_1");
-  if (!isRegularFile(first))
-    throw dataError(first, at.format == CifarFormat::Binary
-                               ? "no such file: the training set needs "
-                                 "data_batch_1.bin (CIFAR-10 binary format) "
-                                 "or data_batch_1 (CIFAR-10 Python format)"
-                               : "no such file: the training set needs "
-                                 "data_batch_1 (CIFAR-10 Python format)");
-  std::vector<at::Tensor> images, labels;
-  for (int i = 1;; ++i) {
-    std::string path = batchPath(at, "data_batch_" + std::to_string(i));
-    if (i > 1 && !isRegularFile(path))
-      break;
-    Dataset part = readBatch(at, path);
-    images.push_back(part.images);
-    labels.push_back(part.labels);
+void checkInputMatches(const Dataset &set, const DataConfig &config,
+                       const std::vector<int64_t> &inputShape,
+                       const std::string &source) {
+  if (set.size() == 0 || inputShape.size() != 3)
+    return;
+  std::vector<int64_t> data(set.images.sizes().begin() + 1,
+                            set.images.sizes().end());
+  for (bool training : {true, false}) {
+    const char *phase = training ? "training" : "evaluation";
+    std::vector<int64_t> out = pipelineShape(
+        data, training ? trainPipeline(config) : evalPipeline(config), source,
+        phase);
+    if (out == inputShape)
+      continue;
+    std::string msg = "the images are " + chw(data) +
+                      " (channels x height x width), after the " + phase +
+                      " pipeline " + chw(out) +
+                      ", but the network's input is " + chw(inputShape);
+    if (out[0] != inputShape[0])
+      msg += out[0] == 1 && inputShape[0] == 3
+                 ? ": add the transform grayscale with num_output_channels: "
+                   "3 (it repeats the channel), or give the network a "
+                   "1-channel input"
+                 : ": the channels differ";
+    else
+      msg += ": add a resize to [" + std::to_string(inputShape[1]) + ", " +
+             std::to_string(inputShape[2]) + "]";
+    throw dataError(source, msg);
   }
-  if (images.size() == 1)
-    return Dataset{images[0], labels[0]};
-  return Dataset{at::cat(images), at::cat(labels)};
-}
-
-Dataset readCifarTest(const std::string &dir) {
-  CifarLocation at = locateCifar(dir);
-  return readBatch(at, batchPath(at, "test_batch"));
 }
 
 Dataset takeFirst(const Dataset &set, int64_t n) {
@@ -223,6 +298,11 @@ void checkStep(const TransformConfig &t) {
     if (t.mean.empty() || t.mean.size() != t.std.size())
       throw std::invalid_argument(
           "data config: mean and std must both be set, of equal length");
+    break;
+  case K::Grayscale:
+    if (t.numOutputChannels != 1 && t.numOutputChannels != 3)
+      throw std::invalid_argument("data config: grayscale's "
+                                  "num_output_channels must be 1 or 3");
     break;
   case K::RandomHorizontalFlip:
     break;
@@ -320,6 +400,21 @@ at::Tensor BatchTransform::apply(const TransformConfig &t,
     at::Tensor mean = at::tensor(t.mean, opts).view({1, c, 1, 1});
     at::Tensor std = at::tensor(t.std, opts).view({1, c, 1, 1});
     return x.sub(mean.to(device, at::kFloat)).div(std.to(device, at::kFloat));
+  }
+  case K::Grayscale: {
+    int64_t c = x.size(1);
+    if (c != 1 && c != 3)
+      throw std::runtime_error("grayscale takes 1 or 3 channels, the images "
+                               "have " +
+                               std::to_string(c));
+    // torchvision's weights (ITU-R 601-2 luma, as in functional_tensor).
+    at::Tensor luma = c == 1 ? x
+                             : (0.2989 * x.select(1, 0) +
+                                0.587 * x.select(1, 1) + 0.114 * x.select(1, 2))
+                                   .unsqueeze(1);
+    return t.numOutputChannels == 1
+               ? luma.contiguous()
+               : luma.expand({-1, t.numOutputChannels, -1, -1}).contiguous();
   }
   }
   return x;

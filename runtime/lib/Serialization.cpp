@@ -639,30 +639,6 @@ PyRef loadTorchFile(const std::string &path) {
   }
 }
 
-/// Runs a plain pickle file (no zip archive, no torch storages).
-PyRef loadPlainPickle(const std::string &path, const std::string &what) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    throw fileError(path, "no such file (expected " + what + ")");
-  if (!S_ISREG(st.st_mode))
-    throw fileError(path, "not a regular file");
-  if (st.st_size == 0)
-    throw fileError(path, "empty file (expected " + what + ")");
-  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char *>(bytes.data()), st.st_size))
-    throw fileError(path, "read failed");
-  if (bytes[0] != 0x80)
-    throw fileError(path, "not a pickle of protocol 2 or later (expected " +
-                              what + ")");
-  try {
-    Unpickler unpickler(bytes.data(), bytes.size(), nullptr);
-    return unpickler.run();
-  } catch (const std::runtime_error &e) {
-    throw fileError(path, e.what());
-  }
-}
-
 bool isTensorDict(const PyRef &obj) {
   if (obj->kind != PyObject::Kind::Dict)
     return false;
@@ -1065,15 +1041,6 @@ void flatten(const PyRef &dict, const std::string &prefix, FlatDict &out,
   }
 }
 
-PyRef dictGet(const PyRef &dict, const std::string &key) {
-  for (const auto &[k, v] : dict->entries)
-    if ((k->kind == PyObject::Kind::String ||
-         k->kind == PyObject::Kind::Bytes) &&
-        k->text == key)
-      return v;
-  return nullptr;
-}
-
 } // namespace
 
 std::vector<char> serializeFlatDict(const FlatDict &flat) {
@@ -1092,70 +1059,79 @@ FlatDict loadFlatDict(const std::string &path) {
   return out;
 }
 
-std::pair<at::Tensor, at::Tensor>
-loadCifarPythonBatch(const std::string &path) {
-  const std::string what = "a CIFAR-10 Python batch";
-  PyRef root = loadPlainPickle(path, what);
-  if (root->kind != PyObject::Kind::Dict)
-    throw fileError(path, std::string("expected a pickled dict (") + what +
-                              "), found a " + kindName(root->kind));
-  PyRef data = dictGet(root, "data");
-  PyRef labels = dictGet(root, "labels");
-  if (!data || !labels)
-    throw fileError(path, std::string("no '") + (data ? "labels" : "data") +
-                              "' entry (expected " + what +
-                              " with b'data' and b'labels')");
-  // numpy's ndarray pickle: _reconstruct(ndarray, (0,), b'b') and the state
-  // (version, shape, dtype, is_fortran, raw bytes).
-  PyRef state = data->state;
-  bool isArray =
-      data->kind == PyObject::Kind::Object &&
-      data->text.find("multiarray._reconstruct") != std::string::npos &&
-      state && state->kind == PyObject::Kind::Tuple && state->items.size() == 5;
-  if (!isArray)
-    throw fileError(path, std::string("'data' is a ") + kindName(data->kind) +
-                              ", not a numpy array");
-  PyRef shape = state->items[1], dtype = state->items[2], raw = state->items[4];
-  std::vector<int64_t> dims;
-  if (shape->kind == PyObject::Kind::Tuple)
-    for (const PyRef &d : shape->items)
-      dims.push_back(d->kind == PyObject::Kind::Int ? d->intValue : -1);
-  if (dims.size() != 2 || dims[0] < 0 || dims[1] != 3072)
-    throw fileError(path, "'data' has shape " + shapeString(dims) +
-                              ", expected [N, 3072]");
-  std::string typeName;
-  if (dtype->kind == PyObject::Kind::Object && !dtype->items.empty())
-    typeName = dtype->items[0]->text;
-  if (typeName != "u1")
-    throw fileError(path, "'data' has dtype '" + typeName +
-                              "', expected uint8 ('u1')");
-  if (raw->kind != PyObject::Kind::Bytes)
-    throw fileError(path, "'data' holds no raw bytes");
-  int64_t n = dims[0];
-  if (static_cast<int64_t>(raw->text.size()) != n * 3072)
-    throw fileError(path, "'data' holds " + std::to_string(raw->text.size()) +
-                              " bytes, expected " + std::to_string(n * 3072) +
-                              " (truncated?)");
-  if (labels->kind != PyObject::Kind::List)
-    throw fileError(path, std::string("'labels' is a ") +
-                              kindName(labels->kind) + ", not a list");
-  if (static_cast<int64_t>(labels->items.size()) != n)
-    throw fileError(path, "'labels' has " +
-                              std::to_string(labels->items.size()) +
-                              " entries for " + std::to_string(n) + " images");
-  at::Tensor images = at::empty({n, 3072}, at::kByte);
-  if (n)
-    std::memcpy(images.data_ptr(), raw->text.data(), n * 3072);
-  at::Tensor out = at::empty({n}, at::kLong);
-  int64_t *p = out.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    const PyRef &l = labels->items[i];
-    if (l->kind != PyObject::Kind::Int)
-      throw fileError(path, "label " + std::to_string(i) + " is a " +
-                                kindName(l->kind) + ", not an int");
-    p[i] = l->intValue;
+namespace {
+
+PickleValue toPickleValue(const PyRef &obj, int depth, int64_t &budget) {
+  if (depth > kMaxPickleValueDepth)
+    throw std::runtime_error("pickle nested deeper than " +
+                             std::to_string(kMaxPickleValueDepth) + " levels");
+  if (--budget < 0)
+    throw std::runtime_error("pickle holds more than " +
+                             std::to_string(kMaxPickleValues) + " values");
+  using K = PyObject::Kind;
+  using V = PickleValue::Kind;
+  PickleValue v;
+  switch (obj->kind) {
+  case K::None:
+    v.kind = V::None;
+    break;
+  case K::Bool:
+    v.kind = V::Bool;
+    v.integer = obj->intValue;
+    break;
+  case K::Int:
+    v.kind = V::Int;
+    v.integer = obj->intValue;
+    break;
+  case K::Float:
+    v.kind = V::Float;
+    v.real = obj->floatValue;
+    break;
+  case K::String:
+    v.kind = V::String;
+    v.text = obj->text;
+    break;
+  case K::Bytes:
+    v.kind = V::Bytes;
+    v.text = obj->text;
+    break;
+  case K::Tuple:
+    v.kind = V::Tuple;
+    break;
+  case K::List:
+    v.kind = V::List;
+    break;
+  case K::Dict:
+    v.kind = V::Dict;
+    break;
+  case K::Global:
+  case K::Object:
+    v.kind = V::Object;
+    v.text = obj->text;
+    break;
+  default:
+    v.kind = V::Other;
+    v.text = kindName(obj->kind);
+    return v;
   }
-  return {images, out};
+  for (const PyRef &item : obj->items)
+    v.items.push_back(toPickleValue(item, depth + 1, budget));
+  for (const auto &[key, value] : obj->entries)
+    v.entries.emplace_back(toPickleValue(key, depth + 1, budget),
+                           toPickleValue(value, depth + 1, budget));
+  if (obj->state)
+    v.state.push_back(toPickleValue(obj->state, depth + 1, budget));
+  return v;
+}
+
+} // namespace
+
+PickleValue parsePlainPickle(const uint8_t *data, size_t size) {
+  if (size == 0 || data[0] != 0x80)
+    throw std::runtime_error("not a pickle of protocol 2 or later");
+  Unpickler unpickler(data, size, nullptr);
+  int64_t budget = kMaxPickleValues;
+  return toPickleValue(unpickler.run(), 0, budget);
 }
 
 WeightsReport loadWeights(ParameterRegistry &registry, const StateDict &state,

@@ -701,8 +701,11 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
 
   // --- data
   // -------------------------------------------------------------------
-  Dataset all = takeFirst(readCifarTrain(options.dataDir), options.limitTrain);
-  Dataset test = takeFirst(readCifarTest(options.dataDir), options.limitTest);
+  Dataset all =
+      takeFirst(readTrainSet(options.dataDir, info.data), options.limitTrain);
+  Dataset test =
+      takeFirst(readTestSet(options.dataDir, info.data), options.limitTest);
+  checkInputMatches(all, info.data, info.inputShape, options.dataDir);
   int64_t splitSeed = options.splitSeed >= 0     ? options.splitSeed
                       : info.data.splitSeed >= 0 ? info.data.splitSeed
                                                  : int64_t(cfg.seed);

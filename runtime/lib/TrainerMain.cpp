@@ -509,8 +509,9 @@ int runEval(const CompiledModel &model, const Args &args) {
   at::Device device = deviceOf(model.info(), args);
   applyThreads(args);
   std::string weights = args.str("weights", "");
-  Dataset test = takeFirst(readCifarTest(args.str("data", "")),
+  Dataset test = takeFirst(readTestSet(args.str("data", ""), info.data),
                            args.integer("limit-test", 0, 0));
+  checkInputMatches(test, info.data, info.inputShape, args.str("data", ""));
   ParameterRegistry registry(model.parameters(), device, 0);
   loadIntoRegistry(registry, loadStateDict(weights), weights);
   PhaseMetrics m = evaluate(model, registry.tensors(), test, device, batchSize);

@@ -4,6 +4,10 @@
 //                   [--noise X]
 //   rtml-data inspect DIR
 //
+// `inspect` checks a data set in any format the trainer reads (CIFAR-10
+// binary or Python, IDX): CIFAR-10 binary file by file, the others through
+// the runtime's readers.
+//
 // `synth` writes a learnable stand-in for CIFAR-10 in its binary format, so
 // the trainers can be tested end to end where the real data set cannot be
 // downloaded. Each record is 1 label byte followed by 32x32 red, then green,
@@ -20,6 +24,11 @@
 // Exit status: 0 success, 1 I/O or data errors, 2 usage errors.
 //
 //===----------------------------------------------------------------------===//
+#include "rtml/Runtime/Data.h"
+
+#include <ATen/ATen.h>
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -61,7 +70,7 @@ const char *kTopUsage =
     "commands:\n"
     "  synth    write a synthetic 10-class data set in the CIFAR-10 binary "
     "format\n"
-    "  inspect  check a CIFAR-10 binary data set and count its records\n"
+    "  inspect  check a data set (CIFAR-10, IDX) and count its images\n"
     "\n"
     "Run 'rtml-data <command> --help' for the options of a command.\n";
 
@@ -86,6 +95,8 @@ const char *kSynthUsage =
 const char *kInspectUsage =
     "usage: rtml-data inspect DIR\n"
     "\n"
+    "Any format the trainer reads: CIFAR-10 binary or Python, IDX (MNIST,\n"
+    "Fashion-MNIST). For the CIFAR-10 binary format:\n"
     "Checks DIR/data_batch_1.bin .. data_batch_5.bin and DIR/test_batch.bin:\n"
     "each must hold a whole number of 3073-byte records with labels 0..9.\n"
     "Prints the records per file and per class; exits 1 naming the file if\n"
@@ -262,50 +273,102 @@ bool parseInt(const std::string &text, int64_t lo, int64_t hi, int64_t &out) {
   return true;
 }
 
-/// Splits "--opt=value" / "--opt value"; false at the end of ARGS.
-bool optionValue(const std::vector<std::string> &args, size_t &i,
-                 const std::string &arg, std::string &value) {
-  size_t eq = arg.find('=');
-  if (eq != std::string::npos) {
-    value = arg.substr(eq + 1);
-    return true;
+/// Edit distance, for "did you mean" hints.
+size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
   }
-  if (i + 1 >= args.size())
-    return false;
-  value = args[++i];
-  return true;
+  return row[b.size()];
+}
+
+/// " (did you mean '--train'?)" when an option of APP is close to ARG.
+std::string didYouMean(const CLI::App &app, const std::string &arg) {
+  std::string name = arg.substr(0, arg.find('='));
+  std::string best;
+  size_t bestDistance = 3; // farther than two edits is no hint
+  for (const CLI::Option *opt : app.get_options())
+    for (const std::string &longName : opt->get_lnames()) {
+      size_t d = editDistance(name, "--" + longName);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = "--" + longName;
+      }
+    }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+/// Parses ARGS into APP's options. Returns -1 to go on, else the exit
+/// status: 0 after --help (USAGE printed), 2 for a usage error.
+int parseArgs(CLI::App &app, std::vector<std::string> args,
+              const char *usage) {
+  bool help = false;
+  app.set_help_flag();
+  app.add_flag("-h,--help", help);
+  std::reverse(args.begin(), args.end()); // CLI11 takes them last first
+  try {
+    app.parse(args);
+  } catch (const CLI::ExtrasError &) {
+    // The first argument CLI11 left: an unknown option or a surplus value.
+    std::vector<std::string> extras = app.remaining();
+    std::string arg = extras.empty() ? "" : extras[0];
+    if (!arg.empty() && arg[0] == '-')
+      return usageError("unknown argument '" + arg + "'" +
+                            didYouMean(app, arg),
+                        usage);
+    return usageError("unexpected argument '" + arg + "'", usage);
+  } catch (const CLI::ParseError &e) {
+    return usageError(e.what(), usage);
+  }
+  if (help) {
+    std::cout << usage;
+    return 0;
+  }
+  return -1;
 }
 
 int synth(const std::vector<std::string> &args) {
-  std::string out;
+  CLI::App app("rtml-data synth");
+  std::string out, trainText, testText, sizeText, seedText, noiseText;
+  for (auto [name, value] :
+       {std::pair<const char *, std::string *>{"--out", &out},
+        {"--train", &trainText},
+        {"--test", &testText},
+        {"--size", &sizeText},
+        {"--seed", &seedText},
+        {"--noise", &noiseText}})
+    app.add_option(name, *value);
+  app.allow_extras(false);
+  if (int rc = parseArgs(app, args, kSynthUsage); rc >= 0)
+    return rc;
   int64_t train = 5000, test = 1000, size = 32, seed = 0;
   double noise = 0.1;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kSynthUsage;
-      return 0;
-    }
-    std::string name = arg.substr(0, arg.find('='));
-    if (name != "--out" && name != "--train" && name != "--test" &&
-        name != "--size" && name != "--seed" && name != "--noise")
-      return usageError("unknown argument '" + arg + "'", kSynthUsage);
-    std::string value;
-    if (!optionValue(args, i, arg, value))
-      return usageError(name + " needs a value", kSynthUsage);
-    if (name == "--out") {
+  for (const char *name :
+       {"--out", "--train", "--test", "--size", "--seed", "--noise"}) {
+    if (app.count(name) == 0)
+      continue;
+    std::string value = app.get_option(name)->as<std::string>();
+    if (std::string(name) == "--out") {
       if (value.empty())
         return usageError("--out needs a directory", kSynthUsage);
-      out = value;
-    } else if (name == "--train" || name == "--test") {
-      int64_t &n = name == "--train" ? train : test;
+    } else if (std::string(name) == "--train" || std::string(name) == "--test") {
+      int64_t &n = std::string(name) == "--train" ? train : test;
       if (!parseInt(value, 1, 10000000, n))
-        return usageError(name +
+        return usageError(std::string(name) +
                               " expects a whole number of images from 1 "
                               "to 10000000, got '" +
                               value + "'",
                           kSynthUsage);
-    } else if (name == "--size") {
+    } else if (std::string(name) == "--size") {
       if (!parseInt(value, 1, 1 << 16, size))
         return usageError("--size expects an integer, got '" + value + "'",
                           kSynthUsage);
@@ -314,7 +377,7 @@ int synth(const std::vector<std::string> &args) {
                               ": the CIFAR-10 binary format holds 32x32 "
                               "images only; use --size 32",
                           kSynthUsage);
-    } else if (name == "--seed") {
+    } else if (std::string(name) == "--seed") {
       if (!parseInt(value, 0, INT64_MAX, seed))
         return usageError("--seed expects a non-negative integer, got '" +
                               value + "'",
@@ -423,21 +486,40 @@ bool inspectFile(const fs::path &file, Counts &total, int64_t &records) {
   return true;
 }
 
-int inspect(const std::vector<std::string> &args) {
-  std::string dir;
-  for (const std::string &arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kInspectUsage;
-      return 0;
-    }
-    if (!arg.empty() && arg[0] == '-')
-      return usageError("unknown option '" + arg + "'", kInspectUsage);
-    if (!dir.empty())
-      return usageError("inspect takes one directory, got '" + dir + "' and '" +
-                            arg + "'",
-                        kInspectUsage);
-    dir = arg;
+/// One split of a data set in any format the trainer reads: its images'
+/// shape and per-class counts.
+void describeSplit(const char *split, const rtml::Dataset &set) {
+  std::cout << split << ": " << set.size() << " images of "
+            << set.images.size(1) << "x" << set.images.size(2) << "x"
+            << set.images.size(3) << " (channels x height x width), per class:";
+  at::Tensor counts = at::bincount(set.labels);
+  for (int64_t c = 0; c < counts.size(0); ++c)
+    std::cout << " " << counts[c].item<int64_t>();
+  std::cout << "\n";
+}
+
+/// Formats other than CIFAR-10 binary: read as the trainer reads them.
+int inspectThroughRuntime(const std::string &dir) {
+  try {
+    rtml::DataLocation at = rtml::locateData(dir);
+    std::cout << "format: " << rtml::formatName(at.format) << " in " << at.dir
+              << "\n";
+    describeSplit("train", rtml::readTrainSet(dir));
+    describeSplit("test", rtml::readTestSet(dir));
+  } catch (const std::exception &e) {
+    std::cerr << "rtml-data: error: " << e.what() << "\n";
+    return 1;
   }
+  return 0;
+}
+
+int inspect(const std::vector<std::string> &args) {
+  CLI::App app("rtml-data inspect");
+  std::string dir;
+  app.add_option("dir", dir);
+  app.allow_extras(false);
+  if (int rc = parseArgs(app, args, kInspectUsage); rc >= 0)
+    return rc;
   if (dir.empty())
     return usageError("inspect needs a directory", kInspectUsage);
   std::error_code ec;
@@ -445,6 +527,15 @@ int inspect(const std::vector<std::string> &args) {
     std::cerr << "rtml-data: error: " << dir << ": not a directory\n";
     return 1;
   }
+  // CIFAR-10 binary keeps its per-file report; every other format is read
+  // as the trainer reads it.
+  bool cifarBinary = false;
+  try {
+    cifarBinary = rtml::locateData(dir).format == rtml::DataFormat::CifarBinary;
+  } catch (const std::exception &) {
+  }
+  if (!cifarBinary && !fs::exists(fs::path(dir) / "data_batch_1.bin"))
+    return inspectThroughRuntime(dir);
   bool ok = true;
   Counts train{}, test{};
   int64_t trainRecords = 0, testRecords = 0, n = 0;

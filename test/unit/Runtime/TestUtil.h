@@ -53,6 +53,16 @@ inline bool fileExists(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+/// The what() of the exception FN throws, or "<no error>".
+template <typename Fn> std::string errorOf(Fn fn) {
+  try {
+    fn();
+  } catch (const std::exception &e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
 /// Runs SCRIPT with the Python that has torch; returns its exit status and
 /// puts stdout+stderr in OUTPUT.
 inline int runPython(const std::string &script, const std::string &workDir,

@@ -74,3 +74,13 @@ run(1 "test_batch.bin: 1 record has a label outside 0..9 \\(first: record 0, lab
 file(REMOVE ${DIR}/a/data_batch_2.bin)
 run(1 "data_batch_2.bin: missing" inspect ${DIR}/a)
 run(1 "not a directory" inspect ${DIR}/nonexistent)
+
+# Unknown flags get a hint; every format the trainer reads is inspected.
+run(2 "unknown argument '--trian' \\(did you mean '--train'\\?\\)" synth --out ${DIR}/x --trian 5)
+if(EXISTS /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)
+  run(0 "format: IDX.*train: 60000 images of 1x28x28.*test: 10000 images" inspect /usr/share/datasets/fashion-mnist)
+endif()
+file(MAKE_DIRECTORY ${DIR}/idx)
+file(WRITE ${DIR}/idx/train-images-idx3-ubyte "not idx")
+file(WRITE ${DIR}/idx/train-labels-idx1-ubyte "not idx")
+run(1 "train-images-idx3-ubyte: not an IDX file" inspect ${DIR}/idx)

@@ -1,8 +1,9 @@
-//===- Data.h - CIFAR-10 binary format and the per-batch transforms -------===//
+//===- Data.h - Data sets from a --data folder, and per-batch transforms --===//
 //
-// Images stay uint8 [N, 3, 32, 32] in host memory (150 MB for all of CIFAR-10);
-// each batch is moved to the training device and transformed there, so that
-// a 224x224 float copy of the data set never exists.
+// Images stay uint8 [N, C, H, W] in host memory (150 MB for all of CIFAR-10,
+// 55 MB for Fashion-MNIST), read once; each batch is moved to the training
+// device and transformed there, so that a 224x224 float copy of the data set
+// never exists.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_DATA_H
@@ -19,7 +20,7 @@
 namespace rtml {
 
 struct Dataset {
-  at::Tensor images; ///< uint8 [N, 3, 32, 32]
+  at::Tensor images; ///< uint8 [N, C, H, W] (CIFAR: 3x32x32; IDX: 1xHxW)
   at::Tensor labels; ///< int64 [N], each in [0, 9]
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
 };
@@ -31,10 +32,18 @@ constexpr int64_t kCifarRecordBytes = 1 + 3 * 32 * 32;
 /// when it is missing, empty, not a whole number of records, or holds a label
 /// above 9 (naming the record too).
 Dataset readCifarFile(const std::string &path);
+/// The checks of readCifarFile on the bytes DATA of the file PATH.
+Dataset parseCifarBinary(const uint8_t *data, size_t size,
+                         const std::string &path);
 /// Reads one CIFAR-10 Python batch (cifar-10-batches-py/data_batch_N: a
 /// pickled dict with b'data' uint8 [N, 3072] and b'labels'). Errors name
 /// the file (missing, truncated, not such a dict, a label outside 0..9).
+/// numpy's Fortran-ordered arrays are read in their order (never as C
+/// order); pickles nested deeper than a data set needs are refused.
 Dataset readCifarPythonFile(const std::string &path);
+/// The checks of readCifarPythonFile on the bytes DATA of the file PATH.
+Dataset parseCifarPython(const uint8_t *data, size_t size,
+                         const std::string &path);
 
 enum class CifarFormat { Binary, Python };
 struct CifarLocation {
@@ -47,11 +56,68 @@ struct CifarLocation {
 /// Throws std::runtime_error naming what was expected when neither is there.
 CifarLocation locateCifar(const std::string &dir);
 
-/// data_batch_1 ... for as long as they exist (at least the first must),
-/// concatenated in order, in either format (see locateCifar).
+/// data_batch_1 .. data_batch_N, concatenated in order, in either format
+/// (see locateCifar). The batches must be numbered from 1 with none
+/// missing: a gap (data_batch_3 absent while data_batch_4 is there) is an
+/// error naming the missing batch, as is a batch that is a FIFO, a
+/// directory, a dangling link or unreadable.
 Dataset readCifarTrain(const std::string &dir);
 /// test_batch(.bin), in either format.
 Dataset readCifarTest(const std::string &dir);
+/// The data set formats a --data folder may hold.
+enum class DataFormat { CifarBinary, CifarPython, Idx, ImageFolder };
+struct DataLocation {
+  std::string dir; ///< the folder holding the files
+  DataFormat format;
+};
+/// Finds the data set under DIR, trying in turn: CIFAR-10 (see
+/// locateCifar), then IDX (MNIST, Fashion-MNIST: train-images-idx3-ubyte or
+/// t10k-images-idx3-ubyte, gzipped or not) in DIR, DIR/raw,
+/// DIR/FashionMNIST/raw or DIR/MNIST/raw (torchvision's layouts), then
+/// torchvision's ImageFolder layout (DIR/train/<class>/...). Throws
+/// std::runtime_error naming DIR and every format looked for when none is
+/// there.
+DataLocation locateData(const std::string &dir);
+/// A name for FORMAT in messages ("CIFAR-10 binary", "IDX", ...).
+const char *formatName(DataFormat format);
+
+/// The training and the test set of the data set under DIR, in whichever
+/// format locateData finds. CONFIG gives an ImageFolder set of mixed image
+/// sizes the size to resize to on load (see readImageFolder).
+Dataset readTrainSet(const std::string &dir, const DataConfig &config = {});
+Dataset readTestSet(const std::string &dir, const DataConfig &config = {});
+/// An IDX split (see Idx.h): PREFIX "train" or "t10k"; images [N, 1, H, W].
+Dataset readIdxSet(const std::string &dir, const std::string &prefix);
+
+/// torchvision.datasets.ImageFolder: DIR/train/<class>/**/*.{jpg,jpeg,png}
+/// (any case) for training, DIR/val/ or else DIR/test/ for testing.
+bool holdsImageFolder(const std::string &dir);
+/// The classes: the folders of DIR/train, sorted by name in byte order.
+std::vector<std::string> imageFolderClasses(const std::string &dir);
+/// DIR/val or DIR/test, whichever is a folder (val first); "" if neither.
+std::string imageFolderTestSplit(const std::string &dir);
+/// The most bytes the decoded uint8 images of one split may take in memory:
+/// 8 GiB, or $RTML_IMAGE_CACHE_MB megabytes. A larger split is refused with
+/// a message saying so.
+uint64_t imageCacheBytes();
+/// Decodes every image of SPLIT (a train/ or val/ folder) once, on worker
+/// threads, into uint8 [N, 3, H, W] (RGB as PIL's convert('RGB')), labelled
+/// by the index of its folder in CLASSES. Images of different sizes are
+/// resized on load (bilinear, align_corners=false, no antialiasing, rounded)
+/// to the size of PIPELINE's first resize; without one they are refused,
+/// naming two files of different sizes.
+Dataset readImageFolder(const std::string &split,
+                        const std::vector<std::string> &classes,
+                        const std::vector<TransformConfig> &pipeline);
+
+/// Throws std::runtime_error naming SOURCE unless the images of SET, after
+/// the pipeline of CONFIG (training and evaluation alike), have the shape
+/// INPUTSHAPE (C, H, W) the network takes: say a 1-channel set fed to a
+/// 3-channel network, with the transform that would fix it.
+void checkInputMatches(const Dataset &set, const DataConfig &config,
+                       const std::vector<int64_t> &inputShape,
+                       const std::string &source);
+
 /// The first N images of SET (all of them when N <= 0 or N >= size).
 Dataset takeFirst(const Dataset &set, int64_t n);
 /// The RANK-th of WORLD contiguous parts of SET, their sizes differing by at
@@ -72,7 +138,9 @@ std::vector<TransformConfig> evalPipeline(const DataConfig &config);
 /// Turns a uint8 batch into the network's input on DEVICE: float in [0, 1],
 /// then the phase's pipeline (resize: bilinear, align_corners=false;
 /// random_horizontal_flip and random_resized_crop draw from a CPU generator
-/// seeded SEED, so a seed gives the same images on every device).
+/// seeded SEED, so a seed gives the same images on every device; grayscale
+/// as torchvision's Grayscale(num_output_channels) on a float tensor for 3
+/// channels, and as its PIL path, which repeats the one channel, for 1).
 class BatchTransform {
 public:
   BatchTransform(DataConfig config, at::Device device, uint64_t seed);

@@ -65,6 +65,7 @@ struct TransformConfig {
     RandomHorizontalFlip, ///< each image with probability p
     RandomResizedCrop,    ///< torchvision's: area scale, aspect ratio, size
     Normalize,            ///< (x - mean) / std per channel
+    Grayscale, ///< torchvision's Grayscale(num_output_channels): luma, repeated
   };
   Kind kind = Kind::Resize;
   std::vector<int64_t> size; ///< [h, w] (Resize, RandomResizedCrop)
@@ -72,6 +73,7 @@ struct TransformConfig {
   std::vector<double> scale = {0.08, 1.0}; ///< RandomResizedCrop area [lo, hi]
   std::vector<double> ratio = {3.0 / 4.0, 4.0 / 3.0}; ///< aspect [lo, hi]
   std::vector<double> mean, std;                      ///< Normalize
+  int64_t numOutputChannels = 1;                      ///< Grayscale: 1 or 3
 };
 
 /// The input pipeline written in the spec's `data:` section, applied per

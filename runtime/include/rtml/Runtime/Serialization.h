@@ -132,12 +132,40 @@ std::vector<char> serializeFlatDict(const FlatDict &flat);
 /// dicts of those leaves). Errors name PATH, as loadStateDict's do.
 FlatDict loadFlatDict(const std::string &path);
 
-/// A CIFAR-10 Python batch (cifar-10-batches-py/data_batch_N, a pickled dict
-/// with b'data', a uint8 numpy array [N, 3072], and b'labels', a list of N
-/// ints). Returns data uint8 [N, 3072] and labels int64 [N]; throws
-/// std::runtime_error naming PATH when it is missing, truncated or not such
-/// a dict.
-std::pair<at::Tensor, at::Tensor> loadCifarPythonBatch(const std::string &path);
+/// A value of a plain pickle (no torch storages), for the data set readers
+/// (CIFAR-10's Python batches): what the pickle machine rebuilt, copied out.
+struct PickleValue {
+  enum class Kind {
+    None,
+    Bool,
+    Int,
+    Float,
+    String,
+    Bytes,
+    Tuple,
+    List,
+    Dict,
+    Object, ///< a call of a global (e.g. numpy's _reconstruct): text, items
+    Other,
+  };
+  Kind kind = Kind::None;
+  int64_t integer = 0;            ///< Bool, Int
+  double real = 0;                ///< Float
+  std::string text;               ///< String, Bytes; Object: "module.name"
+  std::vector<PickleValue> items; ///< Tuple, List; Object: its arguments
+  std::vector<std::pair<PickleValue, PickleValue>> entries; ///< Dict
+  std::vector<PickleValue> state; ///< Object: what BUILD set (0 or 1 value)
+};
+
+/// The most nesting and the most values parsePlainPickle copies out; deeper
+/// or larger pickles are refused (a data set file needs a few levels).
+constexpr int kMaxPickleValueDepth = 64;
+constexpr int64_t kMaxPickleValues = int64_t(1) << 20;
+
+/// Runs the plain pickle (protocol 2 or later) in DATA and returns its
+/// top-level value. Throws std::runtime_error saying what is wrong (the
+/// caller names the file).
+PickleValue parsePlainPickle(const uint8_t *data, size_t size);
 
 } // namespace rtml
 

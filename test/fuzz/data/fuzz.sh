@@ -1,0 +1,63 @@
+#!/bin/sh
+# Builds and runs the libFuzzer harnesses over the data set readers (clang-19,
+# ASan/UBSan), as scripts/fuzz.sh does for the spec front end.
+#
+#   test/fuzz/data/fuzz.sh build TARGET          build build-fuzz/TARGET-fuzzer
+#   test/fuzz/data/fuzz.sh run TARGET [SECONDS]  fuzz (default 600 s) from
+#                test/fuzz/seeds/TARGET and test/fuzz/regressions/TARGET into
+#                build-fuzz/corpus-TARGET; crashes land in build-fuzz/artifacts-TARGET/
+#   test/fuzz/data/fuzz.sh repro TARGET FILE...  run the harness on FILEs once
+#
+# TARGET: idx, image, cifar-binary, cifar-python. The torch-free readers
+# (idx, image) build in seconds; the CIFAR ones link Debian's LibTorch
+# (not instrumented; our code is).
+set -eu
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+out=${RTML_FUZZ_DIR:-$root/build-fuzz}
+cxx=${CXX_FUZZ:-clang++-19}
+action=${1:-}
+target=${2:-}
+bin=$out/$target-fuzzer
+flags="-std=c++17 -g -O1 -fexceptions -frtti -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+inc="-I$root/runtime/include -I$root/lib/include -I$root/test/fuzz/data"
+formats="$root/runtime/lib/data/DataFiles.cpp $root/runtime/lib/data/Idx.cpp"
+torch="-I/usr/include/torch/csrc/api/include -D_GLIBCXX_USE_CXX11_ABI=1"
+
+build() {
+  mkdir -p "$out"
+  case "$target" in
+  idx)
+    $cxx $flags $inc "$root/test/fuzz/data/IdxFuzzer.cpp" $formats -lz -o "$bin" ;;
+  image)
+    $cxx $flags $inc "$root/test/fuzz/data/ImageFuzzer.cpp" $formats \
+      "$root/runtime/lib/data/ImageDecode.cpp" -lz -lturbojpeg -lspng -o "$bin" ;;
+  cifar-binary | cifar-python)
+    src=$root/test/fuzz/data/CifarFuzzer.cpp
+    def=-DRTML_FUZZ_CIFAR_PYTHON=$([ "$target" = cifar-python ] && echo 1 || echo 0)
+    $cxx $flags $inc $torch $def "$src" $formats \
+      "$root/runtime/lib/data/Cifar.cpp" "$root/runtime/lib/Serialization.cpp" \
+      "$root/runtime/lib/Parameters.cpp" "$root/lib/src/Shapes.cpp" \
+      -ltorch -ltorch_cpu -lc10 -lz -o "$bin" ;;
+  *) echo "unknown target '$target' (idx, image, cifar-binary, cifar-python)" >&2; exit 2 ;;
+  esac
+}
+
+case "$action" in
+build) build ;;
+run)
+  [ -x "$bin" ] || build
+  mkdir -p "$out/corpus-$target" "$out/artifacts-$target"
+  dirs="$out/corpus-$target"
+  for d in "$root/test/fuzz/seeds/$target" "$root/test/fuzz/regressions/$target"; do
+    [ -d "$d" ] && dirs="$dirs $d"
+  done
+  "$bin" -max_total_time="${3:-600}" -max_len=65536 -timeout=30 -rss_limit_mb=4096 \
+    -artifact_prefix="$out/artifacts-$target/" -print_final_stats=1 $dirs
+  ;;
+repro)
+  [ -x "$bin" ] || build
+  shift 2
+  "$bin" "$@"
+  ;;
+*) echo "usage: $0 build TARGET | run TARGET [SECONDS] | repro TARGET FILE..." >&2; exit 2 ;;
+esac
