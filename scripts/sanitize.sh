@@ -8,6 +8,8 @@
 # Usage: scripts/sanitize.sh [ctest arguments...]   e.g. -R RuntimeTests
 #   RTML_ASAN_BUILD_DIR   build folder (default: build-asan)
 #   RTML_ASAN_JOBS        parallel build and test jobs (default: nproc)
+#   RTML_ASAN_TARGETS     build only these targets (default: all), e.g.
+#                         "RuntimeTests" with -R RuntimeTests for the runtime
 #
 # Slow (every translation unit is rebuilt with the sanitizers, and the tests
 # run several times slower): run it niced, e.g. nice -n 10 scripts/sanitize.sh.
@@ -34,7 +36,9 @@ if [[ ! -f "$build/build.ninja" ]]; then
     >/dev/null
 fi
 echo "==> building rtml with ASan+UBSan ($jobs jobs)"
-cmake --build "$build" -j "$jobs"
+targets=()
+for t in ${RTML_ASAN_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$jobs" "${targets[@]}"
 echo "==> unit and lit suites under ASan+UBSan"
 cd "$build"
 ctest --output-on-failure -j "$jobs" -L 'unit|lit' --timeout 3600 "$@"

@@ -50,8 +50,9 @@ std::string viewOutsideStorage(int64_t offset,
         numel > uint64_t(INT64_MAX))
       return "tensor element count overflows 64 bits";
   }
+  // An empty view reads nothing: only where it starts must be inside.
   if (numel == 0)
-    return last <= uint64_t(storageNumel)
+    return uint64_t(offset) <= uint64_t(storageNumel)
                ? ""
                : "storage offset " + std::to_string(offset) +
                      " is past the storage's " + std::to_string(storageNumel) +

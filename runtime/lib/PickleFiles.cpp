@@ -53,6 +53,33 @@ bool readAt(int fd, uint64_t offset, void *buf, size_t n) {
   return true;
 }
 
+/// A compressed entry as its directory declares it. caffe2's reader sizes
+/// the output by the declared size and accepts an entry that inflates to
+/// more, truncated: each is inflated again and checked against its CRC.
+struct DeflatedEntry {
+  std::string name;
+  uint64_t size;
+  uint32_t crc;
+};
+
+/// CRC-32 as zip computes it (polynomial 0xedb88320).
+uint32_t zipCrc32(const uint8_t *data, size_t size) {
+  static const std::vector<uint32_t> table = [] {
+    std::vector<uint32_t> t(256);
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t crc = 0xffffffffu;
+  for (size_t i = 0; i < size; ++i)
+    crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+  return crc ^ 0xffffffffu;
+}
+
 /// Where the central directory is and how many entries it has, from the end
 /// of central directory record (zip64 when the archive needs it).
 struct ZipDirectory {
@@ -97,8 +124,10 @@ std::string findDirectory(int fd, uint64_t fileSize, ZipDirectory &dir) {
   return "";
 }
 
-/// Why the archive's entries are not safe to read, or "".
-std::string zipArchiveProblem(int fd, uint64_t fileSize) {
+/// Why the archive's entries are not safe to read, or "". Lists the
+/// compressed entries in DEFLATED.
+std::string zipArchiveProblem(int fd, uint64_t fileSize,
+                              std::vector<DeflatedEntry> &deflated) {
   ZipDirectory dir;
   std::string problem = findDirectory(fd, fileSize, dir);
   if (!problem.empty())
@@ -151,6 +180,7 @@ std::string zipArchiveProblem(int fd, uint64_t fileSize) {
                std::to_string(packed) + " bytes to " + std::to_string(size) +
                ", more than deflate can";
       inflated += size;
+      deflated.push_back({name, size, uint32_t(readLE(h + 16, 4))});
       if (inflated > kMaxInflatedBytes)
         return "compressed zip entries inflate to more than " +
                std::to_string(kMaxInflatedBytes >> 20) +
@@ -182,6 +212,7 @@ uint64_t regularFileSize(const std::string &path, const std::string &what) {
 
 PyRef loadTorchFile(const std::string &path) {
   uint64_t fileSize = regularFileSize(path, "a torch.save archive");
+  std::vector<DeflatedEntry> deflated;
   {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -190,7 +221,8 @@ PyRef loadTorchFile(const std::string &path) {
     uint8_t magic[4] = {0, 0, 0, 0};
     bool isZip = readAt(fd, 0, magic, std::min<uint64_t>(4, fileSize)) &&
                  std::memcmp(magic, "PK\x03\x04", 4) == 0;
-    std::string problem = isZip ? zipArchiveProblem(fd, fileSize) : "";
+    std::string problem =
+        isZip ? zipArchiveProblem(fd, fileSize, deflated) : "";
     ::close(fd);
     if (!isZip) {
       if (magic[0] == 0x80)
@@ -204,6 +236,20 @@ PyRef loadTorchFile(const std::string &path) {
   }
   try {
     caffe2::serialize::PyTorchStreamReader archive(path);
+    for (const DeflatedEntry &entry : deflated) {
+      // Records are named without the archive's top folder.
+      std::string record = entry.name.substr(entry.name.find('/') + 1);
+      at::DataPtr data;
+      size_t bytes = 0;
+      std::tie(data, bytes) = archive.getRecord(record);
+      if (bytes != entry.size ||
+          zipCrc32(static_cast<const uint8_t *>(data.get()), bytes) !=
+              entry.crc)
+        throw fileError(path, "corrupt or truncated zip entry '" + entry.name +
+                                  "': it does not inflate to the " +
+                                  std::to_string(entry.size) +
+                                  " bytes its directory declares");
+    }
     if (!archive.hasRecord("data.pkl"))
       throw fileError(path, "zip archive has no data.pkl: not a torch.save "
                             "file (a TorchScript module?)");

@@ -89,6 +89,7 @@ TEST_F(HostileFiles, ViewsAreCheckedInUnsignedArithmetic) {
   EXPECT_EQ(viewOutsideStorage(95, {}, {}, 96), "");
   EXPECT_EQ(viewOutsideStorage(96, {0}, {1}, 96), "");
   EXPECT_EQ(viewOutsideStorage(0, {1000, 96}, {0, 1}, 96), "");
+  EXPECT_EQ(viewOutsideStorage(0, {0, 3}, {3, 1}, 0), "");
 }
 
 TEST_F(HostileFiles, SharedSubDictsAreNotWalkedForever) {
@@ -114,7 +115,7 @@ TEST_F(HostileFiles, PlainPicklesAreBoundedToo) {
   // A list that holds itself: APPEND of the memoized list onto itself.
   writeFile(path("data_batch_2"), std::string("\x80\x02]q\x00h\x00"
                                               "a.",
-                                              8));
+                                              9));
   msg = errorOf([&] { loadCifarPythonBatch(path("data_batch_2")); });
   EXPECT_NE(msg.find("list contains itself"), std::string::npos) << msg;
 }
