@@ -208,6 +208,7 @@ private:
   PyRef persistentLoad(const PyRef &pid);
   PyRef call(const PyRef &callable, const PyRef &args);
   PyRef rebuildTensor(const std::vector<PyRef> &args);
+  bool pushLiteral(uint8_t op);
 };
 
 PyRef Unpickler::persistentLoad(const PyRef &pid) {
@@ -328,9 +329,86 @@ PyRef Unpickler::call(const PyRef &callable, const PyRef &args) {
   return obj;
 }
 
+/// Pushes the value of a literal opcode (None, bools, ints, floats, strings,
+/// bytes); false for any other opcode.
+bool Unpickler::pushLiteral(uint8_t op) {
+  switch (op) {
+  case 'N': // NONE
+    stack.push_back(make(PyObject::Kind::None));
+    return true;
+  case 0x88:   // NEWTRUE
+  case 0x89: { // NEWFALSE
+    PyRef b = make(PyObject::Kind::Bool);
+    b->intValue = op == 0x88;
+    stack.push_back(b);
+    return true;
+  }
+  case 'J': // BININT
+    stack.push_back(makeInt(int32_t(uint32_t(readLE(4)))));
+    return true;
+  case 'K': // BININT1
+    stack.push_back(makeInt(readLE(1)));
+    return true;
+  case 'M': // BININT2
+    stack.push_back(makeInt(readLE(2)));
+    return true;
+  case 0x8a: { // LONG1
+    size_t n = readLE(1);
+    if (n > 8)
+      fail("integer too large");
+    uint64_t v = n ? readLE(n) : 0;
+    if (n && n < 8 && (v >> (8 * n - 1)) & 1)
+      v |= ~uint64_t(0) << (8 * n); // sign-extend
+    stack.push_back(makeInt(int64_t(v)));
+    return true;
+  }
+  case 'G': { // BINFLOAT, big-endian
+    const uint8_t *p = take(8);
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i)
+      bits = (bits << 8) | p[i];
+    PyRef f = make(PyObject::Kind::Float);
+    std::memcpy(&f->floatValue, &bits, 8);
+    stack.push_back(f);
+    return true;
+  }
+  case 'X': // BINUNICODE
+    stack.push_back(makeString(PyObject::Kind::String, readBytes(readLE(4))));
+    return true;
+  case 0x8c: // SHORT_BINUNICODE
+    stack.push_back(makeString(PyObject::Kind::String, readBytes(readLE(1))));
+    return true;
+  case 0x8d: // BINUNICODE8
+    stack.push_back(makeString(PyObject::Kind::String, readBytes(readLE(8))));
+    return true;
+  case 'U': // SHORT_BINSTRING (Python 2 str: bytes)
+    stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(1))));
+    return true;
+  case 'T': // BINSTRING
+    stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(4))));
+    return true;
+  case 0x96: // BYTEARRAY8
+    stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(8))));
+    return true;
+  case 'C': // SHORT_BINBYTES
+    stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(1))));
+    return true;
+  case 'B': // BINBYTES
+    stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(4))));
+    return true;
+  case 0x8e: // BINBYTES8
+    stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(8))));
+    return true;
+  default:
+    return false;
+  }
+}
+
 PyRef Unpickler::run() {
   while (true) {
     uint8_t op = *take(1);
+    if (pushLiteral(op))
+      continue;
     switch (op) {
     case 0x80: // PROTO
       take(1);
@@ -356,72 +434,6 @@ PyRef Unpickler::run() {
       break;
     case ')': // EMPTY_TUPLE
       stack.push_back(make(PyObject::Kind::Tuple));
-      break;
-    case 'N': // NONE
-      stack.push_back(make(PyObject::Kind::None));
-      break;
-    case 0x88:   // NEWTRUE
-    case 0x89: { // NEWFALSE
-      PyRef b = make(PyObject::Kind::Bool);
-      b->intValue = op == 0x88;
-      stack.push_back(b);
-      break;
-    }
-    case 'J': // BININT
-      stack.push_back(makeInt(int32_t(uint32_t(readLE(4)))));
-      break;
-    case 'K': // BININT1
-      stack.push_back(makeInt(readLE(1)));
-      break;
-    case 'M': // BININT2
-      stack.push_back(makeInt(readLE(2)));
-      break;
-    case 0x8a: { // LONG1
-      size_t n = readLE(1);
-      if (n > 8)
-        fail("integer too large");
-      uint64_t v = n ? readLE(n) : 0;
-      if (n && n < 8 && (v >> (8 * n - 1)) & 1)
-        v |= ~uint64_t(0) << (8 * n); // sign-extend
-      stack.push_back(makeInt(int64_t(v)));
-      break;
-    }
-    case 'G': { // BINFLOAT, big-endian
-      const uint8_t *p = take(8);
-      uint64_t bits = 0;
-      for (int i = 0; i < 8; ++i)
-        bits = (bits << 8) | p[i];
-      PyRef f = make(PyObject::Kind::Float);
-      std::memcpy(&f->floatValue, &bits, 8);
-      stack.push_back(f);
-      break;
-    }
-    case 'X': // BINUNICODE
-      stack.push_back(makeString(PyObject::Kind::String, readBytes(readLE(4))));
-      break;
-    case 0x8c: // SHORT_BINUNICODE
-      stack.push_back(makeString(PyObject::Kind::String, readBytes(readLE(1))));
-      break;
-    case 0x8d: // BINUNICODE8
-      stack.push_back(makeString(PyObject::Kind::String, readBytes(readLE(8))));
-      break;
-    case 'U': // SHORT_BINSTRING (Python 2 str: bytes)
-      stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(1))));
-      break;
-    case 'T': // BINSTRING
-      stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(4))));
-      break;
-    case 0x96: // BYTEARRAY8
-      stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(8))));
-      break;
-    case 'C': // SHORT_BINBYTES
-      stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(1))));
-      break;
-    case 'B': // BINBYTES
-      stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(4))));
-      break;
-    case 0x8e: // BINBYTES8
-      stack.push_back(makeString(PyObject::Kind::Bytes, readBytes(readLE(8))));
       break;
     case 'c': { // GLOBAL
       std::string module = readLine();
