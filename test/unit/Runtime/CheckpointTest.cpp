@@ -6,15 +6,18 @@
 // LibTorch thread so that every run is bitwise reproducible.
 //
 //===----------------------------------------------------------------------===//
+#include "HostileFiles.h"
 #include "TestUtil.h"
 #include "TinyModel.h"
 
+#include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
 #include "rtml/Runtime/Trainer.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <map>
 #include <regex>
@@ -307,4 +310,93 @@ TEST(RuntimeGuards, OutOfMemoryNamesTheBatchSizeAndKeepsTheCheckpoint) {
   EXPECT_EQ(ckpt.at("epoch").integer, 2);
   EXPECT_EQ(ckpt.at("step").integer, 0);
   EXPECT_EQ(countLines(readFile(dir / "run/metrics.jsonl")), 2);
+}
+
+TEST(RuntimeHostileFiles, EveryTrainerEntryPointRefusesCraftedFiles) {
+  TempDir dir;
+  writeDataSet(dir);
+  writeHostileFiles(dir.path());
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  TinyModel model;
+  ParameterRegistry reg(model.parameters(), at::kCPU, 1);
+  std::string good = dir / "good.pt";
+  saveStateDict(registryStateDict(reg), good);
+  for (const char *name :
+       {"offset_wraps.pt", "tensor_offset_wraps.pt", "self_reference.pt",
+        "nested_1e5.pt", "zip_bomb.pt", "int_weights.pt"}) {
+    std::string file = dir / name;
+    std::vector<std::vector<std::string>> entryPoints = {
+        {"eval", "--data", dir.path(), "--weights", file},
+        {"train", "--data", dir.path(), "--out",
+         dir / ("run-" + std::string(name)), "--epochs", "1", "--max-steps",
+         "1", "--weights", file, "--no-progress"},
+        {"export", "--weights", file, "--out", dir / "exported.pt"},
+        {"train", "--resume", file, "--no-progress"},
+        {"predict", "--weights", good, "--input", file, "--output",
+         dir / "logits.pt"},
+    };
+    for (std::vector<std::string> args : entryPoints) {
+      if (args[0] != "export") // the only one without --threads
+        args.insert(args.end(), {"--threads", "1"});
+      ChildResult r = runChild(dir, args);
+      EXPECT_TRUE(r.exited && r.code == 1)
+          << args[0] << " " << name << ": signal " << r.signal << "\n"
+          << r.log;
+      EXPECT_NE(r.log.find("error: " + file + ": "), std::string::npos)
+          << args[0] << " " << name << ": " << r.log;
+      EXPECT_FALSE(fileExists(dir / "exported.pt")) << name;
+      EXPECT_FALSE(fileExists(dir / "logits.pt")) << name;
+    }
+  }
+}
+
+namespace {
+
+/// The names in DIR.
+std::vector<std::string> filesIn(const std::string &dir) {
+  std::vector<std::string> names;
+  DIR *d = ::opendir(dir.c_str());
+  while (dirent *e = d ? ::readdir(d) : nullptr)
+    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
+      names.push_back(e->d_name);
+  if (d)
+    ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace
+
+TEST(RuntimeAtomicWrite, TemporariesOfKilledWritersDoNotStay) {
+  TempDir dir;
+  std::string file = dir / "checkpoint.pt";
+  // A writer killed mid-write, for real: a child rewriting 16 MB in a loop,
+  // SIGKILLed once its first file is in place.
+  pid_t writer = ::fork();
+  if (writer == 0) {
+    std::vector<char> bytes(16 << 20, 'x');
+    for (;;)
+      writeFileAtomically(file, bytes.data(), bytes.size(), dir / "prev.pt");
+  }
+  while (!fileExists(dir / "prev.pt"))
+    ::usleep(1000);
+  ::kill(writer, SIGKILL);
+  ::waitpid(writer, nullptr, 0);
+  // One left by an older writer that died between naming and renaming (the
+  // pid is that of a child that has exited and been reaped).
+  pid_t dead = ::fork();
+  if (dead == 0)
+    ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string stale = file + ".tmp." + std::to_string(dead);
+  writeFile(stale, std::string(1 << 20, 'y'));
+  // A live writer's temporary is not touched.
+  std::string liveName = "checkpoint.pt.tmp." + std::to_string(::getppid());
+  std::string live = dir / liveName;
+  writeFile(live, "busy");
+
+  writeFileAtomically(file, "new", 3, dir / "prev.pt");
+  EXPECT_EQ(readFile(file), "new");
+  std::vector<std::string> expected = {"checkpoint.pt", liveName, "prev.pt"};
+  EXPECT_EQ(filesIn(dir.path()), expected);
 }

@@ -2,18 +2,18 @@
 //
 // Loading reads the zip archive torch.save writes (PyTorch >= 1.6) with
 // caffe2's PyTorchStreamReader and runs its data.pkl through a small pickle
-// machine of our own. LibTorch's torch::pickle_load cannot be used for state
+// machine of our own (PickleReader.cpp, bounded by PickleBounds.cpp and
+// PickleFiles.cpp). LibTorch's torch::pickle_load cannot be used for state
 // dicts: it rejects the collections.OrderedDict (with its _metadata
-// attribute) that nn.Module.state_dict() returns. The machine understands
-// the opcodes torch.save emits (protocol 2 to 5) and rebuilds tensors from
-// torch._utils._rebuild_tensor_v2 / _rebuild_parameter calls, for files from
-// LibTorch 1.13 and 2.x alike.
+// attribute) that nn.Module.state_dict() returns. Files are untrusted: every
+// extent is checked, nesting and sizes are capped, and anything else is
+// refused with an error naming the file and the problem.
 //
-// Saving writes what torch.save(dict_of_tensors) writes (a zip archive via
-// PyTorchStreamWriter, pickle protocol 2, only globals on torch.load's
-// weights_only allowlist), so that torch.load reads it in PyTorch 1.13 and
-// 2.x (weights_only=True being the default since 2.6), and
-// nn.Module.load_state_dict accepts it.
+// Saving (TorchSaveWriter.cpp) writes what torch.save(dict_of_tensors)
+// writes, so that torch.load reads it in PyTorch 1.13 and 2.x (weights_only
+// too) and nn.Module.load_state_dict accepts it; files are replaced
+// atomically (AtomicFile.cpp). StateDictLoading.cpp holds the one loader
+// that copies a state dict into a model, per a WeightsPolicy.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_SERIALIZATION_H
@@ -44,12 +44,11 @@ StateDict loadStateDict(const std::string &path);
 /// Reads a single tensor saved by torch.save(tensor) (CPU, saved dtype).
 at::Tensor loadTensor(const std::string &path);
 
-/// Copies STATE into REGISTRY's parameters (converted to float32 on the
-/// registry's device). Every parameter must be present with its exact shape
-/// and every key must name a parameter; otherwise nothing is copied and the
-/// std::runtime_error lists the unexpected keys, the missing keys and each
-/// shape mismatch (key, file shape, model shape). SOURCE names the file in
-/// messages.
+/// loadWeights with WeightsPolicy::exact(): every parameter must be present
+/// with its exact shape and every key must name a parameter; otherwise
+/// nothing is copied and the std::runtime_error lists the unexpected keys,
+/// the missing keys and each shape mismatch (key, file shape, model shape).
+/// SOURCE names the file in messages.
 void loadIntoRegistry(ParameterRegistry &registry, const StateDict &state,
                       const std::string &source);
 
@@ -76,7 +75,10 @@ void writeFileAtomically(const std::string &path, const void *data, size_t size,
 /// The registry's parameters (detached, CPU) as a state dict.
 StateDict registryStateDict(const ParameterRegistry &registry);
 
-/// How --weights treats a file that does not fit the model exactly.
+/// How a state dict that does not fit the model exactly is loaded. Whatever
+/// the policy, a tensor of an integer or bool dtype for a floating-point
+/// parameter is an error; float64, float16 and bfloat16 values are converted
+/// to the parameter's dtype.
 struct WeightsPolicy {
   /// Shape mismatches and unexpected keys are errors (otherwise the layer
   /// keeps its fresh initialization, the key is skipped, and both are
@@ -85,6 +87,12 @@ struct WeightsPolicy {
   /// Parameters the file lacks keep their initialization (otherwise an
   /// error).
   bool allowMissing = false;
+  /// Errors name the trainer flags that relax them (--allow-missing).
+  bool hintFlags = true;
+
+  /// Every parameter present with its shape, nothing else: eval, predict,
+  /// export and resume.
+  static WeightsPolicy exact();
 };
 
 /// What loadWeights did: keys loaded, re-initialized (shape differs: "name
