@@ -15,6 +15,8 @@ tool_dirs = [
     os.path.join(config.rtml_tools_dir, "rtmlc"),
     os.path.join(config.rtml_tools_dir, "rtml-opt"),
     os.path.join(config.rtml_tools_dir, "rtml-data"),
+    os.path.join(config.rtml_tools_dir, "rtml-report"),
+    os.path.join(config.rtml_tools_dir, "rtml-study"),
     config.llvm_tools_dir,
 ]
 config.environment["PATH"] = os.pathsep.join(
