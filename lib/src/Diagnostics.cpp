@@ -73,12 +73,28 @@ void DiagnosticEngine::print(std::ostream &os, const Diagnostic &diag) const {
   std::string line;
   if (!sourceLine(diag.location.file, diag.location.line, line))
     return;
-  os << line << '\n';
-  int column = std::max(diag.location.column, 1);
+  size_t column = std::max(diag.location.column, 1) - 1;
+  // A hostile or generated file may hold a line of megabytes: show a window
+  // of it around the column, marked with "..." where it is cut.
+  constexpr size_t kShownBefore = 60, kShownWidth = 160;
+  std::string shown = line, lead;
+  if (line.size() > kShownWidth) {
+    size_t begin = column > kShownBefore ? column - kShownBefore : 0;
+    begin = std::min(begin, line.size() - kShownWidth);
+    shown = line.substr(begin, kShownWidth);
+    if (begin + kShownWidth < line.size())
+      shown += "...";
+    if (begin > 0) {
+      lead = "...";
+      column = column - begin + lead.size();
+    }
+  }
+  shown = lead + shown;
+  os << shown << '\n';
   std::string pad;
   // Keep tabs so the caret lines up under the same column in a terminal.
-  for (int i = 0; i < column - 1 && i < static_cast<int>(line.size()); ++i)
-    pad += line[i] == '\t' ? '\t' : ' ';
+  for (size_t i = 0; i < column && i < shown.size(); ++i)
+    pad += shown[i] == '\t' ? '\t' : ' ';
   os << pad << "^\n";
 }
 

@@ -85,6 +85,10 @@ bool parseBool(const std::string &text, bool &out) {
   return false;
 }
 
+/// A model name becomes the trainer's file name and its folder's: far below
+/// the 255 bytes a file name may have.
+constexpr size_t kMaxModelNameLength = 128;
+
 /// Layer and model names become parameter keys and C++ identifiers (after
 /// mangling), so keep them to a portable alphabet.
 bool isValidName(const std::string &name) {
@@ -589,6 +593,13 @@ Loader::load(const std::string &text,
     spec.nameLocation = loc(e->value);
     if (!isPlainScalar(e->value))
       error(e->value, "key 'name' expects a string, got " + describe(e->value));
+    else if (e->value.Scalar().size() > kMaxModelNameLength)
+      // Not quoted: the name may be megabytes long.
+      error(e->value, "model name is " +
+                          std::to_string(e->value.Scalar().size()) +
+                          " characters long; at most " +
+                          std::to_string(kMaxModelNameLength) +
+                          " (it names the trainer and its folder)");
     else if (!isValidName(e->value.Scalar()))
       error(e->value, "invalid model name " + quote(e->value.Scalar()) +
                           "; use letters, digits, '_', '-' and '.'");

@@ -13,9 +13,10 @@ func.func @no_devices(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
 
 // -----
 
-// Two towers: the input goes to gpu1 once; the concat (unplaced) follows its
-// first operand onto gpu0 and gets gpu1's tower by one transfer. Parameters
-// live on their op's device; unplaced ops follow their operands.
+// Two towers: the input goes to gpu1 once; the concat, which nothing
+// places, runs on the first device (FORMAT.md: "a layer nothing places runs
+// on the first device") and gets gpu1's tower by one transfer. Parameters
+// live on their op's device.
 // CHECK-LABEL: func.func @towers
 // CHECK-SAME: (%[[X:.*]]: tensor<?x3x8x8xf32>)
 // CHECK: %[[XT:.*]] = rtml.transfer %[[X]] {rtml.device = "gpu1"}
@@ -32,12 +33,37 @@ module attributes {rtml.devices = ["gpu0", "gpu1"]} {
   func.func @towers(%x: tensor<?x3x8x8xf32>) -> tensor<?x8x8x8xf32> {
     %wa = rtml.param "a.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<4x3x3x3xf32>
     %a = rtml.conv2d %x, %wa {stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, rtml.device = "gpu0"} : tensor<?x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<?x4x8x8xf32>
-    %ra = rtml.relu %a : tensor<?x4x8x8xf32>
+    %ra = rtml.relu %a {rtml.device = "gpu0"} : tensor<?x4x8x8xf32>
     %wb = rtml.param "b.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<4x3x3x3xf32>
     %b = rtml.conv2d %x, %wb {stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, rtml.device = "gpu1"} : tensor<?x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<?x4x8x8xf32>
-    %rb = rtml.relu %b : tensor<?x4x8x8xf32>
+    %rb = rtml.relu %b {rtml.device = "gpu1"} : tensor<?x4x8x8xf32>
     %c = rtml.concat %ra, %rb : (tensor<?x4x8x8xf32>, tensor<?x4x8x8xf32>) -> tensor<?x8x8x8xf32>
     return %c : tensor<?x8x8x8xf32>
+  }
+}
+
+// -----
+
+// The second device's tower read first: an unplaced op does not follow its
+// first operand. The concat and the classifier after it stay on the first
+// device, so only gpu1's tower output crosses.
+// CHECK-LABEL: func.func @second_tower_first
+// CHECK: %[[B:.*]] = rtml.relu %{{.*}} {rtml.device = "gpu1"}
+// CHECK-NEXT: %[[BT:.*]] = rtml.transfer %[[B]] {rtml.device = "gpu0"}
+// CHECK: %[[C:.*]] = rtml.concat %[[BT]], %{{.*}} {rtml.device = "gpu0"}
+// CHECK: rtml.flatten %[[C]] {{.*}}rtml.device = "gpu0"
+// CHECK: rtml.param "fc.weight" {{.*}}rtml.device = "gpu0"
+// CHECK: rtml.linear {{.*}}rtml.device = "gpu0"
+// CHECK-NOT: rtml.transfer
+module attributes {rtml.devices = ["gpu0", "gpu1"]} {
+  func.func @second_tower_first(%x: tensor<?x4x2x2xf32>) -> tensor<?x3xf32> {
+    %a = rtml.relu %x {rtml.device = "gpu0"} : tensor<?x4x2x2xf32>
+    %b = rtml.relu %x {rtml.device = "gpu1"} : tensor<?x4x2x2xf32>
+    %c = rtml.concat %b, %a : (tensor<?x4x2x2xf32>, tensor<?x4x2x2xf32>) -> tensor<?x8x2x2xf32>
+    %f = rtml.flatten %c : tensor<?x8x2x2xf32> -> tensor<?x32xf32>
+    %w = rtml.param "fc.weight" fan_in_uniform {fan_in = 32 : i64} : tensor<3x32xf32>
+    %y = rtml.linear %f, %w : tensor<?x32xf32>, tensor<3x32xf32> -> tensor<?x3xf32>
+    return %y : tensor<?x3xf32>
   }
 }
 

@@ -129,8 +129,12 @@ static OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
     }
     overrides.push_back(override);
   }
-  std::optional<rtml::spec::ModelSpec> spec =
-      rtml::spec::loadModelSpec(inputFile, diag, overrides);
+  // The spec is parsed from the buffer main() read, never reopened: the
+  // input may be a pipe or stdin (`rtmlc <(...)`, `rtmlc -`).
+  const llvm::MemoryBuffer *input =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  std::optional<rtml::spec::ModelSpec> spec = rtml::spec::parseModelSpec(
+      input->getBuffer().str(), inputFile, diag, overrides);
   diag.printAll(std::cerr);
   if (!spec)
     return nullptr;
@@ -208,6 +212,47 @@ static bool runLogged(StringRef program, ArrayRef<StringRef> args,
   return false;
 }
 
+/// The files and folders rtmlc writes in its output folder.
+static constexpr const char *kOutputEntries[] = {
+    "model.mlir", "model.cpp",  "kernels.h",     "kernels.cpp", "kernels.cu",
+    "CMakeLists.txt", "build",  "build.log",     "configure.log"};
+/// Marks a folder as rtmlc's, so that it may write there again.
+static constexpr const char *kOutputStamp = ".rtmlc-output";
+
+/// Creates DIR, or checks that rtmlc may write into it: a folder that holds
+/// any of the files rtmlc writes, without rtmlc's stamp, is the user's, and
+/// replacing their CMakeLists.txt or model.cpp would lose work.
+static LogicalResult claimOutputDir(StringRef dir) {
+  auto inDir = [&](StringRef file) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, file);
+    return std::string(path);
+  };
+  if (llvm::sys::fs::exists(dir) && !llvm::sys::fs::is_directory(dir)) {
+    fail("output '" + dir + "' exists and is not a folder");
+    return failure();
+  }
+  if (!llvm::sys::fs::exists(inDir(kOutputStamp))) {
+    std::vector<std::string> foreign;
+    for (const char *entry : kOutputEntries)
+      if (llvm::sys::fs::exists(inDir(entry)))
+        foreign.push_back(entry);
+    if (!foreign.empty()) {
+      fail("output folder '" + dir + "' holds " + llvm::join(foreign, ", ") +
+           " that rtmlc did not write; choose another -o or remove them");
+      return failure();
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+    fail("cannot create '" + dir + "': " + ec.message());
+    return failure();
+  }
+  return writeFile(inDir(kOutputStamp), [](llvm::raw_ostream &os) {
+    os << "written by rtmlc; it may replace the files it wrote here\n";
+    return success();
+  });
+}
+
 static int buildTrainer(ModuleOp module) {
   std::string name = rtml::modelName(module);
   std::string executable;
@@ -218,8 +263,8 @@ static int buildTrainer(ModuleOp module) {
                                                : std::string(outputDir));
   if (std::error_code ec = llvm::sys::fs::make_absolute(dir))
     return fail("cannot resolve '" + dir + "': " + ec.message());
-  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-    return fail("cannot create '" + dir + "': " + ec.message());
+  if (failed(claimOutputDir(dir)))
+    return 1;
 
   auto inDir = [&](StringRef file) {
     llvm::SmallString<256> path(dir);

@@ -37,20 +37,13 @@ LogicalResult PartitionDevicesPass::partition(func::FuncOp func,
                                               StringAttr defaultDevice) {
   Block &body = func.getBody().front();
 
-  // 1. Devices for the ops that compute: their own, else their first
-  // computed operand's, else the default. Program order sees producers
-  // first.
-  for (Operation &op : body) {
-    if (isa<ParamOp, func::ReturnOp>(op) || op.hasAttr(kDeviceAttr))
-      continue;
-    StringAttr device = defaultDevice;
-    for (Value operand : op.getOperands())
-      if (!operand.getDefiningOp<ParamOp>()) {
-        device = deviceOfValue(operand, defaultDevice);
-        break;
-      }
-    op.setAttr(kDeviceAttr, device);
-  }
+  // 1. Devices for the ops that compute: their own, else the first device,
+  // as the spec's documentation says ("a layer nothing places runs on the
+  // first device"). Following an operand instead would let one tower's
+  // placement pull a concat and everything after it onto its device.
+  for (Operation &op : body)
+    if (!isa<ParamOp, func::ReturnOp>(op) && !op.hasAttr(kDeviceAttr))
+      op.setAttr(kDeviceAttr, defaultDevice);
   // 2. Parameters live where they are used first.
   for (ParamOp param : body.getOps<ParamOp>()) {
     if (param->hasAttr(kDeviceAttr))

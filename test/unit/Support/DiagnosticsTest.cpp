@@ -45,6 +45,31 @@ TEST(Diagnostics, CaretKeepsTabsAndCrLf) {
   EXPECT_EQ(os.str(), "t.yaml:2:5: error: bad\n\tb: x\n\t   ^\n");
 }
 
+TEST(Diagnostics, LongLineShowsAWindowAroundTheColumn) {
+  // 1000 digits cycling 0-9; the error is at column 501 (a '0').
+  std::string line;
+  for (int i = 0; i < 1000; ++i)
+    line += static_cast<char>('0' + i % 10);
+  DiagnosticEngine diag;
+  diag.addSource("l.yaml", line + "\n");
+  diag.error({"l.yaml", 1, 501}, "here");
+  std::ostringstream os;
+  diag.printAll(os);
+  // 60 characters before the column, 160 in all, "..." on both cut sides.
+  std::string shown = "..." + line.substr(440, 160) + "...";
+  EXPECT_EQ(os.str(),
+            "l.yaml:1:501: error: here\n" + shown + "\n" +
+                std::string(3 + 60, ' ') + "^\n");
+  // Near the start the window begins at column 1, with no leading "...".
+  DiagnosticEngine start;
+  start.addSource("l.yaml", line + "\n");
+  start.error({"l.yaml", 1, 3}, "here");
+  std::ostringstream os2;
+  start.printAll(os2);
+  EXPECT_EQ(os2.str(), "l.yaml:1:3: error: here\n" + line.substr(0, 160) +
+                           "...\n  ^\n");
+}
+
 TEST(Diagnostics, SourceLineBounds) {
   DiagnosticEngine diag;
   diag.addSource("f", "one\ntwo");

@@ -20,9 +20,9 @@ def PartitionDevices : Pass<"rtml-partition-devices", "mlir::ModuleOp"> {
   let summary = "Place every op on a logical device and insert transfers";
   let description = [{
     Gives every op of a module that declares `rtml.devices` a device: its own
-    `rtml.device`, else that of its first operand's producer, else the
-    default (first) device; a parameter lives on the device of the op that
-    uses it first. Every value used on a device other than its producer's
+    `rtml.device`, else the default (first) device, as the spec format
+    documents for a layer nothing places; a parameter lives on the device of
+    the op that uses it first. Every value used on a device other than its producer's
     gets exactly one `rtml.transfer` to that device, right after its
     producer, however many users it has there. The model's input lives on
     the default device, and the results are moved back to it. Afterwards no
