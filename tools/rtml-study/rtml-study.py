@@ -542,4 +542,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Between runs or while compiling: nothing half-written to lose.
+        print("rtml-study: interrupted; run the same command again to continue",
+              file=sys.stderr)
+        sys.exit(130)
