@@ -321,7 +321,7 @@ def png_figure(runs, title, path):
         for i, r in enumerate(runs):
             for phase, (xs, ys) in curves(r, key, scale).items():
                 ax.plot(xs, ys, PNG_STYLE[phase], color=PALETTE[i % len(PALETTE)], marker="o",
-                        markersize=3, label=f"{label(r)} ({phase})")
+                        markersize=3, label=f"{label(r)}: {phase}")
         ax.set_title(f"{title} - {name.split(' ')[0]}")
         ax.set_xlabel("Epoch")
         ax.set_ylabel(name)
