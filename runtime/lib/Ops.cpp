@@ -150,8 +150,8 @@ at::Tensor avgPool2d(const at::Tensor &input, c10::IntArrayRef kernel,
 at::Tensor batchNorm(const at::Tensor &input, const at::Tensor &weight,
                      const at::Tensor &bias, const at::Tensor &runningMean,
                      const at::Tensor &runningVar,
-                     const at::Tensor &numBatchesTracked, bool training,
-                     double momentum, double eps) {
+                     const at::Tensor &numBatchesTracked, double eps,
+                     double momentum, bool training) {
   if (training) {
     c10::NoGradGuard noGrad;
     numBatchesTracked.add_(1);

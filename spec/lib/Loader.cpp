@@ -627,8 +627,8 @@ Loader::load(const std::string &text,
       warning(block.location, "block " + quote(name) + " is never used");
   if (const Entry *e = view.find("train"))
     readTrain(e->value, spec.train);
-  if (spec.train.tMax == 0)
-    spec.train.tMax = spec.train.epochs;
+  if (spec.train.lrTMax == 0)
+    spec.train.lrTMax = spec.train.epochs;
   spec.data.splitSeed = spec.train.seed;
   if (const Entry *e = view.find("data"))
     readData(e->value, spec);

@@ -179,6 +179,11 @@ public:
 
   // --- train: and data: (Pipeline.cpp) ---
   void readTrain(const YAML::Node &node, TrainSpec &train);
+  /// `lr_schedule:`, a name or {type, the schedule's settings}.
+  void readSchedule(const YAML::Node &node, TrainSpec &train);
+  /// NODE as the INDEX-th setting of the table; false (reported) if not.
+  bool readSetting(const YAML::Node &node, const settings::SettingInfo &info,
+                   size_t index, TrainSpec &train);
   void readData(const YAML::Node &node, ModelSpec &spec);
 
 private:

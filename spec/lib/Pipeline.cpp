@@ -11,83 +11,145 @@ std::string sizeString(const std::vector<int64_t> &hw) {
 
 } // namespace
 
+namespace {
+
+FieldSchema fieldSchemaOf(const settings::SettingInfo &info) {
+  FieldType type = FieldType::Int;
+  switch (info.kind) {
+  case settings::Kind::Int:
+    type = FieldType::Int;
+    break;
+  case settings::Kind::Float:
+    type = FieldType::Float;
+    break;
+  case settings::Kind::Bool:
+    type = FieldType::Bool;
+    break;
+  case settings::Kind::Enum:
+    type = FieldType::String;
+    break;
+  }
+  Constraint c = info.constraint == settings::Constraint::Positive
+                     ? Constraint::Positive
+                 : info.constraint == settings::Constraint::NonNegative
+                     ? Constraint::NonNegative
+                     : Constraint::None;
+  return {info.yamlKey, type, false, 0, nullptr, c};
+}
+
+std::vector<std::string> enumNames(const settings::EnumInfo &info) {
+  return std::vector<std::string>(info.names, info.names + info.size);
+}
+
+/// "; supported: 'a', 'b'" when no name is close to WORD.
+std::string unknownEnumMessage(const settings::EnumInfo &info,
+                               const std::string &word) {
+  std::vector<std::string> names = enumNames(info);
+  std::string message =
+      "unknown " + std::string(info.noun) + " " + quote(word) + " in 'train'";
+  std::string suggested = withSuggestion(message, word, names);
+  if (suggested != message)
+    return suggested;
+  std::string supported;
+  for (const std::string &n : names)
+    supported += (supported.empty() ? "" : ", ") + quote(n);
+  return message + "; supported: " + supported;
+}
+
+/// Settings a schedule needs that have no usable default; t_max defaults to
+/// the epochs (Loader::load), so only step's step_size.
+bool isRequired(const settings::SettingInfo &info) {
+  return !settings::satisfies(info.constraint, 0) &&
+         std::string(info.key) != "t_max";
+}
+
+} // namespace
+
+bool Loader::readSetting(const YAML::Node &node,
+                         const settings::SettingInfo &info, size_t index,
+                         TrainSpec &train) {
+  std::string where = *info.section
+                          ? "'train." + std::string(info.section) + "'"
+                          : std::string("'train'");
+  train.keyLocations[info.key] = loc(node);
+  FieldValue v;
+  if (!readField(node, fieldSchemaOf(info),
+                 "field " + quote(info.yamlKey) + " of " + where, v))
+    return false;
+  switch (info.kind) {
+  case settings::Kind::Int:
+    settings::set(train, index, v.intValue);
+    break;
+  case settings::Kind::Float:
+    settings::set(train, index, v.floatValue);
+    break;
+  case settings::Kind::Bool:
+    settings::set(train, index, v.boolValue);
+    break;
+  case settings::Kind::Enum: {
+    int64_t i = settings::enumIndex(*info.enumInfo, v.stringValue);
+    if (i < 0) {
+      error(v.location, unknownEnumMessage(*info.enumInfo, v.stringValue));
+      return false;
+    }
+    settings::set(train, index, i);
+    break;
+  }
+  }
+  return true;
+}
+
 void Loader::readTrain(const YAML::Node &node, TrainSpec &train) {
   train.location = loc(node);
   if (!node.IsMap()) {
     error(node, "key 'train' expects a mapping, got " + describe(node));
     return;
   }
+  const std::vector<settings::SettingInfo> &table = settings::trainSettings();
   MapView view = entriesOf(node, "in 'train'");
-  checkKeys(view,
-            {"epochs", "batch_size", "optimizer", "lr", "momentum",
-             "weight_decay", "nesterov", "lr_schedule", "seed"},
-            "in 'train'");
-  using FT = FieldType;
-  using C = Constraint;
-  auto readIn = [&](const MapView &v, const std::string &section,
-                    const char *key, FieldType type, Constraint c,
-                    FieldValue &out) {
-    const Entry *e = v.find(key);
+  std::vector<std::string> topKeys;
+  for (const settings::SettingInfo &info : table)
+    if (!*info.section)
+      topKeys.push_back(info.yamlKey);
+  checkKeys(view, topKeys, "in 'train'");
+  for (size_t i = 0; i < table.size(); ++i) {
+    const settings::SettingInfo &info = table[i];
+    const Entry *e = *info.section ? nullptr : view.find(info.yamlKey);
     if (!e)
-      return false;
-    train.keyLocations[section.empty() ? std::string(key)
-                                       : section + "." + key] = loc(e->value);
-    FieldSchema schema{key, type, false, 0, nullptr, c};
-    std::string where = section.empty() ? "'train'" : "'train." + section + "'";
-    return readField(e->value, schema, "field " + quote(key) + " of " + where,
-                     out);
-  };
-  auto read = [&](const char *key, FieldType type, Constraint c,
-                  FieldValue &out) {
-    return readIn(view, "", key, type, c, out);
-  };
-  FieldValue v;
-  if (read("epochs", FT::Int, C::Positive, v))
-    train.epochs = v.intValue;
-  if (read("batch_size", FT::Int, C::Positive, v))
-    train.batchSize = v.intValue;
-  if (read("lr", FT::Float, C::Positive, v))
-    train.learningRate = v.floatValue;
-  if (read("momentum", FT::Float, C::NonNegative, v))
-    train.momentum = v.floatValue;
-  if (read("weight_decay", FT::Float, C::NonNegative, v))
-    train.weightDecay = v.floatValue;
-  if (read("seed", FT::Int, C::NonNegative, v))
-    train.seed = v.intValue;
-  if (read("nesterov", FT::Bool, C::None, v)) {
-    train.nesterov = v.boolValue;
-    if (train.nesterov && train.momentum <= 0)
-      error(v.location, "'nesterov: true' in 'train' needs a positive "
-                        "'momentum'");
-  }
-  if (read("optimizer", FT::String, C::None, v)) {
-    static const std::vector<std::string> optimizers = {"sgd"};
-    if (v.stringValue == "sgd") {
-      train.optimizer = v.stringValue;
-    } else {
-      std::string message =
-          "unknown optimizer " + quote(v.stringValue) + " in 'train'";
-      std::string suggested =
-          withSuggestion(message, v.stringValue, optimizers);
-      error(v.location,
-            suggested == message ? message + "; supported: 'sgd'" : suggested);
-    }
+      continue;
+    if (info.kind == settings::Kind::Enum &&
+        info.enumInfo == &settings::kLrScheduleInfo)
+      readSchedule(e->value, train);
+    else
+      readSetting(e->value, info, i, train);
   }
 
-  const Entry *schedule = view.find("lr_schedule");
-  if (!schedule)
-    return;
-  static const std::vector<std::string> kinds = {"constant", "step", "cosine"};
-  train.keyLocations["lr_schedule"] = loc(schedule->value);
+  // A schedule's own settings were checked as they were read; the rules
+  // between settings are the table's.
+  for (const settings::Violation &v : settings::check(train)) {
+    if (!v.cause || v.setting->activeWith != settings::ActiveWith::Any)
+      continue;
+    auto at = train.keyLocations.find(v.cause->key);
+    error(at != train.keyLocations.end() ? at->second : train.location,
+          "'" + std::string(v.cause->yamlKey) + ": " +
+              settings::format(*v.cause, v.causeValue) +
+              "' in 'train' needs a " + settings::describe(v.needed) + " " +
+              quote(v.setting->yamlKey));
+  }
+}
+
+void Loader::readSchedule(const YAML::Node &s, TrainSpec &train) {
+  const settings::EnumInfo &schedules = settings::kLrScheduleInfo;
+  train.keyLocations["lr_schedule"] = loc(s);
   YAML::Node typeNode;
   MapView sview;
-  const YAML::Node &s = schedule->value;
+  std::string choices = settings::enumChoices(schedules);
   if (s.IsMap()) {
     sview = entriesOf(s, "in 'train.lr_schedule'");
     const Entry *t = sview.find("type");
     if (!t) {
-      error(s, "'train.lr_schedule' is missing required key 'type' "
-               "(constant, step or cosine)");
+      error(s, "'train.lr_schedule' is missing required key 'type' (" +
+                   choices + ")");
       return;
     }
     typeNode.reset(t->value);
@@ -98,47 +160,40 @@ void Loader::readTrain(const YAML::Node &node, TrainSpec &train) {
   if (!resolve(typeNode, type))
     return;
   if (!isPlainScalar(type) || type.Scalar().empty()) {
-    error(typeNode, "'train.lr_schedule' expects constant, step, cosine or a "
-                    "mapping with 'type', got " +
-                        describe(type));
+    error(typeNode, "'train.lr_schedule' expects a schedule name (" + choices +
+                        ") or a mapping with 'type', got " + describe(type));
     return;
   }
   const std::string &kind = type.Scalar();
-  std::vector<std::string> allowed = {"type"};
-  if (kind == "step")
-    allowed = {"type", "step_size", "gamma"};
-  else if (kind == "cosine")
-    allowed = {"type", "eta_min", "t_max"};
-  else if (kind != "constant") {
-    error(typeNode, withSuggestion("unknown learning-rate schedule " +
-                                       quote(kind) + " in 'train'",
-                                   kind, kinds) +
-                        (closestMatch(kind, kinds).empty()
-                             ? "; supported: 'constant', 'step', 'cosine'"
-                             : ""));
+  int64_t index = settings::enumIndex(schedules, kind);
+  if (index < 0) {
+    error(typeNode, unknownEnumMessage(schedules, kind));
     return;
   }
-  train.lrSchedule = kind;
+  train.lrSchedule = static_cast<LrSchedule>(index);
+  settings::ActiveWith group = settings::scheduleGroup(train.lrSchedule);
+  const std::vector<settings::SettingInfo> &table = settings::trainSettings();
+  std::vector<std::string> allowed = {"type"}, required;
+  for (const settings::SettingInfo &info : table) {
+    if (group == settings::ActiveWith::Any || info.activeWith != group)
+      continue;
+    allowed.push_back(info.yamlKey);
+    if (isRequired(info))
+      required.push_back(info.yamlKey);
+  }
+  std::string owner = "'train.lr_schedule' of type " + quote(kind);
   if (!s.IsMap()) {
-    if (kind == "step")
-      error(s, "'train.lr_schedule' of type 'step' is missing required key "
-               "'step_size'; write {type: step, step_size: N}");
+    for (const std::string &key : required)
+      error(s, owner + " is missing required key " + quote(key) +
+                   "; write {type: " + kind + ", " + key + ": N}");
     return;
   }
   checkKeys(sview, allowed, "in 'train.lr_schedule'");
-  if (kind == "step") {
-    checkRequired(sview, {"step_size"}, loc(s),
-                  "'train.lr_schedule' of type 'step'");
-    if (readIn(sview, "lr_schedule", "step_size", FT::Int, C::Positive, v))
-      train.stepSize = v.intValue;
-    if (readIn(sview, "lr_schedule", "gamma", FT::Float, C::Positive, v))
-      train.gamma = v.floatValue;
-  } else if (kind == "cosine") {
-    if (readIn(sview, "lr_schedule", "eta_min", FT::Float, C::NonNegative, v))
-      train.etaMin = v.floatValue;
-    if (readIn(sview, "lr_schedule", "t_max", FT::Int, C::Positive, v))
-      train.tMax = v.intValue;
-  }
+  checkRequired(sview, required, loc(s), owner);
+  for (size_t i = 0; i < table.size(); ++i)
+    if (table[i].activeWith == group)
+      if (const Entry *e = sview.find(table[i].yamlKey))
+        readSetting(e->value, table[i], i, train);
 }
 
 bool Loader::readNormalize(const YAML::Node &node, const std::string &section,
@@ -165,10 +220,18 @@ bool Loader::readNormalize(const YAML::Node &node, const std::string &section,
       ok = false;
       continue;
     }
-    if (static_cast<int64_t>(lists[k].size()) != channels) {
+    int64_t given = static_cast<int64_t>(lists[k].size());
+    if (channels > 0 && given != channels) {
       error(e->value, field + " needs one value per input channel (" +
                           std::to_string(channels) + "), got " +
-                          std::to_string(lists[k].size()));
+                          std::to_string(given));
+      ok = false;
+      continue;
+    }
+    if (channels <= 0 && given != 1 && given != 3) {
+      error(e->value, field + " before 'grayscale' needs one value per "
+                              "channel of the data set (1 or 3), got " +
+                          std::to_string(given));
       ok = false;
       continue;
     }
@@ -194,15 +257,29 @@ bool Loader::readTransforms(const YAML::Node &node, const std::string &what,
                             bool training, int64_t channels,
                             std::vector<TransformSpec> &out) {
   static const std::vector<std::string> kinds = {
-      "resize", "random_horizontal_flip", "random_resized_crop", "normalize"};
+      "resize", "random_horizontal_flip", "random_resized_crop", "normalize",
+      "grayscale"};
+  std::string kindList;
+  for (const std::string &k : kinds)
+    kindList += (kindList.empty() ? "" : ", ") + k;
   if (!node.IsSequence()) {
-    error(node, "'" + what +
-                    "' expects a list of transforms (resize, "
-                    "random_horizontal_flip, random_resized_crop, normalize), "
-                    "got " +
-                    describe(node));
+    error(node, "'" + what + "' expects a list of transforms (" + kindList +
+                    "), got " + describe(node));
     return false;
   }
+  // The data set's channels are what the network takes unless a grayscale
+  // step makes them so; before it, they are unknown (1 or 3).
+  bool makesChannels = false;
+  for (size_t i = 0; i < node.size(); ++i) {
+    YAML::Node item = node[i];
+    YAML::Node name = item.IsMap() && item.size() == 1 ? item.begin()->first
+                                                       : item;
+    makesChannels |= name.IsScalar() && name.Scalar() == "grayscale";
+  }
+  int64_t inputChannels = channels;
+  if (makesChannels)
+    channels = -1;
+  const TransformSpec *lastGrayscale = nullptr;
   bool ok = true;
   for (size_t i = 0; i < node.size(); ++i) {
     YAML::Node item = node[i];
@@ -233,9 +310,7 @@ bool Loader::readTransforms(const YAML::Node &node, const std::string &what,
                                          " in '" + what + "'",
                                      t.kind, kinds) +
                           (closestMatch(t.kind, kinds).empty()
-                               ? "; supported: 'resize', "
-                                 "'random_horizontal_flip', "
-                                 "'random_resized_crop', 'normalize'"
+                               ? "; supported: " + kindList
                                : ""));
       ok = false;
       continue;
@@ -350,8 +425,56 @@ bool Loader::readTransforms(const YAML::Node &node, const std::string &what,
       }
       t.mean = n.mean;
       t.std = n.std;
+      channels = static_cast<int64_t>(t.mean.size());
+    } else if (t.kind == "grayscale") {
+      if (hasArg) {
+        if (!arg.IsMap()) {
+          error(arg, owner + " expects a mapping {num_output_channels}, got " +
+                         describe(arg));
+          ok = false;
+          continue;
+        }
+        MapView av = entriesOf(arg, "in " + owner);
+        checkKeys(av, {"num_output_channels"}, "in " + owner);
+        if (const Entry *n = av.find("num_output_channels")) {
+          if (!readField(n->value,
+                         {"num_output_channels", FieldType::Int, false, 0,
+                          nullptr, Constraint::Positive},
+                         "field 'num_output_channels' of " + owner, v)) {
+            ok = false;
+            continue;
+          }
+          if (v.intValue != 1 && v.intValue != 3) {
+            error(n->value, "field 'num_output_channels' of " + owner +
+                                " must be 1 or 3, got " +
+                                std::to_string(v.intValue));
+            ok = false;
+            continue;
+          }
+          t.numOutputChannels = v.intValue;
+        }
+      }
+      if (channels > 0 && channels != 1 && channels != 3) {
+        error(kindNode, "transform 'grayscale' in '" + what +
+                            "' takes 1- or 3-channel images, got " +
+                            std::to_string(channels));
+        ok = false;
+        continue;
+      }
+      channels = t.numOutputChannels;
     }
     out.push_back(t);
+    if (t.kind == "grayscale")
+      lastGrayscale = &out.back();
+  }
+  // What the last grayscale makes is what the network sees.
+  if (ok && lastGrayscale && channels != inputChannels) {
+    error(lastGrayscale->location,
+          "'grayscale' makes " + std::to_string(channels) +
+              "-channel images but 'input' has " +
+              std::to_string(inputChannels) +
+              " channels; set num_output_channels to match");
+    ok = false;
   }
   return ok;
 }
@@ -461,18 +584,6 @@ void Loader::readData(const YAML::Node &node, ModelSpec &spec) {
     }
   }
 
-  // The pre-pipeline fields describe the training pipeline.
-  for (const TransformSpec &t : data.trainTransforms) {
-    if (t.kind == "resize")
-      data.resize = t.size[0] == t.size[1] ? t.size[0] : 0;
-    else if (t.kind == "random_horizontal_flip")
-      data.randomHorizontalFlip = t.p > 0;
-    else if (t.kind == "normalize") {
-      data.mean = t.mean;
-      data.std = t.std;
-    }
-  }
-
   if (const Entry *e = view.find("split")) {
     data.keyLocations["split"] = loc(e->value);
     if (!e->value.IsMap()) {
@@ -482,23 +593,20 @@ void Loader::readData(const YAML::Node &node, ModelSpec &spec) {
       return;
     }
     MapView sv = entriesOf(e->value, "in 'data.split'");
-    checkKeys(sv, {"train", "val", "seed"}, "in 'data.split'");
+    const std::vector<settings::SettingInfo> &table = settings::dataSettings();
+    std::vector<std::string> keys;
+    for (const settings::SettingInfo &info : table)
+      keys.push_back(info.yamlKey);
+    checkKeys(sv, keys, "in 'data.split'");
     checkRequired(sv, {"val"}, loc(e->value), "'data.split'");
-    struct {
-      const char *key;
-      Constraint c;
-      int64_t *target;
-    } fields[] = {{"train", Constraint::Positive, &data.splitTrain},
-                  {"val", Constraint::NonNegative, &data.splitVal},
-                  {"seed", Constraint::NonNegative, &data.splitSeed}};
-    for (auto &f : fields) {
-      const Entry *fe = sv.find(f.key);
+    for (size_t i = 0; i < table.size(); ++i) {
+      const Entry *fe = sv.find(table[i].yamlKey);
       if (!fe)
         continue;
-      data.keyLocations[std::string("split.") + f.key] = loc(fe->value);
-      if (readField(fe->value, {f.key, FieldType::Int, false, 0, nullptr, f.c},
-                    std::string("field '") + f.key + "' of 'data.split'", v))
-        *f.target = v.intValue;
+      data.keyLocations[table[i].key] = loc(fe->value);
+      if (readField(fe->value, fieldSchemaOf(table[i]),
+                    "field " + quote(table[i].yamlKey) + " of 'data.split'", v))
+        settings::set(data, i, v.intValue);
     }
   }
   (void)ok;

@@ -222,8 +222,8 @@ module attributes {rtml.train = {batch_size = 0 : i64}} {
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'rtml.data' std must be positive}}
-module attributes {rtml.data = {mean = array<f64: 0.5>, std = array<f64: 0.0>}} {
+// expected-error @+1 {{'builtin.module' op 'rtml.data' entry 'train_transforms' transform #1 ('normalize') entry 'std' must be positive}}
+module attributes {rtml.data = {train_transforms = [{kind = "normalize", mean = array<f64: 0.5>, std = array<f64: 0.0>}]}} {
 }
 
 // -----

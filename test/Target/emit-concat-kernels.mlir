@@ -28,7 +28,14 @@
 // MODEL-NOT: rtml::ops::batchNorm(
 // MODEL-NOT: rtml::ops::relu(
 
-module attributes {rtml.name = "bn_concat", rtml.classes = 6 : i64} {
+module attributes {rtml.name = "bn_concat", rtml.classes = 6 : i64,
+    rtml.train = {epochs = 1 : i64, batch_size = 32 : i64, optimizer = "sgd", lr = 0.01 : f64,
+                  momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
+                  lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
+                  eta_min = 0.0 : f64, t_max = 1 : i64},
+    rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 0 : i64,
+                 train_transforms = [],
+                 eval_transforms = []}} {
   func.func @forward(%x: tensor<?x3x4x4xf32>) -> tensor<?x6x4x4xf32> {
     %w = rtml.param "bn.weight" ones {fan_in = 1 : i64} : tensor<3xf32>
     %b = rtml.param "bn.bias" zeros {fan_in = 1 : i64} : tensor<3xf32>

@@ -10,16 +10,31 @@
 // CHECK: info_.name = "tiny";
 // CHECK-NEXT: info_.inputShape = {3, 16, 16};
 // CHECK-NEXT: info_.numClasses = 4;
+// Every training and data setting, in the settings table's order.
 // CHECK-NEXT: info_.train.epochs = 3;
 // CHECK-NEXT: info_.train.batchSize = 8;
+// CHECK-NEXT: info_.train.optimizer = rtml::Optimizer::Sgd;
 // CHECK-NEXT: info_.train.learningRate = 0.050000000000000003;
 // CHECK-NEXT: info_.train.momentum = 0.90000000000000002;
+// CHECK-NEXT: info_.train.nesterov = false;
 // CHECK-NEXT: info_.train.weightDecay = 0;
 // CHECK-NEXT: info_.train.seed = 7;
-// CHECK-NEXT: info_.data.resize = 0;
-// CHECK-NEXT: info_.data.randomHorizontalFlip = false;
-// CHECK-NEXT: info_.data.mean = {0.5, 0.25, 0.125};
-// CHECK-NEXT: info_.data.std = {1, 2, 4};
+// CHECK-NEXT: info_.train.lrSchedule = rtml::LrSchedule::Constant;
+// CHECK-NEXT: info_.train.lrStepSize = 0;
+// CHECK-NEXT: info_.train.lrGamma = 0.10000000000000001;
+// CHECK-NEXT: info_.train.lrEtaMin = 0;
+// CHECK-NEXT: info_.train.lrTMax = 3;
+// CHECK: info_.data.splitTrain = 0;
+// CHECK-NEXT: info_.data.splitVal = 0;
+// CHECK-NEXT: info_.data.splitSeed = 7;
+// CHECK-NEXT: info_.data.trainTransforms.push_back([] {
+// CHECK-NEXT: rtml::TransformConfig t;
+// CHECK-NEXT: t.kind = rtml::TransformConfig::Kind::RandomHorizontalFlip;
+// CHECK-NEXT: t.p = 0.5;
+// CHECK: t.kind = rtml::TransformConfig::Kind::Normalize;
+// CHECK-NEXT: t.mean = {0.5, 0.25, 0.125};
+// CHECK-NEXT: t.std = {1, 2, 4};
+// CHECK: info_.data.evalTransforms.push_back([] {
 // CHECK: params_ = {
 // CHECK-NEXT: {"conv.weight", {8, 3, 3, 3}, rtml::ParamInit::FanInUniform, 27},
 // CHECK-NEXT: {"conv.bias", {8}, rtml::ParamInit::Zeros, 27},
@@ -49,10 +64,13 @@
 #file = loc("model.yaml":12:5)
 #conv = loc("conv"(#file))
 module attributes {rtml.name = "tiny", rtml.classes = 4 : i64,
-    rtml.train = {epochs = 3 : i64, batch_size = 8 : i64, lr = 0.05 : f64,
-                  momentum = 0.9 : f64, weight_decay = 0.0 : f64, seed = 7 : i64},
-    rtml.data = {resize = 0 : i64, random_horizontal_flip = false,
-                 mean = array<f64: 0.5, 0.25, 0.125>, std = array<f64: 1.0, 2.0, 4.0>}} {
+    rtml.train = {epochs = 3 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.05 : f64,
+                  momentum = 0.9 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 7 : i64,
+                  lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
+                  eta_min = 0.0 : f64, t_max = 3 : i64},
+    rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 7 : i64,
+                 train_transforms = [{kind = "random_horizontal_flip", p = 0.5 : f64}, {kind = "normalize", mean = array<f64: 0.5, 0.25, 0.125>, std = array<f64: 1.0, 2.0, 4.0>}],
+                 eval_transforms = [{kind = "normalize", mean = array<f64: 0.5, 0.25, 0.125>, std = array<f64: 1.0, 2.0, 4.0>}]}} {
   func.func @forward(%x: tensor<?x3x16x16xf32>) -> tensor<?x4xf32> {
     %w = rtml.param "conv.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<8x3x3x3xf32>
     %b = rtml.param "conv.bias" zeros {fan_in = 27 : i64} : tensor<8xf32>

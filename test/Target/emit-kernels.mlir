@@ -41,7 +41,14 @@
 // MODEL: at::Tensor lrn2 = rtml_lrn_1(pool);
 // MODEL-NOT: rtml::ops::relu(
 
-module attributes {rtml.name = "two_lrns", rtml.classes = 8 : i64} {
+module attributes {rtml.name = "two_lrns", rtml.classes = 8 : i64,
+    rtml.train = {epochs = 1 : i64, batch_size = 32 : i64, optimizer = "sgd", lr = 0.01 : f64,
+                  momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
+                  lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
+                  eta_min = 0.0 : f64, t_max = 1 : i64},
+    rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 0 : i64,
+                 train_transforms = [],
+                 eval_transforms = []}} {
   func.func @forward(%x: tensor<?x8x4x4xf32>) -> tensor<?x8x2x2xf32> {
     %r = rtml.relu %x : tensor<?x8x4x4xf32> loc("relu1")
     %l = rtml.lrn %r {size = 5 : i64, alpha = 1.0e-4 : f64, beta = 0.75 : f64, k = 2.0 : f64} : tensor<?x8x4x4xf32> loc("lrn1")

@@ -1,6 +1,7 @@
 //===- SpecImporter.cpp - ModelSpec -> rtml dialect -----------------------===//
 #include "rtml/Import/SpecImporter.h"
 #include "rtml/Dialect/RtmlOps.h"
+#include "rtml/Dialect/SettingsAttr.h"
 #include "rtml/Spec/ModelSpec.h"
 #include "rtml/Support/Shapes.h"
 
@@ -56,7 +57,6 @@ private:
     return op->getResult(0);
   }
 
-  DictionaryAttr trainAttr();
   DictionaryAttr dataAttr();
   ArrayAttr transformsAttr(const std::vector<spec::TransformSpec> &transforms);
   void place(Block *body, Block::iterator firstNew,
@@ -89,63 +89,52 @@ FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
                                            ArrayRef<Value> inputs) {
   Location loc = layerLocation(layer);
   const std::string &op = layer.op;
-  if (op == "concat")
-    return buildInferred<ConcatOp>(loc, ValueRange(inputs));
-  if (op == "add")
-    return buildInferred<AddOp>(loc, ValueRange(inputs));
-  if (inputs.size() != 1)
-    return emitError(loc) << "op '" << op << "' takes one input, got "
-                          << inputs.size();
-  Value input = inputs.front();
-  auto pair = [&](const char *key) {
+  // The makers of an attribute from the spec field of its name, for the
+  // generated dispatch.
+  auto pairAttr = [&](const char *key) {
     return builder.getDenseI64ArrayAttr(layer.field(key).intList);
   };
-  auto f64 = [&](const char *key) {
+  auto intAttr = [&](const char *key) {
+    return builder.getI64IntegerAttr(layer.field(key).intValue);
+  };
+  auto floatAttr = [&](const char *key) {
     return builder.getF64FloatAttr(layer.field(key).floatValue);
   };
+  auto boolAttr = [&](const char *key) {
+    return builder.getBoolAttr(layer.field(key).boolValue);
+  };
+  // Ops built from their input(s) and fields alone, generated from
+  // RtmlOps.td. The loader has checked the number of inputs.
+#include "rtml/Dialect/RtmlImportDispatch.inc"
+  (void)pairAttr, (void)intAttr, (void)boolAttr;
 
+  // Ops that own parameters.
+  Value input = inputs.front();
   if (op == "conv2d") {
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
     if (!inputType || inputType.getRank() != 4)
       return emitError(loc) << "conv2d expects a rank-4 input [N, C, H, W], "
                                "got "
                             << input.getType();
+    // Whether groups divides the channels is the op's own check (its shape
+    // function); the weight is laid out as if it did.
     int64_t groups = layer.field("groups").intValue;
     int64_t inChannels = dimOf(input, 1);
     int64_t outChannels = layer.field("out_channels").intValue;
     const std::vector<int64_t> &kernel = layer.field("kernel").intList;
-    if (groups <= 0 || inChannels % groups != 0)
-      return emitError(loc) << "conv2d groups (" << groups
-                            << ") must divide the input channels ("
-                            << inChannels << ")";
-    int64_t fanIn = inChannels / groups * kernel[0] * kernel[1];
+    int64_t groupChannels = std::max<int64_t>(inChannels / groups, 1);
+    int64_t fanIn = groupChannels * kernel[0] * kernel[1];
     Value weight = param(loc, layer.name + ".weight",
-                         {outChannels, inChannels / groups, kernel[0],
-                          kernel[1]},
+                         {outChannels, groupChannels, kernel[0], kernel[1]},
                          ParamInit::FanInUniform, fanIn);
     Value bias;
     if (layer.field("bias").boolValue)
       bias = param(loc, layer.name + ".bias", {outChannels},
                    ParamInit::FanInUniform, fanIn);
-    return buildInferred<Conv2dOp>(
-        loc, input, weight, bias, pair("stride"), pair("padding"),
-        pair("dilation"), builder.getI64IntegerAttr(groups));
+    return buildInferred<Conv2dOp>(loc, input, weight, bias,
+                                   pairAttr("stride"), pairAttr("padding"),
+                                   pairAttr("dilation"), intAttr("groups"));
   }
-  if (op == "relu")
-    return buildInferred<ReluOp>(loc, input);
-  if (op == "lrn")
-    return buildInferred<LrnOp>(
-        loc, input, builder.getI64IntegerAttr(layer.field("size").intValue),
-        f64("alpha"), f64("beta"), f64("k"));
-  if (op == "max_pool2d")
-    return buildInferred<MaxPool2dOp>(
-        loc, input, pair("kernel"), pair("stride"), pair("padding"),
-        builder.getBoolAttr(layer.field("ceil_mode").boolValue));
-  if (op == "avg_pool2d")
-    return buildInferred<AvgPool2dOp>(
-        loc, input, pair("kernel"), pair("stride"), pair("padding"),
-        builder.getBoolAttr(layer.field("ceil_mode").boolValue),
-        builder.getBoolAttr(layer.field("count_include_pad").boolValue));
   if (op == "batch_norm") {
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
     if (!inputType || inputType.getRank() < 2)
@@ -166,15 +155,9 @@ FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
                         ParamInit::Zeros, 1, /*buffer=*/true,
                         builder.getI64Type());
     return buildInferred<BatchNormOp>(loc, input, weight, bias, mean, var,
-                                      count, f64("eps"), f64("momentum"));
+                                      count, floatAttr("eps"),
+                                      floatAttr("momentum"));
   }
-  if (op == "adaptive_avg_pool2d")
-    return buildInferred<AdaptiveAvgPool2dOp>(loc, input,
-                                              pair("output_size"));
-  if (op == "flatten")
-    return buildInferred<FlattenOp>(loc, input);
-  if (op == "dropout")
-    return buildInferred<DropoutOp>(loc, input, f64("p"));
   if (op == "linear") {
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
     if (!inputType || inputType.getRank() != 2)
@@ -194,26 +177,6 @@ FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
   }
   return emitError(loc) << "op '" << op << "' has no lowering to the rtml "
                                          "dialect";
-}
-
-DictionaryAttr SpecImporter::trainAttr() {
-  const spec::TrainSpec &t = spec.train;
-  return builder.getDictionaryAttr({
-      builder.getNamedAttr("epochs", builder.getI64IntegerAttr(t.epochs)),
-      builder.getNamedAttr("batch_size",
-                           builder.getI64IntegerAttr(t.batchSize)),
-      builder.getNamedAttr("lr", builder.getF64FloatAttr(t.learningRate)),
-      builder.getNamedAttr("momentum", builder.getF64FloatAttr(t.momentum)),
-      builder.getNamedAttr("weight_decay",
-                           builder.getF64FloatAttr(t.weightDecay)),
-      builder.getNamedAttr("seed", builder.getI64IntegerAttr(t.seed)),
-      builder.getNamedAttr("nesterov", builder.getBoolAttr(t.nesterov)),
-      builder.getNamedAttr("lr_schedule", builder.getStringAttr(t.lrSchedule)),
-      builder.getNamedAttr("step_size", builder.getI64IntegerAttr(t.stepSize)),
-      builder.getNamedAttr("gamma", builder.getF64FloatAttr(t.gamma)),
-      builder.getNamedAttr("eta_min", builder.getF64FloatAttr(t.etaMin)),
-      builder.getNamedAttr("t_max", builder.getI64IntegerAttr(t.tMax)),
-  });
 }
 
 ArrayAttr SpecImporter::transformsAttr(
@@ -239,6 +202,10 @@ ArrayAttr SpecImporter::transformsAttr(
       entries.push_back(
           builder.getNamedAttr("std", builder.getDenseF64ArrayAttr(t.std)));
     }
+    if (t.kind == "grayscale")
+      entries.push_back(builder.getNamedAttr(
+          "num_output_channels",
+          builder.getI64IntegerAttr(t.numOutputChannels)));
     list.push_back(builder.getDictionaryAttr(entries));
   }
   return builder.getArrayAttr(list);
@@ -246,25 +213,11 @@ ArrayAttr SpecImporter::transformsAttr(
 
 DictionaryAttr SpecImporter::dataAttr() {
   const spec::DataSpec &d = spec.data;
-  SmallVector<NamedAttribute> entries = {
-      builder.getNamedAttr("resize", builder.getI64IntegerAttr(d.resize)),
-      builder.getNamedAttr("random_horizontal_flip",
-                           builder.getBoolAttr(d.randomHorizontalFlip)),
-      builder.getNamedAttr("split_train",
-                           builder.getI64IntegerAttr(d.splitTrain)),
-      builder.getNamedAttr("split_val", builder.getI64IntegerAttr(d.splitVal)),
-      builder.getNamedAttr("split_seed",
-                           builder.getI64IntegerAttr(d.splitSeed)),
-      builder.getNamedAttr("train_transforms",
-                           transformsAttr(d.trainTransforms)),
-      builder.getNamedAttr("eval_transforms",
-                           transformsAttr(d.evalTransforms))};
-  if (!d.mean.empty()) {
-    entries.push_back(
-        builder.getNamedAttr("mean", builder.getDenseF64ArrayAttr(d.mean)));
-    entries.push_back(
-        builder.getNamedAttr("std", builder.getDenseF64ArrayAttr(d.std)));
-  }
+  SmallVector<NamedAttribute> entries = dataSettingsEntries(builder, d);
+  entries.push_back(builder.getNamedAttr("train_transforms",
+                                         transformsAttr(d.trainTransforms)));
+  entries.push_back(builder.getNamedAttr("eval_transforms",
+                                         transformsAttr(d.evalTransforms)));
   return builder.getDictionaryAttr(entries);
 }
 
@@ -285,7 +238,7 @@ OwningOpRef<ModuleOp> SpecImporter::run() {
   Operation *moduleOp = module->getOperation();
   moduleOp->setAttr(kModelNameAttr, builder.getStringAttr(spec.name));
   moduleOp->setAttr(kClassesAttr, builder.getI64IntegerAttr(spec.classes));
-  moduleOp->setAttr(kTrainAttr, trainAttr());
+  moduleOp->setAttr(kTrainAttr, trainAttr(builder, spec.train));
   moduleOp->setAttr(kDataAttr, dataAttr());
   if (!spec.devices.empty())
     moduleOp->setAttr(kDevicesAttr,

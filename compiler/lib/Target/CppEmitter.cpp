@@ -7,12 +7,13 @@
 //===----------------------------------------------------------------------===//
 #include "rtml/Target/CppEmitter.h"
 #include "rtml/Dialect/RtmlOps.h"
+#include "rtml/Dialect/SettingsAttr.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 
@@ -209,9 +210,38 @@ static int64_t deviceIndex(Operation *op) {
   return 0;
 }
 
-/// "p[3]" for a parameter operand, or an undefined tensor for an absent one.
-static std::string operandExpr(const ValueNamer &namer, Value v) {
-  return v ? namer.name(v) : std::string("at::Tensor()");
+namespace {
+/// The C++ text of a runtime call's arguments, for the generated calls.
+struct RuntimeArgs {
+  const ValueNamer &namer;
+  /// A tensor operand; an absent optional one is an undefined tensor.
+  std::string tensor(Value v) const {
+    return v ? namer.name(v) : std::string("at::Tensor()");
+  }
+  std::string tensors(ValueRange values) const {
+    std::string list;
+    for (Value v : values)
+      list += (list.empty() ? "" : ", ") + namer.name(v);
+    return "{" + list + "}";
+  }
+  std::string attribute(Attribute attr) const {
+    if (auto b = dyn_cast<BoolAttr>(attr))
+      return b.getValue() ? "true" : "false";
+    if (auto i = dyn_cast<IntegerAttr>(attr))
+      return std::to_string(i.getInt());
+    if (auto f = dyn_cast<FloatAttr>(attr))
+      return cppDouble(f.getValueAsDouble());
+    if (auto ints = dyn_cast<DenseI64ArrayAttr>(attr))
+      return cppInts(ints.asArrayRef());
+    llvm_unreachable("rtml-tblgen only generates calls with these attributes");
+  }
+};
+} // namespace
+
+static std::string runtimeCall(StringRef function,
+                               ArrayRef<std::string> arguments) {
+  return ("rtml::ops::" + function + "(" + llvm::join(arguments, ", ") + ")")
+      .str();
 }
 
 static FailureOr<std::string>
@@ -229,69 +259,14 @@ emitOpCall(Operation *op, const ValueNamer &namer,
   }
   if (kernel != kernelEntries.end())
     return kernel->second + "(" + namer.name(op->getOperand(0)) + ")";
+  RuntimeArgs args{namer};
   return llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
-      .Case([&](Conv2dOp conv) -> FailureOr<std::string> {
-        return "rtml::ops::conv2d(" + namer.name(conv.getInput()) + ", " +
-               namer.name(conv.getWeight()) + ", " +
-               operandExpr(namer, conv.getBias()) + ", " +
-               cppInts(conv.getStride()) + ", " + cppInts(conv.getPadding()) +
-               ", " + cppInts(conv.getDilation()) + ", " +
-               std::to_string(conv.getGroups()) + ")";
-      })
-      .Case([&](ReluOp relu) -> FailureOr<std::string> {
-        return "rtml::ops::relu(" + namer.name(relu.getInput()) + ")";
-      })
-      .Case([&](MaxPool2dOp pool) -> FailureOr<std::string> {
-        return "rtml::ops::maxPool2d(" + namer.name(pool.getInput()) + ", " +
-               cppInts(pool.getKernel()) + ", " + cppInts(pool.getStride()) +
-               ", " + cppInts(pool.getPadding()) + ", " +
-               (pool.getCeilMode() ? "true" : "false") + ")";
-      })
-      .Case([&](AvgPool2dOp pool) -> FailureOr<std::string> {
-        return "rtml::ops::avgPool2d(" + namer.name(pool.getInput()) + ", " +
-               cppInts(pool.getKernel()) + ", " + cppInts(pool.getStride()) +
-               ", " + cppInts(pool.getPadding()) + ", " +
-               (pool.getCeilMode() ? "true" : "false") + ", " +
-               (pool.getCountIncludePad() ? "true" : "false") + ")";
-      })
-      .Case([&](BatchNormOp bn) -> FailureOr<std::string> {
-        return "rtml::ops::batchNorm(" + namer.name(bn.getInput()) + ", " +
-               namer.name(bn.getWeight()) + ", " + namer.name(bn.getBias()) +
-               ", " + namer.name(bn.getRunningMean()) + ", " +
-               namer.name(bn.getRunningVar()) + ", " +
-               namer.name(bn.getNumBatchesTracked()) + ", training, " +
-               cppDouble(bn.getMomentum().convertToDouble()) + ", " +
-               cppDouble(bn.getEps().convertToDouble()) + ")";
-      })
-      .Case<ConcatOp, AddOp>([&](Operation *multi) -> FailureOr<std::string> {
-        std::string args;
-        for (Value v : multi->getOperands())
-          args += (args.empty() ? "" : ", ") + namer.name(v);
-        return std::string(isa<ConcatOp>(multi) ? "rtml::ops::concat({"
-                                                : "rtml::ops::add({") +
-               args + "})";
-      })
+#include "rtml/Dialect/RtmlEmitterCalls.inc"
       .Case([&](TransferOp transfer) -> FailureOr<std::string> {
         Operation *producer = transfer.getInput().getDefiningOp();
         return "rtml::ops::toDevice(" + namer.name(transfer.getInput()) +
                ", " + std::to_string(deviceIndex(transfer)) + ", " +
                std::to_string(producer ? deviceIndex(producer) : 0) + ")";
-      })
-      .Case([&](AdaptiveAvgPool2dOp pool) -> FailureOr<std::string> {
-        return "rtml::ops::adaptiveAvgPool2d(" + namer.name(pool.getInput()) +
-               ", " + cppInts(pool.getOutputSize()) + ")";
-      })
-      .Case([&](FlattenOp flatten) -> FailureOr<std::string> {
-        return "rtml::ops::flatten(" + namer.name(flatten.getInput()) + ")";
-      })
-      .Case([&](DropoutOp dropout) -> FailureOr<std::string> {
-        return "rtml::ops::dropout(" + namer.name(dropout.getInput()) + ", " +
-               cppDouble(dropout.getP().convertToDouble()) + ", training)";
-      })
-      .Case([&](LinearOp linear) -> FailureOr<std::string> {
-        return "rtml::ops::linear(" + namer.name(linear.getInput()) + ", " +
-               namer.name(linear.getWeight()) + ", " +
-               operandExpr(namer, linear.getBias()) + ")";
       })
       .Default([&](Operation *other) -> FailureOr<std::string> {
         other->emitError("the C++ emitter has no lowering for '")
@@ -300,18 +275,16 @@ emitOpCall(Operation *op, const ValueNamer &namer,
       });
 }
 
-/// A runtime TransformConfig from one entry of rtml.data's transform lists.
+/// A runtime TransformConfig from one entry of rtml.data's transform lists
+/// (verified: a known kind with all of its entries).
 static std::string cppTransform(DictionaryAttr t) {
   StringRef kind = t.getAs<StringAttr>("kind").getValue();
+  const TransformKind *known =
+      llvm::find_if(transformKinds(),
+                    [&](const TransformKind &k) { return k.name == kind; });
   std::string s = "[] {\n      rtml::TransformConfig t;\n      t.kind = "
                   "rtml::TransformConfig::Kind::" +
-                  llvm::StringSwitch<std::string>(kind)
-                      .Case("resize", "Resize")
-                      .Case("random_horizontal_flip", "RandomHorizontalFlip")
-                      .Case("random_resized_crop", "RandomResizedCrop")
-                      .Case("normalize", "Normalize")
-                      .Default("Resize") +
-                  ";\n";
+                  known->cppKind.str() + ";\n";
   if (auto v = t.getAs<DenseI64ArrayAttr>("size"))
     s += "      t.size = " + cppInts(v.asArrayRef()) + ";\n";
   if (auto v = t.getAs<FloatAttr>("p"))
@@ -320,7 +293,36 @@ static std::string cppTransform(DictionaryAttr t) {
     if (auto v = t.getAs<DenseF64ArrayAttr>(key))
       s += std::string("      t.") + key + " = " + cppDoubles(v.asArrayRef()) +
            ";\n";
+  if (auto v = t.getAs<IntegerAttr>("num_output_channels"))
+    s += "      t.numOutputChannels = " + std::to_string(v.getInt()) + ";\n";
   return s + "      return t;\n    }()";
+}
+
+/// A setting's value as a C++ expression of its member's type.
+static std::string cppSetting(const settings::SettingInfo &info,
+                              const settings::Value &value) {
+  switch (info.kind) {
+  case settings::Kind::Int:
+    return std::to_string(std::get<int64_t>(value));
+  case settings::Kind::Float:
+    return cppDouble(std::get<double>(value));
+  case settings::Kind::Bool:
+    return std::get<bool>(value) ? "true" : "false";
+  case settings::Kind::Enum:
+    return std::string(info.enumInfo->cppType) + "::" +
+           info.enumInfo->cppNames[std::get<int64_t>(value)];
+  }
+  return "";
+}
+
+/// `info_.FIELD.member = value;` for every setting of the table.
+template <typename Settings>
+static void emitSettings(const Settings &s,
+                         const std::vector<settings::SettingInfo> &table,
+                         StringRef field, llvm::raw_ostream &os) {
+  for (auto [i, info] : llvm::enumerate(table))
+    os << "    info_." << field << "." << info.member << " = "
+       << cppSetting(info, settings::get(s, i)) << ";\n";
 }
 
 static void emitInfo(ModuleOp module, func::FuncOp func,
@@ -334,37 +336,9 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
     classes = c.getInt();
   os << "    info_.numClasses = " << classes << ";\n";
 
-  if (auto train = module->getAttrOfType<DictionaryAttr>(kTrainAttr)) {
-    auto i64 = [&](StringRef key, StringRef field) {
-      if (auto v = train.getAs<IntegerAttr>(key))
-        os << "    info_.train." << field << " = " << v.getInt() << ";\n";
-    };
-    auto f64 = [&](StringRef key, StringRef field) {
-      if (auto v = train.getAs<FloatAttr>(key))
-        os << "    info_.train." << field << " = "
-           << cppDouble(v.getValueAsDouble()) << ";\n";
-    };
-    i64("epochs", "epochs");
-    i64("batch_size", "batchSize");
-    f64("lr", "learningRate");
-    f64("momentum", "momentum");
-    f64("weight_decay", "weightDecay");
-    i64("seed", "seed");
-    if (auto v = train.getAs<BoolAttr>("nesterov"))
-      os << "    info_.train.nesterov = " << (v.getValue() ? "true" : "false")
-         << ";\n";
-    if (auto v = train.getAs<StringAttr>("lr_schedule"))
-      os << "    info_.train.lrSchedule = rtml::LrSchedule::"
-         << llvm::StringSwitch<StringRef>(v.getValue())
-                .Case("step", "Step")
-                .Case("cosine", "Cosine")
-                .Default("Constant")
-         << ";\n";
-    i64("step_size", "lrStepSize");
-    f64("gamma", "lrGamma");
-    f64("eta_min", "lrEtaMin");
-    i64("t_max", "lrTMax");
-  }
+  emitSettings(trainSettingsOf(
+                   module->getAttrOfType<DictionaryAttr>(kTrainAttr)),
+               settings::trainSettings(), "train", os);
   if (auto heads = module->getAttrOfType<ArrayAttr>(kHeadsAttr)) {
     os << "    info_.heads = {";
     for (auto [i, head] : llvm::enumerate(heads.getAsRange<DictionaryAttr>()))
@@ -374,32 +348,13 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
          << "}";
     os << "};\n";
   }
-  if (auto data = module->getAttrOfType<DictionaryAttr>(kDataAttr)) {
-    if (auto v = data.getAs<IntegerAttr>("resize"))
-      os << "    info_.data.resize = " << v.getInt() << ";\n";
-    if (auto v = data.getAs<BoolAttr>("random_horizontal_flip"))
-      os << "    info_.data.randomHorizontalFlip = "
-         << (v.getValue() ? "true" : "false") << ";\n";
-    if (auto v = data.getAs<DenseF64ArrayAttr>("mean"))
-      os << "    info_.data.mean = " << cppDoubles(v.asArrayRef()) << ";\n";
-    if (auto v = data.getAs<DenseF64ArrayAttr>("std"))
-      os << "    info_.data.std = " << cppDoubles(v.asArrayRef()) << ";\n";
-    for (auto [key, field] : {std::pair{"split_train", "splitTrain"},
-                              std::pair{"split_val", "splitVal"},
-                              std::pair{"split_seed", "splitSeed"}})
-      if (auto v = data.getAs<IntegerAttr>(key))
-        os << "    info_.data." << field << " = " << v.getInt() << ";\n";
-    for (auto [key, field] :
-         {std::pair{"train_transforms", "trainTransforms"},
-          std::pair{"eval_transforms", "evalTransforms"}}) {
-      auto list = data.getAs<ArrayAttr>(key);
-      if (!list)
-        continue;
-      for (auto t : list.getAsRange<DictionaryAttr>())
-        os << "    info_.data." << field << ".push_back("
-           << cppTransform(t) << ");\n";
-    }
-  }
+  auto data = module->getAttrOfType<DictionaryAttr>(kDataAttr);
+  emitSettings(dataSettingsOf(data), settings::dataSettings(), "data", os);
+  for (auto [key, field] : {std::pair{"train_transforms", "trainTransforms"},
+                            std::pair{"eval_transforms", "evalTransforms"}})
+    for (auto t : data.getAs<ArrayAttr>(key).getAsRange<DictionaryAttr>())
+      os << "    info_.data." << field << ".push_back(" << cppTransform(t)
+         << ");\n";
   if (auto devices = module->getAttrOfType<ArrayAttr>(kDevicesAttr)) {
     os << "    info_.devices = {";
     for (auto [i, d] : llvm::enumerate(devices.getAsRange<StringAttr>()))
@@ -425,6 +380,11 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
   FailureOr<func::FuncOp> func = forwardFunction(module);
   if (failed(func))
     return failure();
+  // The trainer's settings come from the module alone: no defaults here.
+  for (StringRef attr : {kTrainAttr, kDataAttr})
+    if (!module->getAttrOfType<DictionaryAttr>(attr))
+      return module.emitError("the C++ emitter needs the module's '")
+             << attr << "' (the training and data settings)";
   Block &body = func->getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
 

@@ -296,7 +296,7 @@ TEST(RuntimeOps, BatchNormMatchesTorchModuleInTrainingAndEval) {
     reference->train();
     at::Tensor expected = reference->forward(xb);
     at::Tensor actual =
-        ops::batchNorm(xa, w, b, mean, var, count, true, 0.1, 1e-3);
+        ops::batchNorm(xa, w, b, mean, var, count, 1e-3, 0.1, true);
     EXPECT_TRUE(at::allclose(actual, expected, 1e-5, 1e-5));
     at::Tensor upstream = at::randn(actual.sizes());
     actual.backward(upstream);
@@ -313,7 +313,7 @@ TEST(RuntimeOps, BatchNormMatchesTorchModuleInTrainingAndEval) {
   at::Tensor x = at::randn({2, 5, 3, 3});
   at::Tensor before = mean.clone();
   EXPECT_TRUE(at::allclose(
-      ops::batchNorm(x, w, b, mean, var, count, false, 0.1, 1e-3),
+      ops::batchNorm(x, w, b, mean, var, count, 1e-3, 0.1, false),
       reference->forward(x), 1e-5, 1e-5));
   EXPECT_TRUE(at::equal(mean, before));
   EXPECT_EQ(count.item<int64_t>(), 2);

@@ -115,15 +115,17 @@ TEST_F(AlexNetSpec, Locations) {
 TEST_F(AlexNetSpec, TrainingSetUp) {
   EXPECT_EQ(spec.train.epochs, 20);
   EXPECT_EQ(spec.train.batchSize, 128);
-  EXPECT_EQ(spec.train.optimizer, "sgd");
+  EXPECT_EQ(spec.train.optimizer, Optimizer::Sgd);
   EXPECT_DOUBLE_EQ(spec.train.learningRate, 0.01);
   EXPECT_DOUBLE_EQ(spec.train.momentum, 0.9);
   EXPECT_DOUBLE_EQ(spec.train.weightDecay, 5e-4);
   EXPECT_EQ(spec.train.seed, 0);
-  EXPECT_EQ(spec.data.resize, 224);
-  EXPECT_TRUE(spec.data.randomHorizontalFlip);
-  EXPECT_EQ(spec.data.mean, (std::vector<double>{0.5, 0.5, 0.5}));
-  EXPECT_EQ(spec.data.std, (std::vector<double>{0.5, 0.5, 0.5}));
+  const std::vector<TransformSpec> &train = spec.data.trainTransforms;
+  ASSERT_EQ(train.size(), 3u);
+  EXPECT_EQ(train[0].size, (std::vector<int64_t>{224, 224}));
+  EXPECT_EQ(train[1].kind, "random_horizontal_flip");
+  EXPECT_EQ(train[2].mean, (std::vector<double>{0.5, 0.5, 0.5}));
+  EXPECT_EQ(train[2].std, (std::vector<double>{0.5, 0.5, 0.5}));
 }
 
 /// Walks the layers with the shared shape arithmetic: the spec must describe

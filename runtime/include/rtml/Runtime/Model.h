@@ -13,6 +13,8 @@
 #ifndef RTML_RUNTIME_MODEL_H
 #define RTML_RUNTIME_MODEL_H
 
+#include "rtml/Support/TrainSettings.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -51,27 +53,9 @@ struct HeadInfo {
   double lossWeight = 1.0;
 };
 
-/// How the learning rate changes, stepped once per epoch (E = epochs done,
-/// from 0): Constant: lr; Step (StepLR): lr * gamma^floor(E / stepSize);
-/// Cosine (CosineAnnealingLR): etaMin + (lr - etaMin) * (1 + cos(pi * E /
-/// tMax)) / 2.
-enum class LrSchedule { Constant, Step, Cosine };
-
-/// The training set-up written in the spec's `train:` section.
-struct TrainConfig {
-  int64_t epochs = 1;
-  int64_t batchSize = 32;
-  double learningRate = 0.01;
-  double momentum = 0.0;
-  double weightDecay = 0.0;
-  uint64_t seed = 0;
-  bool nesterov = false; ///< torch.optim.SGD(nesterov=True); needs momentum
-  LrSchedule lrSchedule = LrSchedule::Constant;
-  int64_t lrStepSize = 0; ///< Step: epochs between decays (> 0)
-  double lrGamma = 0.1;   ///< Step: decay factor
-  double lrEtaMin = 0.0;  ///< Cosine: the final learning rate
-  int64_t lrTMax = 0;     ///< Cosine: half period in epochs; 0 = epochs
-};
+/// The training set-up written in the spec's `train:` section; its members,
+/// defaults and rules are the settings table (rtml/Support/TrainSettings.h).
+using TrainConfig = TrainSettings;
 
 /// One step of an input pipeline (torchvision.transforms), applied on the
 /// training device after the uint8 pixels are scaled to [0, 1].

@@ -14,6 +14,7 @@
 #define RTML_SPEC_MODELSPEC_H
 
 #include "rtml/Support/Diagnostics.h"
+#include "rtml/Support/TrainSettings.h"
 
 #include <cstdint>
 #include <map>
@@ -77,28 +78,13 @@ struct InputSpec {
   SourceLocation location;
 };
 
-struct TrainSpec {
-  int64_t epochs = 1;
-  int64_t batchSize = 32;
-  double learningRate = 0.01;
-  double momentum = 0.0;
-  double weightDecay = 0.0;
-  int64_t seed = 0;
-  std::string optimizer = "sgd"; ///< the only one for now
-  bool nesterov = false; ///< torch.optim.SGD(nesterov=True); needs momentum
-
-  /// Learning-rate schedule, stepped once per epoch:
-  ///   "constant": lr throughout;
-  ///   "step":     lr * gamma^(epoch / stepSize)  (StepLR);
-  ///   "cosine":   eta_min + (lr - eta_min) * (1 + cos(pi * epoch / tMax)) / 2
-  ///               (CosineAnnealingLR).
-  std::string lrSchedule = "constant";
-  int64_t stepSize = 0; ///< step: epochs between decays (> 0)
-  double gamma = 0.1;   ///< step: decay factor
-  double etaMin = 0.0;  ///< cosine: the final learning rate
-  int64_t tMax = 0;     ///< cosine: epochs of the half period (default epochs)
+/// The `train:` section: every setting of the settings table
+/// (rtml/Support/TrainSettings.h), defaults filled, and where each was
+/// written.
+struct TrainSpec : TrainSettings {
   SourceLocation location;
-  /// Location of each key given in the file (absent: defaulted).
+  /// Location of the value of each key given in the file (absent:
+  /// defaulted), by its key in the table ("lr", "eta_min", "lr_schedule").
   std::map<std::string, SourceLocation> keyLocations;
 };
 
@@ -106,41 +92,30 @@ struct TrainSpec {
 /// pixels are scaled to [0, 1] (ToTensor).
 struct TransformSpec {
   /// "resize" (size), "random_horizontal_flip" (p), "random_resized_crop"
-  /// (size, scale, ratio), "normalize" (mean, std).
+  /// (size, scale, ratio), "normalize" (mean, std), "grayscale"
+  /// (numOutputChannels).
   std::string kind;
   std::vector<int64_t> size;               ///< [h, w]
   double p = 0.5;                          ///< flip probability
   std::vector<double> scale = {0.08, 1.0}; ///< area fraction [lo, hi]
   std::vector<double> ratio = {3.0 / 4.0, 4.0 / 3.0}; ///< aspect [lo, hi]
   std::vector<double> mean, std;                      ///< one per channel
+  int64_t numOutputChannels = 1;                      ///< grayscale: 1 or 3
   SourceLocation location;
 };
 
-struct DataSpec {
-  /// The training pipeline in the pre-pipeline terms (kept for readers that
-  /// know only these): the train pipeline's square resize (0: none or not
-  /// square), whether it flips, its normalization (empty: none).
-  int64_t resize = 0;
-  bool randomHorizontalFlip = false;
-  std::vector<double> mean;
-  std::vector<double> std;
-
+/// The `data:` section: the split's settings (the settings table's data
+/// part, rtml/Support/TrainSettings.h) and the two pipelines.
+struct DataSpec : DataSettings {
   /// The pipelines, in order. From `data.train` / `data.eval`, or from the
-  /// shorthand keys: train = resize, flip, normalize; eval = resize,
-  /// normalize.
+  /// shorthand keys, which the loader expands here once: train = resize,
+  /// flip, normalize; eval = resize, normalize.
   std::vector<TransformSpec> trainTransforms;
   std::vector<TransformSpec> evalTransforms;
-
-  /// Validation split of the training set (`data.split`): splitVal images
-  /// (chosen with splitSeed) are held out for validation, splitTrain of the
-  /// rest are used for training (0: all of the rest). splitVal == 0: no
-  /// validation set.
-  int64_t splitTrain = 0;
-  int64_t splitVal = 0;
-  int64_t splitSeed = 0; ///< default: train.seed
   SourceLocation location;
   /// Location of each key given in the file (absent: defaulted);
-  /// "normalize.mean" / "normalize.std" for the nested ones.
+  /// "normalize.mean" / "normalize.std" for the nested ones, the table's key
+  /// ("split_val") for the split's.
   std::map<std::string, SourceLocation> keyLocations;
 };
 
