@@ -32,7 +32,11 @@ import signal
 import subprocess
 import sys
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    sys.exit("rtml-study: error: needs PyYAML (apt-get install python3-yaml; "
+             "scripts/setup.sh installs it)")
 
 
 class StudyError(Exception):
