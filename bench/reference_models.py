@@ -426,15 +426,22 @@ def torchvision_alexnet(num_classes: int = 10):
     return torchvision.models.alexnet(num_classes=num_classes)
 
 
-def torchvision_googlenet(num_classes: int = 10, transform_input: bool = False):
-    """With the side classifiers. torchvision sets transform_input=True for
-    its pretrained weights (the report's "Pretrained GoogLeNet");
-    models/torchvision_googlenet.yaml is the network without it and folds
-    it into its data normalization."""
+def torchvision_googlenet(num_classes: int = 10, transform_input: bool = False,
+                          aux_logits: bool = False):
+    """Without the side classifiers by default, as the report's "Pretrained
+    GoogLeNet": googlenet(weights=...) drops aux1 and aux2 (not pretrained)
+    unless aux_logits=True. torchvision sets transform_input=True for its
+    pretrained weights; models/torchvision_googlenet.yaml is the network
+    without it and folds it into its data normalization."""
     import torchvision
     return torchvision.models.googlenet(num_classes=num_classes,
-                                        aux_logits=True, init_weights=True,
+                                        aux_logits=aux_logits, init_weights=True,
                                         transform_input=transform_input)
+
+
+def torchvision_googlenet_aux(num_classes: int = 10, transform_input: bool = False):
+    """With both side classifiers (torchvision_googlenet.yaml --set aux=true)."""
+    return torchvision_googlenet(num_classes, transform_input, aux_logits=True)
 
 
 MODELS.update({
@@ -444,6 +451,7 @@ MODELS.update({
     "alexnet_2gpu": AlexNet2GPU,
     "torchvision_alexnet": torchvision_alexnet,
     "torchvision_googlenet": torchvision_googlenet,
+    "torchvision_googlenet_aux": torchvision_googlenet_aux,
 })
 
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sets rtml up on a Debian bookworm machine and shows it working:
-#   1. installs the Debian packages that are missing (quiet when none are),
+#   1. installs the Debian packages that are missing (quiet when none are):
+#      the toolchain, OpenBLAS (LibTorch's CPU speed), Fashion-MNIST,
+#      PyYAML and matplotlib (rtml-study),
 #   2. configures and builds rtml (ninja, ccache) in build/,
-#   3. compiles models/alexnet.yaml into a trainer and trains it briefly on
-#      a synthetic CIFAR-10-format data set that rtml-data generates.
+#   3. runs the quick study (studies/quick.yaml): compiles a small CNN,
+#      trains it on Fashion-MNIST and prints the table (test accuracy, time).
 #
 # Usage: scripts/setup.sh [--no-demo] [--build-dir DIR]
-# Environment: RTML_BUILD_DIR (default build), RTML_DEMO_STEPS (default 20).
+# Environment: RTML_BUILD_DIR (default build).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +33,7 @@ packages=(
   libzstd-dev  # static LLVMSupport, which rtml-tblgen links
   libtorch-dev libgloo-dev libyaml-cpp-dev libgtest-dev
   python3-torch python3-torchvision
+  libopenblas0-openmp dataset-fashion-mnist python3-yaml python3-matplotlib
   chromium
   zlib1g-dev libturbojpeg0-dev libspng-dev libcli11-dev dataset-fashion-mnist
 )
@@ -61,21 +64,10 @@ cmake --build "$build" -j "$jobs"
 
 [[ $demo -eq 1 ]] || exit 0
 
-# --- 3. demo: compile AlexNet and train it briefly ---------------------------
-demo_dir="$build/demo"
-steps="${RTML_DEMO_STEPS:-20}"
-log "generating a synthetic CIFAR-10-format data set in $demo_dir/data"
-"$build/tools/rtml-data/rtml-data" synth --out "$demo_dir/data" \
-  --train 5000 --test 1000 --seed 1
-
-log "compiling models/alexnet.yaml"
-"$build/tools/rtmlc/rtmlc" "$root/models/alexnet.yaml" --emit=summary | tail -n 1
-trainer="$("$build/tools/rtmlc/rtmlc" "$root/models/alexnet.yaml" \
-  -o "$demo_dir/alexnet" | tail -n 1)"
-
-log "training AlexNet for $steps steps of 16 images (224x224, CPU)"
-"$trainer" train --data "$demo_dir/data" --out "$demo_dir/run" \
-  --epochs 1 --batch-size 16 --max-steps "$steps" --limit-test 160
-
-log "done: trainer $trainer, run folder $demo_dir/run"
-cat "$demo_dir/run/summary.json"
+# --- 3. the quick study: a CNN on Fashion-MNIST ------------------------------
+# Running it again skips what is finished and resumes what was interrupted.
+study_out="$build/quick-study"
+log "the quick study (studies/quick.yaml): Fashion-MNIST on $jobs CPU cores"
+start=$SECONDS
+"$build/tools/rtml-study/rtml-study" "$root/studies/quick.yaml" -o "$study_out"
+log "quick study done in $((SECONDS - start)) s: $study_out/report.md, report.html, model_comparison.png"

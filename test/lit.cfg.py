@@ -17,6 +17,8 @@ tool_dirs = [
     os.path.join(config.rtml_tools_dir, "rtml-translate"),
     os.path.join(config.rtml_binary_dir, "compiler", "tblgen"),
     os.path.join(config.rtml_tools_dir, "rtml-data"),
+    os.path.join(config.rtml_tools_dir, "rtml-report"),
+    os.path.join(config.rtml_tools_dir, "rtml-study"),
     config.llvm_tools_dir,
 ]
 config.environment["PATH"] = os.pathsep.join(

@@ -1135,8 +1135,25 @@ void Loader::readHeads(const YAML::Node *node, const std::string &lastOutput,
       if (isPlainScalar(n->value))
         owner = "head " + quote(n->value.Scalar());
     }
-    checkKeys(view, {"name", "from", "loss_weight", "main"}, "in " + owner);
+    checkKeys(view, {"name", "from", "loss_weight", "main", "enabled"},
+              "in " + owner);
     ok &= checkRequired(view, {"name", "from"}, head.location, owner);
+    if (const Entry *e = view.find("enabled")) {
+      bool enabled = true;
+      if (!readEnabled(e->value, owner, enabled)) {
+        ok = false;
+      } else if (!enabled) {
+        // A side head goes with the layers it reads (`enabled: $aux` on both).
+        bool isMain = false;
+        const Entry *m = view.find("main");
+        if (m && isPlainScalar(m->value) &&
+            parseBool(m->value.Scalar(), isMain) && isMain) {
+          error(e->value, owner + " is the main head and cannot be disabled");
+          ok = false;
+        }
+        continue;
+      }
+    }
     if (const Entry *n = view.find("name")) {
       if (!isPlainScalar(n->value) || !isValidName(n->value.Scalar())) {
         error(n->value, "invalid head name " + describe(n->value) +

@@ -1,7 +1,7 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """rtml-report: compare trainer runs.
 
-  rtml-report RUN... [-o DIR] [--title TEXT]
+  rtml-report RUN... [-o DIR] [--title TEXT] [--png FILE]
 
 Reads each run folder's summary.json and metrics.jsonl (what `trainer train
 --out RUN` writes) and prints the comparison table as Markdown: model,
@@ -9,6 +9,13 @@ parameters, train/validation/test loss and accuracy, best validation accuracy
 and its epoch, training time and mean time per batch. With -o DIR it also
 writes DIR/report.md, DIR/report.csv and DIR/report.html (the table and the
 loss and accuracy curves of every run as inline SVG, no scripts, no network).
+With --png FILE it draws the same curves into a PNG figure (matplotlib).
+
+A run trained without a validation split picks its best epoch on the test
+set: that number goes into the column "best test acc % (no val split)", never
+into "best val acc %". The `--set` overrides a model was compiled with come
+from RUN/run.json (rtml-study writes it: {"overrides": {"lrn": "false"}}) and
+show in the table's "overrides" column and in the curves' labels.
 
 A run without summary.json (still training, or interrupted) is reported from
 its metrics as "unfinished". Exit status: 0 ok, 1 a run cannot be read (the
@@ -71,6 +78,12 @@ def load_run(path):
     summary = read_json(summary_path) if has_summary else {}
     if has_summary and not isinstance(summary, dict):
         raise ReportError(f"{summary_path}: expected a JSON object")
+    description_path = os.path.join(path, "run.json")
+    description = read_json(description_path) if os.path.exists(description_path) else {}
+    overrides = description.get("overrides") if isinstance(description, dict) else None
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ReportError(f"{description_path}: 'overrides' must be an object "
+                          "{NAME: VALUE}")
 
     def last(phase):
         rows = [r for r in metrics if r.get("phase") == phase]
@@ -85,10 +98,20 @@ def load_run(path):
 
     trains = [r for r in metrics if r.get("phase") == "train"]
     vals = [r for r in metrics if r.get("phase") == "val"]
-    best_val, best_epoch = summary.get("best_val_accuracy"), summary.get("best_epoch")
-    if best_val is None and vals:
-        best = max(vals, key=lambda r: r.get("accuracy") or 0)
-        best_val, best_epoch = best.get("accuracy"), best.get("epoch")
+    # Without a validation split the trainer evaluates (and picks its best
+    # epoch) on the test set each epoch: that best is a test number.
+    has_val = summary.get("validation") == "val" if "validation" in summary else bool(vals)
+    best_epoch = summary.get("best_epoch")
+    best_val = summary.get("best_val_accuracy") if has_val else None
+    best_test = None if has_val else summary.get("best_test_accuracy")
+    picked_from = vals if has_val else [r for r in metrics if r.get("phase") == "test"]
+    if (best_test if not has_val else best_val) is None and picked_from:
+        best = max(picked_from, key=lambda r: r.get("accuracy") or 0)
+        best_epoch = best.get("epoch")
+        if has_val:
+            best_val = best.get("accuracy")
+        else:
+            best_test = best.get("accuracy")
     batch_times = [r["mean_batch_time_s"] for r in trains if isinstance(r.get("mean_batch_time_s"), (int, float))]
     return {
         "name": os.path.basename(os.path.normpath(path)),
@@ -100,8 +123,11 @@ def load_run(path):
         "train": phase("final_train", "train"),
         "val": phase("final_val", "val"),
         "test": phase("final_test", "test"),
+        "has_val": has_val,
         "best_val": best_val,
+        "best_test": best_test,
         "best_epoch": best_epoch,
+        "overrides": {str(k): str(v) for k, v in (overrides or {}).items()},
         "time_s": summary.get("wall_time_s",
                               sum(r.get("time_s") or 0 for r in metrics)),
         "batch_s": summary.get("mean_batch_time_s",
@@ -127,34 +153,67 @@ def duration(seconds):
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
-COLUMNS = ["run", "model", "parameters", "epochs", "train loss", "train acc %",
-           "val loss", "val acc %", "test loss", "test acc %", "best val acc %",
-           "best epoch", "training time", "ms per batch"]
+OVERRIDES_COLUMN = "overrides"
+BEST_TEST_COLUMN = "best test acc % (no val split)"
+
+
+def spelled_overrides(run):
+    return " ".join(f"{k}={v}" for k, v in sorted(run["overrides"].items()))
+
+
+def label(run):
+    """How a run is named in legends: its name, model and overrides."""
+    details = ", ".join(x for x in (str(run["model"]), spelled_overrides(run)) if x)
+    return f"{run['name']} ({details})"
+
+
+def columns(runs):
+    """The table's columns; "overrides" and the no-split best only where a
+    run has them."""
+    out = ["run", "model"]
+    if any(r["overrides"] for r in runs):
+        out.append(OVERRIDES_COLUMN)
+    out += ["parameters", "epochs", "train loss", "train acc %", "val loss", "val acc %",
+            "test loss", "test acc %", "best val acc %"]
+    if any(not r["has_val"] for r in runs):
+        out.append(BEST_TEST_COLUMN)
+    return out + ["best epoch", "training time", "ms per batch"]
 
 
 def rows(runs):
+    header = columns(runs)
     out = []
     for r in runs:
         get = lambda p, k: (r[p] or {}).get(k)
-        out.append([
+        best = r["best_val"] if r["has_val"] else r["best_test"]
+        row = [
             r["name"] + ("" if r["finished"] else " (unfinished)"),
             r["model"],
+            spelled_overrides(r),
             f"{r['parameters']:,}" if isinstance(r["parameters"], int) else "",
             str(r["epochs"]),
             num(get("train", "loss"), "{:.4f}"), pct(get("train", "accuracy")),
             num(get("val", "loss"), "{:.4f}"), pct(get("val", "accuracy")),
             num(get("test", "loss"), "{:.4f}"), pct(get("test", "accuracy")),
             pct(r["best_val"]),
-            str(r["best_epoch"]) if r["best_val"] is not None and r["best_epoch"] else "",
+            pct(r["best_test"]),
+            str(r["best_epoch"]) if best is not None and r["best_epoch"] else "",
             duration(r["time_s"]),
             num(r["batch_s"] * 1000 if isinstance(r["batch_s"], (int, float)) else None, "{:.1f}"),
-        ])
+        ]
+        if OVERRIDES_COLUMN not in header:
+            del row[2]
+        if BEST_TEST_COLUMN not in header:
+            del row[-4]
+        out.append(row)
     return out
 
 
 def markdown(runs):
-    lines = ["| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join("---" if i < 2 else "---:" for i in range(len(COLUMNS))) + "|"]
+    header = columns(runs)
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if c in ("run", "model", OVERRIDES_COLUMN) else "---:"
+                            for c in header) + "|"]
     for row in rows(runs):
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
     return "\n".join(lines) + "\n"
@@ -163,7 +222,7 @@ def markdown(runs):
 def csv_text(runs):
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    w.writerow(columns(runs))
     w.writerows(rows(runs))
     return buf.getvalue()
 
@@ -179,24 +238,34 @@ def nice_ticks(lo, hi, count=5):
     raw = (hi - lo) / count
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    start = math.floor(lo / step) * step
-    ticks, t = [], start
-    while t <= hi + step * 1e-9:
-        ticks.append(round(t, 10))
-        t += step
-    return ticks
+    # The first tick at or below lo, the last at or above hi: the axis
+    # always covers the data.
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    return [round(i * step, 10) for i in range(first, last + 1)]
+
+
+PNG_STYLE = {"train": "-", "val": "--", "test": ":"}
+
+
+def curves(run, key, scale=1.0):
+    """{phase: ([epoch], [value])} of one run's metric."""
+    out = {}
+    for phase in ("train", "val", "test"):
+        pts = [(rec["epoch"], rec[key] * scale) for rec in run["metrics"]
+               if rec.get("phase") == phase and isinstance(rec.get(key), (int, float))
+               and math.isfinite(rec[key])]
+        if pts:
+            out[phase] = ([p[0] for p in pts], [p[1] for p in pts])
+    return out
 
 
 def svg_chart(runs, key, title, scale=1.0):
     width, height, left, right, top, bottom = 560, 320, 56, 16, 28, 40
     series = []
     for i, r in enumerate(runs):
-        for phase in ("train", "val", "test"):
-            pts = [(rec["epoch"], rec[key] * scale) for rec in r["metrics"]
-                   if rec.get("phase") == phase and isinstance(rec.get(key), (int, float))
-                   and math.isfinite(rec[key])]
-            if pts:
-                series.append((i, r["name"], phase, pts))
+        for phase, (epochs, values) in curves(r, key, scale).items():
+            series.append((i, r["name"], phase, list(zip(epochs, values))))
     xs = [p[0] for s in series for p in s[3]] or [1]
     ys = [p[1] for s in series for p in s[3]] or [0, 1]
     x0, x1 = min(xs), max(max(xs), min(xs) + 1)
@@ -232,13 +301,44 @@ def legend(runs):
         color = PALETTE[i % len(PALETTE)]
         items.append(f'<li class="legend-run" data-run="{html.escape(r["name"])}">'
                      f'<svg width="28" height="10"><line x1="0" x2="28" y1="5" y2="5" stroke="{color}" stroke-width="3"/></svg> '
-                     f'{html.escape(r["name"])} ({html.escape(str(r["model"]))})</li>')
+                     f'{html.escape(label(r))}</li>')
     items.append('<li class="legend-phase">solid: train, dashed: validation, dotted: test</li>')
     return '<ul class="legend">' + "".join(items) + "</ul>"
 
 
+def png_figure(runs, title, path):
+    """The loss and accuracy curves side by side, as the seed report's
+    model_comparison.png draws them (Debian's matplotlib, no display)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ReportError("--png needs matplotlib (apt-get install python3-matplotlib)")
+    figure, axes = plt.subplots(1, 2, figsize=(15, 5))
+    for ax, key, name, scale in ((axes[0], "loss", "Loss", 1.0),
+                                 (axes[1], "accuracy", "Accuracy (%)", 100.0)):
+        for i, r in enumerate(runs):
+            for phase, (xs, ys) in curves(r, key, scale).items():
+                ax.plot(xs, ys, PNG_STYLE[phase], color=PALETTE[i % len(PALETTE)], marker="o",
+                        markersize=3, label=f"{label(r)}: {phase}")
+        ax.set_title(f"{title} - {name.split(' ')[0]}")
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(name)
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        if ax.lines:
+            ax.legend(fontsize="small")
+    figure.tight_layout()
+    tmp = path + ".tmp.png"
+    figure.savefig(tmp, dpi=100)
+    plt.close(figure)
+    os.replace(tmp, path)
+
+
 def html_page(runs, title):
-    table = ["<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr></thead><tbody>"]
+    table = ["<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns(runs))
+             + "</tr></thead><tbody>"]
     for row in rows(runs):
         table.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
     table.append("</tbody></table>")
@@ -267,7 +367,9 @@ def main(argv=None):
         prog="rtml-report", description="Compare trainer runs: table (Markdown, CSV) and curves (HTML with SVG).")
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories (trainer train --out RUN)")
     parser.add_argument("-o", "--out", metavar="DIR", help="write report.md, report.csv and report.html into DIR")
-    parser.add_argument("--title", default="rtml runs", help="title of the HTML page")
+    parser.add_argument("--title", default="rtml runs", help="title of the HTML page and figure")
+    parser.add_argument("--png", metavar="FILE",
+                        help="also draw the loss and accuracy curves into FILE (matplotlib)")
     args = parser.parse_args(argv)
     try:
         runs = [load_run(p) for p in args.runs]
@@ -286,6 +388,13 @@ def main(argv=None):
                 f.write(text)
             os.replace(tmp, path)
         print(f"wrote {os.path.join(args.out, 'report.md')}, report.csv, report.html", file=sys.stderr)
+    if args.png:
+        try:
+            png_figure(runs, args.title, args.png)
+        except ReportError as e:
+            print(f"rtml-report: error: {e}", file=sys.stderr)
+            return 1
+        print(f"wrote {args.png}", file=sys.stderr)
     return 0
 
 

@@ -1,6 +1,8 @@
 """Checks rtml-report on three run folders written as the trainer writes them
 (a run with a validation split, one without, one interrupted): the Markdown
-and CSV tables, clear errors for bad runs (no earlier report lost), and the
+and CSV tables (a best picked on the test set is labelled so), clear errors
+for bad runs (no earlier report lost), runs of one model told apart by their
+overrides, an accuracy axis that covers the data, the PNG figure, and the
 HTML page's SVG curves and legend as a real headless browser renders them.
 
   check_report.py REPORT [--chromium PATH]     exit 77: no chromium (skip)
@@ -8,6 +10,8 @@ HTML page's SVG curves and legend as a real headless browser renders them.
 import csv
 import json
 import os
+import re
+import struct
 import shutil
 import subprocess
 import sys
@@ -54,6 +58,50 @@ def run(cmd):
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
+def check_overrides_axis_and_png(report, tmp):
+    """Two runs of one model compiled with different --set values (run.json,
+    as rtml-study writes it), accuracies up to 85%: the table and the legend
+    name the overrides, the accuracy axis reaches past 85, the PNG is drawn."""
+    runs = []
+    for name, lrn in (("with_lrn", "true"), ("without_lrn", "false")):
+        r = os.path.join(tmp, name)
+        os.makedirs(r)
+        with open(os.path.join(r, "metrics.jsonl"), "w") as f:
+            for e, acc in enumerate((0.10, 0.55, 0.85), 1):
+                for phase in ("train", "val"):
+                    f.write(json.dumps({"epoch": e, "phase": phase, "loss": 1.0 / e,
+                                        "accuracy": acc, "mean_batch_time_s": 0.01}) + "\n")
+        with open(os.path.join(r, "run.json"), "w") as f:
+            json.dump({"overrides": {"lrn": lrn}}, f)
+        runs.append(r)
+    out = os.path.join(tmp, "overrides-report")
+    png = os.path.join(tmp, "curves.png")
+    r = run([report] + runs + ["-o", out, "--png", png])
+    if r.returncode != 0:
+        fail(f"overrides report exited {r.returncode}: {r.stderr}")
+    md = r.stdout.splitlines()
+    if not md[0].startswith("| run | model | overrides | parameters |"):
+        fail(f"no overrides column: {md[0]}")
+    if "| with_lrn (unfinished) | ? | lrn=true |" not in md[2] or \
+            "| without_lrn (unfinished) | ? | lrn=false |" not in md[3]:
+        fail(f"overrides rows: {md[2:4]}")
+    page = open(os.path.join(out, "report.html")).read()
+    if "without_lrn (?, lrn=false)" not in page:
+        fail("the legend does not name the overrides")
+    chart = page[page.index('data-metric="accuracy"'):]
+    chart = chart[:chart.index("</svg>")]
+    ticks = [float(t) for t in re.findall(r'text-anchor="end" font-size="11">([0-9.]+)<', chart)]
+    if not ticks or max(ticks) < 85 or min(ticks) > 10:
+        fail(f"accuracy axis ticks {ticks} do not cover the data (10..85)")
+    with open(png, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or struct.unpack(">II", head[16:24]) != (1500, 500):
+        fail(f"{png} is not a 1500x500 PNG: {head!r}")
+    r = run([report, runs[0], "--png", os.path.join(tmp, "no-such-dir", "x.png")])
+    if r.returncode == 0:
+        fail("a PNG that cannot be written was not an error")
+
+
 def main():
     report = sys.argv[1]
     chromium = sys.argv[sys.argv.index("--chromium") + 1] if "--chromium" in sys.argv else "chromium"
@@ -69,11 +117,16 @@ def main():
         md = r.stdout.splitlines()
         if not md[0].startswith("| run | model | parameters | epochs | train loss | train acc % | val loss"):
             fail(f"markdown header: {md[0]}")
-        expect = "| alexnet | alexnet | 57,044,810 | 3 | 0.6667 | 50.00 | 0.7333 | 48.00 | 0.7667 | 47.00 | 48.00 | 3 | 1:02:05 | 21.5 |"
+        # alexnet_nolrn has no validation split: its best is a test number,
+        # in a column that says so.
+        if "| best val acc % | best test acc % (no val split) | best epoch |" not in md[0]:
+            fail(f"markdown header lacks the no-split best column: {md[0]}")
+        expect = "| alexnet | alexnet | 57,044,810 | 3 | 0.6667 | 50.00 | 0.7333 | 48.00 | 0.7667 | 47.00 | 48.00 |  | 3 | 1:02:05 | 21.5 |"
         if md[2] != expect:
             fail(f"markdown row\n  got  {md[2]}\n  want {expect}")
-        if "| alexnet_nolrn | alexnet_nolrn | 57,044,810 | 3 | 0.6667 | 50.00 |  |  | 0.7333 | 48.00 |  |" not in md[3]:
-            fail(f"row without validation: {md[3]}")
+        expect = "| alexnet_nolrn | alexnet_nolrn | 57,044,810 | 3 | 0.6667 | 50.00 |  |  | 0.7333 | 48.00 |  | 48.00 | 3 |"
+        if not md[3].startswith(expect):
+            fail(f"row without validation\n  got  {md[3]}\n  want {expect}")
         if not md[4].startswith("| googlenet (unfinished) | ? |  | 2 | 1.0000 | 40.00 | 1.1000 | 38.00 |"):
             fail(f"unfinished row: {md[4]}")
         with open(os.path.join(out, "report.csv")) as f:
@@ -98,6 +151,11 @@ def main():
         r = run([report])
         if r.returncode != 2:
             fail(f"no runs: exit {r.returncode}")
+        # With validation splits only, no column for a test-picked best.
+        r = run([report, a])
+        if r.returncode != 0 or "no val split" in r.stdout:
+            fail(f"report of a run with a split: exit {r.returncode}, {r.stdout}")
+        check_overrides_axis_and_png(report, tmp)
 
         # The page in a real browser.
         browser = shutil.which(chromium)
