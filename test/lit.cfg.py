@@ -28,6 +28,7 @@ for var in ("HOME", "CCACHE_DIR", "TMPDIR"):
 config.substitutions.append(("%models", os.path.join(config.rtml_source_dir, "models")))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%rtml_src", config.rtml_source_dir))
+config.substitutions.append(("%rtmlc", os.path.join(config.rtml_tools_dir, "rtmlc", "rtmlc")))
 
 # nvcc compiles the emitted CUDA kernels in CI; nothing here runs them.
 nvcc = os.environ.get("NVCC", "/usr/local/cuda/bin/nvcc")
