@@ -61,7 +61,9 @@ all its checks, against the trainers it built from the source that
 Here, with the trainers built by rtmlc: bench/step_bench.py --peer (needs a
 GPU), or its CPU dry run, which the test suite runs
 (test/Bench/step-bench-dry-run.test) so that the script cannot rot between
-GPU sessions: batch 2, 1 step, 1 round, one thread, no CUDA:
+GPU sessions: batch 2, 1 step, 1 round, one thread, no CUDA (the images
+stay 224x224: the trainers are compiled for that size, and GoogLeNet's side
+heads need it):
 
     bench/step_bench.py --dry-run
 
