@@ -3,8 +3,10 @@
 #
 # On the development machine (has MLIR and yaml-cpp):
 #   scripts/device-check.sh --prepare
-#     emits the trainers' C++ source and a synthetic data set into
-#     out/device/ (git-ignored; carry it to the GPU machine with the tree),
+#     emits the trainers' C++ source (also those of the peer benchmark, listed
+#     with the models' MACs in out/device/peer-bench.json) and a synthetic
+#     data set into out/device/ (git-ignored; carry it to the GPU machine
+#     with the tree),
 #     and compiles the CUDA parts with nvcc there (out/device/kernels/*.o):
 #     the GPU machine may have no CUDA toolkit, only PyTorch's wheels. The
 #     few CUDA runtime headers that c10/cuda includes and libcudart go along
@@ -20,12 +22,19 @@
 #     run), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
 #     AlexNet's training step against PyTorch eager on the same GPU, and
 #     prints a table last. A failed section is reported and the rest run.
+#     First of all (the card's numbers are the scarcest) it runs the peer
+#     benchmark, bench/step_bench.py --peer: AlexNet-LRN, GoogLeNet and
+#     googlenet_bn, rtml in each precision rtmlc offers against PyTorch
+#     eager, eager tuned and torch.compile, the whole table printed (about 6
+#     minutes; alone: DEVICE_CHECK_ONLY=peer-bench scripts/device-check.sh).
 #
 # Environment: PYTHON (default python3), JOBS (default nproc),
 #              BENCH_BATCH (default 128), BENCH_STEPS (default 20),
 #              NVCC (--prepare; default nvcc on PATH, else /usr/local/cuda),
 #              DEVICE_CHECK_ONLY (e.g. towers-bench,dp: only those checks; names
-#              in the 'if wants' lines below).
+#              in the 'if wants' lines below),
+#              PEER_BENCH_ARGS (more bench/step_bench.py flags for peer-bench,
+#              e.g. "--rounds 2 --time-budget 300 --model alexnet").
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,6 +101,17 @@ if [[ "${1:-}" == "--prepare" ]]; then
   emit mini_googlenet "$root/test/E2E/Inputs/mini_googlenet.yaml"
   emit alexnet_towers "$root/models/alexnet_towers.yaml"
   emit dp_cnn "$root/test/E2E/Inputs/dp_cnn.yaml"
+  # The peer benchmark's manifest (its trainers: a model's default one and
+  # one per precision rtmlc offers; the models' MACs, for the compute floor:
+  # there is no rtmlc on the GPU machine) and those trainers' source. A
+  # trainer of the same name was emitted above with the same flags.
+  python3 "$root/bench/step_bench.py" --peer --rtmlc "$build/tools/rtmlc/rtmlc" \
+    --write-manifest "$staging/peer-bench.json" >"$staging/peer-bench.trainers"
+  while IFS=$'\t' read -r name spec flags; do
+    [[ -f "$staging/$name/model.cpp" ]] && continue
+    # shellcheck disable=SC2086
+    emit "$name" "$root/$spec" $flags
+  done <"$staging/peer-bench.trainers"
   "$build/tools/rtml-data/rtml-data" synth --out "$staging/data" \
     --train 5000 --test 1000 --seed 5
   "$build/tools/rtml-data/rtml-data" synth --out "$staging/data-small" \
@@ -204,7 +224,15 @@ section "building the emitted trainers and the device op check"
 start=$SECONDS
 models=(alexnet alexnet_nofuse small_cnn small_towers mini_googlenet
   alexnet_towers dp_cnn)
-for m in "${models[@]}"; do build_exe "$m" "$staging/$m" & done
+# The peer benchmark's trainers: one that fails to build is a failed row of
+# its table, not the end of the check.
+peer_trainers=()
+if wants peer-bench && [[ -f "$staging/peer-bench.trainers" ]]; then
+  while IFS=$'\t' read -r name _; do
+    [[ " ${models[*]} " == *" $name "* ]] || peer_trainers+=("$name")
+  done <"$staging/peer-bench.trainers"
+fi
+for m in "${models[@]}" "${peer_trainers[@]}"; do build_exe "$m" "$staging/$m" & done
 "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
   -o "$work/device-ops-check" "$work/librtml_runtime.a" "${ldflags[@]}" &
 wait
@@ -212,6 +240,46 @@ for exe in "${models[@]}" device-ops-check; do
   [[ -x "$work/$exe" ]] || { echo "error: building $exe failed" >&2; exit 1; }
 done
 row "trainers built from emitted source" "ok in $((SECONDS - start)) s"
+
+if wants peer-bench; then
+section "peer benchmark: rtml against PyTorch eager, tuned and torch.compile (batch $batch)"
+# Before the kernel check's build starts in the background: nothing else
+# runs on the machine while it times.
+if [[ -f "$staging/peer-bench.json" ]]; then
+  # shellcheck disable=SC2086
+  "$python" "$root/bench/step_bench.py" --peer \
+    --manifest "$staging/peer-bench.json" --trainer-dir "$work" \
+    --batch-size "$batch" --out "$work/step-bench" \
+    --json-out "$work/peer-bench.jsonl" ${PEER_BENCH_ARGS:-} |
+    tee "$work/peer-bench.txt"
+  peer_rc=${PIPESTATUS[0]}
+else
+  echo "error: $staging/peer-bench.json is missing; rerun --prepare" >&2
+  peer_rc=1
+fi
+if [[ $peer_rc -eq 0 && -s "$work/peer-bench.jsonl" ]]; then
+  while IFS='|' read -r check result; do row "$check" "$result"; done < <(
+    "$python" - "$work/peer-bench.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    ran = {n: v["median_ms"] for n, v in r["variants"].items() if "median_ms" in v}
+    cells = [f"{n} {ran[n]:.2f}" if n in ran else f"{n} {v['status']}"
+             for n, v in r["variants"].items()]
+    rtml = [(ms, n) for n, ms in ran.items() if n.startswith("rtml")]
+    best, verdict = r["best_compile"], ""
+    if rtml and best:
+        ms, name = min(rtml)
+        verdict = (f"; fastest rtml ({name}) vs best compile ({best}): "
+                   f"{ran[best] / ms:.2f}x")
+    print(f"peer bench {r['model']}, batch {r['batch']}, ms/step|"
+          + ", ".join(cells) + verdict)
+PY
+  )
+else
+  row "peer benchmark" "FAILED (exit $peer_rc; see $work/peer-bench.txt)"; status=1
+fi
+fi
 
 kernels_log="$work/device-kernels-check.build.log"
 rm -f "$work/device-kernels-check"

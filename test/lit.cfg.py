@@ -33,6 +33,7 @@ config.substitutions.append(("%models", os.path.join(config.rtml_source_dir, "mo
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%rtml_src", config.rtml_source_dir))
 config.substitutions.append(("%mlir_include", config.mlir_include_dir))
+config.substitutions.append(("%rtmlc", os.path.join(config.rtml_tools_dir, "rtmlc", "rtmlc")))
 
 # nvcc compiles the emitted CUDA kernels in CI; nothing here runs them.
 nvcc = os.environ.get("NVCC", "/usr/local/cuda/bin/nvcc")

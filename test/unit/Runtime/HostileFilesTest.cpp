@@ -11,6 +11,7 @@
 #include "HostileFiles.h"
 #include "TinyModel.h"
 
+#include "rtml/Runtime/Data.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
 
