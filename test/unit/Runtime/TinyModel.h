@@ -10,11 +10,13 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <limits>
+#include <sstream>
 
 namespace rtml::test {
 
@@ -112,6 +114,17 @@ inline MainResult runMain(const CompiledModel &model,
   MainResult r{status, ::testing::internal::GetCapturedStdout(),
                ::testing::internal::GetCapturedStderr()};
   return r;
+}
+
+/// The records of a metrics.jsonl file, one JSON object a line (keys in
+/// file order).
+inline std::vector<nlohmann::ordered_json>
+readMetrics(const std::string &path) {
+  std::vector<nlohmann::ordered_json> records;
+  std::istringstream in(readFile(path));
+  for (std::string line; std::getline(in, line);)
+    records.push_back(nlohmann::ordered_json::parse(line));
+  return records;
 }
 
 inline int countLines(const std::string &text) {

@@ -45,12 +45,14 @@ TEST(RuntimeTrainer, TinyModelLearnsSeparableData) {
   EXPECT_GE(result.bestTestAccuracy, result.finalTest.accuracy);
   EXPECT_GE(result.bestEpoch, 1);
 
-  std::string metrics = readFile(dir / "run/metrics.jsonl");
-  EXPECT_EQ(countLines(metrics), 6);
-  EXPECT_NE(metrics.find("{\"epoch\": 1, \"phase\": \"train\", \"loss\": "),
-            std::string::npos)
-      << metrics;
-  EXPECT_NE(metrics.find("\"images_per_s\": "), std::string::npos);
+  std::vector<nlohmann::ordered_json> metrics =
+      readMetrics(dir / "run/metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 6u);
+  EXPECT_EQ(metrics[0]["epoch"], 1);
+  EXPECT_EQ(metrics[0]["phase"], "train");
+  EXPECT_TRUE(metrics[0]["loss"].is_number());
+  EXPECT_TRUE(metrics[0]["images_per_s"].is_number());
+  EXPECT_EQ(metrics[0].begin().key(), "epoch"); // keys in a fixed order
   std::string summary = readFile(dir / "run/summary.json");
   for (const char *key :
        {"\"model\": \"tiny\"", "\"parameters\": 98", "\"best_test_accuracy\"",
@@ -171,9 +173,9 @@ TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
   EXPECT_NE(r.out.find("images/s: "), std::string::npos);
   r = runMain(model, {"bench", "--steps", "1", "--warmup", "0", "--json"});
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(r.out.find("{\"model\": \"tiny\", \"mean_ms\": "),
-            std::string::npos)
-      << r.out;
+  nlohmann::json bench = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(bench["model"], "tiny") << r.out;
+  EXPECT_TRUE(bench["mean_ms"].is_number()) << r.out;
 
   TempDir dir;
   r = runMain(model, {"train", "--data", dir / "none", "--out", dir / "run"});
@@ -248,7 +250,10 @@ torch.save(m(x).detach(), 'DIR/expected.pt')
                       "--batch-size", "10"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("(64 images)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("{\"phase\": \"test\", \"loss\": "), std::string::npos);
+  nlohmann::json line =
+      nlohmann::json::parse(r.out.substr(r.out.find('{')), nullptr, false);
+  EXPECT_EQ(line["phase"], "test") << r.out;
+  EXPECT_EQ(line["images"], 64) << r.out;
 }
 
 TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
@@ -264,23 +269,20 @@ TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
             std::string::npos)
       << r.out;
   std::string metrics = readFile(dir / "run/metrics.jsonl");
-  std::vector<std::string> lines;
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(line);
+  std::vector<nlohmann::ordered_json> lines =
+      readMetrics(dir / "run/metrics.jsonl");
   ASSERT_EQ(lines.size(), 5u) << metrics;
-  const char *expect[] = {"{\"epoch\": 1, \"phase\": \"train\"",
-                          "{\"epoch\": 1, \"phase\": \"val\"",
-                          "{\"epoch\": 2, \"phase\": \"train\"",
-                          "{\"epoch\": 2, \"phase\": \"val\"",
-                          "{\"epoch\": 2, \"phase\": \"test\""};
-  for (size_t i = 0; i < 5; ++i)
-    EXPECT_EQ(lines[i].rfind(expect[i], 0), 0u) << lines[i];
-  EXPECT_NE(lines[0].find("\"images\": 128"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[0].find("\"lr\": 0.05"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[2].find("\"lr\": 0.005"), std::string::npos) << lines[2];
-  EXPECT_NE(lines[1].find("\"images\": 32"), std::string::npos);
-  EXPECT_NE(lines[4].find("\"images\": 64"), std::string::npos);
+  std::pair<int, const char *> expect[] = {
+      {1, "train"}, {1, "val"}, {2, "train"}, {2, "val"}, {2, "test"}};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(lines[i]["epoch"], expect[i].first) << lines[i];
+    EXPECT_EQ(lines[i]["phase"], expect[i].second) << lines[i];
+  }
+  EXPECT_EQ(lines[0]["images"], 128);
+  EXPECT_DOUBLE_EQ(lines[0]["lr"].get<double>(), 0.05);
+  EXPECT_NEAR(lines[2]["lr"].get<double>(), 0.005, 1e-15);
+  EXPECT_EQ(lines[1]["images"], 32);
+  EXPECT_EQ(lines[4]["images"], 64);
   std::string summary = readFile(dir / "run/summary.json");
   for (const char *key :
        {"\"validation\": \"val\"", "\"val_images\": 32", "\"final_val\": {",

@@ -143,9 +143,9 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
                            uint64_t seed);
 
-/// JSON helpers shared by the trainer's outputs.
-std::string jsonString(const std::string &text);
-std::string jsonNumber(double value); ///< "null" when not finite
+/// "constant", "step" or "cosine".
+const char *scheduleName(LrSchedule schedule);
+
 /// "512 B", "1.50 MB" (decimal units).
 std::string formatBytes(int64_t bytes);
 
