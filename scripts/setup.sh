@@ -72,7 +72,7 @@ trainer="$("$build/tools/rtmlc/rtmlc" "$root/models/alexnet.yaml" \
   -o "$demo_dir/alexnet" | tail -n 1)"
 
 log "training AlexNet for $steps steps of 16 images (224x224, CPU)"
-"$trainer" train --data "$demo_dir/data" --out "$demo_dir/run" \
+"$trainer" train --data "$demo_dir/data" --out "$demo_dir/run" --overwrite \
   --epochs 1 --batch-size 16 --max-steps "$steps" --limit-test 160
 
 log "done: trainer $trainer, run folder $demo_dir/run"

@@ -37,9 +37,9 @@ std::string formatBytes(int64_t bytes) {
   return os.str();
 }
 
-void Progress::update(const std::string &prefix, int64_t batch,
-                      int64_t batches, double loss, double accuracy,
-                      int64_t images, double elapsed, bool force) {
+void Progress::update(const std::string &prefix, int64_t batch, int64_t batches,
+                      double loss, double accuracy, int64_t images,
+                      double elapsed, bool force) {
   if (!enabled)
     return;
   double interval = isTty ? 0.25 : 10.0;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace rtml {
@@ -44,6 +45,48 @@ void writeTextAtomically(const std::string &path, const std::string &text) {
   writeFileAtomically(path, text.data(), text.size());
 }
 
+/// The files a trainer writes in a run directory.
+const char *const kRunFiles[] = {"metrics.jsonl",
+                                 "summary.json",
+                                 "checkpoints/last.pt",
+                                 "checkpoints/best.pt",
+                                 "checkpoints/checkpoint.pt",
+                                 "checkpoints/checkpoint.prev.pt"};
+
+/// Locks RUN/.lock for this process (until the descriptor is closed) and
+/// writes its pid there; throws naming the holder when another has it.
+int lockRun(const std::string &run) {
+  std::string path = run + "/.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error("cannot create " + path + ": " +
+                             std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int error = errno;
+    char pid[32] = {};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    std::string holder(pid, n > 0 ? size_t(n) : 0);
+    holder = holder.substr(0, holder.find('\n'));
+    if (error != EWOULDBLOCK)
+      throw std::runtime_error("cannot lock " + path + ": " +
+                               std::strerror(error));
+    throw std::runtime_error(run + ": another trainer" +
+                             (holder.empty() ? "" : " (pid " + holder + ")") +
+                             " is writing this run folder (it holds " + path +
+                             "); wait for it to end, or give another --out");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) != ssize_t(pid.size())) {
+    int error = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot write " + path + ": " +
+                             std::strerror(error));
+  }
+  return fd;
+}
+
 } // namespace
 
 std::string checkpointPath(const std::string &runDir) {
@@ -67,8 +110,9 @@ ResumePoint findResumePoint(const std::string &resume, std::ostream &out) {
       point.file = prev;
     }
     if (!fs::exists(point.file))
-      throw std::runtime_error(resume + ": no checkpoint to resume from "
-                                        "(expected " +
+      throw std::runtime_error(resume +
+                               ": no checkpoint to resume from "
+                               "(expected " +
                                point.file + ")");
   } else {
     if (!fs::exists(resume))
@@ -125,16 +169,36 @@ void truncateMetrics(const std::string &path, int64_t firstEpoch) {
   writeTextAtomically(path, kept);
 }
 
-RunFolder::RunFolder(std::string runDir, bool resuming, int64_t firstEpoch)
+RunFolder::RunFolder(std::string runDir, bool resuming, int64_t firstEpoch,
+                     bool overwrite)
     : run(std::move(runDir)) {
   std::error_code error;
+  fs::create_directories(run, error);
+  if (error || !fs::is_directory(run))
+    throw std::runtime_error(
+        "cannot create directory " + run + ": " +
+        (error ? error.message() : "a file of that name exists"));
+  lockFd = lockRun(run);
+  for (const char *file : kRunFiles) {
+    if (resuming || !fs::exists(fs::path(run) / file))
+      continue;
+    if (!overwrite) {
+      ::close(lockFd);
+      throw std::runtime_error(
+          run + " holds a run (" + file +
+          "): continue it with 'train --resume " + run +
+          "', or replace it with --overwrite (or give another --out)");
+    }
+    fs::remove(fs::path(run) / file);
+  }
   fs::path checkpoints = fs::path(run) / "checkpoints";
   fs::create_directories(checkpoints, error);
-  if (error || !fs::is_directory(checkpoints))
-    throw std::runtime_error("cannot create directory " + checkpoints.string() +
-                             ": " +
-                             (error ? error.message()
-                                    : "a file of that name exists"));
+  if (error || !fs::is_directory(checkpoints)) {
+    ::close(lockFd);
+    throw std::runtime_error(
+        "cannot create directory " + checkpoints.string() + ": " +
+        (error ? error.message() : "a file of that name exists"));
+  }
   std::string metrics = metricsPath();
   if (resuming)
     truncateMetrics(metrics, firstEpoch);
@@ -142,14 +206,19 @@ RunFolder::RunFolder(std::string runDir, bool resuming, int64_t firstEpoch)
                      O_WRONLY | O_CREAT | O_CLOEXEC |
                          (resuming ? O_APPEND : O_TRUNC | O_APPEND),
                      0644);
-  if (metricsFd < 0)
+  if (metricsFd < 0) {
+    int error = errno;
+    ::close(lockFd);
     throw std::runtime_error("cannot write " + metrics + ": " +
-                             std::strerror(errno));
+                             std::strerror(error));
+  }
 }
 
 RunFolder::~RunFolder() {
   if (metricsFd >= 0)
     ::close(metricsFd);
+  if (lockFd >= 0)
+    ::close(lockFd); // releases the lock
 }
 
 void RunFolder::appendMetrics(const PhaseMetrics &m) {

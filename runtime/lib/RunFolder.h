@@ -32,9 +32,12 @@ void truncateMetrics(const std::string &path, int64_t firstEpoch);
 /// and RUN/checkpoints/.
 class RunFolder {
 public:
-  /// Creates RUN/checkpoints and opens RUN/metrics.jsonl: emptied for a new
-  /// run, cut to the epochs before FIRSTEPOCH when RESUMING.
-  RunFolder(std::string run, bool resuming, int64_t firstEpoch);
+  /// Claims RUN for this process: locks RUN/.lock (a second trainer on RUN
+  /// fails at once, naming this one's pid), refuses a RUN that holds a run
+  /// unless RESUMING it or told to OVERWRITE it (its files are removed
+  /// then), creates RUN/checkpoints and opens RUN/metrics.jsonl: emptied for
+  /// a new run, cut to the epochs before FIRSTEPOCH when RESUMING.
+  RunFolder(std::string run, bool resuming, int64_t firstEpoch, bool overwrite);
   ~RunFolder();
   RunFolder(const RunFolder &) = delete;
   RunFolder &operator=(const RunFolder &) = delete;
@@ -50,6 +53,7 @@ public:
 
 private:
   std::string run;
+  int lockFd = -1;
   int metricsFd = -1;
 };
 

@@ -35,7 +35,8 @@ public:
     return get(key, CheckpointValue::Kind::Tensor).tensor;
   }
   /// The tensors under PREFIX, by the rest of their key, in file order.
-  StateDict tensorsUnder(const std::string &prefix, const FlatDict &flat) const {
+  StateDict tensorsUnder(const std::string &prefix,
+                         const FlatDict &flat) const {
     StateDict out;
     for (const auto &[key, value] : flat)
       if (key.rfind(prefix, 0) == 0)
@@ -137,8 +138,7 @@ RunSettings getSettings(const CheckpointReader &c) {
   int64_t schedule = c.integer(key("lr_schedule"));
   if (schedule < 0 || schedule > int64_t(LrSchedule::Cosine))
     throw std::runtime_error("checkpoint entry 'config/lr_schedule' is " +
-                             std::to_string(schedule) +
-                             ", not a schedule");
+                             std::to_string(schedule) + ", not a schedule");
   t.lrSchedule = static_cast<LrSchedule>(schedule);
   t.lrStepSize = c.integer(key("lr_step_size"));
   t.lrGamma = c.real(key("lr_gamma"));
@@ -158,8 +158,8 @@ RunSettings getSettings(const CheckpointReader &c) {
 } // namespace
 
 RunSettings runSettingsOf(const TrainOptions &o) {
-  return {o.dataDir,    o.train,     o.maxSteps,  o.limitTrain,
-          o.limitTest,  o.valImages, o.splitSeed, o.checkpointEvery};
+  return {o.dataDir,   o.train,     o.maxSteps,  o.limitTrain,
+          o.limitTest, o.valImages, o.splitSeed, o.checkpointEvery};
 }
 
 void applyRunSettings(const RunSettings &s, TrainOptions &o) {
@@ -183,8 +183,7 @@ void writeTrainState(const TrainState &state, const std::string &runDir) {
   for (const auto &[name, t] : state.weights)
     put("model_state_dict/" + name, CheckpointValue::of(t));
   for (const auto &[name, t] : state.momentum)
-    put("optimizer_state_dict/momentum_buffer." + name,
-        CheckpointValue::of(t));
+    put("optimizer_state_dict/momentum_buffer." + name, CheckpointValue::of(t));
   put("epoch", CheckpointValue::of(state.epoch));
   put("step", CheckpointValue::of(state.step));
   put("rng/shuffle_epoch_start", CheckpointValue::of(state.shuffleEpochStart));

@@ -95,8 +95,7 @@ public:
 std::unique_ptr<CLI::App> makeApp(const std::string &name,
                                   const std::string &summary) {
   auto app = std::make_unique<CLI::App>(summary, name);
-  app->option_defaults()->multi_option_policy(
-      CLI::MultiOptionPolicy::TakeLast);
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app->set_help_flag();
   app->allow_extras();
   app->formatter(std::make_shared<HelpFormatter>());
@@ -118,9 +117,8 @@ CLI::Option *addNumber(CLI::App &app, const std::string &name, double &value,
       ->check(numberAtLeast(min));
 }
 
-CLI::Option *addText(CLI::App &app, const std::string &name,
-                     std::string &value, const std::string &metavar,
-                     const std::string &help) {
+CLI::Option *addText(CLI::App &app, const std::string &name, std::string &value,
+                     const std::string &metavar, const std::string &help) {
   return app.add_option("--" + name, value, help)->type_name(metavar);
 }
 
@@ -149,14 +147,16 @@ void addThreads(CLI::App &app, DeviceArgs &d) {
              1);
 }
 
-void addHelp(CLI::App &app) { app.set_help_flag("-h,--help", "show this help"); }
+void addHelp(CLI::App &app) {
+  app.set_help_flag("-h,--help", "show this help");
+}
 
 /// The training settings: how the model learns (not where or for how long
 /// it runs).
 void addTrainingSettings(CLI::App &app, TrainArgs &a, const TrainConfig &t) {
   TrainConfig &cfg = a.options.train;
-  addInteger(app, "epochs", cfg.epochs, "epochs" + dflt(std::to_string(t.epochs)),
-             1);
+  addInteger(app, "epochs", cfg.epochs,
+             "epochs" + dflt(std::to_string(t.epochs)), 1);
   addInteger(app, "batch-size", cfg.batchSize,
              "images per batch" + dflt(std::to_string(t.batchSize)), 1);
   addNumber(app, "lr", cfg.learningRate,
@@ -186,10 +186,9 @@ void addTrainingSettings(CLI::App &app, TrainArgs &a, const TrainConfig &t) {
             "cosine schedule: final lr" + dflt(fmt(t.lrEtaMin)));
   addNumber(app, "weight-decay", cfg.weightDecay,
             "L2 weight decay" + dflt(fmt(t.weightDecay)));
-  addInteger(app, "seed", a.seed,
-             "seed for init, order, flips, dropout" +
-                 dflt(std::to_string(t.seed)),
-             0);
+  addInteger(
+      app, "seed", a.seed,
+      "seed for init, order, flips, dropout" + dflt(std::to_string(t.seed)), 0);
 }
 
 std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
@@ -205,10 +204,13 @@ std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
           "Python (cifar-10-batches-py) format");
   addText(*app, "out", o.outDir, "RUN",
           "run directory" + dflt("runs/" + info.name));
+  addFlag(*app, "overwrite", o.overwrite,
+          "replace the run --out holds (refused otherwise; --resume "
+          "continues it)");
   addText(*app, "resume", o.resume, "RUN",
           "continue the run in RUN (or from a checkpoint file) where it "
           "stopped, with its settings; only --epochs, --data, --device, "
-          "--threads may change");
+          "--threads, --checkpoint-every may change");
   addTrainingSettings(*app, a, info.train);
   addDeviceOptions(*app, a.devices, /*serial=*/true);
   addText(*app, "weights", o.weights, "FILE",
@@ -228,7 +230,7 @@ std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
              "seed of the train/validation split", 0);
   addInteger(*app, "checkpoint-every", o.checkpointEvery,
              "save a resumable checkpoint every N steps, 0: at epoch ends only "
-             "(default 500)",
+             "(default 500; a resumed run keeps its own)",
              0);
   addInteger(*app, "max-steps", o.maxSteps, "stop each epoch after N batches",
              0);
@@ -270,8 +272,8 @@ std::unique_ptr<CLI::App> evalCommand(const ModelInfo &info, EvalArgs &a) {
 }
 
 std::unique_ptr<CLI::App> predictCommand(PredictArgs &a) {
-  auto app = makeApp("predict",
-                     "logits for a tensor of images (eval mode, no transforms)");
+  auto app = makeApp(
+      "predict", "logits for a tensor of images (eval mode, no transforms)");
   addText(*app, "weights", a.weights, "FILE", "a PyTorch state dict")
       ->required();
   addText(*app, "input", a.input, "FILE",
@@ -343,8 +345,7 @@ const char *const kCommands[] = {"train",  "eval",  "predict",
 [[noreturn]] void throwUnexpected(const CLI::App &app, const std::string &arg) {
   const std::string &command = app.get_name();
   if (arg.rfind("--", 0) != 0 || arg.size() == 2)
-    throw UsageError("unexpected argument '" + arg + "' for '" + command +
-                     "'");
+    throw UsageError("unexpected argument '" + arg + "' for '" + command + "'");
   std::string name = arg.substr(2, arg.find('=') - 2);
   std::vector<std::string> names;
   for (const CLI::Option *o : app.get_options())
@@ -404,9 +405,9 @@ bool parseCommandLine(int argc, char **argv, const ModelInfo &info,
   std::unique_ptr<CLI::App> app = commandApp(command, info, args);
   if (!app) {
     std::string msg = "unknown command '" + command + "'";
-    std::string near = closestMatch(
-        command, std::vector<std::string>(std::begin(kCommands),
-                                          std::end(kCommands)));
+    std::string near =
+        closestMatch(command, std::vector<std::string>(std::begin(kCommands),
+                                                       std::end(kCommands)));
     if (!near.empty())
       msg += " (did you mean '" + near + "'?)";
     throw UsageError(msg +

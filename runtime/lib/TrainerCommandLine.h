@@ -23,7 +23,7 @@ namespace rtml {
 struct DeviceArgs {
   std::string device = "cpu";
   bool deviceGiven = false; ///< --device given (with --devices: an error)
-  std::string devices; ///< empty: not given
+  std::string devices;      ///< empty: not given
   bool serialDevices = false;
   int64_t threads = 0; ///< 0: every available core
 };
@@ -61,7 +61,7 @@ struct BenchArgs {
 
 /// The values of every command; parsing fills the given command's.
 struct CommandArgs {
-  std::string command; ///< train, eval, predict, export, bench or info
+  std::string command;         ///< train, eval, predict, export, bench or info
   std::set<std::string> given; ///< the flags given, without "--"
   TrainArgs train;
   EvalArgs eval;

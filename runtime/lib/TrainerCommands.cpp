@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -40,10 +41,11 @@ nlohmann::ordered_json number(double value) {
 /// The flags a resumed run may not change: its checkpoint keeps them.
 void refuseWithResume(const std::set<std::string> &given) {
   for (const char *flag :
-       {"out", "batch-size", "lr", "momentum", "weight-decay", "seed",
-        "nesterov", "lr-schedule", "lr-step", "lr-gamma", "lr-min", "weights",
-        "strict-weights", "allow-missing", "val", "split-seed", "max-steps",
-        "limit-train", "limit-test"})
+       {"out",         "overwrite",      "batch-size",    "lr",
+        "momentum",    "weight-decay",   "seed",          "nesterov",
+        "lr-schedule", "lr-step",        "lr-gamma",      "lr-min",
+        "weights",     "strict-weights", "allow-missing", "val",
+        "split-seed",  "max-steps",      "limit-train",   "limit-test"})
     if (given.count(flag))
       throw UsageError(std::string("--") + flag +
                        " cannot be combined with --resume: a resumed run "
@@ -73,6 +75,22 @@ void resolveTrainSettings(TrainArgs &args, const std::set<std::string> &given) {
                      "decays)");
 }
 
+/// Refuses an output path that names the file an input is read from
+/// (directly, through a link, or spelled another way).
+void refuseSamePath(const std::string &output, const char *outFlag,
+                    const std::string &input, const char *inFlag) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  bool same = fs::exists(output, error) && fs::exists(input, error)
+                  ? fs::equivalent(output, input, error)
+                  : fs::weakly_canonical(output, error) ==
+                        fs::weakly_canonical(input, error);
+  if (same)
+    throw UsageError(std::string("--") + outFlag + " " + output +
+                     " is the file --" + inFlag + " reads (" + input +
+                     "): writing it would destroy it; give another path");
+}
+
 } // namespace
 
 const std::string &errorPrefix() { return gErrorPrefix; }
@@ -87,10 +105,10 @@ int runTrain(const CompiledModel &model, CommandArgs &all) {
   resolveTrainSettings(args, all.given);
   if (options.weights.empty() &&
       (options.weightsPolicy.strict || options.weightsPolicy.allowMissing))
-    throw UsageError(std::string("--") +
-                     (options.weightsPolicy.strict ? "strict-weights"
-                                                   : "allow-missing") +
-                     " needs --weights FILE");
+    throw UsageError(
+        std::string("--") +
+        (options.weightsPolicy.strict ? "strict-weights" : "allow-missing") +
+        " needs --weights FILE");
   options.progress = !args.noProgress;
   DistributedEnv env;
   try {
@@ -104,10 +122,10 @@ int runTrain(const CompiledModel &model, CommandArgs &all) {
   std::unique_ptr<Communicator> comm;
   if (env.enabled()) {
     gErrorPrefix = "rank " + std::to_string(env.rank) + ": error: ";
-    comm = Communicator::connect(
-        env, options.device,
-        std::chrono::milliseconds(static_cast<int64_t>(args.distTimeoutS * 1000)),
-        args.distBackend);
+    comm = Communicator::connect(env, options.device,
+                                 std::chrono::milliseconds(static_cast<int64_t>(
+                                     args.distTimeoutS * 1000)),
+                                 args.distBackend);
     options.comm = comm.get();
   }
   NullBuffer discard;
@@ -131,6 +149,7 @@ int runTrain(const CompiledModel &model, CommandArgs &all) {
 }
 
 int runExport(const CompiledModel &model, const ExportArgs &args) {
+  refuseSamePath(args.out, "out", args.weights, "weights");
   ParameterRegistry registry(model.parameters(), at::kCPU, 0);
   loadIntoRegistry(registry, loadStateDict(args.weights), args.weights);
   saveStateDict(registryStateDict(registry), args.out);
@@ -162,6 +181,8 @@ int runEval(const CompiledModel &model, const EvalArgs &args) {
 
 int runPredict(const CompiledModel &model, const PredictArgs &args) {
   const ModelInfo &info = model.info();
+  refuseSamePath(args.output, "output", args.weights, "weights");
+  refuseSamePath(args.output, "output", args.input, "input");
   at::Device device = selectDevices(info, args.devices);
   applyThreads(args.devices);
   ParameterRegistry registry(model.parameters(), device, 0);
