@@ -4,8 +4,11 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <random>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -93,6 +96,7 @@ bool distributedAvailable() { return true; }
 // The concrete groups, not a base pointer: LibTorch 1.x derives them from
 // ProcessGroup, 2.x from Backend.
 struct Communicator::Group {
+  c10::intrusive_ptr<c10d::Store> store; ///< the job's keys: claims, settings
 #ifdef RTML_WITH_GLOO
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
 #endif
@@ -130,6 +134,61 @@ std::string firstLine(const std::string &text) {
   return text.substr(0, text.find('\n'));
 }
 
+std::vector<uint8_t> bytesOf(const std::string &text) {
+  return {text.begin(), text.end()};
+}
+
+std::string textOf(const std::vector<uint8_t> &bytes) {
+  return {bytes.begin(), bytes.end()};
+}
+
+/// Takes this process's rank in the job and returns the job's id
+/// ("PORT-NONCE/WORLD", published by rank 0). Refuses a rank that another
+/// process took, and a world size other than rank 0's.
+std::string joinJob(c10d::Store &store, const DistributedEnv &env,
+                    const std::string &where,
+                    std::chrono::steady_clock::time_point deadline) {
+  std::string rank = std::to_string(env.rank);
+  if (store.add("claim/" + rank, 1) != 1)
+    throw std::runtime_error(
+        "data parallel: " + where + ": rank " + rank +
+        " is already taken by another process (a process of another job on "
+        "the same MASTER_PORT?); refusing to join this job");
+  // Every rank's claim, within what is left of the timeout: LibTorch 1.13's
+  // store gives up waiting for its clients without an error, after which
+  // the process group would wait the whole timeout again.
+  auto left = std::max(std::chrono::milliseconds(1),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline - std::chrono::steady_clock::now()));
+  std::string id;
+  if (env.rank == 0) {
+    std::random_device random;
+    std::ostringstream os;
+    os << env.masterPort << "-" << std::hex << random() << random() << "/"
+       << std::dec << env.worldSize;
+    id = os.str();
+    store.set("job", bytesOf(id));
+  } else {
+    store.wait({"job"}, left);
+    id = textOf(store.get("job"));
+  }
+  std::string world = id.substr(id.rfind('/') + 1);
+  if (world != std::to_string(env.worldSize))
+    throw std::runtime_error("data parallel: " + where +
+                             ": WORLD_SIZE=" + std::to_string(env.worldSize) +
+                             ", but rank 0 of job " + id + " has " + world +
+                             " (start every process with the same "
+                             "WORLD_SIZE)");
+  std::vector<std::string> claims;
+  for (int64_t r = 0; r < env.worldSize; ++r)
+    claims.push_back("claim/" + std::to_string(r));
+  store.wait(claims,
+             std::max(std::chrono::milliseconds(1),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())));
+  return id.substr(0, id.rfind('/'));
+}
+
 } // namespace
 
 std::unique_ptr<Communicator>
@@ -158,6 +217,7 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
                       ":" + std::to_string(env.masterPort);
   std::string hint = " (are all " + std::to_string(env.worldSize) +
                      " processes started, and is the port free?)";
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   c10::intrusive_ptr<c10d::Store> store;
   try {
     c10d::TCPStoreOptions options;
@@ -168,14 +228,26 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
     options.waitWorkers = !env.agentStore;
     options.timeout = timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.masterAddr, options);
-    // Our keys stay apart from those of torchrun's agent.
-    store = c10::make_intrusive<c10d::PrefixStore>("rtml", tcp);
+    // Our keys stay apart from those of torchrun's agent, whose store
+    // outlives a restart of the workers: one prefix per attempt.
+    const char *restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
+    store = c10::make_intrusive<c10d::PrefixStore>(
+        std::string("rtml") + (restart ? std::string("/") + restart : ""), tcp);
   } catch (const std::exception &e) {
     throw std::runtime_error("data parallel: " + where + ": rendezvous failed" +
                              hint + ": " + firstLine(e.what()));
   }
+  std::string job;
+  try {
+    job = joinJob(*store, env, where, deadline);
+  } catch (const c10::Error &e) {
+    throw std::runtime_error("data parallel: " + where + ": rendezvous failed" +
+                             hint + ": " +
+                             firstLine(e.what_without_backtrace()));
+  }
 
   auto group = std::make_unique<Group>();
+  group->store = store;
   std::string backend;
   try {
 #ifdef RTML_WITH_NCCL
@@ -202,8 +274,46 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
                              ": connecting the processes failed" + hint + ": " +
                              firstLine(e.what()));
   }
-  return std::unique_ptr<Communicator>(
+  auto comm = std::unique_ptr<Communicator>(
       new Communicator(env, std::move(group), backend, device, timeout));
+  comm->job = job;
+  return comm;
+}
+
+void Communicator::checkSameJob(const std::vector<Setting> &settings) {
+  std::string mine;
+  for (const auto &[name, value] : settings)
+    mine += name + "=" + value + "\n";
+  std::vector<std::map<std::string, std::string>> all(env.worldSize);
+  int64_t waitingFor = env.rank;
+  try {
+    group->store->set("settings/" + std::to_string(env.rank), bytesOf(mine));
+    for (waitingFor = 0; waitingFor < env.worldSize; ++waitingFor) {
+      std::istringstream lines(
+          textOf(group->store->get("settings/" + std::to_string(waitingFor))));
+      for (std::string line; std::getline(lines, line);)
+        all[waitingFor][line.substr(0, line.find('='))] =
+            line.substr(line.find('=') + 1);
+    }
+  } catch (const std::exception &e) {
+    throw std::runtime_error(
+        "data parallel: rank " + std::to_string(env.rank) + " of job " + job +
+        ": rank " + std::to_string(waitingFor) +
+        " did not publish its settings within " +
+        std::to_string(timeout.count() / 1000) + " s: " + firstLine(e.what()));
+  }
+  // Every process reads the same keys, so all reach the same verdict.
+  for (int64_t r = 1; r < env.worldSize; ++r)
+    for (const auto &[name, value] : all[0]) {
+      auto it = all[r].find(name);
+      std::string theirs = it == all[r].end() ? "none" : it->second;
+      if (theirs != value)
+        throw std::runtime_error(
+            "data parallel: the processes do not run one job (" + job +
+            "): rank " + std::to_string(r) + " has " + name + " " + theirs +
+            ", rank 0 has " + value +
+            "; start every process with the same trainer, data and flags");
+    }
 }
 
 namespace {
@@ -280,6 +390,7 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedEnv &env,
 }
 
 void Communicator::allReduceSum(std::vector<at::Tensor> &, const char *) {}
+void Communicator::checkSameJob(const std::vector<Setting> &) {}
 void Communicator::broadcast(std::vector<at::Tensor> &, int64_t, const char *) {
 }
 

@@ -15,6 +15,9 @@ CHECK is one of:
                 saves a checkpoint, and the job resumes to the end.
   nan-loss      a diverging run (huge learning rate) stops both processes
                 with the same "loss is nan/inf at epoch E step S".
+  mismatch      processes started with different flags (the extra
+                TRAIN-ARGS go to rank 1 only) end with one clear error
+                on every rank.
 """
 import os
 import signal
@@ -38,16 +41,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def launch(trainer, args, port, logs):
+def launch(trainer, args, port, logs, rank_args=None):
     """Starts the job's processes; returns them with their output files
-    (LOGS.rankN.log)."""
+    (LOGS.rankN.log). RANK_ARGS: {rank: more arguments for that rank}."""
     procs = []
     for rank in range(WORLD):
+        more = (rank_args or {}).get(rank, [])
         env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(WORLD),
                    LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                    MASTER_PORT=str(port))
         out = open(f"{logs}.rank{rank}.log", "w+")
-        procs.append((subprocess.Popen([trainer, "train"] + args, env=env,
+        procs.append((subprocess.Popen([trainer, "train"] + args + more,
+                                       env=env,
                                        stdout=out, stderr=subprocess.STDOUT),
                       out))
     return procs
@@ -234,6 +239,25 @@ def nan_loss(trainer, data, work):
     print(f"both ranks: {stops[0]}")
 
 
+def mismatch(trainer, data, work, extra):
+    procs = launch(trainer, ["--data", data, "--out", f"{work}/run",
+                             "--epochs", "1", "--batch-size", "16",
+                             "--no-progress", "--threads", "1"], free_port(),
+                   f"{work}/mismatch", {1: extra})
+    results = wait_all(procs, 120)
+    errors = []
+    for rank, (rc, out) in enumerate(results):
+        lines = [l for l in out.splitlines()
+                 if l.startswith(f"rank {rank}: error: ")]
+        if rc != 1 or len(lines) != 1 or "Traceback" in out or \
+                "EnforceNotMet" in out:
+            fail(f"rank {rank} exit status {rc}: {out}")
+        errors.append(lines[0].split(": error: ", 1)[1])
+    if errors[0] != errors[1]:
+        fail(f"the ranks gave different errors: {errors}")
+    print(f"both ranks: {errors[0]}")
+
+
 def main():
     check, trainer, data, work = sys.argv[1:5]
     extra = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
@@ -251,6 +275,8 @@ def main():
         signal_one(trainer, data, work)
     elif check == "nan-loss":
         nan_loss(trainer, data, work)
+    elif check == "mismatch":
+        mismatch(trainer, data, work, extra)
     else:
         fail(f"unknown check {check}")
     print(f"{check}: ok")

@@ -18,9 +18,10 @@
 #include <torch/torch.h>
 
 #include <dirent.h>
+#include <cerrno>
 #include <fcntl.h>
 #include <map>
-#include <regex>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,9 +40,12 @@ struct ChildResult {
 };
 
 /// Runs trainerMain(ARGS) on a TinyModel in a fresh process; its training
-/// forward number SIGNALAT raises SIG.
+/// forward number SIGNALAT raises SIG. FILESIZELIMIT > 0: no file it writes
+/// may grow beyond that many bytes (RLIMIT_FSIZE, as a full disk would
+/// stop it); its output goes through a pipe, which the limit spares.
 ChildResult runChild(const TempDir &dir, const std::vector<std::string> &args,
-                     int64_t signalAt = -1, int sig = SIGKILL) {
+                     int64_t signalAt = -1, int sig = SIGKILL,
+                     rlim_t fileSizeLimit = 0) {
   std::string joined;
   for (const std::string &a : args)
     joined += a + kSep;
@@ -62,23 +66,37 @@ ChildResult runChild(const TempDir &dir, const std::vector<std::string> &args,
   exe[n > 0 ? n : 0] = 0;
   std::string filter = "--gtest_filter=RuntimeChild.Train";
   char *argv[] = {exe, filter.data(), nullptr};
-  std::string logPath = dir / "child.log";
-  int fd = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int output[2];
+  EXPECT_EQ(::pipe(output), 0);
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
+    ::dup2(output[1], 1);
+    ::dup2(output[1], 2);
+    ::close(output[0]);
+    if (fileSizeLimit > 0) {
+      struct rlimit limit = {fileSizeLimit, fileSizeLimit};
+      ::setrlimit(RLIMIT_FSIZE, &limit);
+      ::signal(SIGXFSZ, SIG_IGN); // a failed write, not a killed process
+    }
     ::execve(exe, argv, envp.data());
     ::_exit(127);
   }
-  ::close(fd);
+  ::close(output[1]);
+  std::string log;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(output[0], buf, sizeof buf)) != 0;)
+    if (n > 0)
+      log.append(buf, size_t(n));
+    else if (errno != EINTR)
+      break;
+  ::close(output[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
   ChildResult r;
   r.exited = WIFEXITED(status);
   r.code = r.exited ? WEXITSTATUS(status) : -1;
   r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  r.log = readFile(logPath);
+  r.log = log;
   return r;
 }
 
@@ -96,9 +114,13 @@ std::map<std::string, CheckpointValue> checkpointOf(const std::string &path) {
 
 /// metrics.jsonl without the timings (which differ between runs).
 std::string metricsWithoutTimes(const std::string &path) {
-  static const std::regex times(
-      R"(, "time_s": [^,]*, "mean_batch_time_s": [^,]*, "images_per_s": [^,}]*)");
-  return std::regex_replace(readFile(path), times, "");
+  std::string text;
+  for (nlohmann::ordered_json record : readMetrics(path)) {
+    for (const char *key : {"time_s", "mean_batch_time_s", "images_per_s"})
+      record.erase(key);
+    text += record.dump() + "\n";
+  }
+  return text;
 }
 
 /// The two runs ended with the same weights, momentum and generators, bit
@@ -399,4 +421,49 @@ TEST(RuntimeAtomicWrite, TemporariesOfKilledWritersDoNotStay) {
   EXPECT_EQ(readFile(file), "new");
   std::vector<std::string> expected = {"checkpoint.pt", liveName, "prev.pt"};
   EXPECT_EQ(filesIn(dir.path()), expected);
+TEST(RuntimeGuards, AFailedMetricsWriteIsAnError) {
+  TempDir dir;
+  writeDataSet(dir);
+  // Each metrics record is longer than 64 bytes: its write fails (EFBIG, as
+  // ENOSPC on a full disk), before any checkpoint is written.
+  ChildResult r =
+      runChild(dir,
+               {"train", "--data", dir.path(), "--out", dir / "run", "--epochs",
+                "1", "--max-steps", "2", "--checkpoint-every", "0", "--threads",
+                "1", "--no-progress"},
+               -1, SIGKILL, /*fileSizeLimit=*/64);
+  EXPECT_TRUE(r.exited && r.code == 1) << r.log;
+  EXPECT_NE(r.log.find("error: cannot write " + (dir / "run/metrics.jsonl") +
+                       ": File too large"),
+            std::string::npos)
+      << r.log;
+  EXPECT_FALSE(fileExists(dir / "run/summary.json"));
+}
+
+TEST(RuntimeResume, ResumeKeepsTheRunsCheckpointEvery) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
+                                 dir / "run", "--epochs", "1", "--val", "32",
+                                 "--checkpoint-every", "3", "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = runMain(model, {"train", "--resume", dir / "run", "--epochs", "2",
+                      "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // 8 steps in epoch 2: checkpoints at steps 3 and 6, then at its end.
+  auto prev = checkpointOf(dir / "run/checkpoints/checkpoint.prev.pt");
+  EXPECT_EQ(prev.at("epoch").integer, 2);
+  EXPECT_EQ(prev.at("step").integer, 6);
+  auto last = checkpointOf(dir / "run/checkpoints/checkpoint.pt");
+  EXPECT_EQ(last.at("config/checkpoint_every").integer, 3);
+  EXPECT_EQ(last.at("epoch").integer, 3);
+
+  // Given again, it changes.
+  r = runMain(model, {"train", "--resume", dir / "run", "--epochs", "3",
+                      "--checkpoint-every", "0", "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  prev = checkpointOf(dir / "run/checkpoints/checkpoint.prev.pt");
+  EXPECT_EQ(prev.at("epoch").integer, 3);
+  EXPECT_EQ(prev.at("step").integer, 0);
 }

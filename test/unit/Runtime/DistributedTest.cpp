@@ -171,18 +171,26 @@ template <typename Action> std::string errorOf(Action &&action) {
   } catch (const std::runtime_error &e) {
     message = e.what();
   }
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                          start)
-                .count(),
-            30);
+  EXPECT_LT(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count(),
+      30);
   return message;
 }
 
 TEST_F(CollectivesTest, MissingPeerFailsRendezvousWithinTheTimeout) {
+  // One wait for the whole rendezvous, not one per phase: a 6 s timeout
+  // ends in about 6 s (it took 2 x 6 s and more before).
+  auto start = std::chrono::steady_clock::now();
   std::string message = errorOf([] {
     Communicator::connect(rankEnv(0, 2, freePort()), at::kCPU,
-                          std::chrono::seconds(2));
+                          std::chrono::seconds(6));
   });
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_GE(seconds, 5.5);
+  EXPECT_LT(seconds, 10);
   EXPECT_NE(message.find("rank 0 of 2 at 127.0.0.1:"), std::string::npos)
       << message;
   EXPECT_NE(message.find("(are all 2 processes started, and is the port "
@@ -208,7 +216,73 @@ TEST_F(CollectivesTest, DeadPeerFailsTheCollectiveInsteadOfHanging) {
     std::vector<at::Tensor> t{at::ones({8})};
     comm->allReduceSum(t, "gradients");
   });
-  EXPECT_NE(message.find("data parallel: summing of gradients failed on rank 0"),
+  EXPECT_NE(
+      message.find("data parallel: summing of gradients failed on rank 0"),
+      std::string::npos)
+      << message;
+}
+
+TEST_F(CollectivesTest, ProcessesOfDifferentJobsEndWithOneError) {
+  int port = freePort();
+  auto rank = [port](int64_t r, std::string batch) {
+    auto comm = Communicator::connect(rankEnv(r, 2, port), at::kCPU,
+                                      std::chrono::seconds(30));
+    try {
+      comm->checkSameJob({{"model", "tiny"}, {"--batch-size", batch}});
+    } catch (const std::runtime_error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto r0 = std::async(std::launch::async, rank, 0, "16");
+  auto r1 = std::async(std::launch::async, rank, 1, "32");
+  std::string m0 = r0.get(), m1 = r1.get();
+  EXPECT_EQ(m0, m1);
+  EXPECT_NE(m0.find("data parallel: the processes do not run one job (" +
+                    std::to_string(port) + "-"),
+            std::string::npos)
+      << m0;
+  EXPECT_NE(m0.find("rank 1 has --batch-size 32, rank 0 has 16"),
+            std::string::npos)
+      << m0;
+
+  // The same settings: no error.
+  int port2 = freePort();
+  auto same = [port2](int64_t r) {
+    auto comm = Communicator::connect(rankEnv(r, 2, port2), at::kCPU,
+                                      std::chrono::seconds(30));
+    comm->checkSameJob({{"model", "tiny"}, {"--batch-size", "16"}});
+    return comm->jobId();
+  };
+  auto s0 = std::async(std::launch::async, same, 0);
+  auto s1 = std::async(std::launch::async, same, 1);
+  std::string id = s0.get();
+  EXPECT_EQ(id, s1.get());
+  EXPECT_EQ(id.rfind(std::to_string(port2) + "-", 0), 0u) << id;
+}
+
+TEST_F(CollectivesTest, AStrayRankOfAnotherJobIsRefused) {
+  int port = freePort();
+  std::promise<void> joined, done;
+  std::shared_future<void> finished = done.get_future().share();
+  auto member = [&, port](int64_t r) {
+    auto comm = Communicator::connect(rankEnv(r, 2, port), at::kCPU,
+                                      std::chrono::seconds(30));
+    if (r == 1)
+      joined.set_value();
+    finished.wait(); // the job runs on while the stray knocks
+  };
+  auto m0 = std::async(std::launch::async, member, 0);
+  auto m1 = std::async(std::launch::async, member, 1);
+  joined.get_future().wait();
+  std::string message = errorOf([port] {
+    Communicator::connect(rankEnv(1, 2, port), at::kCPU,
+                          std::chrono::seconds(5));
+  });
+  done.set_value();
+  m0.get();
+  m1.get();
+  EXPECT_NE(message.find("rank 1 is already taken by another process"),
             std::string::npos)
       << message;
 }

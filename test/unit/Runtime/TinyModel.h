@@ -10,11 +10,13 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <limits>
+#include <sstream>
 
 namespace rtml::test {
 
@@ -54,6 +56,9 @@ public:
     at::Tensor x = ops::flatten(ops::adaptiveAvgPool2d(input, {4, 4}));
     x = ops::dropout(x, 0.1, training);
     at::Tensor logits = ops::linear(x, p[0], p[1]);
+    // sqrt's gradient at 0 is infinite: a finite loss, a NaN update.
+    if (training && nanGradientAt >= 0 && trainingForwards == nanGradientAt)
+      logits = logits + at::sqrt(p[0].sum() * 0);
     if (training && nanAfter >= 0 && forwardCalls > nanAfter)
       logits = logits * std::numeric_limits<float>::quiet_NaN();
     return logits;
@@ -66,7 +71,8 @@ public:
   mutable std::atomic<int64_t> trainingForwards{0};
   int64_t signalAt = -1; ///< raise signalToRaise in this training forward
   int signalToRaise = SIGKILL;
-  int64_t oomAt = -1; ///< throw a CUDA out-of-memory error in this one
+  int64_t oomAt = -1;         ///< throw a CUDA out-of-memory error in this one
+  int64_t nanGradientAt = -1; ///< this training forward's update is NaN
 };
 
 /// Separable two-class data: class 0 dark images, class 1 bright ones, with
@@ -112,6 +118,17 @@ inline MainResult runMain(const CompiledModel &model,
   MainResult r{status, ::testing::internal::GetCapturedStdout(),
                ::testing::internal::GetCapturedStderr()};
   return r;
+}
+
+/// The records of a metrics.jsonl file, one JSON object a line (keys in
+/// file order).
+inline std::vector<nlohmann::ordered_json>
+readMetrics(const std::string &path) {
+  std::vector<nlohmann::ordered_json> records;
+  std::istringstream in(readFile(path));
+  for (std::string line; std::getline(in, line);)
+    records.push_back(nlohmann::ordered_json::parse(line));
+  return records;
 }
 
 inline int countLines(const std::string &text) {

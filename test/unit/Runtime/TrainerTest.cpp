@@ -13,7 +13,13 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <fcntl.h>
+#include <fstream>
+#include <sched.h>
 #include <sstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace rtml;
 using rtml::test::fileExists;
@@ -45,12 +51,14 @@ TEST(RuntimeTrainer, TinyModelLearnsSeparableData) {
   EXPECT_GE(result.bestTestAccuracy, result.finalTest.accuracy);
   EXPECT_GE(result.bestEpoch, 1);
 
-  std::string metrics = readFile(dir / "run/metrics.jsonl");
-  EXPECT_EQ(countLines(metrics), 6);
-  EXPECT_NE(metrics.find("{\"epoch\": 1, \"phase\": \"train\", \"loss\": "),
-            std::string::npos)
-      << metrics;
-  EXPECT_NE(metrics.find("\"images_per_s\": "), std::string::npos);
+  std::vector<nlohmann::ordered_json> metrics =
+      readMetrics(dir / "run/metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 6u);
+  EXPECT_EQ(metrics[0]["epoch"], 1);
+  EXPECT_EQ(metrics[0]["phase"], "train");
+  EXPECT_TRUE(metrics[0]["loss"].is_number());
+  EXPECT_TRUE(metrics[0]["images_per_s"].is_number());
+  EXPECT_EQ(metrics[0].begin().key(), "epoch"); // keys in a fixed order
   std::string summary = readFile(dir / "run/summary.json");
   for (const char *key :
        {"\"model\": \"tiny\"", "\"parameters\": 98", "\"best_test_accuracy\"",
@@ -82,6 +90,8 @@ TEST(RuntimeTrainer, TinyModelLearnsSeparableData) {
   TrainResult again = runTraining(model, options, out2, log);
   EXPECT_DOUBLE_EQ(again.history[0].loss, result.history[0].loss);
   options.weights = dir / "run/checkpoints/best.pt";
+  EXPECT_THROW(runTraining(model, options, out2, log), std::runtime_error);
+  options.overwrite = true; // run2 holds the run above
   TrainResult resumed = runTraining(model, options, out2, log);
   EXPECT_GT(resumed.history[0].accuracy, 0.9);
 }
@@ -171,9 +181,9 @@ TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
   EXPECT_NE(r.out.find("images/s: "), std::string::npos);
   r = runMain(model, {"bench", "--steps", "1", "--warmup", "0", "--json"});
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(r.out.find("{\"model\": \"tiny\", \"mean_ms\": "),
-            std::string::npos)
-      << r.out;
+  nlohmann::json bench = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(bench["model"], "tiny") << r.out;
+  EXPECT_TRUE(bench["mean_ms"].is_number()) << r.out;
 
   TempDir dir;
   r = runMain(model, {"train", "--data", dir / "none", "--out", dir / "run"});
@@ -248,7 +258,10 @@ torch.save(m(x).detach(), 'DIR/expected.pt')
                       "--batch-size", "10"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("(64 images)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("{\"phase\": \"test\", \"loss\": "), std::string::npos);
+  nlohmann::json line =
+      nlohmann::json::parse(r.out.substr(r.out.find('{')), nullptr, false);
+  EXPECT_EQ(line["phase"], "test") << r.out;
+  EXPECT_EQ(line["images"], 64) << r.out;
 }
 
 TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
@@ -264,23 +277,20 @@ TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
             std::string::npos)
       << r.out;
   std::string metrics = readFile(dir / "run/metrics.jsonl");
-  std::vector<std::string> lines;
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(line);
+  std::vector<nlohmann::ordered_json> lines =
+      readMetrics(dir / "run/metrics.jsonl");
   ASSERT_EQ(lines.size(), 5u) << metrics;
-  const char *expect[] = {"{\"epoch\": 1, \"phase\": \"train\"",
-                          "{\"epoch\": 1, \"phase\": \"val\"",
-                          "{\"epoch\": 2, \"phase\": \"train\"",
-                          "{\"epoch\": 2, \"phase\": \"val\"",
-                          "{\"epoch\": 2, \"phase\": \"test\""};
-  for (size_t i = 0; i < 5; ++i)
-    EXPECT_EQ(lines[i].rfind(expect[i], 0), 0u) << lines[i];
-  EXPECT_NE(lines[0].find("\"images\": 128"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[0].find("\"lr\": 0.05"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[2].find("\"lr\": 0.005"), std::string::npos) << lines[2];
-  EXPECT_NE(lines[1].find("\"images\": 32"), std::string::npos);
-  EXPECT_NE(lines[4].find("\"images\": 64"), std::string::npos);
+  std::pair<int, const char *> expect[] = {
+      {1, "train"}, {1, "val"}, {2, "train"}, {2, "val"}, {2, "test"}};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(lines[i]["epoch"], expect[i].first) << lines[i];
+    EXPECT_EQ(lines[i]["phase"], expect[i].second) << lines[i];
+  }
+  EXPECT_EQ(lines[0]["images"], 128);
+  EXPECT_DOUBLE_EQ(lines[0]["lr"].get<double>(), 0.05);
+  EXPECT_NEAR(lines[2]["lr"].get<double>(), 0.005, 1e-15);
+  EXPECT_EQ(lines[1]["images"], 32);
+  EXPECT_EQ(lines[4]["images"], 64);
   std::string summary = readFile(dir / "run/summary.json");
   for (const char *key :
        {"\"validation\": \"val\"", "\"val_images\": 32", "\"final_val\": {",
@@ -491,4 +501,256 @@ print('round trip ok')
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("weights do not match the model"), std::string::npos);
   EXPECT_FALSE(fileExists(dir / "bad-export.pt"));
+}
+
+TEST(RuntimeTrainerMain, ARunIsNeverReplacedWithoutOverwrite) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  std::vector<std::string> train = {
+      "train",    "--data", dir.path(),    "--out", dir / "run",
+      "--epochs", "2",      "--max-steps", "2",     "--no-progress"};
+  ASSERT_EQ(runMain(model, train).status, 0);
+  std::string best = readFile(dir / "run/checkpoints/best.pt");
+  std::string metrics = readFile(dir / "run/metrics.jsonl");
+  MainResult r = runMain(model, train);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: " + (dir / "run") + " holds a run ("),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("continue it with 'train --resume " + (dir / "run") +
+                       "', or replace it with --overwrite"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(readFile(dir / "run/checkpoints/best.pt"), best);
+  EXPECT_EQ(readFile(dir / "run/metrics.jsonl"), metrics);
+
+  r = runMain(model, {"train", "--resume", dir / "run", "--overwrite"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--overwrite cannot be combined with --resume"),
+            std::string::npos)
+      << r.err;
+
+  // --overwrite replaces it: the new run's one epoch, no stale files.
+  std::vector<std::string> again = train;
+  again[6] = "1";
+  again.push_back("--overwrite");
+  r = runMain(model, again);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(readMetrics(dir / "run/metrics.jsonl").size(), 2u);
+  EXPECT_FALSE(fileExists(dir / "run/checkpoints/checkpoint.prev.pt"));
+}
+
+TEST(RuntimeTrainerMain, ASecondTrainerOnOneRunFolderFailsAtOnce) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  // Another trainer holds the run folder's lock.
+  ASSERT_EQ(::mkdir((dir / "run").c_str(), 0755), 0);
+  int fd = ::open((dir / "run/.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "4242\n", 5), 5);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  MainResult r = runMain(model, {"train", "--data", dir.path(), "--out",
+                                 dir / "run", "--no-progress"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: " + (dir / "run") +
+                       ": another trainer (pid 4242) is writing this run "
+                       "folder"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fileExists(dir / "run/metrics.jsonl"));
+  ::close(fd); // released: now it trains, and records its own pid
+  r = runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--epochs", "1", "--max-steps", "1", "--no-progress"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(readFile(dir / "run/.lock"), std::to_string(::getpid()) + "\n");
+}
+
+TEST(RuntimeTrainerMain, WeightsThatTurnNonFiniteAreNeverSaved) {
+  TempDir dir;
+  writeDataSet(dir);
+  // The update of step 3 (the last of epoch 1) makes the weights NaN while
+  // that step's loss is finite: nothing of the epoch may be saved.
+  TinyModel model;
+  model.nanGradientAt = 3;
+  std::vector<std::string> args = {
+      "train",    "--data", dir.path(),    "--out", dir / "run",
+      "--epochs", "2",      "--max-steps", "3",     "--no-progress"};
+  MainResult r = runMain(model, args);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: the weights are not finite after epoch 1 step "
+                       "3 (too high a learning rate?); nothing saved: the "
+                       "run has no checkpoint yet"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("kept"), std::string::npos) << r.err;
+  for (const char *file : {"last.pt", "best.pt", "checkpoint.pt"})
+    EXPECT_FALSE(fileExists(dir / ("run/checkpoints/" + std::string(file))))
+        << file;
+  EXPECT_EQ(readFile(dir / "run/metrics.jsonl"), "");
+
+  // In epoch 2: epoch 1's files stay, finite, and the message names them.
+  TinyModel later;
+  later.nanGradientAt = 5;
+  args[4] = dir / "run2";
+  r = runMain(later, args);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: loss is nan at epoch 2 step 3; kept " +
+                       (dir / "run2/checkpoints/checkpoint.pt") +
+                       " (epoch 2 step 0), last.pt (epoch 1) and best.pt "
+                       "(epoch 1)"),
+            std::string::npos)
+      << r.err;
+  for (const char *file : {"last.pt", "best.pt", "checkpoint.pt"})
+    for (const auto &[name, t] :
+         loadStateDict(dir / ("run2/checkpoints/" + std::string(file))))
+      EXPECT_TRUE(at::isfinite(t).all().item<bool>()) << file << " " << name;
+  EXPECT_EQ(readMetrics(dir / "run2/metrics.jsonl").size(), 2u);
+
+  // A learning rate of 1e9: whatever survives is finite.
+  TinyModel plain;
+  r = runMain(plain, {"train", "--data", dir.path(), "--out", dir / "run3",
+                      "--max-steps", "3", "--lr", "1e9", "--no-progress"});
+  for (const char *file : {"last.pt", "best.pt", "checkpoint.pt"}) {
+    std::string path = dir / ("run3/checkpoints/" + std::string(file));
+    if (fileExists(path))
+      for (const auto &[name, t] : loadStateDict(path))
+        EXPECT_TRUE(at::isfinite(t).all().item<bool>()) << file << " " << name;
+  }
+  for (const nlohmann::ordered_json &m :
+       readMetrics(dir / "run3/metrics.jsonl"))
+    EXPECT_TRUE(m["loss"].is_number()) << m;
+}
+
+TEST(RuntimeTrainerMain, OutputsThatWouldReplaceTheirInputsAreRefused) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  ASSERT_EQ(
+      runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--epochs", "1", "--max-steps", "1", "--no-progress"})
+          .status,
+      0);
+  std::string ckpt = dir / "run/checkpoints/checkpoint.pt";
+  std::string last = dir / "run/checkpoints/last.pt";
+  std::string ckptBytes = readFile(ckpt), lastBytes = readFile(last);
+  ASSERT_EQ(::symlink(last.c_str(), (dir / "link.pt").c_str()), 0);
+  struct Case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  std::vector<Case> cases = {
+      {{"export", "--weights", ckpt, "--out", ckpt},
+       "--out " + ckpt + " is the file --weights reads"},
+      {{"export", "--weights", ckpt, "--out",
+        dir / "run/./checkpoints/../checkpoints/checkpoint.pt"},
+       "is the file --weights reads (" + ckpt + ")"},
+      {{"predict", "--weights", last, "--input", dir / "x.pt", "--output",
+        dir / "link.pt"},
+       "--output " + (dir / "link.pt") + " is the file --weights reads"},
+      {{"predict", "--weights", last, "--input", dir / "x.pt", "--output",
+        dir / "x.pt"},
+       "is the file --input reads"},
+  };
+  for (const Case &c : cases) {
+    MainResult r = runMain(model, c.args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(readFile(ckpt), ckptBytes);
+  EXPECT_EQ(readFile(last), lastBytes);
+}
+
+TEST(RuntimeTrainerMain, ThreadsDefaultToTheAvailableCores) {
+  TinyModel model;
+  int before = at::get_num_threads();
+  const char *omp = std::getenv("OMP_NUM_THREADS");
+  std::string saved = omp ? omp : "";
+  ::unsetenv("OMP_NUM_THREADS");
+  cpu_set_t set;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  int cores = CPU_COUNT(&set);
+  std::ifstream quota("/sys/fs/cgroup/cpu.max");
+  std::string limit;
+  bool quotaSet = quota >> limit && limit != "max";
+  auto threadsOf = [&](std::vector<std::string> args) {
+    MainResult r = runMain(model, args);
+    nlohmann::json line = nlohmann::json::parse(r.out, nullptr, false);
+    return line.is_object() ? line["threads"].get<int>() : -1;
+  };
+  if (!quotaSet)
+    EXPECT_EQ(threadsOf({"bench", "--steps", "1", "--warmup", "0", "--json"}),
+              cores);
+  EXPECT_EQ(threadsOf({"bench", "--steps", "1", "--warmup", "0", "--json",
+                       "--threads", "3"}),
+            3);
+  if (omp)
+    ::setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+  at::set_num_threads(before);
+}
+
+TEST(RuntimeTrainerMain, HelpListsEveryFlagAndInlineValuesWork) {
+  TinyModel model;
+  MainResult r = runMain(model, {"train", "--help"});
+  ASSERT_EQ(r.status, 0);
+  for (const char *flag : {"--data DIR",
+                           "--out RUN",
+                           "--overwrite",
+                           "--resume RUN",
+                           "--epochs N",
+                           "--batch-size N",
+                           "--lr X",
+                           "--momentum X",
+                           "--nesterov",
+                           "--lr-schedule KIND",
+                           "--lr-step N",
+                           "--lr-gamma X",
+                           "--lr-min X",
+                           "--weight-decay X",
+                           "--seed N",
+                           "--device DEV",
+                           "--devices LIST",
+                           "--serial-devices",
+                           "--weights FILE",
+                           "--strict-weights",
+                           "--allow-missing",
+                           "--val N",
+                           "--split-seed N",
+                           "--checkpoint-every N",
+                           "--max-steps N",
+                           "--limit-train N",
+                           "--limit-test N",
+                           "--threads N",
+                           "--no-progress",
+                           "--dist-timeout S",
+                           "--dist-backend NAME",
+                           "--help"})
+    EXPECT_NE(r.out.find("\n  " + std::string(flag) + " "), std::string::npos)
+        << flag << "\n"
+        << r.out;
+  EXPECT_NE(r.out.find("every core this process may use"), std::string::npos);
+  r = runMain(model, {"eval", "--help"});
+  EXPECT_NE(r.out.find("usage: tiny-trainer eval --data DIR --weights FILE "
+                       "[options]"),
+            std::string::npos)
+      << r.out;
+
+  r = runMain(model, {"bench", "--steps=1", "--warmup=0", "--batch-size", "2",
+                      "--steps", "1", "--lr"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown option '--lr' for 'bench'"), std::string::npos)
+      << r.err;
+  r = runMain(model, {"bench", "--steps=1", "--warmup=0", "--batch-size=2"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("1 steps, batch 2"), std::string::npos) << r.out;
+  r = runMain(model, {"train", "--data", "d", "--lr", "-1"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--lr: must be at least 0, got -1"), std::string::npos)
+      << r.err;
+  r = runMain(model,
+              {"train", "--data", "d", "--epochs", "010", "--epochs", "x2"});
+  EXPECT_NE(r.err.find("--epochs: expected an integer, got 'x2'"),
+            std::string::npos)
+      << r.err;
 }

@@ -54,7 +54,10 @@ class Communicator {
 public:
   /// Rendezvous with the job's other processes through a TCP store at
   /// MASTER_ADDR:MASTER_PORT (hosted by rank 0 unless torchrun's agent
-  /// hosts it), waiting at most TIMEOUT. BACKEND is "gloo", "nccl", or ""
+  /// hosts it), waiting at most TIMEOUT in all. A process whose rank
+  /// another already took (a stray of another job on the same port), or
+  /// whose WORLD_SIZE differs from rank 0's, is refused before it joins the
+  /// process group. BACKEND is "gloo", "nccl", or ""
   /// for NCCL on a CUDA DEVICE when LibTorch has it and Gloo otherwise
   /// (Gloo also reduces CUDA tensors, and lets processes share a GPU).
   static std::unique_ptr<Communicator>
@@ -74,6 +77,17 @@ public:
   void broadcast(std::vector<at::Tensor> &tensors, int64_t root,
                  const char *what);
 
+  /// A setting of the job (a flag and its value) that every process must
+  /// share.
+  using Setting = std::pair<std::string, std::string>;
+  /// Checks that every process runs the same job: each publishes SETTINGS
+  /// (model, parameter shapes, batch size, data set sizes, training
+  /// settings) and compares all of them with rank 0's, so that a mismatch
+  /// ends every process with the same error naming the first difference.
+  void checkSameJob(const std::vector<Setting> &settings);
+  /// The job's id: MASTER_PORT and a random number rank 0 drew.
+  const std::string &jobId() const { return job; }
+
 private:
   struct Group;
   Communicator(DistributedEnv env, std::unique_ptr<Group> group,
@@ -81,6 +95,7 @@ private:
                std::chrono::milliseconds timeout);
 
   DistributedEnv env;
+  std::string job;
   std::unique_ptr<Group> group;
   std::string backendName;
   at::Device device; ///< the process's (first) device

@@ -46,6 +46,8 @@ public:
 struct TrainOptions {
   std::string dataDir; ///< may be empty with resume: the run's data set
   std::string outDir;  ///< empty: no files written (ignored with resume)
+  /// Replace the run an existing outDir holds (otherwise refused).
+  bool overwrite = false;
   TrainConfig train;
   at::Device device = at::kCPU;
   std::string weights; ///< initial weights (a state dict), optional
@@ -59,10 +61,11 @@ struct TrainOptions {
   int64_t splitSeed = -1; ///< < 0: the spec's, else the training seed
   bool progress = true;   ///< progress lines on the log stream
   /// Save a resumable checkpoint every N training steps (and at each epoch
-  /// end); 0: only at epoch ends.
-  int64_t checkpointEvery = 500;
+  /// end); 0: only at epoch ends; < 0: the resumed run's, else 500.
+  int64_t checkpointEvery = -1;
   /// A run directory or checkpoint file to continue. The run's settings come
-  /// from its checkpoint; only epochsOverride (> 0) may change them.
+  /// from its checkpoint; only epochsOverride (> 0), dataDir and
+  /// checkpointEvery (>= 0) may change them.
   std::string resume;
   int64_t epochsOverride = 0;
   /// Catch SIGINT/SIGTERM while training: save a checkpoint and throw
@@ -143,9 +146,9 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
                            uint64_t seed);
 
-/// JSON helpers shared by the trainer's outputs.
-std::string jsonString(const std::string &text);
-std::string jsonNumber(double value); ///< "null" when not finite
+/// "constant", "step" or "cosine".
+const char *scheduleName(LrSchedule schedule);
+
 /// "512 B", "1.50 MB" (decimal units).
 std::string formatBytes(int64_t bytes);
 

@@ -1,0 +1,67 @@
+//===- Bench.cpp - Timing full training steps on random data --------------===//
+#include "Progress.h"
+
+#include "rtml/Runtime/Optimizer.h"
+#include "rtml/Runtime/Parameters.h"
+#include "rtml/Runtime/Trainer.h"
+
+#include <ATen/ATen.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+
+namespace rtml {
+
+BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
+                           int64_t batchSize, int64_t steps, int64_t warmup,
+                           uint64_t seed) {
+  checkDeviceAvailable(device);
+  const ModelInfo &info = model.info();
+  ParameterRegistry registry(model.parameters(), device, seed);
+  const TrainConfig &cfg = info.train;
+  Sgd sgd(registry.trainableTensors(),
+          SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay,
+                     cfg.nesterov});
+  at::manual_seed(seed);
+  std::vector<int64_t> shape = {batchSize};
+  shape.insert(shape.end(), info.inputShape.begin(), info.inputShape.end());
+  at::Tensor x = at::randn(shape).to(device);
+  at::Tensor y =
+      at::randint(std::max<int64_t>(info.numClasses, 1), {batchSize}, at::kLong)
+          .to(device);
+  auto synchronize = [&] {
+    if (device.is_cuda())
+      torch::cuda::synchronize(device.index());
+  };
+  BenchResult result;
+  for (int64_t i = 0; i < warmup + steps; ++i) {
+    synchronize();
+    TransferBytes before = transferBytes();
+    auto start = Clock::now();
+    sgd.zeroGrad();
+    at::Tensor loss = trainingLoss(model, x, registry.tensors(), y);
+    loss.backward();
+    sgd.step();
+    synchronize();
+    if (i >= warmup)
+      result.stepMs.push_back(secondsSince(start) * 1e3);
+    TransferBytes after = transferBytes();
+    result.transferPerStep = {after.forward - before.forward,
+                              after.backward - before.backward};
+  }
+  if (!result.stepMs.empty()) {
+    std::vector<double> sorted = result.stepMs;
+    std::sort(sorted.begin(), sorted.end());
+    size_t n = sorted.size();
+    result.medianMs =
+        n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    double sum = 0;
+    for (double ms : sorted)
+      sum += ms;
+    result.meanMs = sum / n;
+    result.imagesPerS = batchSize / (result.meanMs / 1e3);
+  }
+  return result;
+}
+
+} // namespace rtml

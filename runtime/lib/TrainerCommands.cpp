@@ -1,0 +1,283 @@
+//===- TrainerCommands.cpp - What each trainer subcommand does ------------===//
+#include "TrainerCommands.h"
+
+#include "DeviceSelection.h"
+
+#include "rtml/Runtime/Distributed.h"
+#include "rtml/Runtime/Parameters.h"
+#include "rtml/Runtime/Serialization.h"
+
+#include "rtml/Support/Shapes.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace rtml {
+
+namespace {
+
+std::string gErrorPrefix = "error: ";
+
+/// Discards what a data-parallel rank other than 0 would print.
+class NullBuffer : public std::streambuf {
+protected:
+  int overflow(int c) override { return traits_type::not_eof(c); }
+};
+
+/// NaN and infinities have no JSON spelling: null, as Python's json reads.
+nlohmann::ordered_json number(double value) {
+  return std::isfinite(value) ? nlohmann::ordered_json(value)
+                              : nlohmann::ordered_json(nullptr);
+}
+
+/// The flags a resumed run may not change: its checkpoint keeps them.
+void refuseWithResume(const std::set<std::string> &given) {
+  for (const char *flag :
+       {"out",         "overwrite",      "batch-size",    "lr",
+        "momentum",    "weight-decay",   "seed",          "nesterov",
+        "lr-schedule", "lr-step",        "lr-gamma",      "lr-min",
+        "weights",     "strict-weights", "allow-missing", "val",
+        "split-seed",  "max-steps",      "limit-train",   "limit-test"})
+    if (given.count(flag))
+      throw UsageError(std::string("--") + flag +
+                       " cannot be combined with --resume: a resumed run "
+                       "keeps the settings in its checkpoint");
+}
+
+/// The training settings of ARGS as TrainConfig holds them; checks what
+/// one flag alone cannot.
+void resolveTrainSettings(TrainArgs &args, const std::set<std::string> &given) {
+  TrainOptions &options = args.options;
+  TrainConfig &cfg = options.train;
+  if (given.count("epochs"))
+    options.epochsOverride = cfg.epochs;
+  cfg.seed = static_cast<uint64_t>(args.seed);
+  if (args.lrSchedule == "constant")
+    cfg.lrSchedule = LrSchedule::Constant;
+  else if (args.lrSchedule == "step")
+    cfg.lrSchedule = LrSchedule::Step;
+  else if (args.lrSchedule == "cosine")
+    cfg.lrSchedule = LrSchedule::Cosine;
+  if (!options.resume.empty())
+    return;
+  if (cfg.nesterov && cfg.momentum <= 0)
+    throw UsageError("--nesterov needs a momentum above 0 (--momentum)");
+  if (cfg.lrSchedule == LrSchedule::Step && cfg.lrStepSize <= 0)
+    throw UsageError("--lr-schedule step needs --lr-step N (epochs between "
+                     "decays)");
+}
+
+/// Refuses an output path that names the file an input is read from
+/// (directly, through a link, or spelled another way).
+void refuseSamePath(const std::string &output, const char *outFlag,
+                    const std::string &input, const char *inFlag) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  bool same = fs::exists(output, error) && fs::exists(input, error)
+                  ? fs::equivalent(output, input, error)
+                  : fs::weakly_canonical(output, error) ==
+                        fs::weakly_canonical(input, error);
+  if (same)
+    throw UsageError(std::string("--") + outFlag + " " + output +
+                     " is the file --" + inFlag + " reads (" + input +
+                     "): writing it would destroy it; give another path");
+}
+
+} // namespace
+
+const std::string &errorPrefix() { return gErrorPrefix; }
+
+int runTrain(const CompiledModel &model, CommandArgs &all) {
+  TrainArgs &args = all.train;
+  TrainOptions &options = args.options;
+  if (!options.resume.empty())
+    refuseWithResume(all.given);
+  else if (options.dataDir.empty())
+    throw UsageError("'train' needs --data (or --resume RUN)");
+  resolveTrainSettings(args, all.given);
+  if (options.weights.empty() &&
+      (options.weightsPolicy.strict || options.weightsPolicy.allowMissing))
+    throw UsageError(
+        std::string("--") +
+        (options.weightsPolicy.strict ? "strict-weights" : "allow-missing") +
+        " needs --weights FILE");
+  options.progress = !args.noProgress;
+  DistributedEnv env;
+  try {
+    env = distributedEnvFromEnvironment();
+  } catch (const std::invalid_argument &e) {
+    throw UsageError(e.what());
+  }
+  options.device = selectDevices(model.info(), args.devices, env.localRank);
+  options.handleSignals = true;
+  applyThreads(args.devices);
+  std::unique_ptr<Communicator> comm;
+  if (env.enabled()) {
+    gErrorPrefix = "rank " + std::to_string(env.rank) + ": error: ";
+    comm = Communicator::connect(env, options.device,
+                                 std::chrono::milliseconds(static_cast<int64_t>(
+                                     args.distTimeoutS * 1000)),
+                                 args.distBackend);
+    options.comm = comm.get();
+  }
+  NullBuffer discard;
+  std::ostream quiet(&discard);
+  bool rankZero = env.rank == 0;
+  if (!rankZero)
+    options.progress = false;
+  TrainResult result = runTraining(model, options, rankZero ? std::cout : quiet,
+                                   rankZero ? std::cerr : quiet);
+  if (!rankZero)
+    return 0;
+  std::cout << "best " << (result.hasValidation ? "validation" : "test")
+            << " accuracy " << std::fixed << std::setprecision(2)
+            << result.bestAccuracy * 100 << "% at epoch " << result.bestEpoch;
+  if (result.hasValidation)
+    std::cout << "; test accuracy " << result.finalTest.accuracy * 100 << "%";
+  std::cout << "; wrote "
+            << (options.resume.empty() ? options.outDir : options.resume)
+            << std::endl;
+  return 0;
+}
+
+int runExport(const CompiledModel &model, const ExportArgs &args) {
+  refuseSamePath(args.out, "out", args.weights, "weights");
+  ParameterRegistry registry(model.parameters(), at::kCPU, 0);
+  loadIntoRegistry(registry, loadStateDict(args.weights), args.weights);
+  saveStateDict(registryStateDict(registry), args.out);
+  std::cout << "wrote " << registry.specs().size() << " tensors ("
+            << groupDigits(registry.numParameters()) << " parameters) to "
+            << args.out << std::endl;
+  return 0;
+}
+
+int runEval(const CompiledModel &model, const EvalArgs &args) {
+  at::Device device = selectDevices(model.info(), args.devices);
+  applyThreads(args.devices);
+  const ModelInfo &info = model.info();
+  Dataset test = takeFirst(readTestSet(args.data, info.data), args.limitTest);
+  checkInputMatches(test, info.data, info.inputShape, args.data);
+  ParameterRegistry registry(model.parameters(), device, 0);
+  loadIntoRegistry(registry, loadStateDict(args.weights), args.weights);
+  PhaseMetrics m =
+      evaluate(model, registry.tensors(), test, device, args.batchSize);
+  std::cout << "test loss " << std::fixed << std::setprecision(4) << m.loss
+            << " accuracy " << std::setprecision(2) << m.accuracy * 100 << "% ("
+            << m.images << " images)" << std::endl;
+  nlohmann::ordered_json line = {{"phase", "test"},
+                                 {"loss", number(m.loss)},
+                                 {"accuracy", number(m.accuracy)},
+                                 {"images", m.images},
+                                 {"time_s", number(m.timeS)}};
+  std::cout << line.dump() << std::endl;
+  return 0;
+}
+
+int runPredict(const CompiledModel &model, const PredictArgs &args) {
+  const ModelInfo &info = model.info();
+  refuseSamePath(args.output, "output", args.weights, "weights");
+  refuseSamePath(args.output, "output", args.input, "input");
+  at::Device device = selectDevices(info, args.devices);
+  applyThreads(args.devices);
+  ParameterRegistry registry(model.parameters(), device, 0);
+  loadIntoRegistry(registry, loadStateDict(args.weights), args.weights);
+  at::Tensor input = loadTensor(args.input);
+  std::vector<int64_t> expected = {-1};
+  expected.insert(expected.end(), info.inputShape.begin(),
+                  info.inputShape.end());
+  bool ok = input.dim() == static_cast<int64_t>(expected.size());
+  for (size_t i = 1; ok && i < expected.size(); ++i)
+    ok = input.size(i) == expected[i];
+  if (!ok)
+    throw std::runtime_error(args.input + ": input has shape " +
+                             shapeString(std::vector<int64_t>(
+                                 input.sizes().begin(), input.sizes().end())) +
+                             ", model '" + info.name + "' expects " +
+                             shapeString(expected));
+  if (!input.is_floating_point())
+    throw std::runtime_error(args.input + ": input must be a floating-point "
+                                          "tensor (float32 images)");
+  c10::NoGradGuard noGrad;
+  at::Tensor logits = model.forward(input.to(device, at::kFloat),
+                                    registry.tensors(), /*training=*/false);
+  saveTensor(logits, args.output);
+  std::cout << "wrote logits " << shapeString({logits.size(0), logits.size(1)})
+            << " to " << args.output << std::endl;
+  return 0;
+}
+
+int runBench(const CompiledModel &model, const BenchArgs &args) {
+  const ModelInfo &info = model.info();
+  at::Device device = selectDevices(info, args.devices);
+  applyThreads(args.devices);
+  BenchResult r = benchTrainStep(model, device, args.batchSize, args.steps,
+                                 args.warmup, static_cast<uint64_t>(args.seed));
+  bool serial = args.devices.serialDevices;
+  if (args.json) {
+    nlohmann::ordered_json line = {{"model", info.name},
+                                   {"mean_ms", number(r.meanMs)},
+                                   {"median_ms", number(r.medianMs)},
+                                   {"steps", args.steps},
+                                   {"warmup", args.warmup},
+                                   {"batch", args.batchSize},
+                                   {"device", device.str()},
+                                   {"threads", at::get_num_threads()},
+                                   {"images_per_s", number(r.imagesPerS)}};
+    if (info.devices.size() > 1) {
+      line["serial_devices"] = serial;
+      line["transfer_forward_bytes"] = r.transferPerStep.forward;
+      line["transfer_backward_bytes"] = r.transferPerStep.backward;
+    }
+    std::cout << line.dump() << std::endl;
+    return 0;
+  }
+  std::cout << std::fixed << std::setprecision(2) << "train step: " << r.meanMs
+            << " ms (median " << r.medianMs << " ms, " << args.steps
+            << " steps, batch " << args.batchSize << ", device " << device.str()
+            << ")\nimages/s: " << std::setprecision(1) << r.imagesPerS
+            << std::endl;
+  if (info.devices.size() > 1)
+    std::cout << "moved between " << info.devices.size()
+              << " logical devices per step: forward "
+              << formatBytes(r.transferPerStep.forward) << ", backward "
+              << formatBytes(r.transferPerStep.backward)
+              << (serial ? " (serial devices)" : "") << std::endl;
+  return 0;
+}
+
+int runInfo(const CompiledModel &model) {
+  const ModelInfo &info = model.info();
+  auto list = [](const std::vector<double> &v) {
+    std::ostringstream os;
+    os << "[";
+    for (size_t i = 0; i < v.size(); ++i)
+      os << (i ? ", " : "") << v[i];
+    return os.str() + "]";
+  };
+  const TrainConfig &t = info.train;
+  const DataConfig &d = info.data;
+  std::cout << "model: " << info.name << "\n"
+            << "input shape: " << shapeString(info.inputShape) << "\n"
+            << "classes: " << info.numClasses << "\n"
+            << "parameters: "
+            << groupDigits(countParameters(model.parameters())) << "\n"
+            << "train: epochs " << t.epochs << ", batch size " << t.batchSize
+            << ", lr " << t.learningRate << ", momentum " << t.momentum
+            << ", weight decay " << t.weightDecay << ", seed " << t.seed
+            << ", nesterov " << (t.nesterov ? "yes" : "no") << ", lr schedule "
+            << scheduleName(t.lrSchedule) << "\n"
+            << "data: resize " << d.resize << ", random horizontal flip "
+            << (d.randomHorizontalFlip ? "yes" : "no") << ", mean "
+            << list(d.mean) << ", std " << list(d.std) << std::endl;
+  return 0;
+}
+
+} // namespace rtml
