@@ -25,6 +25,10 @@ config.environment["PATH"] = os.pathsep.join(
     tool_dirs + [config.environment.get("PATH", os.environ.get("PATH", ""))])
 # Trainers are built against this build's runtime, with ccache when present.
 config.environment["RTML_RUNTIME_DIR"] = config.rtml_binary_dir
+# Tests run side by side (lit -j) on cores they share: OpenMP workers that
+# spin while waiting would take the cores from each other's work.
+config.environment["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY",
+                                                       "passive")
 for var in ("HOME", "CCACHE_DIR", "TMPDIR"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
