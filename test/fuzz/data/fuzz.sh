@@ -8,12 +8,14 @@
 #                build-fuzz/corpus-TARGET; crashes land in build-fuzz/artifacts-TARGET/
 #   test/fuzz/data/fuzz.sh repro TARGET FILE...  run the harness on FILEs once
 #
-# TARGET: idx, image, cifar-binary, cifar-python. The torch-free readers
+# TARGET: idx, image, cifar (both CIFAR readers on each input; seeds and
+# regressions in cifar-binary/ and cifar-python/). The torch-free readers
 # (idx, image) build in seconds; the CIFAR ones link Debian's LibTorch
-# (not instrumented; our code is).
+# and the runtime built in build/ (not instrumented; the readers are).
 set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 out=${RTML_FUZZ_DIR:-$root/build-fuzz}
+build=${RTML_BUILD_DIR:-$root/build}
 cxx=${CXX_FUZZ:-clang++-19}
 action=${1:-}
 target=${2:-}
@@ -31,14 +33,15 @@ build() {
   image)
     $cxx $flags $inc "$root/test/fuzz/data/ImageFuzzer.cpp" $formats \
       "$root/runtime/lib/data/ImageDecode.cpp" -lz -lturbojpeg -lspng -o "$bin" ;;
-  cifar-binary | cifar-python)
+  cifar)
     src=$root/test/fuzz/data/CifarFuzzer.cpp
-    def=-DRTML_FUZZ_CIFAR_PYTHON=$([ "$target" = cifar-python ] && echo 1 || echo 0)
-    $cxx $flags $inc $torch $def "$src" $formats \
+    # The readers and the pickle machine are instrumented; the rest of the
+    # runtime comes, uninstrumented, from the CMake build (RTML_BUILD_DIR).
+    $cxx $flags $inc $torch "$src" $formats \
       "$root/runtime/lib/data/Cifar.cpp" "$root/runtime/lib/Serialization.cpp" \
-      "$root/runtime/lib/Parameters.cpp" "$root/lib/src/Shapes.cpp" \
-      -ltorch -ltorch_cpu -lc10 -lz -o "$bin" ;;
-  *) echo "unknown target '$target' (idx, image, cifar-binary, cifar-python)" >&2; exit 2 ;;
+      "$build/runtime/librtml_runtime.a" "$build/lib/librtml_support.a" \
+      -ltorch -ltorch_cpu -lc10 -lgomp -lz -lturbojpeg -lspng -o "$bin" ;;
+  *) echo "unknown target '$target' (idx, image, cifar)" >&2; exit 2 ;;
   esac
 }
 
@@ -48,7 +51,7 @@ run)
   [ -x "$bin" ] || build
   mkdir -p "$out/corpus-$target" "$out/artifacts-$target"
   dirs="$out/corpus-$target"
-  for d in "$root/test/fuzz/seeds/$target" "$root/test/fuzz/regressions/$target"; do
+  for d in "$root"/test/fuzz/seeds/$target* "$root"/test/fuzz/regressions/$target*; do
     [ -d "$d" ] && dirs="$dirs $d"
   done
   "$bin" -max_total_time="${3:-600}" -max_len=65536 -timeout=30 -rss_limit_mb=4096 \
