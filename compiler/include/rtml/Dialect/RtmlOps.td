@@ -171,6 +171,13 @@ def Rtml_ReluOp : Rtml_ShapePreservingOp<"relu"> {
   let arguments = (ins Rtml_Tensor:$input);
 }
 
+def Rtml_TanhOp : Rtml_ShapePreservingOp<"tanh"> {
+  let summary = "the hyperbolic tangent";
+  let specDoc = "`tanh(x)` (`nn.Tanh`).";
+  let runtimeFunction = "tanh";
+  let arguments = (ins Rtml_Tensor:$input);
+}
+
 def Rtml_LrnOp : Rtml_SpecOp<"lrn"> {
   let summary = "local response normalization across channels";
   let description = [{
