@@ -26,6 +26,8 @@ at::Tensor relu(const at::Tensor &input) { return at::relu(input); }
 
 at::Tensor tanh(const at::Tensor &input) { return at::tanh(input); }
 
+at::Tensor sigmoid(const at::Tensor &input) { return at::sigmoid(input); }
+
 at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
                double k) {
   TORCH_CHECK(input.dim() >= 3,

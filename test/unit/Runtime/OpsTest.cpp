@@ -187,6 +187,16 @@ TEST(RuntimeOps, TanhMatchesItsFormula) {
       });
 }
 
+TEST(RuntimeOps, SigmoidMatchesItsFormula) {
+  torch::manual_seed(6);
+  expectSameForwardAndGrad(
+      at::randn({2, 3, 4, 4}) * 3,
+      [](const at::Tensor &x) { return ops::sigmoid(x); },
+      [](const at::Tensor &x) {
+        return (1 / (1 + (-x.to(at::kDouble)).exp())).to(at::kFloat);
+      });
+}
+
 TEST(RuntimeOps, DropoutOnlyWhenTraining) {
   torch::manual_seed(4);
   at::Tensor x = at::ones({100000});

@@ -178,6 +178,13 @@ def Rtml_TanhOp : Rtml_ShapePreservingOp<"tanh"> {
   let arguments = (ins Rtml_Tensor:$input);
 }
 
+def Rtml_SigmoidOp : Rtml_ShapePreservingOp<"sigmoid"> {
+  let summary = "the logistic function";
+  let specDoc = "`1 / (1 + exp(-x))` (`nn.Sigmoid`).";
+  let runtimeFunction = "sigmoid";
+  let arguments = (ins Rtml_Tensor:$input);
+}
+
 def Rtml_LrnOp : Rtml_SpecOp<"lrn"> {
   let summary = "local response normalization across channels";
   let description = [{

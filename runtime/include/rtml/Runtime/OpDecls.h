@@ -26,6 +26,9 @@ at::Tensor relu(const at::Tensor &input);
 /// rtml.tanh: the hyperbolic tangent.
 at::Tensor tanh(const at::Tensor &input);
 
+/// rtml.sigmoid: the logistic function.
+at::Tensor sigmoid(const at::Tensor &input);
+
 /// rtml.lrn: local response normalization across channels.
 at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
                double k);
