@@ -28,6 +28,10 @@ at::Tensor tanh(const at::Tensor &input) { return at::tanh(input); }
 
 at::Tensor sigmoid(const at::Tensor &input) { return at::sigmoid(input); }
 
+at::Tensor leakyRelu(const at::Tensor &input, double negativeSlope) {
+  return at::leaky_relu(input, negativeSlope);
+}
+
 at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
                double k) {
   TORCH_CHECK(input.dim() >= 3,

@@ -197,6 +197,17 @@ TEST(RuntimeOps, SigmoidMatchesItsFormula) {
       });
 }
 
+TEST(RuntimeOps, LeakyReluMatchesItsFormula) {
+  torch::manual_seed(7);
+  for (double slope : {0.01, 0.2, -0.5})
+    expectSameForwardAndGrad(
+        at::randn({2, 3, 4, 4}),
+        [&](const at::Tensor &x) { return ops::leakyRelu(x, slope); },
+        [&](const at::Tensor &x) {
+          return at::clamp_min(x, 0) + slope * at::clamp_max(x, 0);
+        });
+}
+
 TEST(RuntimeOps, DropoutOnlyWhenTraining) {
   torch::manual_seed(4);
   at::Tensor x = at::ones({100000});

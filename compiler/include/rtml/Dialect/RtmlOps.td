@@ -185,6 +185,18 @@ def Rtml_SigmoidOp : Rtml_ShapePreservingOp<"sigmoid"> {
   let arguments = (ins Rtml_Tensor:$input);
 }
 
+def Rtml_LeakyReluOp : Rtml_ShapePreservingOp<"leaky_relu"> {
+  let summary = "max(x, 0) + negative_slope * min(x, 0)";
+  let specDoc = [{
+    `max(x, 0) + negative_slope * min(x, 0)` (`nn.LeakyReLU`).
+  }];
+  let specFields = [
+    Rtml_Optional<"negative_slope", "float", "0.01", "none",
+                  "slope for negative inputs">];
+  let runtimeFunction = "leakyRelu";
+  let arguments = (ins Rtml_Tensor:$input, F64Attr:$negative_slope);
+}
+
 def Rtml_LrnOp : Rtml_SpecOp<"lrn"> {
   let summary = "local response normalization across channels";
   let description = [{

@@ -29,6 +29,9 @@ at::Tensor tanh(const at::Tensor &input);
 /// rtml.sigmoid: the logistic function.
 at::Tensor sigmoid(const at::Tensor &input);
 
+/// rtml.leaky_relu: max(x, 0) + negative_slope * min(x, 0).
+at::Tensor leakyRelu(const at::Tensor &input, double negativeSlope);
+
 /// rtml.lrn: local response normalization across channels.
 at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
                double k);
