@@ -444,8 +444,32 @@ def torchvision_googlenet_aux(num_classes: int = 10, transform_input: bool = Fal
     return torchvision_googlenet(num_classes, transform_input, aux_logits=True)
 
 
+# ---------------------------------------------------------------------------
+# LeNet-5 (models/lenet5.yaml): LeCun et al. 1998 on 1x32x32 images, tanh and
+# average pooling. 61,706 parameters for 10 classes.
+
+
+class LeNet5(nn.Module):
+    in_channels = 1
+    image_size = 32
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2))
+        self.classifier = nn.Sequential(
+            nn.Linear(16 * 5 * 5, 120), nn.Tanh(),
+            nn.Linear(120, 84), nn.Tanh(),
+            nn.Linear(84, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
 MODELS.update({
     "googlenet": GoogLeNetPaper,
+    "lenet5": LeNet5,
     "googlenet_bn": GoogLeNetBN,
     "alexnet_towers": AlexNetTowers,
     "alexnet_2gpu": AlexNet2GPU,

@@ -34,10 +34,18 @@ build() {
   case "$1" in
   spec)
     # yaml-cpp and the standard library are not instrumented; our code is.
+    # The spec's op table is generated from RtmlOps.td by the CMake build
+    # (RTML_BUILD_DIR, default build/): build it first.
+    generated="${RTML_BUILD_DIR:-$root/build}/compiler/include"
+    [ -f "$generated/rtml/Dialect/RtmlOpSchema.inc" ] || {
+      echo "error: $generated/rtml/Dialect/RtmlOpSchema.inc is missing: build rtml first (scripts/setup.sh)" >&2
+      exit 1
+    }
     $cxx $flags \
       -I"$root/spec/include" -I"$root/spec/lib" -I"$root/lib/include" \
+      -I"$generated" \
       "$root/test/fuzz/SpecFuzzer.cpp" "$root"/spec/lib/*.cpp \
-      "$root/lib/src/Diagnostics.cpp" \
+      "$root"/lib/src/*.cpp \
       -lyaml-cpp -o "$out/spec-fuzzer"
     ;;
   torch-file | torch-tensor)

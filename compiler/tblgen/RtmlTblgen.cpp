@@ -422,24 +422,12 @@ void emitOpDocs(const std::vector<SpecOp> &ops, raw_ostream &os) {
 }
 
 bool generate(raw_ostream &os, RecordKeeper &records) {
-  std::vector<SpecOp> ops = collectOps(records);
-  switch (action) {
-  case Action::OpSchema:
-    emitOpSchema(ops, os);
-    break;
-  case Action::ImportDispatch:
-    emitImportDispatch(ops, os);
-    break;
-  case Action::EmitterCalls:
-    emitEmitterCalls(ops, os);
-    break;
-  case Action::RuntimeDecls:
-    emitRuntimeDecls(ops, os);
-    break;
-  case Action::OpDocs:
-    emitOpDocs(ops, os);
-    break;
-  }
+  // In the order of Action.
+  using Backend = void (*)(const std::vector<SpecOp> &, raw_ostream &);
+  static const Backend backends[] = {emitOpSchema, emitImportDispatch,
+                                     emitEmitterCalls, emitRuntimeDecls,
+                                     emitOpDocs};
+  backends[static_cast<int>(action.getValue())](collectOps(records), os);
   return false;
 }
 

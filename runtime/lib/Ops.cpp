@@ -21,6 +21,14 @@ at::Tensor conv2d(const at::Tensor &input, const at::Tensor &weight,
 
 at::Tensor relu(const at::Tensor &input) { return at::relu(input); }
 
+at::Tensor tanh(const at::Tensor &input) { return at::tanh(input); }
+
+at::Tensor sigmoid(const at::Tensor &input) { return at::sigmoid(input); }
+
+at::Tensor leakyRelu(const at::Tensor &input, double negativeSlope) {
+  return at::leaky_relu(input, negativeSlope);
+}
+
 at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
                double k) {
   TORCH_CHECK(input.dim() >= 3,

@@ -1,8 +1,9 @@
 //===- LoaderImpl.h - The loader's state, shared by its source files ------===//
 //
 // Private to spec/lib. Loader.cpp holds the top level, values and
-// parameters; Layers.cpp the layers, blocks, heads and devices (block
-// expansion); Pipeline.cpp the `train:` and `data:` sections.
+// parameters; Layers.cpp and BlockUses.cpp the expansion of the layers
+// list, Blocks.cpp the blocks, Heads.cpp the heads, Devices.cpp devices and
+// variants; Pipeline.cpp the `train:` and `data:` sections.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_SPEC_LIB_LOADERIMPL_H

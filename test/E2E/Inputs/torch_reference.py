@@ -85,7 +85,9 @@ def export(args):
     torch.manual_seed(args.seed)
     model = build(args.model, args).eval()
     perturb_params(model)
-    x = torch.randn(args.batch, 3, args.size, args.size)
+    # Three channels unless the model says otherwise (LeNet-5: one).
+    x = torch.randn(args.batch, getattr(model, "in_channels", 3), args.size,
+                    args.size)
     # Batch norm after the input is drawn: the models without batch norm
     # keep the data they always had.
     perturb_buffers(model, args.seed, args.size)

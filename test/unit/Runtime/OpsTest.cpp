@@ -145,6 +145,41 @@ TEST(RuntimeOps, ReluMaxPoolAdaptiveAvgPoolFlattenLinear) {
       [&](const at::Tensor &x) { return F::linear(x, w); }, 1e-5);
 }
 
+// The activations against their formulas (in double, differentiated by
+// autograd), forward and gradient, on values of both signs.
+TEST(RuntimeOps, TanhMatchesItsFormula) {
+  torch::manual_seed(5);
+  expectSameForwardAndGrad(
+      at::randn({2, 3, 4, 4}) * 3,
+      [](const at::Tensor &x) { return ops::tanh(x); },
+      [](const at::Tensor &x) {
+        at::Tensor d = x.to(at::kDouble);
+        return ((d.exp() - (-d).exp()) / (d.exp() + (-d).exp()))
+            .to(at::kFloat);
+      });
+}
+
+TEST(RuntimeOps, SigmoidMatchesItsFormula) {
+  torch::manual_seed(6);
+  expectSameForwardAndGrad(
+      at::randn({2, 3, 4, 4}) * 3,
+      [](const at::Tensor &x) { return ops::sigmoid(x); },
+      [](const at::Tensor &x) {
+        return (1 / (1 + (-x.to(at::kDouble)).exp())).to(at::kFloat);
+      });
+}
+
+TEST(RuntimeOps, LeakyReluMatchesItsFormula) {
+  torch::manual_seed(7);
+  for (double slope : {0.01, 0.2, -0.5})
+    expectSameForwardAndGrad(
+        at::randn({2, 3, 4, 4}),
+        [&](const at::Tensor &x) { return ops::leakyRelu(x, slope); },
+        [&](const at::Tensor &x) {
+          return at::clamp_min(x, 0) + slope * at::clamp_max(x, 0);
+        });
+}
+
 TEST(RuntimeOps, DropoutOnlyWhenTraining) {
   torch::manual_seed(4);
   at::Tensor x = at::ones({100000});

@@ -171,6 +171,32 @@ def Rtml_ReluOp : Rtml_ShapePreservingOp<"relu"> {
   let arguments = (ins Rtml_Tensor:$input);
 }
 
+def Rtml_TanhOp : Rtml_ShapePreservingOp<"tanh"> {
+  let summary = "the hyperbolic tangent";
+  let specDoc = "`tanh(x)` (`nn.Tanh`).";
+  let runtimeFunction = "tanh";
+  let arguments = (ins Rtml_Tensor:$input);
+}
+
+def Rtml_SigmoidOp : Rtml_ShapePreservingOp<"sigmoid"> {
+  let summary = "the logistic function";
+  let specDoc = "`1 / (1 + exp(-x))` (`nn.Sigmoid`).";
+  let runtimeFunction = "sigmoid";
+  let arguments = (ins Rtml_Tensor:$input);
+}
+
+def Rtml_LeakyReluOp : Rtml_ShapePreservingOp<"leaky_relu"> {
+  let summary = "max(x, 0) + negative_slope * min(x, 0)";
+  let specDoc = [{
+    `max(x, 0) + negative_slope * min(x, 0)` (`nn.LeakyReLU`).
+  }];
+  let specFields = [
+    Rtml_Optional<"negative_slope", "float", "0.01", "none",
+                  "slope for negative inputs">];
+  let runtimeFunction = "leakyRelu";
+  let arguments = (ins Rtml_Tensor:$input, F64Attr:$negative_slope);
+}
+
 def Rtml_LrnOp : Rtml_SpecOp<"lrn"> {
   let summary = "local response normalization across channels";
   let description = [{

@@ -23,6 +23,15 @@ at::Tensor conv2d(const at::Tensor &input, const at::Tensor &weight,
 /// rtml.relu: max(x, 0).
 at::Tensor relu(const at::Tensor &input);
 
+/// rtml.tanh: the hyperbolic tangent.
+at::Tensor tanh(const at::Tensor &input);
+
+/// rtml.sigmoid: the logistic function.
+at::Tensor sigmoid(const at::Tensor &input);
+
+/// rtml.leaky_relu: max(x, 0) + negative_slope * min(x, 0).
+at::Tensor leakyRelu(const at::Tensor &input, double negativeSlope);
+
 /// rtml.lrn: local response normalization across channels.
 at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
                double k);
