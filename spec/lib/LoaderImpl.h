@@ -96,6 +96,9 @@ bool parseInt(const std::string &text, int64_t &out);
 bool parseFloat(const std::string &text, double &out);
 bool parseBool(const std::string &text, bool &out);
 bool isValidName(const std::string &name);
+/// A `params:` value as the spec records it: an int, float, bool, int list
+/// or string, located at WHERE.
+FieldValue paramValue(const YAML::Node &value, const SourceLocation &where);
 bool isIdentifier(const std::string &name);
 std::string formatNumber(double v);
 /// "unknown X 'w'" + "; did you mean 'y'?" when one is close.
