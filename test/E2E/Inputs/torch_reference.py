@@ -16,11 +16,13 @@
       prints `Total params: N` (N with thousands separators), the count of
       the PyTorch model's parameters (sum of numel, as the report counts)
   torch_reference.py step-data MODEL DIR [--batch N] [--seed S]
-      writes DIR/data/ (a CIFAR-10 binary data set whose training set is N
-      random 32x32 images, one batch) and DIR/w0.pt (initial weights as
-      `export` makes them)
+                     [--format cifar|idx]
+      writes DIR/data/ (a data set whose training set is N random images,
+      one batch: CIFAR-10 binary, 3x32x32, or with --format idx an
+      uncompressed MNIST-style IDX set, 1x28x28) and DIR/w0.pt (initial
+      weights as `export` makes them)
   torch_reference.py step-check MODEL DIR RUN --lr X --momentum X
-                     --weight-decay X --size S --mean M,M,M --std S,S,S
+                     --weight-decay X --size S --mean M,... --std S,...
                      [--head-weights W,W] [--rtol R]
       does in PyTorch the one training step the trainer took on DIR/data
       from DIR/w0.pt (pixels / 255, bilinear resize to S, normalize; train
@@ -145,6 +147,16 @@ def write_cifar(path, images, labels):
             f.write(img.contiguous().numpy().tobytes())
 
 
+def write_idx(path, array):
+    """An IDX file of unsigned bytes: 00 00 08 RANK, big-endian dimensions,
+    then the elements."""
+    with open(path, "wb") as f:
+        f.write(bytes([0, 0, 0x08, array.dim()]))
+        for d in array.shape:
+            f.write(int(d).to_bytes(4, "big"))
+        f.write(array.contiguous().numpy().tobytes())
+
+
 def step_data(args):
     torch.manual_seed(args.seed)
     model = build(args.model)
@@ -154,11 +166,20 @@ def step_data(args):
     data = os.path.join(args.dir, "data")
     os.makedirs(data, exist_ok=True)
     gen = torch.Generator().manual_seed(args.seed + 1)
-    images = torch.randint(0, 256, (args.batch, 3, 32, 32), generator=gen,
-                           dtype=torch.uint8)
+    channels, side = (1, 28) if args.format == "idx" else (3, 32)
+    images = torch.randint(0, 256, (args.batch, channels, side, side),
+                           generator=gen, dtype=torch.uint8)
     labels = torch.randint(0, 10, (args.batch,), generator=gen)
-    write_cifar(os.path.join(data, "data_batch_1.bin"), images, labels)
-    write_cifar(os.path.join(data, "test_batch.bin"), images, labels)
+    if args.format == "idx":
+        # The test split repeats the training one, as test_batch does below.
+        for split in ("train", "t10k"):
+            write_idx(os.path.join(data, f"{split}-images-idx3-ubyte"),
+                      images[:, 0].to(torch.uint8))
+            write_idx(os.path.join(data, f"{split}-labels-idx1-ubyte"),
+                      labels.to(torch.uint8))
+    else:
+        write_cifar(os.path.join(data, "data_batch_1.bin"), images, labels)
+        write_cifar(os.path.join(data, "test_batch.bin"), images, labels)
     torch.save({"images": images, "labels": labels},
                os.path.join(args.dir, "batch.pt"))
 
@@ -341,6 +362,7 @@ def main():
     d.add_argument("dir")
     d.add_argument("--batch", type=int, default=2)
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--format", choices=("cifar", "idx"), default="cifar")
     d.set_defaults(run=step_data)
     k = sub.add_parser("step-check")
     k.add_argument("model", choices=sorted(MODELS))
