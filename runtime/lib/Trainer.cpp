@@ -4,6 +4,7 @@
 #include "rtml/Runtime/Optimizer.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
+#include "rtml/Runtime/SettingsIO.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -375,18 +376,6 @@ bool exists(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-const char *scheduleName(LrSchedule s) {
-  switch (s) {
-  case LrSchedule::Constant:
-    return "constant";
-  case LrSchedule::Step:
-    return "step";
-  case LrSchedule::Cosine:
-    return "cosine";
-  }
-  return "constant";
-}
-
 /// Reads a checkpoint into a name -> value map, refusing what is not one.
 std::map<std::string, CheckpointValue> readCheckpoint(const std::string &path,
                                                       const std::string &hint) {
@@ -522,6 +511,36 @@ std::pair<Dataset, Dataset> makeSplit(const Dataset &all,
   if (val <= 0)
     return {all, Dataset{}};
   return randomSplit(all, train, val, seed);
+}
+
+/// FNV-1a over the 8-byte words of T's bytes (then its tail bytes).
+uint64_t fingerprint(const at::Tensor &t, uint64_t h) {
+  at::Tensor c = t.contiguous();
+  const auto *bytes = static_cast<const unsigned char *>(c.data_ptr());
+  size_t n = c.numel() * c.element_size(), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    h = (h ^ word) * 1099511628211ull;
+  }
+  for (; i < n; ++i)
+    h = (h ^ bytes[i]) * 1099511628211ull;
+  return h;
+}
+
+/// What a run was trained on, recorded in its checkpoint so that a resume
+/// on another data set is refused: the sizes and a fingerprint of every
+/// image and label (the same data moved elsewhere still matches).
+std::string dataIdentity(const Dataset &train, const Dataset &test) {
+  uint64_t h = 14695981039346656037ull;
+  for (const Dataset *d : {&train, &test})
+    if (d->size() > 0)
+      h = fingerprint(d->labels, fingerprint(d->images, h));
+  std::ostringstream os;
+  os << train.size() << " training and " << test.size()
+     << " test images, fingerprint " << std::hex << std::setw(16)
+     << std::setfill('0') << h;
+  return os.str();
 }
 
 } // namespace
@@ -671,19 +690,9 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     if (options.dataDir.empty())
       options.dataDir = c.text("config/data");
     TrainConfig &t = options.train;
-    t.epochs = options.epochsOverride > 0 ? options.epochsOverride
-                                          : c.integer("config/epochs");
-    t.batchSize = c.integer("config/batch_size");
-    t.learningRate = c.real("config/lr");
-    t.momentum = c.real("config/momentum");
-    t.weightDecay = c.real("config/weight_decay");
-    t.nesterov = c.integer("config/nesterov") != 0;
-    t.seed = static_cast<uint64_t>(c.integer("config/seed"));
-    t.lrSchedule = static_cast<LrSchedule>(c.integer("config/lr_schedule"));
-    t.lrStepSize = c.integer("config/lr_step_size");
-    t.lrGamma = c.real("config/lr_gamma");
-    t.lrEtaMin = c.real("config/lr_eta_min");
-    t.lrTMax = c.integer("config/lr_t_max");
+    readSettings(c, file, t);
+    if (options.epochsOverride > 0)
+      t.epochs = options.epochsOverride;
     options.maxSteps = c.integer("config/max_steps");
     options.limitTrain = c.integer("config/limit_train");
     options.limitTest = c.integer("config/limit_test");
@@ -693,16 +702,22 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
   TrainConfig &cfg = options.train;
   if (cfg.lrSchedule == LrSchedule::Cosine && cfg.lrTMax <= 0)
     cfg.lrTMax = cfg.epochs; // fixed now, so that --epochs on resume keeps it
-  if (cfg.nesterov && cfg.momentum <= 0)
-    throw std::invalid_argument("nesterov momentum needs a momentum above 0");
-  if (cfg.lrSchedule == LrSchedule::Step && cfg.lrStepSize <= 0)
-    throw std::invalid_argument("the step learning-rate schedule needs a step "
-                                "size above 0");
+  for (const settings::Violation &v : settings::check(cfg))
+    throw std::invalid_argument(describeForFlags(v));
 
   // --- data
   // -------------------------------------------------------------------
   Dataset all = takeFirst(readCifarTrain(options.dataDir), options.limitTrain);
   Dataset test = takeFirst(readCifarTest(options.dataDir), options.limitTest);
+  std::string identity = dataIdentity(all, test);
+  if (ckpt && ckpt->has("config/data_identity") &&
+      ckpt->text("config/data_identity") != identity)
+    throw std::runtime_error(
+        "--data " + options.dataDir +
+        " is not the data set this run trained on: it holds " + identity +
+        ", the run's (" + ckpt->text("config/data") + ", recorded in " +
+        ckpt->file() + ") held " + ckpt->text("config/data_identity") +
+        "; resume with the run's data");
   int64_t splitSeed = options.splitSeed >= 0     ? options.splitSeed
                       : info.data.splitSeed >= 0 ? info.data.splitSeed
                                                  : int64_t(cfg.seed);
@@ -889,19 +904,8 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     put("last/eval/loss", CheckpointValue::of(lastEval.loss));
     put("last/eval/accuracy", CheckpointValue::of(lastEval.accuracy));
     put("config/data", CheckpointValue::of(options.dataDir));
-    put("config/epochs", CheckpointValue::of(cfg.epochs));
-    put("config/batch_size", CheckpointValue::of(cfg.batchSize));
-    put("config/lr", CheckpointValue::of(cfg.learningRate));
-    put("config/momentum", CheckpointValue::of(cfg.momentum));
-    put("config/weight_decay", CheckpointValue::of(cfg.weightDecay));
-    put("config/nesterov", CheckpointValue::of(int64_t(cfg.nesterov)));
-    put("config/seed", CheckpointValue::of(int64_t(cfg.seed)));
-    put("config/lr_schedule",
-        CheckpointValue::of(int64_t(static_cast<int>(cfg.lrSchedule))));
-    put("config/lr_step_size", CheckpointValue::of(cfg.lrStepSize));
-    put("config/lr_gamma", CheckpointValue::of(cfg.lrGamma));
-    put("config/lr_eta_min", CheckpointValue::of(cfg.lrEtaMin));
-    put("config/lr_t_max", CheckpointValue::of(cfg.lrTMax));
+    put("config/data_identity", CheckpointValue::of(identity));
+    putSettings(cfg, flat);
     put("config/max_steps", CheckpointValue::of(options.maxSteps));
     put("config/limit_train", CheckpointValue::of(options.limitTrain));
     put("config/limit_test", CheckpointValue::of(options.limitTest));
@@ -1154,8 +1158,6 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
     std::ostringstream summary;
     summary << "{\n  \"model\": " << jsonString(info.name)
             << ",\n  \"parameters\": " << result.parameters
-            << ",\n  \"epochs\": " << cfg.epochs
-            << ",\n  \"batch_size\": " << cfg.batchSize
             << ",\n  \"device\": " << jsonString(options.device.str())
             << ",\n  \"train_images\": " << result.trainImages
             << ",\n  \"val_images\": " << result.valImages
@@ -1176,13 +1178,7 @@ TrainResult runTraining(const CompiledModel &model, const TrainOptions &opts,
       summary << ",\n  \"transfer_bytes_per_step\": {\"forward\": "
               << result.transferPerStep.forward
               << ", \"backward\": " << result.transferPerStep.backward << "}";
-    summary << ",\n  \"lr\": " << jsonNumber(cfg.learningRate)
-            << ",\n  \"lr_schedule\": "
-            << jsonString(scheduleName(cfg.lrSchedule))
-            << ",\n  \"momentum\": " << jsonNumber(cfg.momentum)
-            << ",\n  \"nesterov\": " << (cfg.nesterov ? "true" : "false")
-            << ",\n  \"weight_decay\": " << jsonNumber(cfg.weightDecay)
-            << ",\n  \"seed\": " << cfg.seed << "\n}\n";
+    summary << settingsJson(cfg) << "\n}\n";
     writeTextAtomically(options.outDir + "/summary.json", summary.str());
   }
   return result;

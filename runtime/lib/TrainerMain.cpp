@@ -10,6 +10,7 @@
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
+#include "rtml/Runtime/SettingsIO.h"
 #include "rtml/Runtime/Trainer.h"
 
 #include "rtml/Support/Diagnostics.h"
@@ -91,24 +92,6 @@ public:
 /// argv[0]'s base name, for usage lines.
 std::string kProgram = "trainer";
 
-std::string scheduleText(LrSchedule s) {
-  switch (s) {
-  case LrSchedule::Constant:
-    return "constant";
-  case LrSchedule::Step:
-    return "step";
-  case LrSchedule::Cosine:
-    return "cosine";
-  }
-  return "constant";
-}
-
-std::string fmt(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
 /// The subcommands; help texts show the defaults the spec gave this model.
 std::vector<Command> commands(const ModelInfo &info) {
   const TrainConfig &t = info.train;
@@ -124,7 +107,7 @@ std::vector<Command> commands(const ModelInfo &info) {
       "issue every logical device's work on one CUDA stream, one after the "
       "other (default: a stream each, so devices sharing a GPU overlap)"};
   OptionSpec help{"help", "", "show this help"};
-  return {
+  std::vector<Command> all = {
       {"train",
        "train on a CIFAR-10 data set, evaluating after each epoch",
        {{"data", "DIR",
@@ -134,25 +117,6 @@ std::vector<Command> commands(const ModelInfo &info) {
         {"resume", "RUN",
          "continue the run in RUN (or from a checkpoint file) where it "
          "stopped; only --epochs, --data, --device, --threads may change"},
-        {"epochs", "N", "epochs" + dflt(std::to_string(t.epochs))},
-        {"batch-size", "N",
-         "images per batch" + dflt(std::to_string(t.batchSize))},
-        {"lr", "X", "learning rate" + dflt(fmt(t.learningRate))},
-        {"momentum", "X", "SGD momentum" + dflt(fmt(t.momentum))},
-        {"nesterov", "",
-         std::string("Nesterov momentum") +
-             (t.nesterov ? " (the spec's default)" : "")},
-        {"lr-schedule", "KIND",
-         "constant, step or cosine, stepped per epoch" +
-             dflt(scheduleText(t.lrSchedule))},
-        {"lr-step", "N",
-         "step schedule: epochs between decays" +
-             dflt(std::to_string(t.lrStepSize))},
-        {"lr-gamma", "X", "step schedule: decay factor" + dflt(fmt(t.lrGamma))},
-        {"lr-min", "X", "cosine schedule: final lr" + dflt(fmt(t.lrEtaMin))},
-        {"weight-decay", "X", "L2 weight decay" + dflt(fmt(t.weightDecay))},
-        {"seed", "N",
-         "seed for init, order, flips, dropout" + dflt(std::to_string(t.seed))},
         device,
         devices,
         serialDevices,
@@ -233,6 +197,14 @@ std::vector<Command> commands(const ModelInfo &info) {
        {help},
        {}},
   };
+  // The training settings' flags come from the settings table, after
+  // train's --data, --out and --resume.
+  std::vector<OptionSpec> &train = all.front().options;
+  std::vector<OptionSpec> settingOptions;
+  for (const SettingFlag &f : settingFlags(t))
+    settingOptions.push_back({f.name, f.metavar, f.help});
+  train.insert(train.begin() + 3, settingOptions.begin(), settingOptions.end());
+  return all;
 }
 
 std::string topUsage(const ModelInfo &info) {
@@ -386,13 +358,15 @@ int runTrain(const CompiledModel &model, const Args &args) {
   TrainOptions options;
   options.resume = args.str("resume", "");
   if (!options.resume.empty()) {
-    for (const char *flag :
-         {"out", "batch-size", "lr", "momentum", "weight-decay", "seed",
-          "nesterov", "lr-schedule", "lr-step", "lr-gamma", "lr-min", "weights",
-          "strict-weights", "allow-missing", "val", "split-seed", "max-steps",
-          "limit-train", "limit-test"})
+    std::vector<std::string> fixed = {
+        "out",         "weights",   "strict-weights", "allow-missing", "val",
+        "split-seed",  "max-steps", "limit-train",    "limit-test"};
+    for (const SettingFlag &f : settingFlags(info.train))
+      if (f.name != "epochs")
+        fixed.push_back(f.name);
+    for (const std::string &flag : fixed)
       if (args.has(flag))
-        throw UsageError(std::string("--") + flag +
+        throw UsageError("--" + flag +
                          " cannot be combined with --resume: a resumed run "
                          "keeps the settings in its checkpoint");
   } else if (!args.has("data")) {
@@ -402,40 +376,18 @@ int runTrain(const CompiledModel &model, const Args &args) {
   options.outDir = args.str("out", "runs/" + info.name);
   TrainConfig &cfg = options.train;
   cfg = info.train;
-  cfg.epochs = args.integer("epochs", cfg.epochs, 1);
+  applySettingFlags(
+      [&](const std::string &flag) -> std::optional<std::string> {
+        if (!args.has(flag))
+          return std::nullopt;
+        return args.str(flag, "");
+      },
+      cfg);
   if (args.has("epochs"))
     options.epochsOverride = cfg.epochs;
-  cfg.batchSize = args.integer("batch-size", cfg.batchSize, 1);
-  cfg.learningRate = args.real("lr", cfg.learningRate, 0);
-  cfg.momentum = args.real("momentum", cfg.momentum, 0);
-  cfg.weightDecay = args.real("weight-decay", cfg.weightDecay, 0);
-  cfg.seed = static_cast<uint64_t>(
-      args.integer("seed", static_cast<int64_t>(cfg.seed), 0));
-  if (args.has("nesterov"))
-    cfg.nesterov = true;
-  if (args.has("lr-schedule")) {
-    std::string kind = args.str("lr-schedule", "");
-    if (kind == "constant")
-      cfg.lrSchedule = LrSchedule::Constant;
-    else if (kind == "step")
-      cfg.lrSchedule = LrSchedule::Step;
-    else if (kind == "cosine")
-      cfg.lrSchedule = LrSchedule::Cosine;
-    else
-      throw UsageError("--lr-schedule: expected constant, step or cosine, "
-                       "got '" +
-                       kind + "'");
-  }
-  cfg.lrStepSize = args.integer("lr-step", cfg.lrStepSize, 1);
-  cfg.lrGamma = args.real("lr-gamma", cfg.lrGamma, 0);
-  cfg.lrEtaMin = args.real("lr-min", cfg.lrEtaMin, 0);
-  if (options.resume.empty()) {
-    if (cfg.nesterov && cfg.momentum <= 0)
-      throw UsageError("--nesterov needs a momentum above 0 (--momentum)");
-    if (cfg.lrSchedule == LrSchedule::Step && cfg.lrStepSize <= 0)
-      throw UsageError("--lr-schedule step needs --lr-step N (epochs between "
-                       "decays)");
-  }
+  if (options.resume.empty())
+    for (const settings::Violation &v : settings::check(cfg))
+      throw UsageError(describeForFlags(v));
   options.maxSteps = args.integer("max-steps", 0, 0);
   options.limitTrain = args.integer("limit-train", 0, 0);
   options.limitTest = args.integer("limit-test", 0, 0);
@@ -619,7 +571,7 @@ int runInfo(const CompiledModel &model) {
             << ", lr " << t.learningRate << ", momentum " << t.momentum
             << ", weight decay " << t.weightDecay << ", seed " << t.seed
             << ", nesterov " << (t.nesterov ? "yes" : "no") << ", lr schedule "
-            << scheduleText(t.lrSchedule) << "\n"
+            << settings::kLrScheduleInfo.names[int(t.lrSchedule)] << "\n"
             << "data: resize " << d.resize << ", random horizontal flip "
             << (d.randomHorizontalFlip ? "yes" : "no") << ", mean "
             << list(d.mean) << ", std " << list(d.std) << std::endl;
