@@ -28,6 +28,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 packages=(
   cmake ninja-build ccache g++ python3
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  libzstd-dev  # static LLVMSupport, which rtml-tblgen links
   libtorch-dev libgloo-dev libyaml-cpp-dev libgtest-dev
   python3-torch python3-torchvision
   chromium

@@ -14,6 +14,8 @@ config.test_exec_root = os.path.join(config.rtml_binary_dir, "test")
 tool_dirs = [
     os.path.join(config.rtml_tools_dir, "rtmlc"),
     os.path.join(config.rtml_tools_dir, "rtml-opt"),
+    os.path.join(config.rtml_tools_dir, "rtml-translate"),
+    os.path.join(config.rtml_binary_dir, "compiler", "tblgen"),
     os.path.join(config.rtml_tools_dir, "rtml-data"),
     config.llvm_tools_dir,
 ]
@@ -28,6 +30,7 @@ for var in ("HOME", "CCACHE_DIR", "TMPDIR"):
 config.substitutions.append(("%models", os.path.join(config.rtml_source_dir, "models")))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%rtml_src", config.rtml_source_dir))
+config.substitutions.append(("%mlir_include", config.mlir_include_dir))
 
 # nvcc compiles the emitted CUDA kernels in CI; nothing here runs them.
 nvcc = os.environ.get("NVCC", "/usr/local/cuda/bin/nvcc")

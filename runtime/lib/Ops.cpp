@@ -9,9 +9,6 @@
 #include "rtml/Runtime/Ops.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-#include <c10/core/GradMode.h>
-#include <torch/csrc/autograd/custom_function.h>
 
 namespace rtml::ops {
 
@@ -61,82 +58,11 @@ at::Tensor dropout(const at::Tensor &input, double p, bool training) {
   return at::dropout(input, p, training);
 }
 
-namespace {
-
-/// Runs BODY(begin, end) on one slice of [0, size) per LibTorch thread.
-template <typename Body> void overThreads(int64_t size, const Body &body) {
-  int64_t threads = at::get_num_threads();
-  at::parallel_for(0, size, (size + threads - 1) / threads,
-                   [&](int64_t begin, int64_t end) {
-                     // Grad mode is thread-local, on by default in OpenMP's
-                     // workers; the bodies compute results, not graphs.
-                     c10::NoGradGuard noGrad;
-                     body(begin, end);
-                   });
-}
-
-/// at::linear with a bias on a 2-D CPU float input, with each of the three
-/// matrix products (forward, input and weight gradients) split into one slice
-/// of output columns or rows per thread. The BLAS LibTorch links here (Debian's
-/// reference BLAS) runs on one thread; every output element is still the same
-/// product, in the same order, so the bits equal at::linear's.
-struct ThreadedLinear : torch::autograd::Function<ThreadedLinear> {
-  static at::Tensor forward(torch::autograd::AutogradContext *ctx,
-                            const at::Tensor &input, const at::Tensor &weight,
-                            const at::Tensor &bias) {
-    ctx->save_for_backward({input, weight});
-    at::Tensor out =
-        at::empty({input.size(0), weight.size(0)}, input.options());
-    overThreads(weight.size(0), [&](int64_t begin, int64_t end) {
-      at::Tensor slice = out.narrow(1, begin, end - begin);
-      at::addmm_out(slice, bias.narrow(0, begin, end - begin), input,
-                    weight.narrow(0, begin, end - begin).t());
-    });
-    return out;
-  }
-
-  static torch::autograd::variable_list
-  backward(torch::autograd::AutogradContext *ctx,
-           torch::autograd::variable_list gradOutputs) {
-    torch::autograd::variable_list saved = ctx->get_saved_variables();
-    const at::Tensor &input = saved[0], &weight = saved[1];
-    at::Tensor grad = gradOutputs[0].contiguous();
-    at::Tensor gradInput, gradWeight, gradBias;
-    if (ctx->needs_input_grad(0)) {
-      // grad @ weight, by columns of the input.
-      gradInput = at::empty_like(input, at::MemoryFormat::Contiguous);
-      overThreads(input.size(1), [&](int64_t begin, int64_t end) {
-        at::Tensor slice = gradInput.narrow(1, begin, end - begin);
-        at::mm_out(slice, grad, weight.narrow(1, begin, end - begin));
-      });
-    }
-    if (ctx->needs_input_grad(1)) {
-      // grad^T @ input, by rows of the weight.
-      gradWeight = at::empty_like(weight, at::MemoryFormat::Contiguous);
-      overThreads(weight.size(0), [&](int64_t begin, int64_t end) {
-        at::Tensor slice = gradWeight.narrow(0, begin, end - begin);
-        at::mm_out(slice, grad.narrow(1, begin, end - begin).t(), input);
-      });
-    }
-    if (ctx->needs_input_grad(2))
-      gradBias = grad.sum(0);
-    return {gradInput, gradWeight, gradBias};
-  }
-};
-
-} // namespace
-
 at::Tensor linear(const at::Tensor &input, const at::Tensor &weight,
                   const at::Tensor &bias) {
-  auto cpuFloat = [](const at::Tensor &t) {
-    return t.device().is_cpu() && t.scalar_type() == at::kFloat &&
-           t.layout() == at::kStrided;
-  };
-  // LibTorch 1.13's custom functions take no undefined tensor: a linear
-  // without bias stays on at::linear.
-  if (input.dim() == 2 && bias.defined() && at::get_num_threads() > 1 &&
-      cpuFloat(input) && cpuFloat(weight) && cpuFloat(bias))
-    return ThreadedLinear::apply(input, weight, bias);
+  // at::linear as is: with OpenBLAS (which setup installs) its products use
+  // every thread; slicing them by hand over threads, as rtml once did for
+  // Debian's single-threaded reference BLAS, measured slower.
   return at::linear(input, weight, bias);
 }
 
@@ -150,8 +76,8 @@ at::Tensor avgPool2d(const at::Tensor &input, c10::IntArrayRef kernel,
 at::Tensor batchNorm(const at::Tensor &input, const at::Tensor &weight,
                      const at::Tensor &bias, const at::Tensor &runningMean,
                      const at::Tensor &runningVar,
-                     const at::Tensor &numBatchesTracked, bool training,
-                     double momentum, double eps) {
+                     const at::Tensor &numBatchesTracked, double eps,
+                     double momentum, bool training) {
   if (training) {
     c10::NoGradGuard noGrad;
     numBatchesTracked.add_(1);

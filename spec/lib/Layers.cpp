@@ -738,19 +738,8 @@ std::string Loader::expandLayer(const MapView &viewIn, const BodyItem &item,
       layer.fields[f.name] = v;
     }
 
-    // Checks across fields that need no shapes.
-    if (layer.op == "conv2d" && layer.fields.count("out_channels") &&
-        layer.fields.count("groups")) {
-      const FieldValue &out = layer.fields["out_channels"];
-      const FieldValue &groups = layer.fields["groups"];
-      if (out.intValue % groups.intValue != 0) {
-        error(groups.location, "field 'out_channels' of " + owner + " (" +
-                                   std::to_string(out.intValue) +
-                                   ") must be divisible by field 'groups' (" +
-                                   std::to_string(groups.intValue) + ")");
-        ok = false;
-      }
-    }
+    // Checks across fields that need no shapes. (Whether conv2d groups
+    // divide the channels is the op's shape check, in the compiler.)
     if ((layer.op == "max_pool2d" || layer.op == "avg_pool2d") &&
         layer.fields.count("kernel") && layer.fields.count("padding")) {
       const FieldValue &kernel = layer.fields["kernel"];

@@ -2,8 +2,8 @@
 //
 // One table entry per op: its fields with type, default and constraint, and
 // how many inputs it reads. The loader validates and normalizes a layer
-// against its entry, so a new op is one entry in OpSchema.cpp (plus its
-// lowering in the compiler).
+// against its entry. The entries are generated from the ops' declarations
+// in compiler/include/rtml/Dialect/RtmlOps.td.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_SPEC_LIB_OPSCHEMA_H

@@ -13,6 +13,7 @@
 #include "rtml/Spec/Loader.h"
 #include "rtml/Target/CppEmitter.h"
 #include "rtml/Transforms/Passes.h"
+#include "rtml/Transforms/Pipeline.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -141,40 +142,17 @@ static OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
   return rtml::importModelSpec(*spec, context);
 }
 
-namespace {
-struct PipelineStep {
-  llvm::StringLiteral name;
-  bool fusion;
-  std::unique_ptr<Pass> (*create)();
-};
-} // namespace
-
-/// The pass pipeline every trainer goes through, in order.
-/// Partitioning comes first, so that fusion sees every op's device.
-static const PipelineStep kPipeline[] = {
-    {"rtml-partition-devices", false, rtml::createPartitionDevices},
-    {"rtml-fuse-relu-lrn", true, rtml::createFuseReluLrn},
-    {"rtml-fuse-concat", true, rtml::createFuseConcat},
-};
-
 static LogicalResult runPipeline(ModuleOp module) {
-  for (const std::string &name : disabledPasses)
-    if (llvm::none_of(kPipeline,
-                      [&](const PipelineStep &s) { return s.name == name; })) {
-      std::string known;
-      for (const PipelineStep &s : kPipeline)
-        known += (known.empty() ? "" : ", ") + s.name.str();
-      fail("--disable-pass: no pass '" + name + "' in the pipeline (" + known +
-           ")");
-      return failure();
-    }
+  rtml::DefaultPipelineOptions options;
+  options.fuse = !noFuse;
+  options.disable = disabledPasses;
   PassManager pm(module->getName());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
-  for (const PipelineStep &step : kPipeline) {
-    if ((noFuse && step.fusion) || llvm::is_contained(disabledPasses, step.name))
-      continue;
-    pm.addPass(step.create());
+  std::string error;
+  if (failed(rtml::buildDefaultPipeline(pm, options, error))) {
+    fail("--disable-pass: " + error);
+    return failure();
   }
   return pm.run(module);
 }

@@ -150,16 +150,9 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
 }
 
 //===----------------------------------------------------------------------===//
-// Element-wise ops: relu, lrn, dropout
+// Element-wise ops: lrn, dropout (relu's and dropout's shape function is
+// Rtml_ShapePreservingOp's, in RtmlOps.td)
 //===----------------------------------------------------------------------===//
-
-LogicalResult ReluOp::inferReturnTypes(MLIRContext *,
-                                       std::optional<Location> loc,
-                                       Adaptor adaptor,
-                                       SmallVectorImpl<Type> &results) {
-  results.push_back(adaptor.getInput().getType());
-  return success();
-}
 
 // Shape-preserving ops infer their result from the input alone: the parser
 // calls inferReturnTypes before their attributes are stored, so attribute
@@ -207,14 +200,6 @@ LogicalResult ReluLrnOp::inferReturnTypes(MLIRContext *,
 }
 
 LogicalResult ReluLrnOp::verify() { return verifyLrnConstants(*this); }
-
-LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
-                                          std::optional<Location> loc,
-                                          Adaptor adaptor,
-                                          SmallVectorImpl<Type> &results) {
-  results.push_back(adaptor.getInput().getType());
-  return success();
-}
 
 LogicalResult DropoutOp::verify() {
   double p = getP().convertToDouble();

@@ -89,63 +89,52 @@ FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
                                            ArrayRef<Value> inputs) {
   Location loc = layerLocation(layer);
   const std::string &op = layer.op;
-  if (op == "concat")
-    return buildInferred<ConcatOp>(loc, ValueRange(inputs));
-  if (op == "add")
-    return buildInferred<AddOp>(loc, ValueRange(inputs));
-  if (inputs.size() != 1)
-    return emitError(loc) << "op '" << op << "' takes one input, got "
-                          << inputs.size();
-  Value input = inputs.front();
-  auto pair = [&](const char *key) {
+  // The makers of an attribute from the spec field of its name, for the
+  // generated dispatch.
+  auto pairAttr = [&](const char *key) {
     return builder.getDenseI64ArrayAttr(layer.field(key).intList);
   };
-  auto f64 = [&](const char *key) {
+  auto intAttr = [&](const char *key) {
+    return builder.getI64IntegerAttr(layer.field(key).intValue);
+  };
+  auto floatAttr = [&](const char *key) {
     return builder.getF64FloatAttr(layer.field(key).floatValue);
   };
+  auto boolAttr = [&](const char *key) {
+    return builder.getBoolAttr(layer.field(key).boolValue);
+  };
+  // Ops built from their input(s) and fields alone, generated from
+  // RtmlOps.td. The loader has checked the number of inputs.
+#include "rtml/Dialect/RtmlImportDispatch.inc"
+  (void)pairAttr, (void)intAttr, (void)boolAttr;
 
+  // Ops that own parameters.
+  Value input = inputs.front();
   if (op == "conv2d") {
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
     if (!inputType || inputType.getRank() != 4)
       return emitError(loc) << "conv2d expects a rank-4 input [N, C, H, W], "
                                "got "
                             << input.getType();
+    // Whether groups divides the channels is the op's own check (its shape
+    // function); the weight is laid out as if it did.
     int64_t groups = layer.field("groups").intValue;
     int64_t inChannels = dimOf(input, 1);
     int64_t outChannels = layer.field("out_channels").intValue;
     const std::vector<int64_t> &kernel = layer.field("kernel").intList;
-    if (groups <= 0 || inChannels % groups != 0)
-      return emitError(loc) << "conv2d groups (" << groups
-                            << ") must divide the input channels ("
-                            << inChannels << ")";
-    int64_t fanIn = inChannels / groups * kernel[0] * kernel[1];
+    int64_t groupChannels = std::max<int64_t>(inChannels / groups, 1);
+    int64_t fanIn = groupChannels * kernel[0] * kernel[1];
     Value weight = param(loc, layer.name + ".weight",
-                         {outChannels, inChannels / groups, kernel[0],
-                          kernel[1]},
+                         {outChannels, groupChannels, kernel[0], kernel[1]},
                          ParamInit::FanInUniform, fanIn);
     Value bias;
     if (layer.field("bias").boolValue)
       bias = param(loc, layer.name + ".bias", {outChannels},
                    ParamInit::FanInUniform, fanIn);
-    return buildInferred<Conv2dOp>(
-        loc, input, weight, bias, pair("stride"), pair("padding"),
-        pair("dilation"), builder.getI64IntegerAttr(groups));
+    return buildInferred<Conv2dOp>(loc, input, weight, bias,
+                                   pairAttr("stride"), pairAttr("padding"),
+                                   pairAttr("dilation"), intAttr("groups"));
   }
-  if (op == "relu")
-    return buildInferred<ReluOp>(loc, input);
-  if (op == "lrn")
-    return buildInferred<LrnOp>(
-        loc, input, builder.getI64IntegerAttr(layer.field("size").intValue),
-        f64("alpha"), f64("beta"), f64("k"));
-  if (op == "max_pool2d")
-    return buildInferred<MaxPool2dOp>(
-        loc, input, pair("kernel"), pair("stride"), pair("padding"),
-        builder.getBoolAttr(layer.field("ceil_mode").boolValue));
-  if (op == "avg_pool2d")
-    return buildInferred<AvgPool2dOp>(
-        loc, input, pair("kernel"), pair("stride"), pair("padding"),
-        builder.getBoolAttr(layer.field("ceil_mode").boolValue),
-        builder.getBoolAttr(layer.field("count_include_pad").boolValue));
   if (op == "batch_norm") {
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
     if (!inputType || inputType.getRank() < 2)
@@ -166,15 +155,9 @@ FailureOr<Value> SpecImporter::importLayer(const spec::LayerSpec &layer,
                         ParamInit::Zeros, 1, /*buffer=*/true,
                         builder.getI64Type());
     return buildInferred<BatchNormOp>(loc, input, weight, bias, mean, var,
-                                      count, f64("eps"), f64("momentum"));
+                                      count, floatAttr("eps"),
+                                      floatAttr("momentum"));
   }
-  if (op == "adaptive_avg_pool2d")
-    return buildInferred<AdaptiveAvgPool2dOp>(loc, input,
-                                              pair("output_size"));
-  if (op == "flatten")
-    return buildInferred<FlattenOp>(loc, input);
-  if (op == "dropout")
-    return buildInferred<DropoutOp>(loc, input, f64("p"));
   if (op == "linear") {
     auto inputType = dyn_cast<RankedTensorType>(input.getType());
     if (!inputType || inputType.getRank() != 2)

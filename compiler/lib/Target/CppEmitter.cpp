@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
@@ -209,9 +210,38 @@ static int64_t deviceIndex(Operation *op) {
   return 0;
 }
 
-/// "p[3]" for a parameter operand, or an undefined tensor for an absent one.
-static std::string operandExpr(const ValueNamer &namer, Value v) {
-  return v ? namer.name(v) : std::string("at::Tensor()");
+namespace {
+/// The C++ text of a runtime call's arguments, for the generated calls.
+struct RuntimeArgs {
+  const ValueNamer &namer;
+  /// A tensor operand; an absent optional one is an undefined tensor.
+  std::string tensor(Value v) const {
+    return v ? namer.name(v) : std::string("at::Tensor()");
+  }
+  std::string tensors(ValueRange values) const {
+    std::string list;
+    for (Value v : values)
+      list += (list.empty() ? "" : ", ") + namer.name(v);
+    return "{" + list + "}";
+  }
+  std::string attribute(Attribute attr) const {
+    if (auto b = dyn_cast<BoolAttr>(attr))
+      return b.getValue() ? "true" : "false";
+    if (auto i = dyn_cast<IntegerAttr>(attr))
+      return std::to_string(i.getInt());
+    if (auto f = dyn_cast<FloatAttr>(attr))
+      return cppDouble(f.getValueAsDouble());
+    if (auto ints = dyn_cast<DenseI64ArrayAttr>(attr))
+      return cppInts(ints.asArrayRef());
+    llvm_unreachable("rtml-tblgen only generates calls with these attributes");
+  }
+};
+} // namespace
+
+static std::string runtimeCall(StringRef function,
+                               ArrayRef<std::string> arguments) {
+  return ("rtml::ops::" + function + "(" + llvm::join(arguments, ", ") + ")")
+      .str();
 }
 
 static FailureOr<std::string>
@@ -229,69 +259,14 @@ emitOpCall(Operation *op, const ValueNamer &namer,
   }
   if (kernel != kernelEntries.end())
     return kernel->second + "(" + namer.name(op->getOperand(0)) + ")";
+  RuntimeArgs args{namer};
   return llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
-      .Case([&](Conv2dOp conv) -> FailureOr<std::string> {
-        return "rtml::ops::conv2d(" + namer.name(conv.getInput()) + ", " +
-               namer.name(conv.getWeight()) + ", " +
-               operandExpr(namer, conv.getBias()) + ", " +
-               cppInts(conv.getStride()) + ", " + cppInts(conv.getPadding()) +
-               ", " + cppInts(conv.getDilation()) + ", " +
-               std::to_string(conv.getGroups()) + ")";
-      })
-      .Case([&](ReluOp relu) -> FailureOr<std::string> {
-        return "rtml::ops::relu(" + namer.name(relu.getInput()) + ")";
-      })
-      .Case([&](MaxPool2dOp pool) -> FailureOr<std::string> {
-        return "rtml::ops::maxPool2d(" + namer.name(pool.getInput()) + ", " +
-               cppInts(pool.getKernel()) + ", " + cppInts(pool.getStride()) +
-               ", " + cppInts(pool.getPadding()) + ", " +
-               (pool.getCeilMode() ? "true" : "false") + ")";
-      })
-      .Case([&](AvgPool2dOp pool) -> FailureOr<std::string> {
-        return "rtml::ops::avgPool2d(" + namer.name(pool.getInput()) + ", " +
-               cppInts(pool.getKernel()) + ", " + cppInts(pool.getStride()) +
-               ", " + cppInts(pool.getPadding()) + ", " +
-               (pool.getCeilMode() ? "true" : "false") + ", " +
-               (pool.getCountIncludePad() ? "true" : "false") + ")";
-      })
-      .Case([&](BatchNormOp bn) -> FailureOr<std::string> {
-        return "rtml::ops::batchNorm(" + namer.name(bn.getInput()) + ", " +
-               namer.name(bn.getWeight()) + ", " + namer.name(bn.getBias()) +
-               ", " + namer.name(bn.getRunningMean()) + ", " +
-               namer.name(bn.getRunningVar()) + ", " +
-               namer.name(bn.getNumBatchesTracked()) + ", training, " +
-               cppDouble(bn.getMomentum().convertToDouble()) + ", " +
-               cppDouble(bn.getEps().convertToDouble()) + ")";
-      })
-      .Case<ConcatOp, AddOp>([&](Operation *multi) -> FailureOr<std::string> {
-        std::string args;
-        for (Value v : multi->getOperands())
-          args += (args.empty() ? "" : ", ") + namer.name(v);
-        return std::string(isa<ConcatOp>(multi) ? "rtml::ops::concat({"
-                                                : "rtml::ops::add({") +
-               args + "})";
-      })
+#include "rtml/Dialect/RtmlEmitterCalls.inc"
       .Case([&](TransferOp transfer) -> FailureOr<std::string> {
         Operation *producer = transfer.getInput().getDefiningOp();
         return "rtml::ops::toDevice(" + namer.name(transfer.getInput()) +
                ", " + std::to_string(deviceIndex(transfer)) + ", " +
                std::to_string(producer ? deviceIndex(producer) : 0) + ")";
-      })
-      .Case([&](AdaptiveAvgPool2dOp pool) -> FailureOr<std::string> {
-        return "rtml::ops::adaptiveAvgPool2d(" + namer.name(pool.getInput()) +
-               ", " + cppInts(pool.getOutputSize()) + ")";
-      })
-      .Case([&](FlattenOp flatten) -> FailureOr<std::string> {
-        return "rtml::ops::flatten(" + namer.name(flatten.getInput()) + ")";
-      })
-      .Case([&](DropoutOp dropout) -> FailureOr<std::string> {
-        return "rtml::ops::dropout(" + namer.name(dropout.getInput()) + ", " +
-               cppDouble(dropout.getP().convertToDouble()) + ", training)";
-      })
-      .Case([&](LinearOp linear) -> FailureOr<std::string> {
-        return "rtml::ops::linear(" + namer.name(linear.getInput()) + ", " +
-               namer.name(linear.getWeight()) + ", " +
-               operandExpr(namer, linear.getBias()) + ")";
       })
       .Default([&](Operation *other) -> FailureOr<std::string> {
         other->emitError("the C++ emitter has no lowering for '")

@@ -106,34 +106,6 @@ TEST(RuntimeOps, WeightGradientOfConvAndLinear) {
   EXPECT_TRUE(at::allclose(lb1.grad(), lb2.grad(), 1e-5, 1e-5));
 }
 
-// With several threads ops::linear splits each matrix product by output
-// columns or rows; with a BLAS that computes every element the same way
-// whatever the matrix size (the reference BLAS here), the split changes no
-// bit of the output or of any gradient.
-TEST(RuntimeOps, ThreadedLinearEqualsAtLinear) {
-  at::set_num_threads(2);
-  torch::manual_seed(13);
-  at::Tensor x = at::randn({5, 37});
-  at::Tensor w = at::randn({29, 37}), b = at::randn({29});
-  at::Tensor upstream = at::randn({5, 29});
-  std::vector<at::Tensor> ours, theirs;
-  for (const at::Tensor &t : {x, w, b}) {
-    ours.push_back(t.clone().requires_grad_(true));
-    theirs.push_back(t.clone().requires_grad_(true));
-  }
-  at::Tensor a = ops::linear(ours[0], ours[1], ours[2]);
-  at::Tensor e = at::linear(theirs[0], theirs[1], theirs[2]);
-  EXPECT_TRUE(at::equal(a, e));
-  (a * upstream).sum().backward();
-  (e * upstream).sum().backward();
-  for (size_t i = 0; i < ours.size(); ++i)
-    EXPECT_TRUE(at::equal(ours[i].grad(), theirs[i].grad())) << "input " << i;
-  // Only the gradients asked for: a constant input gets none.
-  at::Tensor w2 = w.clone().requires_grad_(true);
-  ops::linear(x, w2, b).sum().backward();
-  EXPECT_TRUE(w2.grad().defined());
-}
-
 TEST(RuntimeOps, ReluMaxPoolAdaptiveAvgPoolFlattenLinear) {
   torch::manual_seed(3);
   expectSameForwardAndGrad(
@@ -296,7 +268,7 @@ TEST(RuntimeOps, BatchNormMatchesTorchModuleInTrainingAndEval) {
     reference->train();
     at::Tensor expected = reference->forward(xb);
     at::Tensor actual =
-        ops::batchNorm(xa, w, b, mean, var, count, true, 0.1, 1e-3);
+        ops::batchNorm(xa, w, b, mean, var, count, 1e-3, 0.1, true);
     EXPECT_TRUE(at::allclose(actual, expected, 1e-5, 1e-5));
     at::Tensor upstream = at::randn(actual.sizes());
     actual.backward(upstream);
@@ -313,7 +285,7 @@ TEST(RuntimeOps, BatchNormMatchesTorchModuleInTrainingAndEval) {
   at::Tensor x = at::randn({2, 5, 3, 3});
   at::Tensor before = mean.clone();
   EXPECT_TRUE(at::allclose(
-      ops::batchNorm(x, w, b, mean, var, count, false, 0.1, 1e-3),
+      ops::batchNorm(x, w, b, mean, var, count, 1e-3, 0.1, false),
       reference->forward(x), 1e-5, 1e-5));
   EXPECT_TRUE(at::equal(mean, before));
   EXPECT_EQ(count.item<int64_t>(), 2);

@@ -1,0 +1,71 @@
+//===- Pipeline.cpp - The default pass pipeline ---------------------------===//
+#include "rtml/Transforms/Pipeline.h"
+#include "rtml/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+
+namespace rtml {
+namespace {
+struct PipelineStep {
+  llvm::StringLiteral name;
+  bool fusion;
+  std::unique_ptr<Pass> (*create)();
+};
+} // namespace
+
+static const PipelineStep kPipeline[] = {
+    {"rtml-partition-devices", false, createPartitionDevices},
+    {"rtml-fuse-relu-lrn", true, createFuseReluLrn},
+    {"rtml-fuse-concat", true, createFuseConcat},
+};
+
+std::vector<std::string> defaultPipelinePasses() {
+  std::vector<std::string> names;
+  for (const PipelineStep &step : kPipeline)
+    names.push_back(step.name.str());
+  return names;
+}
+
+LogicalResult buildDefaultPipeline(OpPassManager &pm,
+                                   const DefaultPipelineOptions &options,
+                                   std::string &error) {
+  std::vector<std::string> known = defaultPipelinePasses();
+  for (const std::string &name : options.disable)
+    if (!llvm::is_contained(known, name)) {
+      error = "no pass '" + name + "' in the pipeline (" +
+              llvm::join(known, ", ") + ")";
+      return failure();
+    }
+  for (const PipelineStep &step : kPipeline) {
+    if ((!options.fuse && step.fusion) ||
+        llvm::is_contained(options.disable, step.name))
+      continue;
+    pm.addPass(step.create());
+  }
+  return success();
+}
+
+void registerDefaultPipeline() {
+  registerPassPipeline(
+      "rtml-default-pipeline",
+      "The passes rtmlc runs on every model: partition devices, then fuse",
+      [](OpPassManager &pm, StringRef text,
+         llvm::function_ref<LogicalResult(const llvm::Twine &)> fail) {
+        DefaultPipelineOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        std::string error;
+        if (failed(buildDefaultPipeline(pm, options, error)))
+          return fail(error);
+        return success();
+      },
+      [](llvm::function_ref<void(const detail::PassOptions &)> print) {
+        print(DefaultPipelineOptions());
+      });
+}
+
+} // namespace rtml
