@@ -325,8 +325,10 @@ TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
            {{"--lr-schedule", "linear"},
             "--lr-schedule: expected constant, "
             "step or cosine, got 'linear'"},
-           {{"--lr-schedule", "step"}, "--lr-schedule step needs --lr-step"},
-           {{"--nesterov", "--momentum", "0"}, "--nesterov needs a momentum"},
+           {{"--lr-schedule", "step"},
+            "--lr-schedule step needs a positive --lr-step"},
+           {{"--nesterov", "--momentum", "0"},
+            "--nesterov needs a positive --momentum"},
            {{"--strict-weights"}, "--strict-weights needs --weights FILE"}}) {
     std::vector<std::string> all = {"train", "--data", dir.path()};
     all.insert(all.end(), args.begin(), args.end());
