@@ -748,7 +748,7 @@ TEST(RuntimeTrainerMain, HelpListsEveryFlagAndInlineValuesWork) {
   EXPECT_NE(r.out.find("1 steps, batch 2"), std::string::npos) << r.out;
   r = runMain(model, {"train", "--data", "d", "--lr", "-1"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("--lr: must be at least 0, got -1"), std::string::npos)
+  EXPECT_NE(r.err.find("--lr: must be positive, got -1"), std::string::npos)
       << r.err;
   r = runMain(model,
               {"train", "--data", "d", "--epochs", "010", "--epochs", "x2"});
