@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -205,6 +206,22 @@ TEST(RuntimeSettings, ResumeOnAnotherDataSetIsRefused) {
   // The same images elsewhere are the same data set.
   r = runMain(model, {"train", "--resume", dir / "run", "--data", dir / "moved",
                       "--epochs", "2", "--threads", "1", "--no-progress"});
+  EXPECT_EQ(r.status, 0) << r.err;
+
+  // A checkpoint written before the identity was recorded is not checked.
+  std::string file = dir / "run/checkpoints/checkpoint.pt";
+  FlatDict flat = loadFlatDict(file);
+  size_t before = flat.size();
+  flat.erase(std::remove_if(flat.begin(), flat.end(),
+                            [](const auto &entry) {
+                              return entry.first == "config/data_identity";
+                            }),
+             flat.end());
+  ASSERT_EQ(flat.size(), before - 1);
+  std::vector<char> bytes = serializeFlatDict(flat);
+  writeFile(file, std::string(bytes.begin(), bytes.end()));
+  r = runMain(model, {"train", "--resume", dir / "run", "--data", dir / "b",
+                      "--epochs", "3", "--threads", "1", "--no-progress"});
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
