@@ -1,6 +1,8 @@
 //===- RunFolder.cpp - A run directory: metrics.jsonl, summary.json -------===//
 #include "RunFolder.h"
 
+#include "rtml/Runtime/SettingsIO.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -237,13 +239,10 @@ void RunFolder::writeSummary(const ordered_json &summary) {
 
 ordered_json summaryJson(const ModelInfo &info, const TrainOptions &options,
                          const TrainResult &result) {
-  const TrainConfig &cfg = options.train;
   bool hasVal = result.hasValidation;
   ordered_json s = {
       {"model", info.name},
       {"parameters", result.parameters},
-      {"epochs", cfg.epochs},
-      {"batch_size", cfg.batchSize},
       {"device", options.device.str()},
       {"train_images", result.trainImages},
       {"val_images", result.valImages},
@@ -261,13 +260,7 @@ ordered_json summaryJson(const ModelInfo &info, const TrainOptions &options,
     s["transfer_bytes_per_step"] = {
         {"forward", result.transferPerStep.forward},
         {"backward", result.transferPerStep.backward}};
-  // The training settings.
-  s["lr"] = number(cfg.learningRate);
-  s["lr_schedule"] = scheduleName(cfg.lrSchedule);
-  s["momentum"] = number(cfg.momentum);
-  s["nesterov"] = cfg.nesterov;
-  s["weight_decay"] = number(cfg.weightDecay);
-  s["seed"] = cfg.seed;
+  s.update(settingsJson(options.train)); // the training settings, by key
   return s;
 }
 

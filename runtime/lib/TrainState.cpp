@@ -1,6 +1,8 @@
 //===- TrainState.cpp - A run's resumable checkpoint ----------------------===//
 #include "TrainState.h"
 
+#include "rtml/Runtime/SettingsIO.h"
+
 #include <ATen/ATen.h>
 
 #include <map>
@@ -96,25 +98,15 @@ RunningStats getStats(const CheckpointReader &c, const std::string &p) {
   return s;
 }
 
-// The run settings, config/*: written and read in these two functions only.
-void putSettings(FlatDict &flat, const RunSettings &s) {
+// The run settings, config/*: written and read in these two functions only;
+// the training settings' entries come from the settings table (SettingsIO).
+void putRunSettings(FlatDict &flat, const RunSettings &s) {
   auto put = [&](const char *k, CheckpointValue v) {
     flat.emplace_back(std::string("config/") + k, std::move(v));
   };
-  const TrainConfig &t = s.train;
   put("data", CheckpointValue::of(s.dataDir));
-  put("epochs", CheckpointValue::of(t.epochs));
-  put("batch_size", CheckpointValue::of(t.batchSize));
-  put("lr", CheckpointValue::of(t.learningRate));
-  put("momentum", CheckpointValue::of(t.momentum));
-  put("weight_decay", CheckpointValue::of(t.weightDecay));
-  put("nesterov", CheckpointValue::of(int64_t(t.nesterov)));
-  put("seed", CheckpointValue::of(int64_t(t.seed)));
-  put("lr_schedule", CheckpointValue::of(int64_t(t.lrSchedule)));
-  put("lr_step_size", CheckpointValue::of(t.lrStepSize));
-  put("lr_gamma", CheckpointValue::of(t.lrGamma));
-  put("lr_eta_min", CheckpointValue::of(t.lrEtaMin));
-  put("lr_t_max", CheckpointValue::of(t.lrTMax));
+  put("data_identity", CheckpointValue::of(s.dataIdentity));
+  putSettings(s.train, flat);
   put("max_steps", CheckpointValue::of(s.maxSteps));
   put("limit_train", CheckpointValue::of(s.limitTrain));
   put("limit_test", CheckpointValue::of(s.limitTest));
@@ -123,33 +115,19 @@ void putSettings(FlatDict &flat, const RunSettings &s) {
   put("checkpoint_every", CheckpointValue::of(s.checkpointEvery));
 }
 
-RunSettings getSettings(const CheckpointReader &c) {
+RunSettings getRunSettings(const CheckpointReader &c, const std::string &file) {
   auto key = [](const char *k) { return std::string("config/") + k; };
   RunSettings s;
-  TrainConfig &t = s.train;
   s.dataDir = c.text(key("data"));
-  t.epochs = c.integer(key("epochs"));
-  t.batchSize = c.integer(key("batch_size"));
-  t.learningRate = c.real(key("lr"));
-  t.momentum = c.real(key("momentum"));
-  t.weightDecay = c.real(key("weight_decay"));
-  t.nesterov = c.integer(key("nesterov")) != 0;
-  t.seed = static_cast<uint64_t>(c.integer(key("seed")));
-  int64_t schedule = c.integer(key("lr_schedule"));
-  if (schedule < 0 || schedule > int64_t(LrSchedule::Cosine))
-    throw std::runtime_error("checkpoint entry 'config/lr_schedule' is " +
-                             std::to_string(schedule) + ", not a schedule");
-  t.lrSchedule = static_cast<LrSchedule>(schedule);
-  t.lrStepSize = c.integer(key("lr_step_size"));
-  t.lrGamma = c.real(key("lr_gamma"));
-  t.lrEtaMin = c.real(key("lr_eta_min"));
-  t.lrTMax = c.integer(key("lr_t_max"));
+  // Checkpoints written before these were recorded: unknown, the default.
+  if (c.has(key("data_identity")))
+    s.dataIdentity = c.text(key("data_identity"));
+  readSettings(c, file, s.train);
   s.maxSteps = c.integer(key("max_steps"));
   s.limitTrain = c.integer(key("limit_train"));
   s.limitTest = c.integer(key("limit_test"));
   s.valImages = c.integer(key("val_images"));
   s.splitSeed = c.integer(key("split_seed"));
-  // Checkpoints written before it was recorded: the default then.
   if (c.has(key("checkpoint_every")))
     s.checkpointEvery = c.integer(key("checkpoint_every"));
   return s;
@@ -158,6 +136,7 @@ RunSettings getSettings(const CheckpointReader &c) {
 } // namespace
 
 RunSettings runSettingsOf(const TrainOptions &o) {
+  // The data's identity is the run's to fill in, once it is loaded.
   return {o.dataDir,   o.train,     o.maxSteps,  o.limitTrain,
           o.limitTest, o.valImages, o.splitSeed, o.checkpointEvery};
 }
@@ -202,7 +181,7 @@ void writeTrainState(const TrainState &state, const std::string &runDir) {
   put("last/train/accuracy", CheckpointValue::of(state.lastTrainAccuracy));
   put("last/eval/loss", CheckpointValue::of(state.lastEvalLoss));
   put("last/eval/accuracy", CheckpointValue::of(state.lastEvalAccuracy));
-  putSettings(flat, state.settings);
+  putRunSettings(flat, state.settings);
   std::vector<char> bytes = serializeFlatDict(flat);
   writeFileAtomically(checkpointPath(runDir), bytes.data(), bytes.size(),
                       previousCheckpointPath(runDir));
@@ -249,7 +228,7 @@ TrainState readTrainState(const std::string &path, const std::string &hint) {
   s.lastTrainAccuracy = c.real("last/train/accuracy");
   s.lastEvalLoss = c.real("last/eval/loss");
   s.lastEvalAccuracy = c.real("last/eval/accuracy");
-  s.settings = getSettings(c);
+  s.settings = getRunSettings(c, path);
   return s;
 }
 

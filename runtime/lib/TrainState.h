@@ -29,6 +29,9 @@ struct RunSettings {
   int64_t valImages = 0;
   int64_t splitSeed = 0;
   int64_t checkpointEvery = 500;
+  /// The data set's sizes and fingerprint; empty in checkpoints written
+  /// before it was recorded (their resume is not checked).
+  std::string dataIdentity;
 };
 
 /// The run settings of OPTIONS, and OPTIONS with SETTINGS applied.

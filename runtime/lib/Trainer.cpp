@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "TrainingRun.h"
 
+#include "rtml/Runtime/SettingsIO.h"
 #include "rtml/Support/Shapes.h"
 
 #include <ATen/ATen.h>
@@ -16,7 +17,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iomanip>
+#include <sstream>
 
 namespace rtml {
 
@@ -57,6 +60,36 @@ std::pair<Dataset, Dataset> makeSplit(const Dataset &all,
   return randomSplit(all, train, val, seed);
 }
 
+/// FNV-1a over the 8-byte words of T's bytes (then its tail bytes).
+uint64_t fingerprint(const at::Tensor &t, uint64_t h) {
+  at::Tensor c = t.contiguous();
+  const auto *bytes = static_cast<const unsigned char *>(c.data_ptr());
+  size_t n = c.numel() * c.element_size(), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    h = (h ^ word) * 1099511628211ull;
+  }
+  for (; i < n; ++i)
+    h = (h ^ bytes[i]) * 1099511628211ull;
+  return h;
+}
+
+/// What a run was trained on, recorded in its checkpoint so that a resume
+/// on another data set is refused: the sizes and a fingerprint of every
+/// image and label (the same data moved elsewhere still matches).
+std::string identityOf(const Dataset &train, const Dataset &test) {
+  uint64_t h = 14695981039346656037ull;
+  for (const Dataset *d : {&train, &test})
+    if (d->size() > 0)
+      h = fingerprint(d->labels, fingerprint(d->images, h));
+  std::ostringstream os;
+  os << train.size() << " training and " << test.size()
+     << " test images, fingerprint " << std::hex << std::setw(16)
+     << std::setfill('0') << h;
+  return os.str();
+}
+
 } // namespace
 
 void TrainingRun::takeSettingsFromCheckpoint() {
@@ -81,12 +114,8 @@ void TrainingRun::takeSettingsFromCheckpoint() {
 }
 
 void TrainingRun::checkSettings() const {
-  const TrainConfig &cfg = options.train;
-  if (cfg.nesterov && cfg.momentum <= 0)
-    throw std::invalid_argument("nesterov momentum needs a momentum above 0");
-  if (cfg.lrSchedule == LrSchedule::Step && cfg.lrStepSize <= 0)
-    throw std::invalid_argument("the step learning-rate schedule needs a step "
-                                "size above 0");
+  for (const settings::Violation &v : settings::check(options.train))
+    throw std::invalid_argument(describeForFlags(v));
 }
 
 void TrainingRun::loadData() {
@@ -95,6 +124,15 @@ void TrainingRun::loadData() {
       takeFirst(readTrainSet(options.dataDir, info.data), options.limitTrain);
   test = takeFirst(readTestSet(options.dataDir, info.data), options.limitTest);
   checkInputMatches(all, info.data, info.inputShape, options.dataDir);
+  dataIdentity = identityOf(all, test);
+  if (resumed && !resumed->settings.dataIdentity.empty() &&
+      resumed->settings.dataIdentity != dataIdentity)
+    throw std::runtime_error(
+        "--data " + options.dataDir +
+        " is not the data set this run trained on: it holds " + dataIdentity +
+        ", the run's (" + resumed->settings.dataDir + ", recorded in " +
+        resumedFile + ") held " + resumed->settings.dataIdentity +
+        "; resume with the run's data");
   int64_t splitSeed = options.splitSeed >= 0     ? options.splitSeed
                       : info.data.splitSeed >= 0 ? info.data.splitSeed
                                                  : int64_t(cfg.seed);
@@ -231,7 +269,7 @@ std::vector<Communicator::Setting> TrainingRun::jobSettings() const {
           {"--momentum", number(t.momentum)},
           {"--nesterov", n(t.nesterov)},
           {"--weight-decay", number(t.weightDecay)},
-          {"--lr-schedule", scheduleName(t.lrSchedule)},
+          {"--lr-schedule", settings::kLrScheduleInfo.names[int(t.lrSchedule)]},
           {"--lr-step", n(t.lrStepSize)},
           {"--lr-gamma", number(t.lrGamma)},
           {"--lr-min", number(t.lrEtaMin)},
@@ -304,18 +342,6 @@ TrainResult TrainingRun::run() {
   if (folder)
     folder->writeSummary(summaryJson(info, options, result));
   return result;
-}
-
-const char *scheduleName(LrSchedule s) {
-  switch (s) {
-  case LrSchedule::Constant:
-    return "constant";
-  case LrSchedule::Step:
-    return "step";
-  case LrSchedule::Cosine:
-    return "cosine";
-  }
-  return "constant";
 }
 
 TrainResult runTraining(const CompiledModel &model, const TrainOptions &options,

@@ -1,6 +1,7 @@
 //===- TrainerCommandLine.cpp - The trainer's subcommands and their flags -===//
 #include "TrainerCommandLine.h"
 
+#include "rtml/Runtime/SettingsIO.h"
 #include "rtml/Support/Diagnostics.h"
 
 #include <CLI/CLI.hpp>
@@ -152,43 +153,35 @@ void addHelp(CLI::App &app) {
 }
 
 /// The training settings: how the model learns (not where or for how long
-/// it runs).
+/// it runs). One flag per setting of the settings table, its text collected
+/// and applied (checked against the table) once parsing is done.
 void addTrainingSettings(CLI::App &app, TrainArgs &a, const TrainConfig &t) {
-  TrainConfig &cfg = a.options.train;
-  addInteger(app, "epochs", cfg.epochs,
-             "epochs" + dflt(std::to_string(t.epochs)), 1);
-  addInteger(app, "batch-size", cfg.batchSize,
-             "images per batch" + dflt(std::to_string(t.batchSize)), 1);
-  addNumber(app, "lr", cfg.learningRate,
-            "learning rate" + dflt(fmt(t.learningRate)));
-  addNumber(app, "momentum", cfg.momentum,
-            "SGD momentum" + dflt(fmt(t.momentum)));
-  addFlag(app, "nesterov", cfg.nesterov,
-          std::string("Nesterov momentum") +
-              (t.nesterov ? " (the spec's default)" : ""));
-  addText(app, "lr-schedule", a.lrSchedule, "KIND",
-          "constant, step or cosine, stepped per epoch" +
-              dflt(scheduleName(t.lrSchedule)))
-      ->check(CLI::Validator(
-          [](std::string &kind) -> std::string {
-            if (kind == "constant" || kind == "step" || kind == "cosine")
-              return "";
-            return "expected constant, step or cosine, got '" + kind + "'";
-          },
-          ""));
-  addInteger(app, "lr-step", cfg.lrStepSize,
-             "step schedule: epochs between decays" +
-                 dflt(std::to_string(t.lrStepSize)),
-             1);
-  addNumber(app, "lr-gamma", cfg.lrGamma,
-            "step schedule: decay factor" + dflt(fmt(t.lrGamma)));
-  addNumber(app, "lr-min", cfg.lrEtaMin,
-            "cosine schedule: final lr" + dflt(fmt(t.lrEtaMin)));
-  addNumber(app, "weight-decay", cfg.weightDecay,
-            "L2 weight decay" + dflt(fmt(t.weightDecay)));
-  addInteger(
-      app, "seed", a.seed,
-      "seed for init, order, flips, dropout" + dflt(std::to_string(t.seed)), 0);
+  auto given = std::make_shared<std::map<std::string, std::string>>();
+  for (const SettingFlag &f : settingFlags(t)) {
+    std::string name = f.name;
+    if (f.metavar.empty()) {
+      app.add_flag_callback(
+             "--" + name, [given, name] { (*given)[name] = ""; }, f.help)
+          ->disable_flag_override();
+      continue;
+    }
+    app.add_option_function<std::string>(
+           "--" + name,
+           [given, name](const std::string &text) { (*given)[name] = text; },
+           f.help)
+        ->type_name(f.metavar);
+  }
+  // Runs after parsing; a bad value's UsageError leaves parse() as it is.
+  app.final_callback([given, &a] {
+    applySettingFlags(
+        [&](const std::string &flag) -> std::optional<std::string> {
+          auto it = given->find(flag);
+          if (it == given->end())
+            return std::nullopt;
+          return it->second;
+        },
+        a.options.train);
+  });
 }
 
 std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
@@ -198,7 +191,6 @@ std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
   TrainOptions &o = a.options;
   o.train = info.train;
   o.outDir = "runs/" + info.name;
-  a.seed = static_cast<int64_t>(info.train.seed);
   addText(*app, "data", o.dataDir, "DIR",
           "data set directory: binary (data_batch_N.bin, test_batch.bin) or "
           "Python (cifar-10-batches-py) format");

@@ -12,6 +12,7 @@
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Trainer.h"
 
+#include <map>
 #include <ostream>
 #include <set>
 #include <string>
@@ -30,8 +31,6 @@ struct DeviceArgs {
 
 struct TrainArgs {
   TrainOptions options; ///< the spec's defaults overridden by the flags
-  std::string lrSchedule;
-  int64_t seed = 0;
   bool noProgress = false;
   DeviceArgs devices;
   double distTimeoutS = 300;

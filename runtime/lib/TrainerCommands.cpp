@@ -6,6 +6,7 @@
 #include "rtml/Runtime/Distributed.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Serialization.h"
+#include "rtml/Runtime/SettingsIO.h"
 
 #include "rtml/Support/Shapes.h"
 
@@ -38,41 +39,33 @@ nlohmann::ordered_json number(double value) {
                               : nlohmann::ordered_json(nullptr);
 }
 
-/// The flags a resumed run may not change: its checkpoint keeps them.
-void refuseWithResume(const std::set<std::string> &given) {
-  for (const char *flag :
-       {"out",         "overwrite",      "batch-size",    "lr",
-        "momentum",    "weight-decay",   "seed",          "nesterov",
-        "lr-schedule", "lr-step",        "lr-gamma",      "lr-min",
-        "weights",     "strict-weights", "allow-missing", "val",
-        "split-seed",  "max-steps",      "limit-train",   "limit-test"})
+/// The flags a resumed run may not change: its checkpoint keeps them (every
+/// training setting's but --epochs).
+void refuseWithResume(const std::set<std::string> &given,
+                      const TrainConfig &defaults) {
+  std::vector<std::string> fixed = {
+      "out", "overwrite",  "weights",   "strict-weights", "allow-missing",
+      "val", "split-seed", "max-steps", "limit-train",    "limit-test"};
+  for (const SettingFlag &f : settingFlags(defaults))
+    if (f.name != "epochs")
+      fixed.push_back(f.name);
+  for (const std::string &flag : fixed)
     if (given.count(flag))
-      throw UsageError(std::string("--") + flag +
+      throw UsageError("--" + flag +
                        " cannot be combined with --resume: a resumed run "
                        "keeps the settings in its checkpoint");
 }
 
-/// The training settings of ARGS as TrainConfig holds them; checks what
-/// one flag alone cannot.
+/// Checks what one flag alone cannot (a resumed run's settings are its
+/// checkpoint's, checked when read).
 void resolveTrainSettings(TrainArgs &args, const std::set<std::string> &given) {
   TrainOptions &options = args.options;
-  TrainConfig &cfg = options.train;
   if (given.count("epochs"))
-    options.epochsOverride = cfg.epochs;
-  cfg.seed = static_cast<uint64_t>(args.seed);
-  if (args.lrSchedule == "constant")
-    cfg.lrSchedule = LrSchedule::Constant;
-  else if (args.lrSchedule == "step")
-    cfg.lrSchedule = LrSchedule::Step;
-  else if (args.lrSchedule == "cosine")
-    cfg.lrSchedule = LrSchedule::Cosine;
+    options.epochsOverride = options.train.epochs;
   if (!options.resume.empty())
     return;
-  if (cfg.nesterov && cfg.momentum <= 0)
-    throw UsageError("--nesterov needs a momentum above 0 (--momentum)");
-  if (cfg.lrSchedule == LrSchedule::Step && cfg.lrStepSize <= 0)
-    throw UsageError("--lr-schedule step needs --lr-step N (epochs between "
-                     "decays)");
+  for (const settings::Violation &v : settings::check(options.train))
+    throw UsageError(describeForFlags(v));
 }
 
 /// Refuses an output path that names the file an input is read from
@@ -99,7 +92,7 @@ int runTrain(const CompiledModel &model, CommandArgs &all) {
   TrainArgs &args = all.train;
   TrainOptions &options = args.options;
   if (!options.resume.empty())
-    refuseWithResume(all.given);
+    refuseWithResume(all.given, model.info().train);
   else if (options.dataDir.empty())
     throw UsageError("'train' needs --data (or --resume RUN)");
   resolveTrainSettings(args, all.given);
@@ -273,7 +266,7 @@ int runInfo(const CompiledModel &model) {
             << ", lr " << t.learningRate << ", momentum " << t.momentum
             << ", weight decay " << t.weightDecay << ", seed " << t.seed
             << ", nesterov " << (t.nesterov ? "yes" : "no") << ", lr schedule "
-            << scheduleName(t.lrSchedule) << "\n"
+            << settings::kLrScheduleInfo.names[int(t.lrSchedule)] << "\n"
             << "data: resize " << d.resize << ", random horizontal flip "
             << (d.randomHorizontalFlip ? "yes" : "no") << ", mean "
             << list(d.mean) << ", std " << list(d.std) << std::endl;

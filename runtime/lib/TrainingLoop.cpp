@@ -92,6 +92,7 @@ void TrainingRun::saveCheckpoint(int64_t epoch, int64_t step,
   s.lastEvalLoss = lastEval.loss;
   s.lastEvalAccuracy = lastEval.accuracy;
   s.settings = runSettingsOf(options);
+  s.settings.dataIdentity = dataIdentity;
   writeTrainState(s, options.outDir);
   checkpointEpoch = epoch;
   checkpointStep = step;

@@ -81,6 +81,7 @@ private:
   std::unique_ptr<TrainState> resumed; ///< the checkpoint resumed from
   std::string resumedFile;
   Dataset train, val, test;
+  std::string dataIdentity; ///< of the data loaded, for the checkpoint
   bool hasVal = false;
   const char *evalPhase = "test";
 

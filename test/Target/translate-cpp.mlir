@@ -21,7 +21,13 @@
 // KERNELS: // ---- kernels.cu ----
 // KERNELS: RTML_INSTANTIATE_LRN_CUDA(LrnConfig_0)
 
-module attributes {rtml.name = "translated", rtml.classes = 2 : i64} {
+module attributes {rtml.name = "translated", rtml.classes = 2 : i64,
+    rtml.train = {epochs = 1 : i64, batch_size = 32 : i64, optimizer = "sgd", lr = 0.01 : f64,
+                  momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
+                  lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
+                  eta_min = 0.0 : f64, t_max = 1 : i64},
+    rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 0 : i64,
+                 train_transforms = [], eval_transforms = []}} {
   func.func @forward(%x: tensor<?x2x4x4xf32>) -> tensor<?x2x2x2xf32> {
     %w = rtml.param "conv.weight" fan_in_uniform {fan_in = 18 : i64} : tensor<2x2x3x3xf32>
     %c = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64}

@@ -421,6 +421,8 @@ TEST(RuntimeAtomicWrite, TemporariesOfKilledWritersDoNotStay) {
   EXPECT_EQ(readFile(file), "new");
   std::vector<std::string> expected = {"checkpoint.pt", liveName, "prev.pt"};
   EXPECT_EQ(filesIn(dir.path()), expected);
+}
+
 TEST(RuntimeGuards, AFailedMetricsWriteIsAnError) {
   TempDir dir;
   writeDataSet(dir);

@@ -325,8 +325,10 @@ TEST(RuntimeTrainerMain, ValidationSplitMetricsAndSummary) {
            {{"--lr-schedule", "linear"},
             "--lr-schedule: expected constant, "
             "step or cosine, got 'linear'"},
-           {{"--lr-schedule", "step"}, "--lr-schedule step needs --lr-step"},
-           {{"--nesterov", "--momentum", "0"}, "--nesterov needs a momentum"},
+           {{"--lr-schedule", "step"},
+            "--lr-schedule step needs a positive --lr-step"},
+           {{"--nesterov", "--momentum", "0"},
+            "--nesterov needs a positive --momentum"},
            {{"--strict-weights"}, "--strict-weights needs --weights FILE"}}) {
     std::vector<std::string> all = {"train", "--data", dir.path()};
     all.insert(all.end(), args.begin(), args.end());
@@ -746,7 +748,7 @@ TEST(RuntimeTrainerMain, HelpListsEveryFlagAndInlineValuesWork) {
   EXPECT_NE(r.out.find("1 steps, batch 2"), std::string::npos) << r.out;
   r = runMain(model, {"train", "--data", "d", "--lr", "-1"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("--lr: must be at least 0, got -1"), std::string::npos)
+  EXPECT_NE(r.err.find("--lr: must be positive, got -1"), std::string::npos)
       << r.err;
   r = runMain(model,
               {"train", "--data", "d", "--epochs", "010", "--epochs", "x2"});

@@ -146,9 +146,6 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
                            uint64_t seed);
 
-/// "constant", "step" or "cosine".
-const char *scheduleName(LrSchedule schedule);
-
 /// "512 B", "1.50 MB" (decimal units).
 std::string formatBytes(int64_t bytes);
 
