@@ -38,24 +38,8 @@ std::string Loader::expandUse(const MapView &viewIn, const BodyItem &item,
     ok &= !failed;
     failed |= failedBefore;
   }
-  if (!nameEntry) {
-    error(item.node, owner + " is missing required key 'name'");
-    ok = false;
-  } else if (localName.empty()) {
-    error(nameEntry->value, "key 'name' of " + owner +
-                                " expects a string, got " +
-                                describe(nameEntry->value));
-    ok = false;
-  } else if (!isValidName(localName)) {
-    error(nameEntry->value,
-          "invalid block use name " + quote(localName) +
-              "; use letters, digits, '_', '-' and '.' (not at either end)");
-    ok = false;
-  } else if (localName == "input" && !scope.block) {
-    error(nameEntry->value,
-          "layer name 'input' is reserved for the model input");
-    ok = false;
-  }
+  ok &= checkItemName(item.node, nameEntry, localName, owner, scope,
+                      /*isUse=*/true);
 
   // The block.
   BlockDef *def = nullptr;

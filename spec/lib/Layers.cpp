@@ -54,6 +54,35 @@ std::string Loader::ownerOf(const Scope &scope, const std::string &localName,
   return owner;
 }
 
+bool Loader::checkItemName(const YAML::Node &itemNode, const Entry *nameEntry,
+                           const std::string &localName,
+                           const std::string &owner, const Scope &scope,
+                           bool isUse) {
+  if (!nameEntry) {
+    error(itemNode, owner + " is missing required key 'name'");
+    return false;
+  }
+  if (localName.empty()) {
+    error(nameEntry->value, "key 'name' of " + owner +
+                                " expects a string, got " +
+                                describe(nameEntry->value));
+    return false;
+  }
+  if (!isValidName(localName)) {
+    error(nameEntry->value,
+          std::string("invalid ") + (isUse ? "block use" : "layer") +
+              " name " + quote(localName) +
+              "; use letters, digits, '_', '-' and '.' (not at either end)");
+    return false;
+  }
+  if (localName == "input" && !scope.block) {
+    error(nameEntry->value,
+          "layer name 'input' is reserved for the model input");
+    return false;
+  }
+  return true;
+}
+
 std::string Loader::expandBody(const YAML::Node &body, const Scope &scope,
                                const std::string &defaultInput,
                                ModelSpec &spec) {
@@ -226,24 +255,8 @@ std::string Loader::expandLayer(const MapView &viewIn, const BodyItem &item,
                 (scope.block ? " of block " + quote(scope.block->name) : "")
           : ownerOf(scope, localName, false);
   std::string context = "in " + owner;
-  if (!nameEntry) {
-    error(item.node, owner + " is missing required key 'name'");
-    ok = false;
-  } else if (localName.empty()) {
-    error(nameEntry->value, "key 'name' of " + owner +
-                                " expects a string, got " +
-                                describe(nameEntry->value));
-    ok = false;
-  } else if (!isValidName(localName)) {
-    error(nameEntry->value,
-          "invalid layer name " + quote(localName) +
-              "; use letters, digits, '_', '-' and '.' (not at either end)");
-    ok = false;
-  } else if (localName == "input" && !scope.block) {
-    error(nameEntry->value,
-          "layer name 'input' is reserved for the model input");
-    ok = false;
-  }
+  ok &= checkItemName(item.node, nameEntry, localName, owner, scope,
+                      /*isUse=*/false);
 
   // The op decides which other keys are valid.
   const OpSchema *schema = nullptr;

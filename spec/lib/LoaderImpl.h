@@ -212,6 +212,12 @@ private:
                   std::string &device);
   bool readEnabled(const YAML::Node &node, const std::string &owner,
                    bool &enabled);
+  /// Checks the `name` of a layer or block use (ISUSE) in a list: present,
+  /// a string, a valid name, not `input` at the top level. Reports at the
+  /// name, or at ITEMNODE when there is none.
+  bool checkItemName(const YAML::Node &itemNode, const Entry *nameEntry,
+                     const std::string &localName, const std::string &owner,
+                     const Scope &scope, bool isUse);
   std::string ownerOf(const Scope &scope, const std::string &localName,
                       bool isUse) const;
   bool readTransforms(const YAML::Node &node, const std::string &what,
