@@ -70,8 +70,8 @@ bool Loader::checkItemName(const YAML::Node &itemNode, const Entry *nameEntry,
   }
   if (!isValidName(localName)) {
     error(nameEntry->value,
-          std::string("invalid ") + (isUse ? "block use" : "layer") +
-              " name " + quote(localName) +
+          std::string("invalid ") + (isUse ? "block use" : "layer") + " name " +
+              quote(localName) +
               "; use letters, digits, '_', '-' and '.' (not at either end)");
     return false;
   }
@@ -231,7 +231,6 @@ bool Loader::resolveRef(const YAML::Node &ref, const std::string &owner,
                             name, earlier));
   return false;
 }
-
 
 std::string Loader::expandLayer(const MapView &viewIn, const BodyItem &item,
                                 const Scope &scope, const std::string &previous,
