@@ -233,19 +233,10 @@ std::string Loader::expandUse(const MapView &viewIn, const BodyItem &item,
   }
 
   Scope inner;
-  if (const Entry *d = view.find("device")) {
-    if (readDevice(d->value, owner, inner.device))
-      inner.deviceLocation = loc(d->value);
-    else
-      ok = false;
-  } else {
-    inner.device = scope.device;
-    inner.deviceLocation = scope.deviceLocation;
-  }
   bool enabled = true;
+  ok &= readPlacement(view, owner, scope, inner.device, inner.deviceLocation,
+                      enabled);
   const Entry *enabledEntry = view.find("enabled");
-  if (enabledEntry && !readEnabled(enabledEntry->value, owner, enabled))
-    ok = false;
 
   std::string qualified = scope.prefix + localName;
   std::string target = qualified;

@@ -83,6 +83,25 @@ bool Loader::checkItemName(const YAML::Node &itemNode, const Entry *nameEntry,
   return true;
 }
 
+bool Loader::readPlacement(const MapView &view, const std::string &owner,
+                           const Scope &scope, std::string &device,
+                           SourceLocation &deviceLocation, bool &enabled) {
+  bool ok = true;
+  if (const Entry *d = view.find("device")) {
+    if (readDevice(d->value, owner, device))
+      deviceLocation = loc(d->value);
+    else
+      ok = false;
+  } else {
+    device = scope.device;
+    deviceLocation = scope.deviceLocation;
+  }
+  const Entry *enabledEntry = view.find("enabled");
+  if (enabledEntry && !readEnabled(enabledEntry->value, owner, enabled))
+    ok = false;
+  return ok;
+}
+
 std::string Loader::expandBody(const YAML::Node &body, const Scope &scope,
                                const std::string &defaultInput,
                                ModelSpec &spec) {
@@ -339,19 +358,10 @@ std::string Loader::expandLayer(const MapView &viewIn, const BodyItem &item,
   }
   ok &= fromOk;
 
-  if (const Entry *d = view.find("device")) {
-    if (readDevice(d->value, owner, layer.device))
-      layer.deviceLocation = loc(d->value);
-    else
-      ok = false;
-  } else {
-    layer.device = scope.device;
-    layer.deviceLocation = scope.deviceLocation;
-  }
   bool enabled = true;
+  ok &= readPlacement(view, owner, scope, layer.device, layer.deviceLocation,
+                      enabled);
   const Entry *enabledEntry = view.find("enabled");
-  if (enabledEntry && !readEnabled(enabledEntry->value, owner, enabled))
-    ok = false;
 
   std::string qualified = scope.prefix + localName;
   std::string target = qualified;

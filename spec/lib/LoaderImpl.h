@@ -218,6 +218,11 @@ private:
   bool checkItemName(const YAML::Node &itemNode, const Entry *nameEntry,
                      const std::string &localName, const std::string &owner,
                      const Scope &scope, bool isUse);
+  /// A layer's or block use's `device:` (else the enclosing scope's) and
+  /// `enabled:`; false after an error.
+  bool readPlacement(const MapView &view, const std::string &owner,
+                     const Scope &scope, std::string &device,
+                     SourceLocation &deviceLocation, bool &enabled);
   std::string ownerOf(const Scope &scope, const std::string &localName,
                       bool isUse) const;
   bool readTransforms(const YAML::Node &node, const std::string &what,
