@@ -35,7 +35,7 @@ packages=(
   python3-torch python3-torchvision
   libopenblas0-openmp dataset-fashion-mnist python3-yaml python3-matplotlib
   chromium
-  zlib1g-dev libturbojpeg0-dev libspng-dev libcli11-dev dataset-fashion-mnist
+  zlib1g-dev libturbojpeg0-dev libspng-dev libcli11-dev nlohmann-json3-dev
 )
 missing=()
 for p in "${packages[@]}"; do
