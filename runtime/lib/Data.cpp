@@ -184,8 +184,7 @@ void checkInputMatches(const Dataset &set, const DataConfig &config,
                        const std::string &source) {
   if (set.size() == 0 || inputShape.size() != 3)
     return;
-  std::vector<int64_t> data(set.images.sizes().begin() + 1,
-                            set.images.sizes().end());
+  std::vector<int64_t> data = set.imageShape();
   for (bool training : {true, false}) {
     const char *phase = training ? "training" : "evaluation";
     std::vector<int64_t> out = pipelineShape(
@@ -210,17 +209,40 @@ void checkInputMatches(const Dataset &set, const DataConfig &config,
   }
 }
 
+std::vector<int64_t> Dataset::imageShape() const {
+  if (streamed())
+    return {3, files->height, files->width};
+  return std::vector<int64_t>(images.sizes().begin() + 1, images.sizes().end());
+}
+
+Dataset Dataset::slice(int64_t start, int64_t len) const {
+  if (streamed())
+    return Dataset{at::Tensor(), labels.narrow(0, start, len), files,
+                   rows.narrow(0, start, len)};
+  return Dataset{images.narrow(0, start, len), labels.narrow(0, start, len)};
+}
+
+Dataset Dataset::select(const at::Tensor &idx) const {
+  if (streamed())
+    return Dataset{at::Tensor(), labels.index_select(0, idx), files,
+                   rows.index_select(0, idx)};
+  return Dataset{images.index_select(0, idx), labels.index_select(0, idx)};
+}
+
+at::Tensor Dataset::loadImages() const {
+  return streamed() ? files->decode(rows) : images;
+}
+
 Dataset takeFirst(const Dataset &set, int64_t n) {
   if (n <= 0 || n >= set.size())
     return set;
-  return Dataset{set.images.narrow(0, 0, n), set.labels.narrow(0, 0, n)};
+  return set.slice(0, n);
 }
 
 Dataset contiguousShard(const Dataset &set, int64_t rank, int64_t world) {
   int64_t begin = set.size() * rank / world;
   int64_t end = set.size() * (rank + 1) / world;
-  return Dataset{set.images.narrow(0, begin, end - begin),
-                 set.labels.narrow(0, begin, end - begin)};
+  return set.slice(begin, end - begin);
 }
 
 std::pair<Dataset, Dataset> randomSplit(const Dataset &set, int64_t train,
@@ -233,9 +255,7 @@ std::pair<Dataset, Dataset> randomSplit(const Dataset &set, int64_t train,
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   at::Tensor perm = at::randperm(set.size(), gen, at::kLong);
   at::Tensor t = perm.narrow(0, 0, train), v = perm.narrow(0, train, val);
-  return {
-      Dataset{set.images.index_select(0, t), set.labels.index_select(0, t)},
-      Dataset{set.images.index_select(0, v), set.labels.index_select(0, v)}};
+  return {set.select(t), set.select(v)};
 }
 
 std::vector<TransformConfig> trainPipeline(const DataConfig &config) {
@@ -435,7 +455,16 @@ BatchSampler::BatchSampler(const Dataset &s, int64_t bs, bool shuf,
     throw std::invalid_argument("batch size must be positive");
 }
 
+BatchSampler::~BatchSampler() { dropPrefetched(); }
+
+void BatchSampler::dropPrefetched() const {
+  for (auto &[i, images] : prefetched)
+    images.wait();
+  prefetched.clear();
+}
+
 void BatchSampler::startEpoch() {
+  dropPrefetched();
   order = shuffle ? at::randperm(set.size(), gen, at::kLong) : at::Tensor();
 }
 
@@ -448,6 +477,7 @@ void BatchSampler::shard(int64_t r, int64_t w) {
   if (w < 1 || r < 0 || r >= w)
     throw std::invalid_argument("bad data-parallel shard " + std::to_string(r) +
                                 " of " + std::to_string(w));
+  dropPrefetched();
   rank = r;
   world = w;
 }
@@ -457,18 +487,36 @@ int64_t BatchSampler::globalBatchSize(int64_t i) const {
   return std::min(perStep, set.size() - i * perStep);
 }
 
+Dataset BatchSampler::batchRows(int64_t i) const {
+  int64_t start =
+      std::min(i * batchSize * world + rank * batchSize, set.size());
+  int64_t len = std::min(batchSize, set.size() - start);
+  if (!order.defined())
+    return set.slice(start, len);
+  return set.select(order.narrow(0, start, len));
+}
+
 std::pair<at::Tensor, at::Tensor> BatchSampler::batch(int64_t i) const {
   TORCH_CHECK(!shuffle || order.defined(),
               "BatchSampler: call startEpoch() before batch()");
   TORCH_CHECK(i >= 0 && i < numBatches(), "BatchSampler: batch ", i,
               " out of range");
-  int64_t start =
-      std::min(i * batchSize * world + rank * batchSize, set.size());
-  int64_t len = std::min(batchSize, set.size() - start);
-  if (!order.defined())
-    return {set.images.narrow(0, start, len), set.labels.narrow(0, start, len)};
-  at::Tensor idx = order.narrow(0, start, len);
-  return {set.images.index_select(0, idx), set.labels.index_select(0, idx)};
+  Dataset rows = batchRows(i);
+  if (!set.streamed())
+    return {rows.images, rows.labels};
+  // Start the decodes of this batch and the next ones that are not running
+  // yet; each runs on its own thread (and decodes on worker threads).
+  for (int64_t j = i; j < std::min(numBatches(), i + 1 + kPrefetchBatches); ++j)
+    if (!prefetched.count(j))
+      prefetched.emplace(j,
+                         std::async(std::launch::async, [ahead = batchRows(j)] {
+                           return ahead.loadImages();
+                         }).share());
+  std::shared_future<at::Tensor> images = prefetched.at(i);
+  // Batches before I are not asked for again in order; drop them.
+  for (auto it = prefetched.begin(); it != prefetched.end() && it->first <= i;)
+    it = prefetched.erase(it);
+  return {images.get(), rows.labels};
 }
 
 } // namespace rtml

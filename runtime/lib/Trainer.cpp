@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
@@ -75,6 +76,29 @@ uint64_t fingerprint(const at::Tensor &t, uint64_t h) {
   return h;
 }
 
+/// FNV-1a over the bytes of TEXT.
+uint64_t fingerprint(const std::string &text, uint64_t h) {
+  for (unsigned char c : text)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+/// The images of SET: their bytes, or of a streamed set (too large to read
+/// twice) each file's path under its split and its size in bytes.
+uint64_t fingerprintImages(const Dataset &set, uint64_t h) {
+  if (!set.streamed())
+    return fingerprint(set.images, h);
+  at::Tensor rows = set.rows.contiguous();
+  for (int64_t i = 0; i < rows.numel(); ++i) {
+    const std::string &path = set.files->paths[rows.data_ptr<int64_t>()[i]];
+    std::error_code ec;
+    uintmax_t bytes =
+        std::filesystem::file_size(set.files->root + "/" + path, ec);
+    h = fingerprint(path + '\0' + std::to_string(ec ? 0 : bytes) + '\0', h);
+  }
+  return h;
+}
+
 /// What a run was trained on, recorded in its checkpoint so that a resume
 /// on another data set is refused: the sizes and a fingerprint of every
 /// image and label (the same data moved elsewhere still matches).
@@ -82,7 +106,7 @@ std::string identityOf(const Dataset &train, const Dataset &test) {
   uint64_t h = 14695981039346656037ull;
   for (const Dataset *d : {&train, &test})
     if (d->size() > 0)
-      h = fingerprint(d->labels, fingerprint(d->images, h));
+      h = fingerprint(d->labels, fingerprintImages(*d, h));
   std::ostringstream os;
   os << train.size() << " training and " << test.size()
      << " test images, fingerprint " << std::hex << std::setw(16)

@@ -186,14 +186,14 @@ void addTrainingSettings(CLI::App &app, TrainArgs &a, const TrainConfig &t) {
 
 std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
   auto app =
-      makeApp("train", "train on a CIFAR-10 data set, evaluating after each "
-                       "epoch");
+      makeApp("train", "train on a data set, evaluating after each epoch");
   TrainOptions &o = a.options;
   o.train = info.train;
   o.outDir = "runs/" + info.name;
   addText(*app, "data", o.dataDir, "DIR",
-          "data set directory: binary (data_batch_N.bin, test_batch.bin) or "
-          "Python (cifar-10-batches-py) format");
+          "data set directory: CIFAR-10 (binary or Python format), IDX "
+          "(MNIST, Fashion-MNIST) or an ImageFolder tree (train/<class>/, "
+          "val/ or test/); see the README's Data sets");
   addText(*app, "out", o.outDir, "RUN",
           "run directory" + dflt("runs/" + info.name));
   addFlag(*app, "overwrite", o.overwrite,
@@ -248,7 +248,8 @@ std::unique_ptr<CLI::App> evalCommand(const ModelInfo &info, EvalArgs &a) {
   auto app = makeApp("eval", "loss and accuracy of a weight file on the test "
                              "set");
   a.batchSize = info.train.batchSize;
-  addText(*app, "data", a.data, "DIR", "data set directory (test_batch.bin)")
+  addText(*app, "data", a.data, "DIR",
+          "data set directory (any format train reads; its test split)")
       ->required();
   addText(*app, "weights", a.weights, "FILE", "a PyTorch state dict")
       ->required();

@@ -70,7 +70,8 @@ const char *kTopUsage =
     "commands:\n"
     "  synth    write a synthetic 10-class data set in the CIFAR-10 binary "
     "format\n"
-    "  inspect  check a data set (CIFAR-10, IDX) and count its images\n"
+    "  inspect  check a data set (CIFAR-10, IDX, ImageFolder) and count its "
+    "images\n"
     "\n"
     "Run 'rtml-data <command> --help' for the options of a command.\n";
 
@@ -309,8 +310,7 @@ std::string didYouMean(const CLI::App &app, const std::string &arg) {
 
 /// Parses ARGS into APP's options. Returns -1 to go on, else the exit
 /// status: 0 after --help (USAGE printed), 2 for a usage error.
-int parseArgs(CLI::App &app, std::vector<std::string> args,
-              const char *usage) {
+int parseArgs(CLI::App &app, std::vector<std::string> args, const char *usage) {
   bool help = false;
   app.set_help_flag();
   app.add_flag("-h,--help", help);
@@ -322,8 +322,7 @@ int parseArgs(CLI::App &app, std::vector<std::string> args,
     std::vector<std::string> extras = app.remaining();
     std::string arg = extras.empty() ? "" : extras[0];
     if (!arg.empty() && arg[0] == '-')
-      return usageError("unknown argument '" + arg + "'" +
-                            didYouMean(app, arg),
+      return usageError("unknown argument '" + arg + "'" + didYouMean(app, arg),
                         usage);
     return usageError("unexpected argument '" + arg + "'", usage);
   } catch (const CLI::ParseError &e) {
@@ -360,7 +359,8 @@ int synth(const std::vector<std::string> &args) {
     if (std::string(name) == "--out") {
       if (value.empty())
         return usageError("--out needs a directory", kSynthUsage);
-    } else if (std::string(name) == "--train" || std::string(name) == "--test") {
+    } else if (std::string(name) == "--train" ||
+               std::string(name) == "--test") {
       int64_t &n = std::string(name) == "--train" ? train : test;
       if (!parseInt(value, 1, 10000000, n))
         return usageError(std::string(name) +
@@ -489,9 +489,11 @@ bool inspectFile(const fs::path &file, Counts &total, int64_t &records) {
 /// One split of a data set in any format the trainer reads: its images'
 /// shape and per-class counts.
 void describeSplit(const char *split, const rtml::Dataset &set) {
-  std::cout << split << ": " << set.size() << " images of "
-            << set.images.size(1) << "x" << set.images.size(2) << "x"
-            << set.images.size(3) << " (channels x height x width), per class:";
+  std::vector<int64_t> shape = set.imageShape();
+  std::cout << split << ": " << set.size() << " images of " << shape[0] << "x"
+            << shape[1] << "x" << shape[2] << " (channels x height x width)"
+            << (set.streamed() ? ", streamed from their files" : "")
+            << ", per class:";
   at::Tensor counts = at::bincount(set.labels);
   for (int64_t c = 0; c < counts.size(0); ++c)
     std::cout << " " << counts[c].item<int64_t>();

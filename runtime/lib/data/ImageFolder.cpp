@@ -5,9 +5,11 @@
 // classes are the training folder's subfolders in byte order of their
 // names, files within a class in os.walk(sorted) order. Every image is
 // decoded once, by worker threads, into one uint8 [N, 3, H, W] tensor kept
-// in memory. Images of different sizes are resized on load (bilinear, half-
-// pixel centres, no antialiasing, rounded) to the size of the split
-// pipeline's first resize; without one they are refused.
+// in memory, unless that would exceed imageCacheBytes(): then the split is
+// streamed, each batch decoded from its files ahead of the step. Images of
+// different sizes are resized on load (bilinear, half-pixel centres, no
+// antialiasing, rounded) to the size of the split pipeline's first resize;
+// without one they are refused.
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Data.h"
@@ -25,6 +27,7 @@
 #include <filesystem>
 #include <map>
 #include <thread>
+#include <tuple>
 
 namespace fs = std::filesystem;
 
@@ -142,39 +145,47 @@ uint64_t imageCacheBytes() {
   return uint64_t(8) << 30;
 }
 
-Dataset readImageFolder(const std::string &split,
-                        const std::vector<std::string> &classes,
-                        const std::vector<TransformConfig> &pipeline) {
-  std::vector<std::string> present = classFolders(split);
-  std::vector<std::string> files;
-  std::vector<int64_t> labels;
-  for (const std::string &name : present) {
-    auto it = std::find(classes.begin(), classes.end(), name);
-    if (it == classes.end())
-      throw DataFileError(split + "/" + name,
-                          "a class folder the training set does not have "
-                          "(its classes are the folders of train/)");
-    for (std::string &f : imagesUnder(split + "/" + name)) {
-      files.push_back(std::move(f));
-      labels.push_back(it - classes.begin());
-    }
-  }
-  if (files.empty())
-    throw DataFileError(split, "no images (expected class folders holding "
-                               ".jpg, .jpeg or .png files)");
+namespace {
 
-  // Decode on every core; the first error (in file order) is reported.
-  std::vector<RgbImage> images(files.size());
-  std::vector<std::string> errors(files.size());
-  std::atomic<size_t> next{0};
-  unsigned workers =
-      std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+/// Where image PATH's size differs from the size of FIRST, HEIGHT x WIDTH,
+/// which a pipeline without a resize needs every image to have.
+DataFileError sizeMismatch(const std::string &path, const RgbImage &image,
+                           const std::string &first, int64_t height,
+                           int64_t width) {
+  return DataFileError(
+      path, "is " + std::to_string(image.height) + "x" +
+                std::to_string(image.width) + " but " + first + " is " +
+                std::to_string(height) + "x" + std::to_string(width) +
+                " (height x width): images of different sizes need a resize "
+                "in the data pipeline, to whose size they are resized on "
+                "load");
+}
+
+} // namespace
+
+at::Tensor ImageFiles::decode(const at::Tensor &rows) const {
+  at::Tensor index = rows.to(at::kLong).contiguous();
+  const int64_t *row = index.data_ptr<int64_t>();
+  int64_t n = index.numel();
+  at::Tensor out = at::empty({n, 3, height, width}, at::kByte);
+  // Decode on up to 8 threads; the first error (in ROWS order) is reported.
+  std::vector<std::string> errors(n);
+  std::atomic<int64_t> next{0};
+  unsigned workers = std::max(
+      1u, std::min({8u, std::thread::hardware_concurrency(), unsigned(n)}));
   std::vector<std::thread> pool;
   for (unsigned w = 0; w < workers; ++w)
     pool.emplace_back([&] {
-      for (size_t i; (i = next++) < files.size();) {
+      for (int64_t i; (i = next++) < n;) {
         try {
-          images[i] = readImageFile(files[i]);
+          TORCH_CHECK(row[i] >= 0 && row[i] < int64_t(paths.size()),
+                      "image row out of range");
+          const std::string path = root + "/" + paths[row[i]];
+          RgbImage image = readImageFile(path);
+          if (!resizeOnLoad && (image.height != height || image.width != width))
+            throw sizeMismatch(path, image, root + "/" + paths[0], height,
+                               width);
+          out[i].copy_(toTensor(std::move(image), height, width)[0]);
         } catch (const std::exception &e) {
           errors[i] = e.what();
         }
@@ -185,41 +196,46 @@ Dataset readImageFolder(const std::string &split,
   for (const std::string &e : errors)
     if (!e.empty())
       throw std::runtime_error(e);
+  return out;
+}
 
-  auto [height, width] = firstResize(pipeline);
-  if (height == 0) {
-    height = images[0].height;
-    width = images[0].width;
-    for (size_t i = 1; i < images.size(); ++i)
-      if (images[i].height != height || images[i].width != width)
-        throw DataFileError(
-            files[i], "is " + std::to_string(images[i].height) + "x" +
-                          std::to_string(images[i].width) + " but " + files[0] +
-                          " is " + std::to_string(height) + "x" +
-                          std::to_string(width) +
-                          " (height x width): images of different sizes need "
-                          "a resize in the data pipeline, to whose size they "
-                          "are resized on load");
-  }
-  uint64_t bytes = uint64_t(files.size()) * 3 * height * width;
-  if (bytes > imageCacheBytes())
-    throw DataFileError(split, std::to_string(files.size()) + " images of " +
-                                   std::to_string(height) + "x" +
-                                   std::to_string(width) + " need " +
-                                   std::to_string(bytes >> 20) +
-                                   " MB decoded, more than the in-memory "
-                                   "cache allows (" +
-                                   std::to_string(imageCacheBytes() >> 20) +
-                                   " MB; set RTML_IMAGE_CACHE_MB)");
-  at::Tensor out =
-      at::empty({int64_t(files.size()), 3, height, width}, at::kByte);
-  at::parallel_for(0, int64_t(files.size()), 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      out[i].copy_(toTensor(std::move(images[i]), height, width)[0]);
-      images[i] = RgbImage();
+Dataset readImageFolder(const std::string &split,
+                        const std::vector<std::string> &classes,
+                        const std::vector<TransformConfig> &pipeline) {
+  auto files = std::make_shared<ImageFiles>();
+  files->root = split;
+  std::vector<int64_t> labels;
+  for (const std::string &name : classFolders(split)) {
+    auto it = std::find(classes.begin(), classes.end(), name);
+    if (it == classes.end())
+      throw DataFileError(split + "/" + name,
+                          "a class folder the training set does not have "
+                          "(its classes are the folders of train/)");
+    for (std::string &f : imagesUnder(split + "/" + name)) {
+      files->paths.push_back(f.substr(split.size() + 1));
+      labels.push_back(it - classes.begin());
     }
-  });
-  return Dataset{out, at::tensor(labels, at::kLong)};
+  }
+  if (files->paths.empty())
+    throw DataFileError(split, "no images (expected class folders holding "
+                               ".jpg, .jpeg or .png files)");
+
+  // Without a resize in the pipeline, every image must have the first's size.
+  std::tie(files->height, files->width) = firstResize(pipeline);
+  files->resizeOnLoad = files->height > 0;
+  if (!files->resizeOnLoad) {
+    RgbImage first = readImageFile(split + "/" + files->paths[0]);
+    files->height = first.height;
+    files->width = first.width;
+  }
+  int64_t n = int64_t(files->paths.size());
+  Dataset set{at::Tensor(), at::tensor(labels, at::kLong), files,
+              at::arange(n, at::kLong)};
+  uint64_t bytes = uint64_t(n) * 3 * files->height * files->width;
+  if (bytes > imageCacheBytes())
+    return set;
+  // It fits: decode every image once and keep them in memory.
+  return Dataset{set.loadImages(), set.labels};
 }
 
 } // namespace rtml

@@ -145,3 +145,97 @@ TEST(ImageFolderData, RefusesBrokenImagesNamingTheFile) {
       std::string::npos)
       << msg;
 }
+
+namespace {
+
+/// Sets RTML_IMAGE_CACHE_MB for the scope: 0 streams every split.
+class ImageCacheLimit {
+public:
+  explicit ImageCacheLimit(const char *mb) {
+    setenv("RTML_IMAGE_CACHE_MB", mb, 1);
+  }
+  ~ImageCacheLimit() { unsetenv("RTML_IMAGE_CACHE_MB"); }
+};
+
+/// Every batch of two epochs of SAMPLER, concatenated.
+std::pair<at::Tensor, at::Tensor> twoEpochs(BatchSampler &sampler) {
+  std::vector<at::Tensor> images, labels;
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    sampler.startEpoch();
+    for (int64_t i = 0; i < sampler.numBatches(); ++i) {
+      auto [x, y] = sampler.batch(i);
+      images.push_back(x);
+      labels.push_back(y);
+    }
+  }
+  return {at::cat(images), at::cat(labels)};
+}
+
+} // namespace
+
+TEST(ImageFolderData, SplitsLargerThanTheCacheAreStreamedAsTheSameBatches) {
+  TempDir dir;
+  writeTree(dir, true); // mixed sizes: the resize happens on load
+  DataConfig config;
+  config.resize = 8;
+  Dataset inMemory = readTrainSet(dir.path(), config);
+  ASSERT_FALSE(inMemory.streamed());
+  Dataset streamed;
+  {
+    ImageCacheLimit limit("0");
+    EXPECT_EQ(imageCacheBytes(), 0u);
+    streamed = readTrainSet(dir.path(), config);
+  }
+  ASSERT_TRUE(streamed.streamed());
+  EXPECT_FALSE(streamed.images.defined());
+  EXPECT_EQ(streamed.size(), inMemory.size());
+  EXPECT_EQ(streamed.imageShape(), (std::vector<int64_t>{3, 8, 8}));
+  EXPECT_TRUE(at::equal(streamed.loadImages(), inMemory.images));
+
+  // Shuffled batches (a last short one included), prefetched ahead, equal
+  // the in-memory set's; so do the split, the first N and a shard.
+  for (bool shuffle : {true, false}) {
+    BatchSampler a(inMemory, 4, shuffle, 7), b(streamed, 4, shuffle, 7);
+    auto [xa, ya] = twoEpochs(a);
+    auto [xb, yb] = twoEpochs(b);
+    EXPECT_TRUE(at::equal(xa, xb)) << "shuffle " << shuffle;
+    EXPECT_TRUE(at::equal(ya, yb)) << "shuffle " << shuffle;
+  }
+  auto [trainA, valA] = randomSplit(inMemory, 10, 5, 3);
+  auto [trainB, valB] = randomSplit(streamed, 10, 5, 3);
+  EXPECT_TRUE(at::equal(trainA.images, trainB.loadImages()));
+  EXPECT_TRUE(at::equal(valA.labels, valB.labels));
+  EXPECT_TRUE(at::equal(valA.images, valB.loadImages()));
+  EXPECT_TRUE(at::equal(takeFirst(inMemory, 3).images,
+                        takeFirst(streamed, 3).loadImages()));
+  EXPECT_TRUE(at::equal(contiguousShard(inMemory, 1, 3).images,
+                        contiguousShard(streamed, 1, 3).loadImages()));
+  EXPECT_NO_THROW(checkInputMatches(streamed, config, {3, 8, 8}, dir.path()));
+}
+
+TEST(ImageFolderData, StreamedSplitsRefuseBrokenAndMisfitImagesNamingThem) {
+  TempDir dir;
+  writeTree(dir, true);
+  ImageCacheLimit limit("0");
+  // Without a resize, the odd-sized image is refused when its batch is read.
+  Dataset mixed = readTrainSet(dir.path());
+  ASSERT_TRUE(mixed.streamed());
+  std::string msg = errorOf([&] { mixed.loadImages(); });
+  EXPECT_EQ(msg.rfind(dir / "train/ant/big.png: is 9x7 but ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("images of different sizes need a resize"),
+            std::string::npos)
+      << msg;
+
+  // A file broken after the listing fails its batch, in the prefetch too.
+  DataConfig config;
+  config.resize = 8;
+  Dataset set = readTrainSet(dir.path(), config);
+  std::string png = readFile(dir / "train/dog/img0.png");
+  writeFile(dir / "train/dog/img0.png", png.substr(0, png.size() / 2));
+  BatchSampler sampler(set, 4, /*shuffle=*/false, 0);
+  sampler.startEpoch();
+  std::string batchMsg = "<no error>";
+  for (int64_t i = 0; i < sampler.numBatches() && batchMsg == "<no error>"; ++i)
+    batchMsg = errorOf([&] { sampler.batch(i); });
+  EXPECT_EQ(batchMsg.rfind(dir / "train/dog/img0.png: ", 0), 0u) << batchMsg;
+}

@@ -14,15 +14,49 @@
 #include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
 
+#include <future>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace rtml {
 
+/// The image files of an ImageFolder split, decoded on demand: how a split
+/// whose decoded images exceed imageCacheBytes() is read, batch by batch.
+struct ImageFiles {
+  std::string root;               ///< the split folder (train/, val/)
+  std::vector<std::string> paths; ///< under ROOT, in ImageFolder order
+  int64_t height = 0, width = 0;  ///< every image's size after loading
+  /// Whether images of another size are resized to height x width (the
+  /// pipeline has a resize) or refused (it has none).
+  bool resizeOnLoad = false;
+
+  /// uint8 [len(ROWS), 3, height, width] of the files ROWS (int64 indices
+  /// into PATHS), decoded on worker threads. Throws DataFileError naming the
+  /// first file (in ROWS order) that is broken or of the wrong size.
+  at::Tensor decode(const at::Tensor &rows) const;
+};
+
+/// A data set: images in memory, or (an ImageFolder split larger than the
+/// in-memory cache) rows of image files, decoded when a batch needs them.
 struct Dataset {
-  at::Tensor images; ///< uint8 [N, C, H, W] (CIFAR: 3x32x32; IDX: 1xHxW)
+  at::Tensor images; ///< uint8 [N, C, H, W] (CIFAR: 3x32x32; IDX: 1xHxW);
+                     ///< undefined when streamed
   at::Tensor labels; ///< int64 [N], each in [0, 9]
+  std::shared_ptr<const ImageFiles> files; ///< set when streamed
+  at::Tensor rows; ///< streamed: int64 [N], image i is files->paths[rows[i]]
+
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  bool streamed() const { return files != nullptr; }
+  /// (C, H, W) of every image.
+  std::vector<int64_t> imageShape() const;
+  /// Images [START, START + LEN) / the images at the int64 indices IDX, in
+  /// memory or as rows of the same files.
+  Dataset slice(int64_t start, int64_t len) const;
+  Dataset select(const at::Tensor &idx) const;
+  /// The uint8 [N, C, H, W] images, decoded from their files when streamed.
+  at::Tensor loadImages() const;
 };
 
 /// Bytes per CIFAR-10 record: one label byte and a 32x32 RGB planar image.
@@ -97,15 +131,18 @@ std::vector<std::string> imageFolderClasses(const std::string &dir);
 /// DIR/val or DIR/test, whichever is a folder (val first); "" if neither.
 std::string imageFolderTestSplit(const std::string &dir);
 /// The most bytes the decoded uint8 images of one split may take in memory:
-/// 8 GiB, or $RTML_IMAGE_CACHE_MB megabytes. A larger split is refused with
-/// a message saying so.
+/// 8 GiB, or $RTML_IMAGE_CACHE_MB megabytes. A larger split is streamed
+/// from its files instead (see readImageFolder).
 uint64_t imageCacheBytes();
-/// Decodes every image of SPLIT (a train/ or val/ folder) once, on worker
-/// threads, into uint8 [N, 3, H, W] (RGB as PIL's convert('RGB')), labelled
-/// by the index of its folder in CLASSES. Images of different sizes are
-/// resized on load (bilinear, align_corners=false, no antialiasing, rounded)
-/// to the size of PIPELINE's first resize; without one they are refused,
-/// naming two files of different sizes.
+/// The images of SPLIT (a train/ or val/ folder) as uint8 [N, 3, H, W] (RGB
+/// as PIL's convert('RGB')), labelled by the index of its folder in
+/// CLASSES. Images of different sizes are resized on load (bilinear,
+/// align_corners=false, no antialiasing, rounded) to the size of PIPELINE's
+/// first resize; without one they are refused, naming two files of
+/// different sizes. A split that fits in imageCacheBytes() is decoded once,
+/// on worker threads, into memory; a larger one is streamed: each batch is
+/// decoded from its files, by worker threads ahead of the step (see
+/// BatchSampler).
 Dataset readImageFolder(const std::string &split,
                         const std::vector<std::string> &classes,
                         const std::vector<TransformConfig> &pipeline);
@@ -159,11 +196,18 @@ private:
 };
 
 /// Batches of a data set in a fresh seeded order each epoch (or in file order
-/// when not shuffling). The last batch may be smaller.
+/// when not shuffling). The last batch may be smaller. Of a streamed set,
+/// the next kPrefetchBatches batches are decoded on worker threads while
+/// the caller trains on this one (batches are asked for in order).
 class BatchSampler {
 public:
+  static constexpr int64_t kPrefetchBatches = 2;
+
   BatchSampler(const Dataset &set, int64_t batchSize, bool shuffle,
                uint64_t seed);
+  ~BatchSampler();
+  BatchSampler(const BatchSampler &) = delete;
+  BatchSampler &operator=(const BatchSampler &) = delete;
   /// Draws this epoch's order; call once before each epoch.
   void startEpoch();
   int64_t numBatches() const;
@@ -184,8 +228,15 @@ public:
   void setGeneratorState(const at::Tensor &state) { gen.set_state(state); }
 
 private:
+  /// The rows of batch I of this epoch (of this process's share).
+  Dataset batchRows(int64_t i) const;
+  /// Waits for the decodes in flight (they read ORDER).
+  void dropPrefetched() const;
+
   Dataset set; ///< shares the caller's tensors
   int64_t batchSize;
+  /// Streamed sets: batch index -> its images, decoding.
+  mutable std::map<int64_t, std::shared_future<at::Tensor>> prefetched;
   int64_t rank = 0, world = 1;
   bool shuffle;
   at::Generator gen;
