@@ -20,6 +20,25 @@ struct Loader::BodyItem {
   std::vector<std::string> explicitFrom;
 };
 
+/// One layer or block use of a list as expandBody hands it on: the item,
+/// where it stands among its neighbours, its name and how messages call it.
+struct Loader::ItemContext {
+  const BodyItem &item;
+  const Scope &scope;
+  const std::vector<BodyItem> &items;
+  const std::map<std::string, size_t> &localIndex;
+  size_t index;
+  /// The `name` entry (null when missing) and its string ("" when missing
+  /// or not a string).
+  const Entry *nameEntry = nullptr;
+  std::string localName;
+  SourceLocation location; ///< of the name's key, else of the item
+  std::string owner;       ///< "layer 'conv1' of block 'b'", "block use #2"
+  std::string context;     ///< "in " + owner
+
+  std::string qualified() const { return scope.prefix + localName; }
+};
+
 /// Sets the scope `$name` resolves in for the lifetime of the guard.
 class ScopeGuard {
 public:

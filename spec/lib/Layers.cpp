@@ -160,10 +160,9 @@ std::string Loader::expandBody(const YAML::Node &body, const Scope &scope,
       continue;
     }
     MapView view = entriesOf(item.node, "in layer #" + std::to_string(i + 1));
-    previous = item.isUse ? expandUse(view, item, scope, previous, items,
-                                      localIndex, i, spec)
-                          : expandLayer(view, item, scope, previous, items,
-                                        localIndex, i, spec);
+    ItemContext c = itemContext(view, item, scope, items, localIndex, i);
+    previous = item.isUse ? expandUse(view, c, previous, spec)
+                          : expandLayer(view, c, previous, spec);
   }
   return previous;
 }
@@ -251,232 +250,285 @@ bool Loader::resolveRef(const YAML::Node &ref, const std::string &owner,
   return false;
 }
 
-std::string Loader::expandLayer(const MapView &viewIn, const BodyItem &item,
-                                const Scope &scope, const std::string &previous,
-                                const std::vector<BodyItem> &items,
-                                const std::map<std::string, size_t> &localIndex,
-                                size_t index, ModelSpec &spec) {
-  MapView view = viewIn;
-  bool ok = true;
-  LayerSpec layer;
-  layer.location = loc(item.node);
-  const Entry *nameEntry = view.find("name");
-  std::string localName;
-  if (nameEntry) {
-    layer.location = loc(nameEntry->keyNode);
-    if (nameEntry->value.IsScalar())
-      localName = nameEntry->value.Scalar();
-  }
-  std::string owner =
-      localName.empty()
-          ? "layer #" + std::to_string(index + 1) +
-                (scope.block ? " of block " + quote(scope.block->name) : "")
-          : ownerOf(scope, localName, false);
-  std::string context = "in " + owner;
-  ok &= checkItemName(item.node, nameEntry, localName, owner, scope,
-                      /*isUse=*/false);
+//===----------------------------------------------------------------------===//
+// What a layer and a block use share
+//===----------------------------------------------------------------------===//
 
-  // The op decides which other keys are valid.
-  const OpSchema *schema = nullptr;
+Loader::ItemContext
+Loader::itemContext(const MapView &view, const BodyItem &item,
+                    const Scope &scope, const std::vector<BodyItem> &items,
+                    const std::map<std::string, size_t> &localIndex,
+                    size_t index) {
+  ItemContext c{item, scope, items, localIndex, index};
+  c.location = loc(item.node);
+  c.nameEntry = view.find("name");
+  if (c.nameEntry) {
+    c.location = loc(c.nameEntry->keyNode);
+    if (c.nameEntry->value.IsScalar())
+      c.localName = c.nameEntry->value.Scalar();
+  }
+  c.owner =
+      c.localName.empty()
+          ? (item.isUse ? "block use #" : "layer #") +
+                std::to_string(index + 1) +
+                (scope.block ? " of block " + quote(scope.block->name) : "")
+          : ownerOf(scope, c.localName, item.isUse);
+  c.context = "in " + c.owner;
+  return c;
+}
+
+bool Loader::checkKeysOf(MapView &view, const std::vector<std::string> &allowed,
+                         const std::string &context) {
+  bool failedBefore = failed;
+  failed = false;
+  checkKeys(view, allowed, context);
+  bool ok = !failed;
+  failed |= failedBefore;
+  return ok;
+}
+
+bool Loader::readFrom(const MapView &view, const ItemContext &c,
+                      const std::string &previous,
+                      std::vector<std::string> &inputs,
+                      std::vector<SourceLocation> &locations, size_t &count) {
+  const Entry *from = view.find("from");
+  if (!from) {
+    inputs.push_back(previous);
+    locations.push_back(c.location);
+    count = 1;
+    return true;
+  }
+  bool ok = true;
+  std::vector<YAML::Node> refs;
+  if (!fromRefs(from->value, refs)) {
+    error(from->value, "key 'from' of " + c.owner +
+                           " expects a layer name or a list of layer "
+                           "names, got " +
+                           describe(from->value));
+    ok = false;
+  }
+  count = refs.size();
+  for (const YAML::Node &ref : refs) {
+    std::string target;
+    if (!resolveRef(ref, c.owner, c.scope, c.items, c.localIndex, c.index,
+                    target)) {
+      ok = false;
+      continue;
+    }
+    inputs.push_back(target);
+    locations.push_back(loc(ref));
+  }
+  return ok;
+}
+
+bool Loader::standAside(const MapView &view, const ItemContext &c,
+                        const std::vector<std::string> &inputs,
+                        std::string &target) {
+  if (inputs.size() == 1) {
+    target = inputs.front();
+    return true;
+  }
+  error(view.find("enabled")->value,
+        c.owner + " reads " + plural(inputs.size(), "input") +
+            " and cannot be disabled; only a " +
+            (c.item.isUse ? "use" : "layer") +
+            " with one input can stand aside for it");
+  return false;
+}
+
+void Loader::defineItem(const ItemContext &c, const std::string &target) {
+  auto local = c.localIndex.find(c.localName);
+  if (c.localName.empty() || local == c.localIndex.end() ||
+      local->second != c.index)
+    return;
+  SourceLocation at = loc(c.item.nameNode);
+  auto [prev, inserted] = definedAt.emplace(c.qualified(), at);
+  if (!inserted && !sameLocation(prev->second, at))
+    error(at,
+          "duplicate layer name " + quote(c.qualified()) +
+              " after block expansion",
+          {{prev->second, "first defined here"}});
+  else
+    alias.emplace(c.qualified(), target);
+}
+
+//===----------------------------------------------------------------------===//
+// A layer
+//===----------------------------------------------------------------------===//
+
+const OpSchema *Loader::readOp(const MapView &view, const ItemContext &c,
+                               LayerSpec &layer) {
   const Entry *opEntry = view.find("op");
   if (!opEntry) {
-    error(layer.location, owner + " is missing required key 'op'");
-    ok = false;
-  } else if (!isPlainScalar(opEntry->value)) {
-    error(opEntry->value, "key 'op' of " + owner + " expects an op name, got " +
+    error(layer.location, c.owner + " is missing required key 'op'");
+    return nullptr;
+  }
+  if (!isPlainScalar(opEntry->value)) {
+    error(opEntry->value, "key 'op' of " + c.owner +
+                              " expects an op name, got " +
                               describe(opEntry->value));
-    ok = false;
-  } else {
-    layer.op = opEntry->value.Scalar();
-    layer.opLocation = loc(opEntry->value);
-    schema = lookupOp(layer.op);
-    if (!schema) {
-      error(opEntry->value,
-            withSuggestion("unknown op " + quote(layer.op) + " " + context,
-                           layer.op, opNames()));
+    return nullptr;
+  }
+  layer.op = opEntry->value.Scalar();
+  layer.opLocation = loc(opEntry->value);
+  const OpSchema *schema = lookupOp(layer.op);
+  if (!schema)
+    error(opEntry->value,
+          withSuggestion("unknown op " + quote(layer.op) + " " + c.context,
+                         layer.op, opNames()));
+  return schema;
+}
+
+bool Loader::checkInputCount(const MapView &view, const ItemContext &c,
+                             const OpSchema &schema, size_t count,
+                             const LayerSpec &layer) {
+  int n = static_cast<int>(count);
+  if (n >= schema.minInputs && (schema.maxInputs < 0 || n <= schema.maxInputs))
+    return true;
+  std::string inputs = schema.minInputs == schema.maxInputs
+                           ? std::to_string(schema.minInputs)
+                           : std::to_string(schema.minInputs) + " or more";
+  std::string takes = "op " + quote(layer.op) + " takes " + inputs + " input" +
+                      (inputs == "1" ? "" : "s");
+  if (const Entry *from = view.find("from"))
+    error(from->value, takes + ", but " + c.owner + " names " +
+                           std::to_string(n) + " in 'from'");
+  else
+    error(layer.location, takes + ", but " + c.owner +
+                              " reads only the previous layer; name its "
+                              "inputs in 'from'");
+  return false;
+}
+
+/// FIELD's default value, at WHERE (a field whose default copies another
+/// one is filled in by the caller).
+static FieldValue defaultValue(const FieldSchema &f,
+                               const SourceLocation &where) {
+  FieldValue v;
+  v.location = where;
+  switch (f.type) {
+  case FieldType::Int:
+    v.kind = FieldValue::Kind::Int;
+    v.intValue = static_cast<int64_t>(f.defaultValue);
+    v.floatValue = f.defaultValue;
+    break;
+  case FieldType::Float:
+    v.kind = FieldValue::Kind::Float;
+    v.floatValue = f.defaultValue;
+    break;
+  case FieldType::Bool:
+    v.kind = FieldValue::Kind::Bool;
+    v.boolValue = f.defaultValue != 0;
+    break;
+  case FieldType::Pair:
+    v.kind = FieldValue::Kind::IntList;
+    v.intList.assign(2, static_cast<int64_t>(f.defaultValue));
+    break;
+  case FieldType::String:
+    v.kind = FieldValue::Kind::String;
+    break;
+  }
+  return v;
+}
+
+bool Loader::readLayerFields(const MapView &view, const ItemContext &c,
+                             const OpSchema &schema, LayerSpec &layer) {
+  bool ok = true;
+  // Given fields first, then defaults (which may copy a given one, as
+  // max_pool2d's stride copies kernel).
+  for (const FieldSchema &f : schema.fields) {
+    if (const Entry *e = view.find(f.name)) {
+      FieldValue v;
+      boundSizes = true;
+      bool good = readField(e->value, f,
+                            "field " + quote(f.name) + " of " + c.owner, v);
+      boundSizes = false;
+      if (good)
+        layer.fields[f.name] = v;
+      else
+        ok = false;
+    } else if (f.required) {
+      error(layer.location, c.owner + " (" + layer.op +
+                                ") is missing required field " + quote(f.name));
       ok = false;
     }
   }
+  for (const FieldSchema &f : schema.fields) {
+    if (f.required || view.find(f.name))
+      continue;
+    if (!f.defaultFrom) {
+      layer.fields[f.name] = defaultValue(f, layer.location);
+      continue;
+    }
+    auto it = layer.fields.find(f.defaultFrom);
+    if (it == layer.fields.end())
+      continue; // its own error is reported
+    FieldValue v = it->second;
+    v.location = layer.location;
+    layer.fields[f.name] = v;
+  }
+  // Checks across fields that need no shapes. (Whether conv2d groups
+  // divide the channels is the op's shape check, in the compiler.)
+  if ((layer.op == "max_pool2d" || layer.op == "avg_pool2d") &&
+      layer.fields.count("kernel") && layer.fields.count("padding")) {
+    const FieldValue &kernel = layer.fields["kernel"];
+    const FieldValue &padding = layer.fields["padding"];
+    for (size_t i = 0; i < 2; ++i) {
+      // PyTorch rejects a padding over half the window.
+      if (padding.intList[i] * 2 > kernel.intList[i]) {
+        error(padding.location,
+              "field 'padding' of " + c.owner + " (" +
+                  std::to_string(padding.intList[i]) +
+                  ") must be at most half of field 'kernel' (" +
+                  std::to_string(kernel.intList[i]) + ")");
+        return false;
+      }
+    }
+  }
+  return ok;
+}
 
-  std::vector<std::string> allowed = {"name", "op", "from", "device",
-                                      "enabled"};
+std::string Loader::expandLayer(MapView &view, const ItemContext &c,
+                                const std::string &previous, ModelSpec &spec) {
+  LayerSpec layer;
+  layer.location = c.location;
+  bool ok = checkItemName(c.item.node, c.nameEntry, c.localName, c.owner,
+                          c.scope, /*isUse=*/false);
+
+  // The op decides which other keys are valid.
+  const OpSchema *schema = readOp(view, c, layer);
+  ok &= schema != nullptr;
   if (schema) {
+    std::vector<std::string> allowed = {"name", "op", "from", "device",
+                                        "enabled"};
     for (const std::string &f : schema->fieldNames())
       allowed.push_back(f);
-    bool failedBefore = failed;
-    failed = false;
-    checkKeys(view, allowed, context);
-    ok &= !failed;
-    failed |= failedBefore;
+    ok &= checkKeysOf(view, allowed, c.context);
   }
 
   // Inputs: `from`, else the previous item (or the list's default input).
-  bool fromOk = true;
   size_t inputCount = 1;
-  const Entry *from = view.find("from");
-  if (from) {
-    std::vector<YAML::Node> refs;
-    if (!fromRefs(from->value, refs)) {
-      error(from->value, "key 'from' of " + owner +
-                             " expects a layer name or a list of layer "
-                             "names, got " +
-                             describe(from->value));
-      fromOk = false;
-    }
-    inputCount = refs.size();
-    for (const YAML::Node &ref : refs) {
-      std::string target;
-      if (!resolveRef(ref, owner, scope, items, localIndex, index, target)) {
-        fromOk = false;
-        continue;
-      }
-      layer.from.push_back(target);
-      layer.fromLocations.push_back(loc(ref));
-    }
-  } else {
-    layer.from.push_back(previous);
-    layer.fromLocations.push_back(layer.location);
-  }
-  if (schema && fromOk) {
-    int n = static_cast<int>(inputCount);
-    if (n < schema->minInputs ||
-        (schema->maxInputs >= 0 && n > schema->maxInputs)) {
-      std::string count = schema->minInputs == schema->maxInputs
-                              ? std::to_string(schema->minInputs)
-                              : std::to_string(schema->minInputs) + " or more";
-      std::string takes = "op " + quote(layer.op) + " takes " + count +
-                          " input" + (count == "1" ? "" : "s");
-      if (from)
-        error(from->value, takes + ", but " + owner + " names " +
-                               std::to_string(n) + " in 'from'");
-      else
-        error(layer.location, takes + ", but " + owner +
-                                  " reads only the previous layer; name its "
-                                  "inputs in 'from'");
-      fromOk = false;
-    }
-  }
+  bool fromOk =
+      readFrom(view, c, previous, layer.from, layer.fromLocations, inputCount);
+  if (schema && fromOk)
+    fromOk = checkInputCount(view, c, *schema, inputCount, layer);
   ok &= fromOk;
 
   bool enabled = true;
-  ok &= readPlacement(view, owner, scope, layer.device, layer.deviceLocation,
-                      enabled);
-  const Entry *enabledEntry = view.find("enabled");
+  ok &= readPlacement(view, c.owner, c.scope, layer.device,
+                      layer.deviceLocation, enabled);
+  std::string target = c.qualified();
+  if (!enabled && fromOk)
+    ok &= standAside(view, c, layer.from, target);
+  if (schema)
+    ok &= readLayerFields(view, c, *schema, layer);
 
-  std::string qualified = scope.prefix + localName;
-  std::string target = qualified;
-  if (!enabled) {
-    if (fromOk && inputCount == 1 && layer.from.size() == 1) {
-      target = layer.from.front();
-    } else if (fromOk) {
-      error(enabledEntry->value,
-            owner + " reads " + plural(inputCount, "input") +
-                " and cannot be disabled; only a layer with one input can "
-                "stand aside for it");
-      ok = false;
-    }
-  }
-
-  if (schema) {
-    // Normalize the op's fields: given ones first, then defaults (which may
-    // copy a given one, as max_pool2d's stride copies kernel).
-    for (const FieldSchema &f : schema->fields) {
-      const Entry *e = view.find(f.name);
-      std::string what = "field " + quote(f.name) + " of " + owner;
-      if (e) {
-        FieldValue v;
-        boundSizes = true;
-        bool good = readField(e->value, f, what, v);
-        boundSizes = false;
-        if (good)
-          layer.fields[f.name] = v;
-        else
-          ok = false;
-        continue;
-      }
-      if (f.required) {
-        error(layer.location, owner + " (" + layer.op +
-                                  ") is missing required field " +
-                                  quote(f.name));
-        ok = false;
-      }
-    }
-    for (const FieldSchema &f : schema->fields) {
-      if (f.required || view.find(f.name))
-        continue;
-      FieldValue v;
-      v.location = layer.location;
-      if (f.defaultFrom) {
-        auto it = layer.fields.find(f.defaultFrom);
-        if (it == layer.fields.end())
-          continue; // its own error is reported
-        v = it->second;
-        v.location = layer.location;
-      } else {
-        switch (f.type) {
-        case FieldType::Int:
-          v.kind = FieldValue::Kind::Int;
-          v.intValue = static_cast<int64_t>(f.defaultValue);
-          v.floatValue = f.defaultValue;
-          break;
-        case FieldType::Float:
-          v.kind = FieldValue::Kind::Float;
-          v.floatValue = f.defaultValue;
-          break;
-        case FieldType::Bool:
-          v.kind = FieldValue::Kind::Bool;
-          v.boolValue = f.defaultValue != 0;
-          break;
-        case FieldType::Pair:
-          v.kind = FieldValue::Kind::IntList;
-          v.intList.assign(2, static_cast<int64_t>(f.defaultValue));
-          break;
-        case FieldType::String:
-          v.kind = FieldValue::Kind::String;
-          break;
-        }
-      }
-      layer.fields[f.name] = v;
-    }
-
-    // Checks across fields that need no shapes. (Whether conv2d groups
-    // divide the channels is the op's shape check, in the compiler.)
-    if ((layer.op == "max_pool2d" || layer.op == "avg_pool2d") &&
-        layer.fields.count("kernel") && layer.fields.count("padding")) {
-      const FieldValue &kernel = layer.fields["kernel"];
-      const FieldValue &padding = layer.fields["padding"];
-      for (size_t i = 0; i < 2; ++i) {
-        // PyTorch rejects a padding over half the window.
-        if (padding.intList[i] * 2 > kernel.intList[i]) {
-          error(padding.location,
-                "field 'padding' of " + owner + " (" +
-                    std::to_string(padding.intList[i]) +
-                    ") must be at most half of field 'kernel' (" +
-                    std::to_string(kernel.intList[i]) + ")");
-          ok = false;
-          break;
-        }
-      }
-    }
-  }
-
-  if (!localName.empty() && localIndex.count(localName) &&
-      localIndex.at(localName) == index) {
-    SourceLocation at = loc(item.nameNode);
-    auto [prev, inserted] = definedAt.emplace(qualified, at);
-    if (!inserted && !sameLocation(prev->second, at))
-      error(at,
-            "duplicate layer name " + quote(qualified) +
-                " after block expansion",
-            {{prev->second, "first defined here"}});
-    else
-      alias.emplace(qualified, target);
-  }
+  defineItem(c, target);
   if (!ok || !enabled || !schema)
     return target;
   for (auto it = uses.rbegin(); it != uses.rend(); ++it)
     layer.expansionLocations.push_back(it->location);
-  layer.name = qualified;
+  layer.name = c.qualified();
   spec.layers.push_back(std::move(layer));
   return target;
 }

@@ -198,16 +198,48 @@ private:
                   const Scope &scope, const std::vector<BodyItem> &items,
                   const std::map<std::string, size_t> &localIndex, size_t index,
                   std::string &target);
-  std::string expandLayer(const MapView &view, const BodyItem &item,
-                          const Scope &scope, const std::string &previous,
+  struct ItemContext;
+  ItemContext itemContext(const MapView &view, const BodyItem &item,
+                          const Scope &scope,
                           const std::vector<BodyItem> &items,
                           const std::map<std::string, size_t> &localIndex,
-                          size_t index, ModelSpec &spec);
-  std::string expandUse(const MapView &view, const BodyItem &item,
-                        const Scope &scope, const std::string &previous,
-                        const std::vector<BodyItem> &items,
-                        const std::map<std::string, size_t> &localIndex,
-                        size_t index, ModelSpec &spec);
+                          size_t index);
+  /// Expand the item C (a layer / a block use) that follows PREVIOUS into
+  /// SPEC; return the name readers of it read.
+  std::string expandLayer(MapView &view, const ItemContext &c,
+                          const std::string &previous, ModelSpec &spec);
+  std::string expandUse(MapView &view, const ItemContext &c,
+                        const std::string &previous, ModelSpec &spec);
+  /// checkKeys, saying whether it reported anything.
+  bool checkKeysOf(MapView &view, const std::vector<std::string> &allowed,
+                   const std::string &context);
+  /// The item's inputs: the layers its `from` names (resolved, and where
+  /// they are named), else PREVIOUS; COUNT is how many `from` names.
+  bool readFrom(const MapView &view, const ItemContext &c,
+                const std::string &previous, std::vector<std::string> &inputs,
+                std::vector<SourceLocation> &locations, size_t &count);
+  /// A disabled item's readers read its one input (TARGET); an item with
+  /// more inputs cannot be disabled.
+  bool standAside(const MapView &view, const ItemContext &c,
+                  const std::vector<std::string> &inputs, std::string &target);
+  /// Makes the item's qualified name stand for TARGET, once.
+  void defineItem(const ItemContext &c, const std::string &target);
+  const OpSchema *readOp(const MapView &view, const ItemContext &c,
+                         LayerSpec &layer);
+  bool checkInputCount(const MapView &view, const ItemContext &c,
+                       const OpSchema &schema, size_t count,
+                       const LayerSpec &layer);
+  /// The op's fields: the given ones, checked, then the defaults.
+  bool readLayerFields(const MapView &view, const ItemContext &c,
+                       const OpSchema &schema, LayerSpec &layer);
+  /// The block a use names, or null (reported): unknown, used inside
+  /// itself, or nested too deep.
+  BlockDef *findBlock(const Entry &blockEntry, const ItemContext &c);
+  bool checkUseInputs(const MapView &view, const ItemContext &c,
+                      const BlockDef &def, size_t count);
+  /// The use's `args` bound to DEF's arguments (defaults filled in).
+  bool bindArgs(const MapView &view, const ItemContext &c, const BlockDef &def,
+                std::map<std::string, Param> &bound);
   bool readDevice(const YAML::Node &node, const std::string &owner,
                   std::string &device);
   bool readEnabled(const YAML::Node &node, const std::string &owner,
