@@ -8,7 +8,7 @@
 //
 // This file: the top level and the public API; Values.cpp the values, keys
 // and fields every section reads, Params.cpp `params:`. Layers.cpp expands layers
-// and blocks; Pipeline.cpp reads `train:` and `data:`.
+// and blocks; Train.cpp, Data.cpp and Transforms.cpp read `train:` and `data:`.
 //
 //===----------------------------------------------------------------------===//
 #include "LoaderImpl.h"

@@ -3,7 +3,8 @@
 // Private to spec/lib. Loader.cpp holds the top level, values and
 // parameters; Layers.cpp and BlockUses.cpp the expansion of the layers
 // list, Blocks.cpp the blocks, Heads.cpp the heads, Devices.cpp devices and
-// variants; Pipeline.cpp the `train:` and `data:` sections.
+// variants; Train.cpp, Data.cpp and Transforms.cpp the `train:` and
+// `data:` sections.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_SPEC_LIB_LOADERIMPL_H
@@ -115,6 +116,9 @@ constexpr size_t kMaxBlockDepth = 64;
 /// shape arithmetic downstream cannot overflow.
 constexpr int64_t kMaxSize = int64_t(1) << 20;
 
+/// The field schema a setting of the settings table is read with.
+FieldSchema fieldSchemaOf(const settings::SettingInfo &info);
+
 class Loader {
 public:
   Loader(const std::string &file, DiagnosticEngine &diag)
@@ -181,7 +185,7 @@ public:
   void readHeads(const YAML::Node *node, const std::string &lastOutput,
                  const SourceLocation &lastLocation, ModelSpec &spec);
 
-  // --- train: and data: (Pipeline.cpp) ---
+  // --- train: and data: (Train.cpp, Data.cpp, Transforms.cpp) ---
   void readTrain(const YAML::Node &node, TrainSpec &train);
   /// `lr_schedule:`, a name or {type, the schedule's settings}.
   void readSchedule(const YAML::Node &node, TrainSpec &train);
@@ -260,6 +264,17 @@ private:
   bool readTransforms(const YAML::Node &node, const std::string &what,
                       bool training, int64_t channels,
                       std::vector<TransformSpec> &out);
+  /// The arguments of transform T (its kind set) from ARG; CHANNELS follows
+  /// the images through it.
+  bool readTransformArgs(const YAML::Node &kindNode, const YAML::Node &arg,
+                         const std::string &what, int64_t &channels,
+                         TransformSpec &t);
+  bool readResizedCropArgs(const YAML::Node &arg, const std::string &owner,
+                           TransformSpec &t);
+  /// ARG, absent or a mapping whose only key is FIELD's name: V and GIVEN
+  /// say what it holds.
+  bool readOptionalArg(const YAML::Node &arg, const std::string &owner,
+                       const FieldSchema &field, FieldValue &v, bool &given);
   bool readNormalize(const YAML::Node &node, const std::string &section,
                      int64_t channels, TransformSpec &out);
 
