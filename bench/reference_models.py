@@ -9,6 +9,20 @@ import torch
 import torch.nn as nn
 
 
+def alexnet_classifier(num_classes):
+    """AlexNet's classifier on 256x6x6 features: dropout, fc 4096, ReLU,
+    dropout, fc 4096, ReLU, fc."""
+    return nn.Sequential(
+        nn.Dropout(p=0.5),
+        nn.Linear(256 * 6 * 6, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(p=0.5),
+        nn.Linear(4096, 4096),
+        nn.ReLU(inplace=True),
+        nn.Linear(4096, num_classes),
+    )
+
+
 class AlexNet(nn.Module):
     """The report's `AlexNet(num_classes, use_lrn)`."""
 
@@ -37,15 +51,7 @@ class AlexNet(nn.Module):
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=0.5),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=0.5),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = alexnet_classifier(num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features_1(x)
@@ -70,6 +76,62 @@ MODELS = {"alexnet": AlexNet}
 # 4d. 10,635,134 parameters for 10 classes.
 
 
+def conv_bn_relu(in_planes, out_planes, kernel_size, padding=0):
+    """Conv, batch norm, ReLU: three modules to splice into a Sequential
+    (so that keys read `b2.3.weight` as in the report's model)."""
+    return [nn.Conv2d(in_planes, out_planes, kernel_size=kernel_size,
+                      padding=padding),
+            nn.BatchNorm2d(out_planes), nn.ReLU(True)]
+
+
+# in_channels, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection of
+# inception3a .. inception5b (the paper's Table 1).
+INCEPTIONS = {
+    "3a": (192, 64, 96, 128, 16, 32, 32),
+    "3b": (256, 128, 128, 192, 32, 96, 64),
+    "4a": (480, 192, 96, 208, 16, 48, 64),
+    "4b": (512, 160, 112, 224, 24, 64, 64),
+    "4c": (512, 128, 128, 256, 24, 64, 64),
+    "4d": (512, 112, 144, 288, 32, 64, 64),
+    "4e": (528, 256, 160, 320, 32, 128, 128),
+    "5a": (832, 256, 160, 320, 32, 128, 128),
+    "5b": (832, 384, 192, 384, 48, 128, 128),
+}
+
+
+class GoogLeNetTrunk(nn.Module):
+    """What both GoogLeNets share after their stems: inception3a .. 5b with
+    a max pool after 3b and 4e, the side classifiers after 4a and 4d (in
+    training, when aux_logits), and the average-pool classifier. A subclass
+    builds its stem, then calls build_trunk, and defines stem(x)."""
+
+    def build_trunk(self, inception, aux, pool, num_classes, aux_logits):
+        self.aux_logits = aux_logits
+        for name, channels in INCEPTIONS.items():
+            setattr(self, "inception" + name, inception(*channels))
+            if name in ("3b", "4e"):
+                setattr(self, "maxpool" + name[0], pool())
+        if aux_logits:
+            self.aux1 = aux(512, num_classes)
+            self.aux2 = aux(528, num_classes)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.4)
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        x = self.inception4a(x)
+        side = self.training and self.aux_logits
+        aux1 = self.aux1(x) if side else None
+        x = self.inception4d(self.inception4c(self.inception4b(x)))
+        aux2 = self.aux2(x) if side else None
+        x = self.maxpool4(self.inception4e(x))
+        x = self.inception5b(self.inception5a(x))
+        x = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+        return (x, aux1, aux2) if side else x
+
+
 class Inception(nn.Module):
     """The report's `Inception(in_planes, n1x1, n3x3red, n3x3, n5x5red, n5x5,
     pool_planes)`: branches b1..b4, each a Sequential."""
@@ -77,36 +139,14 @@ class Inception(nn.Module):
     def __init__(self, in_planes, n1x1, n3x3red, n3x3, n5x5red, n5x5,
                  pool_planes):
         super().__init__()
-        self.b1 = nn.Sequential(
-            nn.Conv2d(in_planes, n1x1, kernel_size=1),
-            nn.BatchNorm2d(n1x1),
-            nn.ReLU(True),
-        )
-        self.b2 = nn.Sequential(
-            nn.Conv2d(in_planes, n3x3red, kernel_size=1),
-            nn.BatchNorm2d(n3x3red),
-            nn.ReLU(True),
-            nn.Conv2d(n3x3red, n3x3, kernel_size=3, padding=1),
-            nn.BatchNorm2d(n3x3),
-            nn.ReLU(True),
-        )
-        self.b3 = nn.Sequential(
-            nn.Conv2d(in_planes, n5x5red, kernel_size=1),
-            nn.BatchNorm2d(n5x5red),
-            nn.ReLU(True),
-            nn.Conv2d(n5x5red, n5x5, kernel_size=3, padding=1),
-            nn.BatchNorm2d(n5x5),
-            nn.ReLU(True),
-            nn.Conv2d(n5x5, n5x5, kernel_size=3, padding=1),
-            nn.BatchNorm2d(n5x5),
-            nn.ReLU(True),
-        )
-        self.b4 = nn.Sequential(
-            nn.MaxPool2d(3, stride=1, padding=1),
-            nn.Conv2d(in_planes, pool_planes, kernel_size=1),
-            nn.BatchNorm2d(pool_planes),
-            nn.ReLU(True),
-        )
+        self.b1 = nn.Sequential(*conv_bn_relu(in_planes, n1x1, 1))
+        self.b2 = nn.Sequential(*conv_bn_relu(in_planes, n3x3red, 1),
+                                *conv_bn_relu(n3x3red, n3x3, 3, padding=1))
+        self.b3 = nn.Sequential(*conv_bn_relu(in_planes, n5x5red, 1),
+                                *conv_bn_relu(n5x5red, n5x5, 3, padding=1),
+                                *conv_bn_relu(n5x5, n5x5, 3, padding=1))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
+                                *conv_bn_relu(in_planes, pool_planes, 1))
 
     def forward(self, x):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
@@ -135,13 +175,12 @@ class InceptionAux(nn.Module):
         return self.fc2(x)
 
 
-class GoogLeNetBN(nn.Module):
+class GoogLeNetBN(GoogLeNetTrunk):
     """The report's `GoogLeNet(num_classes=10, aux_logits=True)` ("Custom
     GoogLeNet"). In training it returns (main, aux1, aux2)."""
 
     def __init__(self, num_classes: int = 10, aux_logits: bool = True):
         super().__init__()
-        self.aux_logits = aux_logits
         self.conv1 = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3),
             nn.ReLU(True),
@@ -156,49 +195,12 @@ class GoogLeNetBN(nn.Module):
             nn.LocalResponseNorm(size=5, alpha=0.0001, beta=0.75, k=2),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
         )
-        self.inception3a = Inception(192, 64, 96, 128, 16, 32, 32)
-        self.inception3b = Inception(256, 128, 128, 192, 32, 96, 64)
-        self.maxpool3 = nn.MaxPool2d(3, stride=2, padding=1)
-        self.inception4a = Inception(480, 192, 96, 208, 16, 48, 64)
-        self.inception4b = Inception(512, 160, 112, 224, 24, 64, 64)
-        self.inception4c = Inception(512, 128, 128, 256, 24, 64, 64)
-        self.inception4d = Inception(512, 112, 144, 288, 32, 64, 64)
-        self.inception4e = Inception(528, 256, 160, 320, 32, 128, 128)
-        self.maxpool4 = nn.MaxPool2d(3, stride=2, padding=1)
-        self.inception5a = Inception(832, 256, 160, 320, 32, 128, 128)
-        self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128)
-        if aux_logits:
-            self.aux1 = InceptionAux(512, num_classes)
-            self.aux2 = InceptionAux(528, num_classes)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(0.4)
-        self.fc = nn.Linear(1024, num_classes)
+        self.build_trunk(Inception, InceptionAux,
+                         lambda: nn.MaxPool2d(3, stride=2, padding=1),
+                         num_classes, aux_logits)
 
-    def forward(self, x):
-        x = self.conv1(x)
-        x = self.conv2(x)
-        x = self.inception3a(x)
-        x = self.inception3b(x)
-        x = self.maxpool3(x)
-        x = self.inception4a(x)
-        if self.training and self.aux_logits:
-            aux1 = self.aux1(x)
-        x = self.inception4b(x)
-        x = self.inception4c(x)
-        x = self.inception4d(x)
-        if self.training and self.aux_logits:
-            aux2 = self.aux2(x)
-        x = self.inception4e(x)
-        x = self.maxpool4(x)
-        x = self.inception5a(x)
-        x = self.inception5b(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        x = self.dropout(x)
-        x = self.fc(x)
-        if self.training and self.aux_logits:
-            return x, aux1, aux2
-        return x
+    def stem(self, x):
+        return self.conv2(self.conv1(x))
 
 
 # ---------------------------------------------------------------------------
@@ -261,12 +263,11 @@ class PaperInceptionAux(nn.Module):
         return self.fc2(x)
 
 
-class GoogLeNetPaper(nn.Module):
+class GoogLeNetPaper(GoogLeNetTrunk):
     """In training it returns (main, aux1, aux2)."""
 
     def __init__(self, num_classes: int = 10, aux_logits: bool = True):
         super().__init__()
-        self.aux_logits = aux_logits
         lrn = dict(size=5, alpha=0.0001, beta=0.75, k=2)
         self.conv1 = ConvReLU(3, 64, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
@@ -275,41 +276,13 @@ class GoogLeNetPaper(nn.Module):
         self.conv3 = ConvReLU(64, 192, kernel_size=3, padding=1)
         self.lrn2 = nn.LocalResponseNorm(**lrn)
         self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception3a = PaperInception(192, 64, 96, 128, 16, 32, 32)
-        self.inception3b = PaperInception(256, 128, 128, 192, 32, 96, 64)
-        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception4a = PaperInception(480, 192, 96, 208, 16, 48, 64)
-        self.inception4b = PaperInception(512, 160, 112, 224, 24, 64, 64)
-        self.inception4c = PaperInception(512, 128, 128, 256, 24, 64, 64)
-        self.inception4d = PaperInception(512, 112, 144, 288, 32, 64, 64)
-        self.inception4e = PaperInception(528, 256, 160, 320, 32, 128, 128)
-        self.maxpool4 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception5a = PaperInception(832, 256, 160, 320, 32, 128, 128)
-        self.inception5b = PaperInception(832, 384, 192, 384, 48, 128, 128)
-        if aux_logits:
-            self.aux1 = PaperInceptionAux(512, num_classes)
-            self.aux2 = PaperInceptionAux(528, num_classes)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(0.4)
-        self.fc = nn.Linear(1024, num_classes)
+        self.build_trunk(PaperInception, PaperInceptionAux,
+                         lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True),
+                         num_classes, aux_logits)
 
-    def forward(self, x):
+    def stem(self, x):
         x = self.lrn1(self.maxpool1(self.conv1(x)))
-        x = self.maxpool2(self.lrn2(self.conv3(self.conv2(x))))
-        x = self.maxpool3(self.inception3b(self.inception3a(x)))
-        x = self.inception4a(x)
-        if self.training and self.aux_logits:
-            aux1 = self.aux1(x)
-        x = self.inception4d(self.inception4c(self.inception4b(x)))
-        if self.training and self.aux_logits:
-            aux2 = self.aux2(x)
-        x = self.maxpool4(self.inception4e(x))
-        x = self.inception5b(self.inception5a(x))
-        x = torch.flatten(self.avgpool(x), 1)
-        x = self.fc(self.dropout(x))
-        if self.training and self.aux_logits:
-            return x, aux1, aux2
-        return x
+        return self.maxpool2(self.lrn2(self.conv3(self.conv2(x))))
 
 
 # ---------------------------------------------------------------------------
@@ -354,15 +327,7 @@ class AlexNetTowers(nn.Module):
         super().__init__()
         self.gpu1_net = AlexNetTower()
         self.gpu2_net = AlexNetTower()
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=0.5),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=0.5),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = alexnet_classifier(num_classes)
 
     def forward(self, x):
         out = torch.cat([self.gpu1_net(x), self.gpu2_net(x)], dim=1)
