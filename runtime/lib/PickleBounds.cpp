@@ -106,7 +106,7 @@ std::string objectGraphProblem(const std::vector<PyRef> &objects) {
         continue;
       }
       if (it->second.open)
-        return std::string("a ") + kindName(child->kind) +
+        return std::string("a ") + pickleKindName(child->kind) +
                " contains itself (self-referential containers are refused)";
       frame.height = std::max(frame.height, it->second.height + 1);
     }

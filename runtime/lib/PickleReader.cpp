@@ -21,33 +21,33 @@
 
 namespace rtml {
 
-const char *kindName(PyObject::Kind kind) {
+const char *pickleKindName(PickleKind kind) {
   switch (kind) {
-  case PyObject::Kind::None:
+  case PickleKind::None:
     return "None";
-  case PyObject::Kind::Bool:
+  case PickleKind::Bool:
     return "bool";
-  case PyObject::Kind::Int:
+  case PickleKind::Int:
     return "int";
-  case PyObject::Kind::Float:
+  case PickleKind::Float:
     return "float";
-  case PyObject::Kind::String:
+  case PickleKind::String:
     return "str";
-  case PyObject::Kind::Bytes:
+  case PickleKind::Bytes:
     return "bytes";
-  case PyObject::Kind::Tuple:
+  case PickleKind::Tuple:
     return "tuple";
-  case PyObject::Kind::List:
+  case PickleKind::List:
     return "list";
-  case PyObject::Kind::Dict:
+  case PickleKind::Dict:
     return "dict";
-  case PyObject::Kind::Global:
+  case PickleKind::Global:
     return "global";
-  case PyObject::Kind::Storage:
+  case PickleKind::Storage:
     return "storage";
-  case PyObject::Kind::Tensor:
+  case PickleKind::Tensor:
     return "tensor";
-  case PyObject::Kind::Object:
+  case PickleKind::Object:
     return "object";
   }
   return "?";
@@ -180,12 +180,14 @@ private:
   }
   int64_t asInt(const PyRef &v, const char *what) const {
     if (v->kind != PyObject::Kind::Int && v->kind != PyObject::Kind::Bool)
-      fail(std::string(what) + ": expected an int, got " + kindName(v->kind));
+      fail(std::string(what) + ": expected an int, got " +
+           pickleKindName(v->kind));
     return v->intValue;
   }
   std::vector<int64_t> asInts(const PyRef &v, const char *what) const {
     if (v->kind != PyObject::Kind::Tuple && v->kind != PyObject::Kind::List)
-      fail(std::string(what) + ": expected a tuple, got " + kindName(v->kind));
+      fail(std::string(what) + ": expected a tuple, got " +
+           pickleKindName(v->kind));
     std::vector<int64_t> out;
     for (const PyRef &item : v->items)
       out.push_back(asInt(item, what));
@@ -193,13 +195,13 @@ private:
   }
   void setItems(PyRef &dict, const std::vector<PyRef> &kv) {
     if (dict->kind != PyObject::Kind::Dict)
-      fail(std::string("SETITEM on a ") + kindName(dict->kind));
+      fail(std::string("SETITEM on a ") + pickleKindName(dict->kind));
     for (size_t i = 0; i + 1 < kv.size(); i += 2)
       dict->entries.emplace_back(kv[i], kv[i + 1]);
   }
   void appendItems(PyRef &list, const std::vector<PyRef> &items) {
     if (list->kind != PyObject::Kind::List)
-      fail(std::string("APPEND on a ") + kindName(list->kind));
+      fail(std::string("APPEND on a ") + pickleKindName(list->kind));
     list->items.insert(list->items.end(), items.begin(), items.end());
   }
   PyRef makeGlobal(const std::string &module, const std::string &name) {
@@ -273,7 +275,7 @@ PyRef Unpickler::rebuildTensor(const std::vector<PyRef> &args) {
 
 PyRef Unpickler::call(const PyRef &callable, const PyRef &args) {
   if (callable->kind != PyObject::Kind::Global)
-    fail(std::string("cannot call a ") + kindName(callable->kind));
+    fail(std::string("cannot call a ") + pickleKindName(callable->kind));
   if (args->kind != PyObject::Kind::Tuple)
     fail("call arguments are not a tuple");
   const std::string &name = callable->text;

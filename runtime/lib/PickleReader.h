@@ -10,6 +10,7 @@
 #define RTML_RUNTIME_PICKLEREADER_H
 
 #include "FileError.h"
+#include "rtml/Runtime/PickleKind.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -30,21 +31,7 @@ struct PyObject;
 using PyRef = std::shared_ptr<PyObject>;
 
 struct PyObject {
-  enum class Kind {
-    None,
-    Bool,
-    Int,
-    Float,
-    String,
-    Bytes,
-    Tuple,
-    List,
-    Dict,
-    Global,  ///< module.name, before being called
-    Storage, ///< a 1-D tensor holding a whole storage
-    Tensor,
-    Object, ///< result of calling a global we do not model
-  };
+  using Kind = PickleKind;
   Kind kind = Kind::None;
   int64_t intValue = 0; // Bool, Int
   double floatValue = 0;
@@ -54,8 +41,6 @@ struct PyObject {
   at::Tensor tensor;                            // Storage, Tensor
   PyRef state; // Object: what BUILD set (e.g. a numpy array's data)
 };
-
-const char *kindName(PyObject::Kind kind);
 
 /// Containers nested deeper than this are refused (torch.save's state dicts
 /// and checkpoints nest a few levels; the walks over them recurse this deep

@@ -23,51 +23,30 @@ PickleValue toPickleValue(const PyRef &obj, int depth, int64_t &budget) {
   if (--budget < 0)
     throw std::runtime_error("pickle holds more than " +
                              std::to_string(kMaxPickleValues) + " values");
-  using K = PyObject::Kind;
-  using V = PickleValue::Kind;
   PickleValue v;
+  v.kind = obj->kind;
   switch (obj->kind) {
-  case K::None:
-    v.kind = V::None;
-    break;
-  case K::Bool:
-    v.kind = V::Bool;
+  case PickleKind::Bool:
+  case PickleKind::Int:
     v.integer = obj->intValue;
     break;
-  case K::Int:
-    v.kind = V::Int;
-    v.integer = obj->intValue;
-    break;
-  case K::Float:
-    v.kind = V::Float;
+  case PickleKind::Float:
     v.real = obj->floatValue;
     break;
-  case K::String:
-    v.kind = V::String;
+  case PickleKind::String:
+  case PickleKind::Bytes:
     v.text = obj->text;
     break;
-  case K::Bytes:
-    v.kind = V::Bytes;
+  case PickleKind::Global:
+  case PickleKind::Object:
+    v.kind = PickleKind::Object;
     v.text = obj->text;
     break;
-  case K::Tuple:
-    v.kind = V::Tuple;
-    break;
-  case K::List:
-    v.kind = V::List;
-    break;
-  case K::Dict:
-    v.kind = V::Dict;
-    break;
-  case K::Global:
-  case K::Object:
-    v.kind = V::Object;
-    v.text = obj->text;
-    break;
+  case PickleKind::Storage:
+  case PickleKind::Tensor:
+    return v; // the data readers take no tensors
   default:
-    v.kind = V::Other;
-    v.text = kindName(obj->kind);
-    return v;
+    break;
   }
   for (const PyRef &item : obj->items)
     v.items.push_back(toPickleValue(item, depth + 1, budget));

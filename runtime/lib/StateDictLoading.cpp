@@ -50,7 +50,7 @@ void flatten(const PyRef &dict, const std::string &prefix, FlatDict &out,
                                 " entries");
     if (k->kind != PyObject::Kind::String)
       throw fileError(path, std::string("checkpoint key is a ") +
-                                kindName(k->kind) + ", not a str");
+                                pickleKindName(k->kind) + ", not a str");
     std::string key = prefix + k->text;
     switch (v->kind) {
     case PyObject::Kind::Dict:
@@ -70,9 +70,10 @@ void flatten(const PyRef &dict, const std::string &prefix, FlatDict &out,
       out.emplace_back(key, CheckpointValue::of(v->text));
       break;
     default:
-      throw fileError(
-          path, "checkpoint entry '" + key + "' is a " + kindName(v->kind) +
-                    " (expected a tensor, int, float, str or dict)");
+      throw fileError(path,
+                      "checkpoint entry '" + key + "' is a " +
+                          pickleKindName(v->kind) +
+                          " (expected a tensor, int, float, str or dict)");
     }
   }
 }
@@ -93,15 +94,16 @@ StateDict loadStateDict(const std::string &path) {
   if (root->kind != PyObject::Kind::Dict)
     throw fileError(path, std::string("expected a state dict (a dict of "
                                       "tensors), found a ") +
-                              kindName(root->kind));
+                              pickleKindName(root->kind));
   StateDict state;
   for (const auto &kv : root->entries) {
     if (kv.first->kind != PyObject::Kind::String)
       throw fileError(path, std::string("state dict key is a ") +
-                                kindName(kv.first->kind) + ", not a str");
+                                pickleKindName(kv.first->kind) + ", not a str");
     if (kv.second->kind != PyObject::Kind::Tensor)
       throw fileError(path, "state dict entry '" + kv.first->text + "' is a " +
-                                kindName(kv.second->kind) + ", not a tensor");
+                                pickleKindName(kv.second->kind) +
+                                ", not a tensor");
     state.emplace_back(kv.first->text, kv.second->tensor);
   }
   return state;
@@ -112,7 +114,7 @@ at::Tensor loadTensor(const std::string &path) {
   if (root->kind != PyObject::Kind::Tensor)
     throw fileError(path, std::string("expected a tensor saved with "
                                       "torch.save(tensor, path), found a ") +
-                              kindName(root->kind));
+                              pickleKindName(root->kind));
   return root->tensor;
 }
 
@@ -247,7 +249,7 @@ FlatDict loadFlatDict(const std::string &path) {
   PyRef root = loadTorchFile(path);
   if (root->kind != PyObject::Kind::Dict)
     throw fileError(path, std::string("expected a dict, found a ") +
-                              kindName(root->kind));
+                              pickleKindName(root->kind));
   FlatDict out;
   size_t visited = 0;
   flatten(root, "", out, path, visited);

@@ -1,9 +1,10 @@
 //===- FuseConcat.cpp - concat of ReLU epilogues -> concat_relu ----------===//
+#include "ApplyPatterns.h"
+
 #include "rtml/Dialect/RtmlOps.h"
 #include "rtml/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace rtml {
 #define GEN_PASS_DEF_FUSECONCAT
@@ -89,12 +90,7 @@ struct FuseReluEpiloguesIntoConcat : OpRewritePattern<ConcatOp> {
 
 struct FuseConcatPass : rtml::impl::FuseConcatBase<FuseConcatPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FuseReluEpiloguesIntoConcat>(&getContext());
-    GreedyRewriteConfig config;
-    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
-                                            config)))
+    if (failed(applyOnly<FuseReluEpiloguesIntoConcat>(getOperation())))
       signalPassFailure();
   }
 };

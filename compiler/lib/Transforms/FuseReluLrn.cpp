@@ -1,9 +1,10 @@
 //===- FuseReluLrn.cpp - relu + lrn -> relu_lrn ---------------------------===//
+#include "ApplyPatterns.h"
+
 #include "rtml/Dialect/RtmlOps.h"
 #include "rtml/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace rtml {
 #define GEN_PASS_DEF_FUSERELULRN
@@ -42,13 +43,7 @@ struct FuseReluIntoLrn : OpRewritePattern<LrnOp> {
 
 struct FuseReluLrnPass : rtml::impl::FuseReluLrnBase<FuseReluLrnPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FuseReluIntoLrn>(&getContext());
-    // Only this pattern: no folding or dead-code removal behind its back.
-    GreedyRewriteConfig config;
-    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
-                                            config)))
+    if (failed(applyOnly<FuseReluIntoLrn>(getOperation())))
       signalPassFailure();
   }
 };

@@ -105,35 +105,6 @@ bool asNumpyArray(const PickleValue &v, NumpyArray &out) {
   return false;
 }
 
-const char *kindName(PickleValue::Kind kind) {
-  using K = PickleValue::Kind;
-  switch (kind) {
-  case K::None:
-    return "None";
-  case K::Bool:
-    return "bool";
-  case K::Int:
-    return "int";
-  case K::Float:
-    return "float";
-  case K::String:
-    return "str";
-  case K::Bytes:
-    return "bytes";
-  case K::Tuple:
-    return "tuple";
-  case K::List:
-    return "list";
-  case K::Dict:
-    return "dict";
-  case K::Object:
-    return "object";
-  case K::Other:
-    return "unsupported value";
-  }
-  return "value";
-}
-
 } // namespace
 
 Dataset parseCifarBinary(const uint8_t *data, size_t size,
@@ -188,7 +159,7 @@ Dataset parseCifarPython(const uint8_t *bytes, size_t size,
   if (root.kind != K::Dict)
     throw DataFileError(path, std::string("expected a pickled dict (") +
                                   kPythonBatch + "), found a " +
-                                  kindName(root.kind));
+                                  pickleKindName(root.kind));
   const PickleValue *data = dictGet(root, "data");
   const PickleValue *labels = dictGet(root, "labels");
   if (!data || !labels)
@@ -198,7 +169,7 @@ Dataset parseCifarPython(const uint8_t *bytes, size_t size,
   NumpyArray array;
   if (!asNumpyArray(*data, array))
     throw DataFileError(path, std::string("'data' is a ") +
-                                  kindName(data->kind) +
+                                  pickleKindName(data->kind) +
                                   ", not a numpy array of bytes");
   std::vector<int64_t> &dims = array.shape;
   if (dims.size() != 2 || dims[0] < 0 || dims[1] != kCifarImageBytes)
@@ -217,7 +188,8 @@ Dataset parseCifarPython(const uint8_t *bytes, size_t size,
                                   " (truncated?)");
   if (labels->kind != K::List)
     throw DataFileError(path, std::string("'labels' is a ") +
-                                  kindName(labels->kind) + ", not a list");
+                                  pickleKindName(labels->kind) +
+                                  ", not a list");
   if (static_cast<int64_t>(labels->items.size()) != n)
     throw DataFileError(path,
                         "'labels' has " + std::to_string(labels->items.size()) +
@@ -237,7 +209,7 @@ Dataset parseCifarPython(const uint8_t *bytes, size_t size,
     const PickleValue &l = labels->items[i];
     if (l.kind != K::Int)
       throw DataFileError(path, "label " + std::to_string(i) + " is a " +
-                                    kindName(l.kind) + ", not an int");
+                                    pickleKindName(l.kind) + ", not an int");
     p[i] = l.integer;
   }
   checkLabels(out, path, "image");

@@ -10,10 +10,7 @@
 #include <unistd.h>
 
 using namespace rtml;
-using rtml::test::errorOf;
-using rtml::test::runPython;
-using rtml::test::TempDir;
-using rtml::test::writeFile;
+using namespace rtml::test;
 
 namespace {
 

@@ -7,11 +7,7 @@
 #include <torch/torch.h>
 
 using namespace rtml;
-using rtml::test::errorOf;
-using rtml::test::readFile;
-using rtml::test::runPython;
-using rtml::test::TempDir;
-using rtml::test::writeFile;
+using namespace rtml::test;
 
 namespace {
 

@@ -14,11 +14,7 @@
 #include <map>
 
 using namespace rtml;
-using rtml::test::errorOf;
-using rtml::test::fileExists;
-using rtml::test::readFile;
-using rtml::test::TempDir;
-using rtml::test::writeFile;
+using namespace rtml::test;
 
 namespace {
 

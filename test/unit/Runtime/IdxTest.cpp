@@ -11,9 +11,7 @@
 #include <zlib.h>
 
 using namespace rtml;
-using rtml::test::errorOf;
-using rtml::test::TempDir;
-using rtml::test::writeFile;
+using namespace rtml::test;
 
 namespace {
 

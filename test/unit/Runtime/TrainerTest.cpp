@@ -22,10 +22,7 @@
 #include <unistd.h>
 
 using namespace rtml;
-using rtml::test::fileExists;
-using rtml::test::readFile;
-using rtml::test::TempDir;
-using rtml::test::writeFile;
+using namespace rtml::test;
 
 using namespace rtml::test;
 

@@ -19,6 +19,8 @@
 #ifndef RTML_RUNTIME_SERIALIZATION_H
 #define RTML_RUNTIME_SERIALIZATION_H
 
+#include "rtml/Runtime/PickleKind.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <string>
@@ -140,22 +142,11 @@ std::vector<char> serializeFlatDict(const FlatDict &flat);
 /// dicts of those leaves). Errors name PATH, as loadStateDict's do.
 FlatDict loadFlatDict(const std::string &path);
 
-/// A value of a plain pickle (no torch storages), for the data set readers
-/// (CIFAR-10's Python batches): what the pickle machine rebuilt, copied out.
+/// A value of a plain pickle, for the data set readers (CIFAR-10's Python
+/// batches): what the pickle machine rebuilt, copied out. A global is
+/// copied out called (Object); a storage or tensor keeps only its kind.
 struct PickleValue {
-  enum class Kind {
-    None,
-    Bool,
-    Int,
-    Float,
-    String,
-    Bytes,
-    Tuple,
-    List,
-    Dict,
-    Object, ///< a call of a global (e.g. numpy's _reconstruct): text, items
-    Other,
-  };
+  using Kind = PickleKind;
   Kind kind = Kind::None;
   int64_t integer = 0;            ///< Bool, Int
   double real = 0;                ///< Float
