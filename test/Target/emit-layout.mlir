@@ -3,15 +3,15 @@
 // CPU and for a CUDA tensor; the runtime picks by the tensor's device. The
 // ops between conversions are emitted as without them.
 
-// CHECK: at::Tensor conv = rtml::ops::toLayout(x, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
-// CHECK: at::Tensor conv_1 = rtml::ops::toLayout(p_0, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
-// CHECK: at::Tensor conv_2 = rtml::ops::conv2d(conv, conv_1, p_1, {1, 1}, {1, 1}, {1, 1}, 1);
+// CHECK: at::Tensor x_layout = rtml::ops::toLayout(x, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
+// CHECK: at::Tensor p_0_layout = rtml::ops::toLayout(p_0, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
+// CHECK: at::Tensor conv = rtml::ops::conv2d(x_layout, p_0_layout, p_1, {1, 1}, {1, 1}, {1, 1}, 1);
 // CHECK-NEXT: // rtml.relu 'relu'
-// CHECK-NEXT: at::Tensor relu = rtml::ops::relu(conv_2);
+// CHECK-NEXT: at::Tensor relu = rtml::ops::relu(conv);
 // CHECK-NEXT: // rtml.to_layout 'relu'
-// CHECK-NEXT: at::Tensor relu_1 = rtml::ops::toLayout(relu, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nchw);
+// CHECK-NEXT: at::Tensor relu_layout = rtml::ops::toLayout(relu, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nchw);
 // CHECK-NEXT: // rtml.flatten 'flat'
-// CHECK-NEXT: at::Tensor flat = rtml::ops::flatten(relu_1);
+// CHECK-NEXT: at::Tensor flat = rtml::ops::flatten(relu_layout);
 // CHECK: at::Tensor fc = rtml::ops::linear(flat, p_2, at::Tensor());
 // CHECK-NOT: toLayout
 

@@ -452,7 +452,12 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     FailureOr<std::string> call = emitOpCall(&op, namer, kernelEntries);
     if (failed(call))
       return failure();
-    namer.assign(op.getResult(0), layerName(&op));
+    // A conversion is named after what it converts, so that the layer's
+    // own op keeps the layer's name.
+    namer.assign(op.getResult(0),
+                 isa<ToLayoutOp>(op)
+                     ? namer.name(op.getOperand(0)) + "_layout"
+                     : layerName(&op));
     std::string where = sourcePosition(&op);
     st << "    // " << op.getName().getStringRef();
     if (!layerName(&op).empty())

@@ -521,7 +521,7 @@ std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
   std::vector<at::Tensor> leaves, bnParams;
   std::vector<BatchNormParams> norms;
   for (int i = 0; i < Config::kInputs; ++i) {
-    leaves.push_back(xs[i].contiguous(format).requires_grad_(true));
+    leaves.push_back(xs[i].detach().contiguous(format).requires_grad_(true));
     if (!T::batchNorm(i))
       continue;
     const BatchNormParams &p = norms.emplace_back(Config::kChannels[i]);
@@ -556,8 +556,8 @@ void expectNhwcEqualsNchw(const std::vector<at::Tensor> &xs, bool training) {
   at::Tensor upstream = torch::randn(sizes);
   auto nchw = runConcatRelu<Config>(xs, upstream,
                                     at::MemoryFormat::Contiguous, training, 7);
-  auto nhwc = runConcatRelu<Config>(xs, upstream,
-                                    at::MemoryFormat::ChannelsLast, training, 7);
+  auto nhwc = runConcatRelu<Config>(
+      xs, upstream, at::MemoryFormat::ChannelsLast, training, 7);
   ASSERT_EQ(nchw.size(), nhwc.size());
   for (size_t i = 0; i < nchw.size(); ++i)
     EXPECT_LT(relativeError(nhwc[i], nchw[i]), 1e-6) << "result " << i;
@@ -594,28 +594,33 @@ TEST(ConcatReluKernelNhwc, BatchNormMixedWithReluEqualsNchw) {
   checkNhwcShapes<BnMixed>();
 }
 
-// Channels_last inputs against the float64 reference too, and a mixed set
-// (one input NCHW): made channels_last, the result is channels_last.
+// Channels_last inputs against the float64 reference too; with one input
+// NCHW (a mixed set) the kernels run in NCHW, as for any other layout.
 TEST(ConcatReluKernelNhwc, MatchesFloat64) {
   torch::manual_seed(31);
   std::vector<at::Tensor> xs = randomInputs<Four>(3, {5, 6});
   for (at::Tensor &x : xs)
     x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  std::vector<at::Tensor> leaves, leavesD;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    // Input 2 stays NCHW.
-    leaves.push_back((i == 2 ? xs[i].contiguous() : xs[i]).requires_grad_(true));
-    leavesD.push_back(xs[i].to(at::kDouble).requires_grad_(true));
+  for (bool mixed : {false, true}) {
+    SCOPED_TRACE(mixed ? "input 2 NCHW" : "all channels_last");
+    std::vector<at::Tensor> leaves, leavesD;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      at::Tensor x = mixed && i == 2 ? xs[i].contiguous() : xs[i];
+      leaves.push_back(x.detach().requires_grad_(true));
+      leavesD.push_back(xs[i].detach().to(at::kDouble).requires_grad_(true));
+    }
+    at::Tensor y = rtml::kernels::concatRelu<Four>(leaves);
+    at::Tensor yRef = referenceConcatRelu(leavesD);
+    EXPECT_EQ(y.is_contiguous(at::MemoryFormat::ChannelsLast), !mixed);
+    EXPECT_EQ(y.is_contiguous(), mixed);
+    EXPECT_LT(relativeError(y, yRef), 1e-6);
+    at::Tensor upstream = torch::randn(y.sizes(), at::kDouble);
+    y.backward(upstream.to(at::kFloat));
+    yRef.backward(upstream);
+    for (size_t i = 0; i < xs.size(); ++i)
+      EXPECT_LT(relativeError(leaves[i].grad(), leavesD[i].grad()), 1e-6)
+          << i;
   }
-  at::Tensor y = rtml::kernels::concatRelu<Four>(leaves);
-  at::Tensor yRef = referenceConcatRelu(leavesD);
-  EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast));
-  EXPECT_LT(relativeError(y, yRef), 1e-6);
-  at::Tensor upstream = torch::randn(y.sizes(), at::kDouble);
-  y.backward(upstream.to(at::kFloat));
-  yRef.backward(upstream);
-  for (size_t i = 0; i < xs.size(); ++i)
-    EXPECT_LT(relativeError(leaves[i].grad(), leavesD[i].grad()), 1e-6) << i;
 }
 
 // The NHWC twin's positions are independent: any split gives the same bits.

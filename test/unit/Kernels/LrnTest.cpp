@@ -303,9 +303,11 @@ template <class Config> void expectNhwcEqualsNchw(const at::Tensor &x) {
                std::to_string(x.size(0)) + ", " + std::to_string(x.size(1)) +
                ", " + std::to_string(x.size(2)) + ", " +
                std::to_string(x.size(3)) + "]");
-  at::Tensor nchw = x.contiguous().requires_grad_(true);
-  at::Tensor nhwc =
-      x.contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(true);
+  // Leaves of their own, in each layout.
+  at::Tensor nchw = x.detach().contiguous().requires_grad_(true);
+  at::Tensor nhwc = x.detach()
+                        .contiguous(at::MemoryFormat::ChannelsLast)
+                        .requires_grad_(true);
   at::Tensor y = rtml::kernels::localResponseNorm<Config>(nchw);
   at::Tensor yNhwc = rtml::kernels::localResponseNorm<Config>(nhwc);
   EXPECT_TRUE(y.is_contiguous());

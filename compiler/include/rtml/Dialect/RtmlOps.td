@@ -465,7 +465,8 @@ def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu", [AttrSizedOperandSegments]> 
 // Memory layout (--rtml-assign-layout)
 //===----------------------------------------------------------------------===//
 
-def Rtml_Layout : I32EnumAttr<"Layout", "memory layout of an [N, C, H, W] tensor", [
+def Rtml_Layout : I32EnumAttr<"Layout",
+    "memory layout of an [N, C, H, W] tensor", [
     I32EnumAttrCase<"Nchw", 0, "nchw">,
     I32EnumAttrCase<"Nhwc", 1, "nhwc">]> {
   let cppNamespace = "::rtml";

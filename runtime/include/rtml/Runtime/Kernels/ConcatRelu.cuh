@@ -431,8 +431,8 @@ void concatBnReluInputGradNhwcCuda(float *grad, const float *x,
 
 } // namespace rtml::kernels
 
-/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at global scope in
-/// a .cu file that has CONFIG's definition.
+/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at
+/// global scope in a .cu file that has CONFIG's definition.
 #define RTML_INSTANTIATE_CONCAT_RELU_CUDA(Config)                              \
   template void ::rtml::kernels::concatReluForwardCuda<Config>(                \
       const float *const *, float *, int64_t, int64_t,                         \

@@ -11,12 +11,12 @@
 // A custom autograd function runs the CPU twin (parallel over output rows)
 // on CPU tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu
 // is compiled and linked), the CUDA kernels on the current stream for CUDA
-// tensors; each in its NHWC form for channels_last inputs. For plain ReLUs it saves only the output (the ReLU mask); an
-// input with a batch norm also saves that input and its statistics. The
-// batch norm's per-channel statistics and gradient sums are ATen
-// reductions, on either device. Included by every emitted kernels.cpp, so it
-// pulls in only the autograd-function and per-op headers, not
-// <torch/torch.h>.
+// tensors; each in its NHWC form for channels_last inputs. For plain ReLUs
+// it saves only the output (the ReLU mask); an input with a batch norm also
+// saves that input and its statistics. The batch norm's per-channel
+// statistics and gradient sums are ATen reductions, on either device.
+// Included by every emitted kernels.cpp, so it pulls in only the
+// autograd-function and per-op headers, not <torch/torch.h>.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELUOP_H
@@ -150,7 +150,7 @@ inline std::vector<int64_t> concatReluReducedDims(const at::Tensor &x) {
 
 /// Whether the kernels run in NHWC: every input is channels_last and not
 /// all are also contiguous NCHW (1x1 images are both, and take NCHW). A
-/// mixed set is made channels_last, which copies only the NCHW ones.
+/// mixed set is made contiguous, as any other layout.
 inline bool concatReluChannelsLast(at::TensorList inputs) {
   bool allNchw = true;
   for (const at::Tensor &x : inputs) {

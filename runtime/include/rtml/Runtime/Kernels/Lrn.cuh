@@ -245,8 +245,8 @@ void lrnBackwardNhwcCuda(const float *x, const float *scale, const float *gy,
 
 } // namespace rtml::kernels
 
-/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at global scope in
-/// a .cu file that has CONFIG's definition.
+/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at
+/// global scope in a .cu file that has CONFIG's definition.
 #define RTML_INSTANTIATE_LRN_CUDA(Config)                                    \
   template void ::rtml::kernels::lrnForwardCuda<Config>(                     \
       const float *, float *, float *, int64_t, int64_t, int64_t, void *);   \

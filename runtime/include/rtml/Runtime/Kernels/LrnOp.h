@@ -9,8 +9,9 @@
 // A custom autograd function runs the CPU twin (parallel over pixels) on CPU
 // tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu is
 // compiled and linked), the CUDA kernels on the current stream for CUDA
-// tensors; each in its NHWC form for a channels_last input. Included by every emitted kernels.cpp, so it pulls in only the
-// autograd-function header, not <torch/torch.h>.
+// tensors; each in its NHWC form for a channels_last input. Included by
+// every emitted kernels.cpp, so it pulls in only the autograd-function
+// header, not <torch/torch.h>.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRNOP_H
