@@ -1,6 +1,8 @@
 // RUN: rtml-opt %s -split-input-file --rtml-assign-layout | FileCheck %s
 // RUN: rtml-opt %s -split-input-file --rtml-assign-layout='layout=nhwc' | FileCheck %s --check-prefix=NHWC
 // RUN: rtml-opt %s -split-input-file --rtml-assign-layout='layout=nchw' | FileCheck %s --check-prefix=NCHW
+// The default pipeline passes its layout option on to this pass.
+// RUN: rtml-opt %s -split-input-file --rtml-default-pipeline='layout=nhwc' | FileCheck %s --check-prefix=NHWC
 // Assigning twice changes nothing: the module records its layout.
 // RUN: rtml-opt %s -split-input-file --rtml-assign-layout | rtml-opt -split-input-file --rtml-assign-layout | FileCheck %s
 // RUN: not rtml-opt %s --rtml-assign-layout='layout=nhcw' 2>&1 | FileCheck %s --check-prefix=BAD
