@@ -384,7 +384,7 @@ fi
 fi
 
 if wants kernels; then
-section "rtml's CUDA kernels against their CPU twins; fused ReLU+LRN against PyTorch (batch $batch)"
+section "rtml's CUDA kernels against their CPU twins and NHWC against NCHW; fused ReLU+LRN against PyTorch (batch $batch)"
 [[ -n "$kernels_build_pid" ]] && wait "$kernels_build_pid"
 if [[ -x "$work/device-kernels-check" ]]; then
   RTML_BENCH_BATCH="$batch" "$work/device-kernels-check" | tee "$work/kernels.txt"

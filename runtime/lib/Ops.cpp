@@ -105,4 +105,11 @@ at::Tensor add(c10::ArrayRef<at::Tensor> inputs) {
   return sum;
 }
 
+at::Tensor toLayout(const at::Tensor &input, Layout onCpu, Layout onCuda) {
+  Layout layout = input.is_cuda() ? onCuda : onCpu;
+  return input.contiguous(layout == Layout::Nhwc
+                              ? at::MemoryFormat::ChannelsLast
+                              : at::MemoryFormat::Contiguous);
+}
+
 } // namespace rtml::ops

@@ -41,16 +41,21 @@
 // CHECK-NEXT: {"fc.weight", {4, 32}, rtml::ParamInit::FanInUniform, 32},
 // CHECK-NEXT: };
 // CHECK: at::Tensor forward(const at::Tensor &x,
-// CHECK: const at::Tensor &p_0 = p[0];
+// The convolution stack's input and weight in the device kind's layout.
+// CHECK: at::Tensor x_layout = rtml::ops::toLayout(x, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
+// CHECK-NEXT: const at::Tensor &p_0 = p[0];
+// CHECK-NEXT: // rtml.to_layout
+// CHECK-NEXT: at::Tensor p_0_layout = rtml::ops::toLayout(p_0, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
 // CHECK-NEXT: const at::Tensor &p_1 = p[1];
 // CHECK-NEXT: // rtml.conv2d 'conv' at model.yaml:12:5
-// CHECK-NEXT: at::Tensor conv = rtml::ops::conv2d(x, p_0, p_1, {2, 2}, {1, 1}, {1, 1}, 1);
+// CHECK-NEXT: at::Tensor conv = rtml::ops::conv2d(x_layout, p_0_layout, p_1, {2, 2}, {1, 1}, {1, 1}, 1);
 // The default pipeline fused relu into lrn; the fused kernel is kernels.h's.
 // CHECK-NOT: rtml::ops::relu(
 // CHECK: at::Tensor lrn = rtml_lrn_0(conv);
 // CHECK: at::Tensor pool = rtml::ops::maxPool2d(lrn, {2, 2}, {2, 2}, {0, 0}, true);
 // CHECK: at::Tensor avg = rtml::ops::adaptiveAvgPool2d(pool, {2, 2});
-// CHECK: at::Tensor flat = rtml::ops::flatten(avg);
+// CHECK: at::Tensor avg_layout = rtml::ops::toLayout(avg, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nchw);
+// CHECK: at::Tensor flat = rtml::ops::flatten(avg_layout);
 // CHECK: at::Tensor drop = rtml::ops::dropout(flat, 0.25, training);
 // CHECK: const at::Tensor &p_2 = p[2];
 // A linear without bias passes an undefined tensor.

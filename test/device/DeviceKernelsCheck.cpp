@@ -16,6 +16,9 @@
 //    updated running statistics, relative error under 1e-5, and the batch
 //    counter equal (no upstream gradient where a pre-ReLU value is within
 //    1e-4 of 0, where the devices may round the ReLU's decision apart);
+// 2b. both, on 4-D shapes: the op on CUDA in NHWC (channels_last) against
+//    the op on CUDA in NCHW from the same values (the NHWC kernels), and
+//    the NHWC result still channels_last;
 // 3. fused ReLU+LRN (and GoogLeNet's plain first LRN) forward+backward on
 //    CUDA against PyTorch's relu + local_response_norm, at AlexNet's and
 //    GoogLeNet's LRN shapes, batch 128 (RTML_BENCH_BATCH overrides),
@@ -141,6 +144,29 @@ void checkAutograd(const char *name, const Shape &shape, bool permute) {
          worst);
 }
 
+/// The autograd op on CUDA in NHWC (channels_last) against the same op on
+/// CUDA in NCHW, from the same values: the layouts agree.
+template <class Config>
+void checkLayoutsAgree(const char *name, const Shape &shape) {
+  torch::manual_seed(5);
+  at::Tensor x = torch::randn(shape, at::kCUDA) * 2;
+  at::Tensor up = torch::randn(shape, at::kCUDA);
+  at::Tensor nchw = x.contiguous().requires_grad_(true);
+  at::Tensor nhwc =
+      x.contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(true);
+  at::Tensor y = rtml::kernels::localResponseNorm<Config>(nchw);
+  at::Tensor yNhwc = rtml::kernels::localResponseNorm<Config>(nhwc);
+  y.backward(up);
+  yNhwc.backward(up.contiguous(at::MemoryFormat::ChannelsLast));
+  double worst = std::max(relativeError(yNhwc, y),
+                          relativeError(nhwc.grad(), nchw.grad()));
+  // The NHWC kernels keep the layout: no copy back to NCHW.
+  if (!yNhwc.is_contiguous(at::MemoryFormat::ChannelsLast))
+    worst = 1.0;
+  report(std::string(name) + " NHWC vs NCHW on cuda " + shapeString(shape),
+         worst);
+}
+
 template <class Config> void checkConfig(const char *name) {
   const std::vector<Shape> shapes = {{2, 13, 7, 9},   {3, 64, 13, 13},
                                      {1, 3, 5, 5},    {2, 1, 4, 4},
@@ -148,9 +174,10 @@ template <class Config> void checkConfig(const char *name) {
   for (const Shape &shape : shapes) {
     try {
       checkLaunchers<Config>(name, shape);
-      if (shape.size() == 4)
+      if (shape.size() == 4) {
         checkAutograd<Config>(name, shape, /*permute=*/shape[1] > 1);
-      else
+        checkLayoutsAgree<Config>(name, shape);
+      } else
         checkAutograd<Config>(name, shape, false);
     } catch (const std::exception &e) {
       ++gTotal;
@@ -283,6 +310,21 @@ void checkConcatReluCase(const char *name, int64_t n, const Shape &spatial,
   }
   report(std::string(name) + (training ? " training " : " eval ") +
              shapeString(outShape) + (permute ? " non-contiguous" : ""),
+         worst);
+  if (spatial.size() != 2)
+    return;
+  // 4-D: the other layout on CUDA (PERMUTE is channels_last) agrees too.
+  std::vector<at::Tensor> other = runConcatRelu<Config>(
+      xs, bnParams, up, training, !permute, at::Device(at::kCUDA, 0));
+  worst = 0;
+  for (size_t k = 0; k < gpu.size(); ++k) {
+    if (gpu[k].scalar_type() == at::kLong)
+      worst = std::max(worst, at::equal(other[k], gpu[k]) ? 0.0 : 1.0);
+    else
+      worst = std::max(worst, relativeError(other[k], gpu[k]));
+  }
+  report(std::string(name) + (training ? " training " : " eval ") +
+             shapeString(outShape) + " NHWC vs NCHW on cuda",
          worst);
 }
 

@@ -97,6 +97,19 @@ static cl::list<std::string> disabledPasses(
              "rtml-fuse-relu-lrn); repeatable"),
     cl::cat(rtmlcCategory));
 
+static cl::opt<rtml::LayoutChoice> layoutChoice(
+    "layout",
+    cl::desc("Memory layout of convolution stacks (rtml-assign-layout)"),
+    cl::init(rtml::LayoutChoice::Auto),
+    cl::values(clEnumValN(rtml::LayoutChoice::Auto, "auto",
+                          "NHWC (channels_last) on CUDA, NCHW on the CPU "
+                          "(default)"),
+               clEnumValN(rtml::LayoutChoice::Nchw, "nchw",
+                          "NCHW on every device"),
+               clEnumValN(rtml::LayoutChoice::Nhwc, "nhwc",
+                          "NHWC on every device")),
+    cl::cat(rtmlcCategory));
+
 static cl::opt<std::string>
     buildType("build-type", cl::init("Release"),
               cl::desc("CMake build type of the trainer (default: Release)"),
@@ -146,6 +159,7 @@ static LogicalResult runPipeline(ModuleOp module) {
   rtml::DefaultPipelineOptions options;
   options.fuse = !noFuse;
   options.disable = disabledPasses;
+  options.layout = layoutChoice;
   PassManager pm(module->getName());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();

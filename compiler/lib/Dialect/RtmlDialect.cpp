@@ -28,6 +28,23 @@ static LogicalResult verifyDictionary(Operation *op, NamedAttribute attr,
   return verify(op, dict);
 }
 
+/// rtml.layout: {cpu = LAYOUT, cuda = LAYOUT}, nothing else.
+static LogicalResult verifyLayoutAttr(Operation *op, DictionaryAttr policy) {
+  for (NamedAttribute entry : policy) {
+    auto layout = dyn_cast<StringAttr>(entry.getValue());
+    if ((entry.getName() != "cpu" && entry.getName() != "cuda") || !layout ||
+        !symbolizeLayout(layout.getValue()))
+      return op->emitOpError()
+             << "'" << kLayoutAttr
+             << "' maps 'cpu' and 'cuda' to \"nchw\" or \"nhwc\", got "
+             << policy;
+  }
+  if (!policy.get("cpu") || !policy.get("cuda"))
+    return op->emitOpError() << "'" << kLayoutAttr
+                             << "' needs both 'cpu' and 'cuda', got " << policy;
+  return success();
+}
+
 LogicalResult RtmlDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
@@ -86,5 +103,7 @@ LogicalResult RtmlDialect::verifyOperationAttribute(Operation *op,
   }
   if (name == kDataAttr)
     return verifyDictionary(op, attr, verifyDataAttr);
+  if (name == kLayoutAttr)
+    return verifyDictionary(op, attr, verifyLayoutAttr);
   return op->emitOpError() << "unknown rtml attribute '" << name << "'";
 }

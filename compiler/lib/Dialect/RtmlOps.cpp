@@ -555,3 +555,12 @@ LogicalResult TransferOp::verify() {
     return emitOpError("needs a target device ('rtml.device')");
   return success();
 }
+
+LogicalResult ToLayoutOp::verify() {
+  // NHWC is defined for the four dimensions [N, C, H, W] only.
+  auto type = cast<RankedTensorType>(getInput().getType());
+  if ((getCpu() == Layout::Nhwc || getCuda() == Layout::Nhwc) &&
+      type.getRank() != 4)
+    return emitOpError("nhwc needs a 4-D [N, C, H, W] tensor, got ") << type;
+  return success();
+}

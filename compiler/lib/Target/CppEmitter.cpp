@@ -244,6 +244,19 @@ static std::string runtimeCall(StringRef function,
       .str();
 }
 
+static const char *cppLayout(Layout layout) {
+  return layout == Layout::Nhwc ? "rtml::ops::Layout::Nhwc"
+                                : "rtml::ops::Layout::Nchw";
+}
+
+/// rtml.to_layout: the runtime picks the CPU or the CUDA layout from where
+/// the tensor is, as the op says.
+static std::string toLayoutCall(ToLayoutOp op, const ValueNamer &namer) {
+  return runtimeCall("toLayout", {namer.name(op.getInput()),
+                                  cppLayout(op.getCpu()),
+                                  cppLayout(op.getCuda())});
+}
+
 static FailureOr<std::string>
 emitOpCall(Operation *op, const ValueNamer &namer,
            const llvm::DenseMap<Operation *, std::string> &kernelEntries) {
@@ -267,6 +280,9 @@ emitOpCall(Operation *op, const ValueNamer &namer,
         return "rtml::ops::toDevice(" + namer.name(transfer.getInput()) +
                ", " + std::to_string(deviceIndex(transfer)) + ", " +
                std::to_string(producer ? deviceIndex(producer) : 0) + ")";
+      })
+      .Case([&](ToLayoutOp toLayout) -> FailureOr<std::string> {
+        return toLayoutCall(toLayout, namer);
       })
       .Default([&](Operation *other) -> FailureOr<std::string> {
         other->emitError("the C++ emitter has no lowering for '")
@@ -436,7 +452,12 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     FailureOr<std::string> call = emitOpCall(&op, namer, kernelEntries);
     if (failed(call))
       return failure();
-    namer.assign(op.getResult(0), layerName(&op));
+    // A conversion is named after what it converts, so that the layer's
+    // own op keeps the layer's name.
+    namer.assign(op.getResult(0),
+                 isa<ToLayoutOp>(op)
+                     ? namer.name(op.getOperand(0)) + "_layout"
+                     : layerName(&op));
     std::string where = sourcePosition(&op);
     st << "    // " << op.getName().getStringRef();
     if (!layerName(&op).empty())

@@ -13,14 +13,28 @@ namespace {
 struct PipelineStep {
   llvm::StringLiteral name;
   bool fusion;
-  std::unique_ptr<Pass> (*create)();
+  std::unique_ptr<Pass> (*create)(const DefaultPipelineOptions &);
 };
+
+/// A step for a pass without options.
+template <std::unique_ptr<Pass> (*Create)()>
+std::unique_ptr<Pass> withoutOptions(const DefaultPipelineOptions &) {
+  return Create();
+}
+
+std::unique_ptr<Pass> assignLayout(const DefaultPipelineOptions &options) {
+  AssignLayoutOptions layout;
+  layout.layout = options.layout;
+  return createAssignLayout(layout);
+}
 } // namespace
 
 static const PipelineStep kPipeline[] = {
-    {"rtml-partition-devices", false, createPartitionDevices},
-    {"rtml-fuse-relu-lrn", true, createFuseReluLrn},
-    {"rtml-fuse-concat", true, createFuseConcat},
+    {"rtml-partition-devices", false, withoutOptions<createPartitionDevices>},
+    {"rtml-fuse-relu-lrn", true, withoutOptions<createFuseReluLrn>},
+    {"rtml-fuse-concat", true, withoutOptions<createFuseConcat>},
+    // Last: it sees every op's device and the fused ops.
+    {"rtml-assign-layout", false, assignLayout},
 };
 
 std::vector<std::string> defaultPipelinePasses() {
@@ -44,7 +58,7 @@ LogicalResult buildDefaultPipeline(OpPassManager &pm,
     if ((!options.fuse && step.fusion) ||
         llvm::is_contained(options.disable, step.name))
       continue;
-    pm.addPass(step.create());
+    pm.addPass(step.create(options));
   }
   return success();
 }
@@ -52,7 +66,8 @@ LogicalResult buildDefaultPipeline(OpPassManager &pm,
 void registerDefaultPipeline() {
   registerPassPipeline(
       "rtml-default-pipeline",
-      "The passes rtmlc runs on every model: partition devices, then fuse",
+      "The passes rtmlc runs on every model: partition devices, fuse, "
+      "then choose the layout",
       [](OpPassManager &pm, StringRef text,
          llvm::function_ref<LogicalResult(const llvm::Twine &)> fail) {
         DefaultPipelineOptions options;

@@ -6,7 +6,8 @@
 // relative error, over 1 to 5 inputs, odd channel counts, batches of 1 and
 // more, trailing dimensions none to 3-D, parallel chunks that split inputs
 // and images, and non-contiguous inputs; then a chain (conv -> concatRelu ->
-// loss) against the same chain unfused.
+// loss) against the same chain unfused. The NHWC (channels_last) kernels
+// against the NCHW ones, forward, gradients and running statistics.
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/ConcatReluOp.h"
@@ -499,4 +500,162 @@ TEST(ConcatReluKernel, BatchNormRejectsBadParams) {
               "batch norm parameter 4 of input 0 must be an int64 scalar");
   expectError({torch::randn({1, 7, 1, 1})}, {c, c, c, c, n}, true,
               "needs more than 1 value per channel in training");
+}
+
+//===----------------------------------------------------------------------===//
+// NHWC (channels_last): the same numbers as NCHW, in the inputs' layout
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// One run of the kernel on copies of XS in FORMAT, with fresh copies of the
+/// batch norm parameters made from SEED: the output, every gradient and the
+/// running statistics afterwards.
+template <class Config>
+std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
+                                      const at::Tensor &upstream,
+                                      at::MemoryFormat format, bool training,
+                                      uint64_t seed) {
+  using T = rtml::kernels::ConcatReluTraits<Config>;
+  torch::manual_seed(seed);
+  std::vector<at::Tensor> leaves, bnParams;
+  std::vector<BatchNormParams> norms;
+  for (int i = 0; i < Config::kInputs; ++i) {
+    leaves.push_back(xs[i].detach().contiguous(format).requires_grad_(true));
+    if (!T::batchNorm(i))
+      continue;
+    const BatchNormParams &p = norms.emplace_back(Config::kChannels[i]);
+    bnParams.insert(bnParams.end(), {p.weight, p.bias, p.runningMean,
+                                     p.runningVar, p.numBatchesTracked});
+  }
+  at::Tensor y = rtml::kernels::concatRelu<Config>(leaves, bnParams, training);
+  EXPECT_TRUE(y.is_contiguous(format));
+  y.backward(upstream.contiguous(format));
+  std::vector<at::Tensor> results = {y};
+  for (const at::Tensor &leaf : leaves) {
+    EXPECT_TRUE(leaf.grad().is_contiguous(format));
+    results.push_back(leaf.grad());
+  }
+  for (const BatchNormParams &p : norms)
+    results.insert(results.end(), {p.weight.grad(), p.bias.grad(),
+                                   p.runningMean, p.runningVar});
+  return results;
+}
+
+/// The kernel on XS in NCHW and in channels_last agrees within float
+/// rounding: forward, gradients and running statistics.
+template <class Config>
+void expectNhwcEqualsNchw(const std::vector<at::Tensor> &xs, bool training) {
+  SCOPED_TRACE(std::string(training ? "training" : "eval") + ", " +
+               std::to_string(Config::kInputs) + " inputs, [" +
+               std::to_string(xs[0].size(0)) + ", " +
+               std::to_string(xs[0].size(2)) + ", " +
+               std::to_string(xs[0].size(3)) + "]");
+  std::vector<int64_t> sizes = xs[0].sizes().vec();
+  sizes[1] = Config::kTotalChannels;
+  at::Tensor upstream = torch::randn(sizes);
+  auto nchw = runConcatRelu<Config>(xs, upstream,
+                                    at::MemoryFormat::Contiguous, training, 7);
+  auto nhwc = runConcatRelu<Config>(
+      xs, upstream, at::MemoryFormat::ChannelsLast, training, 7);
+  ASSERT_EQ(nchw.size(), nhwc.size());
+  for (size_t i = 0; i < nchw.size(); ++i)
+    EXPECT_LT(relativeError(nhwc[i], nchw[i]), 1e-6) << "result " << i;
+}
+
+template <class Config> void checkNhwcShapes() {
+  torch::manual_seed(30 * Config::kInputs);
+  const std::vector<std::pair<int64_t, std::vector<int64_t>>> shapes = {
+      {2, {3, 3}}, {1, {4, 5}}, {3, {7, 7}}, {5, {6, 6}}, {2, {28, 28}}};
+  for (bool training : {true, false})
+    for (const auto &[n, spatial] : shapes)
+      expectNhwcEqualsNchw<Config>(randomInputs<Config>(n, spatial), training);
+}
+
+// Channel counts that are all multiples of 4 (the CUDA kernels' float4 path).
+struct ByFour {
+  static constexpr int kInputs = 3;
+  static constexpr int64_t kChannels[kInputs] = {8, 4, 12};
+  static constexpr int64_t kTotalChannels = 24;
+};
+
+} // namespace
+
+TEST(ConcatReluKernelNhwc, OneInputEqualsNchw) { checkNhwcShapes<One>(); }
+TEST(ConcatReluKernelNhwc, ThreeInputsEqualNchw) { checkNhwcShapes<Three>(); }
+TEST(ConcatReluKernelNhwc, FiveOddInputsEqualNchw) { checkNhwcShapes<Five>(); }
+TEST(ConcatReluKernelNhwc, MultiplesOfFourEqualNchw) {
+  checkNhwcShapes<ByFour>();
+}
+TEST(ConcatReluKernelNhwc, BatchNormTwoInputsEqualNchw) {
+  checkNhwcShapes<BnTwo>();
+}
+TEST(ConcatReluKernelNhwc, BatchNormMixedWithReluEqualsNchw) {
+  checkNhwcShapes<BnMixed>();
+}
+
+// Channels_last inputs against the float64 reference too; with one input
+// NCHW (a mixed set) the kernels run in NCHW, as for any other layout.
+TEST(ConcatReluKernelNhwc, MatchesFloat64) {
+  torch::manual_seed(31);
+  std::vector<at::Tensor> xs = randomInputs<Four>(3, {5, 6});
+  for (at::Tensor &x : xs)
+    x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  for (bool mixed : {false, true}) {
+    SCOPED_TRACE(mixed ? "input 2 NCHW" : "all channels_last");
+    std::vector<at::Tensor> leaves, leavesD;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      at::Tensor x = mixed && i == 2 ? xs[i].contiguous() : xs[i];
+      leaves.push_back(x.detach().requires_grad_(true));
+      leavesD.push_back(xs[i].detach().to(at::kDouble).requires_grad_(true));
+    }
+    at::Tensor y = rtml::kernels::concatRelu<Four>(leaves);
+    at::Tensor yRef = referenceConcatRelu(leavesD);
+    EXPECT_EQ(y.is_contiguous(at::MemoryFormat::ChannelsLast), !mixed);
+    EXPECT_EQ(y.is_contiguous(), mixed);
+    EXPECT_LT(relativeError(y, yRef), 1e-6);
+    at::Tensor upstream = torch::randn(y.sizes(), at::kDouble);
+    y.backward(upstream.to(at::kFloat));
+    yRef.backward(upstream);
+    for (size_t i = 0; i < xs.size(); ++i)
+      EXPECT_LT(relativeError(leaves[i].grad(), leavesD[i].grad()), 1e-6)
+          << i;
+  }
+}
+
+// The NHWC twin's positions are independent: any split gives the same bits.
+TEST(ConcatReluKernelNhwc, CpuTwinIndependentOfRangeSplit) {
+  torch::manual_seed(32);
+  const int64_t n = 2, hw = 13;
+  std::vector<at::Tensor> xs;
+  const float *xd[Five::kInputs];
+  for (int i = 0; i < Five::kInputs; ++i) {
+    xs.push_back(torch::randn({n, hw, Five::kChannels[i]}));
+    xd[i] = xs.back().data_ptr<float>();
+  }
+  at::Tensor g = torch::randn({n, hw, Five::kTotalChannels});
+  auto run = [&](int64_t piece) {
+    at::Tensor y = torch::empty({n, hw, Five::kTotalChannels});
+    std::vector<at::Tensor> gx;
+    float *gxd[Five::kInputs];
+    for (int i = 0; i < Five::kInputs; ++i) {
+      gx.push_back(torch::empty_like(xs[i]));
+      gxd[i] = gx.back().data_ptr<float>();
+    }
+    for (int64_t b = 0; b < n * hw; b += piece) {
+      int64_t e = std::min(b + piece, n * hw);
+      rtml::kernels::concatReluForwardNhwcCpu<Five>(xd, y.data_ptr<float>(), n,
+                                                    hw, b, e);
+      rtml::kernels::concatReluBackwardNhwcCpu<Five>(
+          g.data_ptr<float>(), y.data_ptr<float>(), gxd, n, hw, b, e);
+    }
+    gx.insert(gx.begin(), y);
+    return gx;
+  };
+  auto whole = run(n * hw);
+  for (int64_t piece : {1, 5, 14}) {
+    auto split = run(piece);
+    for (size_t i = 0; i < whole.size(); ++i)
+      EXPECT_TRUE(at::equal(whole[i], split[i])) << "piece " << piece;
+  }
 }

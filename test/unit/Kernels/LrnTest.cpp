@@ -6,7 +6,9 @@
 // 1e-5 relative error, over window sizes 1..7 and 11 (even windows are
 // asymmetric), channel counts smaller than, equal to and larger than the
 // window, batches of 1 and more, trailing dimensions 1-D to 3-D, tiles and
-// parallel chunks that split images, and non-contiguous inputs.
+// parallel chunks that split images, and non-contiguous inputs. The NHWC
+// (channels_last) kernels against the NCHW ones, forward and gradient, and
+// against the same references.
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/LrnOp.h"
@@ -284,4 +286,100 @@ TEST(LrnKernel, EmptyBatch) {
   EXPECT_EQ(y.sizes(), x.sizes());
   y.sum().backward();
   EXPECT_EQ(x.grad().sizes(), x.sizes());
+}
+
+//===----------------------------------------------------------------------===//
+// NHWC (channels_last): the same numbers as NCHW, in the input's layout
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The kernel on X in NCHW and in channels_last, with the same upstream
+/// gradient: the NHWC result and gradient are channels_last (no copy back)
+/// and equal the NCHW ones within float rounding.
+template <class Config> void expectNhwcEqualsNchw(const at::Tensor &x) {
+  SCOPED_TRACE("size " + std::to_string(Config::kSize) +
+               (Config::kRelu ? " relu" : "") + ", [" +
+               std::to_string(x.size(0)) + ", " + std::to_string(x.size(1)) +
+               ", " + std::to_string(x.size(2)) + ", " +
+               std::to_string(x.size(3)) + "]");
+  // Leaves of their own, in each layout.
+  at::Tensor nchw = x.detach().contiguous().requires_grad_(true);
+  at::Tensor nhwc = x.detach()
+                        .contiguous(at::MemoryFormat::ChannelsLast)
+                        .requires_grad_(true);
+  at::Tensor y = rtml::kernels::localResponseNorm<Config>(nchw);
+  at::Tensor yNhwc = rtml::kernels::localResponseNorm<Config>(nhwc);
+  EXPECT_TRUE(y.is_contiguous());
+  EXPECT_TRUE(yNhwc.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_LT(relativeError(yNhwc, y), 1e-6);
+
+  at::Tensor upstream = torch::randn(y.sizes());
+  y.backward(upstream);
+  yNhwc.backward(upstream.contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(nhwc.grad().is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_LT(relativeError(nhwc.grad(), nchw.grad()), 1e-6);
+}
+
+template <class Config> void checkNhwcShapes() {
+  torch::manual_seed(200 * Config::kSize + Config::kRelu);
+  const std::vector<std::vector<int64_t>> shapes = {
+      {2, 3, 4, 5}, {1, 7, 5, 5}, {3, 13, 6, 7}, {2, 64, 9, 9}, {4, 5, 2, 3}};
+  for (const auto &shape : shapes) {
+    at::Tensor x = torch::randn(shape) * 2;
+    expectNhwcEqualsNchw<Config>(x);
+    expectMatchesFloat64Reference<Config>(
+        x.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
+} // namespace
+
+TEST(LrnKernelNhwc, SeedConstantsFusedEqualsNchw) {
+  checkNhwcShapes<SeedRelu>();
+}
+TEST(LrnKernelNhwc, SeedConstantsPlainEqualsNchw) { checkNhwcShapes<Seed>(); }
+TEST(LrnKernelNhwc, Size1FusedEqualsNchw) { checkNhwcShapes<Size1Relu>(); }
+TEST(LrnKernelNhwc, Size2PlainEqualsNchw) { checkNhwcShapes<Size2>(); }
+TEST(LrnKernelNhwc, Size4GenericBetaEqualsNchw) { checkNhwcShapes<Size4>(); }
+TEST(LrnKernelNhwc, Size7FusedEqualsNchw) { checkNhwcShapes<Size7Relu>(); }
+TEST(LrnKernelNhwc, Size11PlainEqualsNchw) { checkNhwcShapes<Size11>(); }
+
+// A 1x1 image is contiguous in both layouts: it takes the NCHW kernels and
+// stays contiguous.
+TEST(LrnKernelNhwc, OnePixelImagesStayNchw) {
+  at::Tensor x = torch::randn({3, 9, 1, 1}).contiguous(
+      at::MemoryFormat::ChannelsLast);
+  at::Tensor y = rtml::kernels::localResponseNorm<SeedRelu>(x);
+  EXPECT_TRUE(y.is_contiguous());
+  EXPECT_LT(relativeError(y, referenceLrn<SeedRelu>(x.to(at::kDouble))),
+            1e-5);
+}
+
+// The NHWC twin's positions are independent: any split of the range gives
+// the same bits.
+TEST(LrnKernelNhwc, CpuTwinIndependentOfRangeSplit) {
+  torch::manual_seed(8);
+  const int64_t n = 2, c = 11, hw = 15;
+  at::Tensor x = torch::randn({n, hw, c}), g = torch::randn({n, hw, c});
+  auto run = [&](int64_t piece) {
+    at::Tensor y = torch::empty_like(x), p = torch::empty_like(x),
+               gx = torch::empty_like(x);
+    for (int64_t b = 0; b < n * hw; b += piece) {
+      int64_t e = std::min(b + piece, n * hw);
+      rtml::kernels::lrnForwardNhwcCpu<Size4Relu>(
+          x.data_ptr<float>(), y.data_ptr<float>(), p.data_ptr<float>(), n, c,
+          hw, b, e);
+      rtml::kernels::lrnBackwardNhwcCpu<Size4Relu>(
+          x.data_ptr<float>(), p.data_ptr<float>(), g.data_ptr<float>(),
+          gx.data_ptr<float>(), n, c, hw, b, e);
+    }
+    return std::vector<at::Tensor>{y, p, gx};
+  };
+  auto whole = run(n * hw);
+  for (int64_t piece : {1, 4, 17}) {
+    auto split = run(piece);
+    for (size_t i = 0; i < whole.size(); ++i)
+      EXPECT_TRUE(at::equal(whole[i], split[i])) << "piece " << piece;
+  }
 }

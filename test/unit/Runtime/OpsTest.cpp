@@ -543,3 +543,27 @@ TEST(RuntimeOptim, CrossEntropyIsMeanNegativeLogSoftmax) {
   at::Tensor g2 = torch::autograd::grad({manual}, {logits})[0];
   EXPECT_TRUE(at::allclose(g1, g2, 1e-6, 1e-7));
 }
+
+// rtml.to_layout on the CPU: the CPU's layout applies (the CUDA one is for
+// CUDA tensors); a tensor already in it is returned as is, and the gradient
+// comes back in the input's layout.
+TEST(RuntimeOps, ToLayoutAppliesTheLayoutOfTheTensorsDevice) {
+  at::Tensor x = at::randn({2, 3, 4, 5}).requires_grad_(true);
+  at::Tensor same = ops::toLayout(x, ops::Layout::Nchw, ops::Layout::Nhwc);
+  EXPECT_EQ(same.data_ptr(), x.data_ptr());
+
+  at::Tensor nhwc = ops::toLayout(x, ops::Layout::Nhwc, ops::Layout::Nchw);
+  EXPECT_FALSE(nhwc.is_contiguous());
+  EXPECT_TRUE(nhwc.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(at::equal(nhwc, x));
+  at::Tensor again = ops::toLayout(nhwc, ops::Layout::Nhwc, ops::Layout::Nhwc);
+  EXPECT_EQ(again.data_ptr(), nhwc.data_ptr());
+  at::Tensor back = ops::toLayout(nhwc, ops::Layout::Nchw, ops::Layout::Nhwc);
+  EXPECT_TRUE(back.is_contiguous());
+  EXPECT_TRUE(at::equal(back, x));
+
+  at::Tensor upstream = at::randn(x.sizes());
+  back.backward(upstream);
+  EXPECT_TRUE(x.grad().is_contiguous());
+  EXPECT_TRUE(at::equal(x.grad(), upstream));
+}

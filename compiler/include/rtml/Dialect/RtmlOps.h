@@ -46,6 +46,9 @@ constexpr llvm::StringLiteral kDevicesAttr = "rtml.devices";
 /// Module: the classifier heads, main first, as [{name, loss_weight}]; one
 /// per result of the forward function.
 constexpr llvm::StringLiteral kHeadsAttr = "rtml.heads";
+/// Module: the memory layout of convolution stacks per device kind, as
+/// {cpu = "nchw", cuda = "nhwc"} (what --rtml-assign-layout chose).
+constexpr llvm::StringLiteral kLayoutAttr = "rtml.layout";
 /// Any op: the logical device it runs on (absent: the default device).
 constexpr llvm::StringLiteral kDeviceAttr = "rtml.device";
 

@@ -461,4 +461,41 @@ def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu", [AttrSizedOperandSegments]> 
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Memory layout (--rtml-assign-layout)
+//===----------------------------------------------------------------------===//
+
+def Rtml_Layout : I32EnumAttr<"Layout",
+    "memory layout of an [N, C, H, W] tensor", [
+    I32EnumAttrCase<"Nchw", 0, "nchw">,
+    I32EnumAttrCase<"Nhwc", 1, "nhwc">]> {
+  let cppNamespace = "::rtml";
+}
+
+def Rtml_ToLayoutOp : Rtml_Op<"to_layout", [Pure, SameOperandsAndResultType]> {
+  let summary = "a value in the memory layout of the device kind it is on";
+  let description = [{
+    What `--rtml-assign-layout` inserts where a convolution stack begins
+    (its input, each convolution's weight) and ends (a value read by a
+    flatten, a linear or anything else outside the stack). The layout is
+    chosen per device kind, because logical devices are mapped onto physical
+    ones only when the trainer runs: on a CPU tensor the result is in layout
+    `cpu`, on a CUDA tensor in layout `cuda`. `nchw` is the contiguous
+    layout, `nhwc` PyTorch's channels_last; the values are the same, only
+    their order in memory differs, and a value already in its layout is not
+    copied. The ops of the stack keep the layout they are given.
+
+    ```mlir
+    %x1 = rtml.to_layout %x cpu nchw cuda nhwc : tensor<?x3x32x32xf32>
+    %f0 = rtml.to_layout %p cpu nchw cuda nchw : tensor<?x64x4x4xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, Rtml_Layout:$cpu,
+                       Rtml_Layout:$cuda);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat =
+      "$input `cpu` $cpu `cuda` $cuda attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 #endif // RTML_OPS_TD

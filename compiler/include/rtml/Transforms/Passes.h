@@ -8,6 +8,9 @@
 
 namespace rtml {
 
+/// What --rtml-assign-layout (and rtmlc --layout) is asked for.
+enum class LayoutChoice { Auto, Nchw, Nhwc };
+
 #define GEN_PASS_DECL
 #include "rtml/Transforms/Passes.h.inc"
 

@@ -49,4 +49,39 @@ def FuseConcat : Pass<"rtml-fuse-concat", "mlir::ModuleOp"> {
   let dependentDialects = ["::rtml::RtmlDialect"];
 }
 
+def AssignLayout : Pass<"rtml-assign-layout", "mlir::ModuleOp"> {
+  let summary = "Choose each convolution stack's memory layout per device kind";
+  let description = [{
+    A convolution stack is a connected set of ops on 4-D [N, C, H, W] values
+    that keep any memory layout (convolution, activations, LRN, pooling,
+    batch norm, dropout, add, concat, transfers and the fused ops), holding at
+    least one convolution. Each stack gets an `rtml.to_layout` into its
+    layout on every value it reads from outside (the model's input, each
+    convolution's weight) and after each transfer inside it (the target may
+    be another kind of device), and an `rtml.to_layout` back to NCHW on
+    every value read outside it (a flatten, a linear, a result). Logical
+    devices meet physical ones at run time, so the layout is decided per
+    device kind: with `layout=auto`, NHWC (channels_last, what cuDNN's
+    convolutions are fastest in) on CUDA and NCHW on the CPU, where
+    LibTorch's convolutions are NCHW-native; `layout=nchw` or `layout=nhwc`
+    force one layout on both. The module records the choice as
+    `rtml.layout = {cpu = ..., cuda = ...}`. With NCHW on both kinds, or no
+    stack, the function is left as it is; a module that already has
+    `rtml.layout` is left alone.
+  }];
+  let options = [
+    Option<"layout", "layout", "::rtml::LayoutChoice",
+           "::rtml::LayoutChoice::Auto",
+           "Layout of convolution stacks: auto, nchw or nhwc",
+           [{::llvm::cl::values(
+             clEnumValN(::rtml::LayoutChoice::Auto, "auto",
+                        "NHWC on CUDA, NCHW on the CPU"),
+             clEnumValN(::rtml::LayoutChoice::Nchw, "nchw",
+                        "NCHW on every device"),
+             clEnumValN(::rtml::LayoutChoice::Nhwc, "nhwc",
+                        "NHWC on every device"))}]>
+  ];
+  let dependentDialects = ["::rtml::RtmlDialect"];
+}
+
 #endif // RTML_TRANSFORMS_PASSES_TD

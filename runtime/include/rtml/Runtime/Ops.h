@@ -21,6 +21,16 @@ namespace rtml::ops {
 /// differentiable; counted in transferBytes().
 at::Tensor toDevice(const at::Tensor &input, int64_t to, int64_t from);
 
+/// The memory layout of an [N, C, H, W] tensor: contiguous, or PyTorch's
+/// channels_last.
+enum class Layout { Nchw, Nhwc };
+
+/// rtml.to_layout: INPUT in layout ON_CPU if it is a CPU tensor, ON_CUDA if
+/// a CUDA one (the layout is chosen per device kind, since the physical
+/// device is known only here). No copy when INPUT is in it already;
+/// differentiable (the gradient comes back in INPUT's layout).
+at::Tensor toLayout(const at::Tensor &input, Layout onCpu, Layout onCuda);
+
 } // namespace rtml::ops
 
 #endif // RTML_RUNTIME_OPS_H

@@ -17,6 +17,10 @@
 // consecutive addresses of the output and of one input, so every access of a
 // warp is coalesced; each element is read once and written once.
 //
+// NHWC (channels_last, the *Nhwc launchers): the same, with the output
+// channel of an element its index modulo the total channels; float4 when
+// every input's channel count is a multiple of 4.
+//
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELU_CUH
 #define RTML_RUNTIME_KERNELS_CONCATRELU_CUH
@@ -71,19 +75,29 @@ concatReluSelect(const ConcatReluArgs<Pointer, kInputs> &args, int64_t ch,
 /// Element (or first of kVec elements) IDX of image FIRSTIMAGE + blockIdx.y:
 /// its output channel and the offsets of it in the image's output and in
 /// the image's block of its input. Index is 32-bit when an image fits.
-template <class Index, class Pointer, int kInputs>
+/// kNhwc: the image is [hw, total channels] in memory, and so is each
+/// input's [hw, channels]; CH is the element's output channel.
+template <bool kNhwc, class Index, class Pointer, int kInputs>
 __device__ __forceinline__ bool
 concatReluLocate(const ConcatReluArgs<Pointer, kInputs> &args, Index idx,
                  Index perImage, Index hw, int64_t image, Pointer &ptr,
-                 int64_t &outAt, int64_t &inAt) {
+                 int64_t &outAt, int64_t &inAt, Index &ch) {
   if (idx >= perImage)
     return false;
-  const Index ch = idx / hw;
   int64_t channels, offset;
-  concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset);
   outAt = image * static_cast<int64_t>(perImage) + idx;
-  inAt = image * channels * static_cast<int64_t>(hw) +
-         (static_cast<int64_t>(idx) - offset * static_cast<int64_t>(hw));
+  if constexpr (kNhwc) {
+    const Index total = perImage / hw, pixel = idx / total;
+    ch = idx - pixel * total;
+    concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset);
+    inAt = (image * static_cast<int64_t>(hw) + pixel) * channels +
+           (static_cast<int64_t>(ch) - offset);
+  } else {
+    ch = idx / hw;
+    concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset);
+    inAt = image * channels * static_cast<int64_t>(hw) +
+           (static_cast<int64_t>(idx) - offset * static_cast<int64_t>(hw));
+  }
   return true;
 }
 
@@ -114,8 +128,9 @@ concatReluSelectNorm(const ConcatReluNorms<kInputs> &norms,
   }
 }
 
-/// kNorm: some input has a batch norm (NORMS is read at all).
-template <class Index, int kVec, int kInputs, bool kNorm>
+/// kNorm: some input has a batch norm (NORMS is read at all). kNhwc: NHWC
+/// data (see concatReluLocate).
+template <class Index, int kVec, int kInputs, bool kNorm, bool kNhwc = false>
 __global__ void __launch_bounds__(kConcatReluThreads)
     concatReluForwardKernel(ConcatReluArgs<const float *, kInputs> args,
                             ConcatReluNorms<kInputs> norms,
@@ -126,20 +141,34 @@ __global__ void __launch_bounds__(kConcatReluThreads)
       kVec;
   const float *x;
   int64_t outAt, inAt;
-  if (!concatReluLocate(args, idx, perImage, hw, firstImage + blockIdx.y, x,
-                        outAt, inAt))
+  Index ch;
+  if (!concatReluLocate<kNhwc>(args, idx, perImage, hw,
+                               firstImage + blockIdx.y, x, outAt, inAt, ch))
     return;
   const float *mean = nullptr, *scale = nullptr, *beta = nullptr;
   if constexpr (kNorm)
-    concatReluSelectNorm(norms, args.layout, static_cast<int64_t>(idx / hw),
-                         mean, scale, beta);
-  // With kVec == 4, hw % 4 == 0: the 4 elements share one channel.
+    concatReluSelectNorm(norms, args.layout, static_cast<int64_t>(ch), mean,
+                         scale, beta);
+  // With kVec == 4 in NCHW, hw % 4 == 0: the 4 elements share one channel.
   auto activate = [&](float v) {
     return mean
                ? concatBnReluActivate(v, __ldg(mean), __ldg(scale), __ldg(beta))
                : concatReluActivate(v);
   };
-  if constexpr (kVec == 4) {
+  if constexpr (kVec == 4 && kNhwc) {
+    // Every C_i % 4 == 0: 4 consecutive channels of one input and pixel.
+    float4 v = __ldg(reinterpret_cast<const float4 *>(x + inAt));
+    auto activateAt = [&](float value, int k) {
+      return mean ? concatBnReluActivate(value, __ldg(mean + k),
+                                         __ldg(scale + k), __ldg(beta + k))
+                  : concatReluActivate(value);
+    };
+    v.x = activateAt(v.x, 0);
+    v.y = activateAt(v.y, 1);
+    v.z = activateAt(v.z, 2);
+    v.w = activateAt(v.w, 3);
+    *reinterpret_cast<float4 *>(output + outAt) = v;
+  } else if constexpr (kVec == 4) {
     float4 v = __ldg(reinterpret_cast<const float4 *>(x + inAt));
     v.x = activate(v.x);
     v.y = activate(v.y);
@@ -151,7 +180,7 @@ __global__ void __launch_bounds__(kConcatReluThreads)
   }
 }
 
-template <class Index, int kVec, int kInputs>
+template <class Index, int kVec, int kInputs, bool kNhwc = false>
 __global__ void __launch_bounds__(kConcatReluThreads)
     concatReluBackwardKernel(ConcatReluArgs<float *, kInputs> args,
                              const float *__restrict__ gradOutput,
@@ -162,8 +191,9 @@ __global__ void __launch_bounds__(kConcatReluThreads)
       kVec;
   float *gx;
   int64_t outAt, inAt;
-  if (!concatReluLocate(args, idx, perImage, hw, firstImage + blockIdx.y, gx,
-                        outAt, inAt) ||
+  Index ch;
+  if (!concatReluLocate<kNhwc>(args, idx, perImage, hw,
+                               firstImage + blockIdx.y, gx, outAt, inAt, ch) ||
       !gx)
     return;
   if constexpr (kVec == 4) {
@@ -186,11 +216,13 @@ inline bool concatReluAligned(const void *p) {
 }
 
 /// Launches KERNEL<Index, kVec> over every image in chunks of at most
-/// kConcatReluMaxImages, with float4 accesses when hw % 4 == 0 and ALIGNED.
+/// kConcatReluMaxImages, with float4 accesses when RUN % 4 == 0 and ALIGNED.
+/// RUN: the length of the runs of elements that share an input and a
+/// channel (NCHW: hw) or an input and a pixel (NHWC: a divisor of every C_i).
 template <int kInputs, class Args, class Launch>
-void concatReluLaunch(int64_t n, int64_t perImage, int64_t hw, bool aligned,
+void concatReluLaunch(int64_t n, int64_t perImage, int64_t run, bool aligned,
                       Launch &&launch) {
-  const int vec = (hw % 4 == 0 && aligned) ? 4 : 1;
+  const int vec = (run % 4 == 0 && aligned) ? 4 : 1;
   const int64_t threads = (perImage + vec - 1) / vec;
   const unsigned blocks = static_cast<unsigned>(
       (threads + kConcatReluThreads - 1) / kConcatReluThreads);
@@ -205,13 +237,23 @@ void concatReluLaunch(int64_t n, int64_t perImage, int64_t hw, bool aligned,
 
 } // namespace cuda_detail
 
-template <class Config>
-void concatReluForwardCuda(
+namespace cuda_detail {
+/// 4 when every input's channel count is a multiple of 4 (NHWC float4
+/// accesses then never straddle two inputs), else 1.
+template <class Config> constexpr int64_t concatReluNhwcRun() {
+  using T = ConcatReluTraits<Config>;
+  for (int i = 0; i < T::kInputs; ++i)
+    if (Config::kChannels[i] % 4 != 0)
+      return 1;
+  return 4;
+}
+
+template <class Config, bool kNhwc>
+void concatReluForward(
     const float *const *inputs, float *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream) {
   using T = ConcatReluTraits<Config>;
-  using namespace cuda_detail;
   const int64_t perImage = T::kTotalChannels * hw;
   if (n == 0 || perImage == 0)
     return;
@@ -224,37 +266,36 @@ void concatReluForwardCuda(
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   concatReluLaunch<T::kInputs, decltype(args)>(
-      n, perImage, hw, aligned,
+      n, perImage, kNhwc ? concatReluNhwcRun<Config>() : hw, aligned,
       [&](dim3 grid, int64_t first, int vec, bool narrow) {
         constexpr bool kNorm = T::kBatchNorms > 0;
         if (narrow && vec == 4)
-          concatReluForwardKernel<uint32_t, 4, T::kInputs, kNorm>
+          concatReluForwardKernel<uint32_t, 4, T::kInputs, kNorm, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(
                   args, norms, output, static_cast<uint32_t>(perImage),
                   static_cast<uint32_t>(hw), first);
         else if (narrow)
-          concatReluForwardKernel<uint32_t, 1, T::kInputs, kNorm>
+          concatReluForwardKernel<uint32_t, 1, T::kInputs, kNorm, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(
                   args, norms, output, static_cast<uint32_t>(perImage),
                   static_cast<uint32_t>(hw), first);
         else if (vec == 4)
-          concatReluForwardKernel<int64_t, 4, T::kInputs, kNorm>
+          concatReluForwardKernel<int64_t, 4, T::kInputs, kNorm, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
                                                    perImage, hw, first);
         else
-          concatReluForwardKernel<int64_t, 1, T::kInputs, kNorm>
+          concatReluForwardKernel<int64_t, 1, T::kInputs, kNorm, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
                                                    perImage, hw, first);
         concatReluCheckLaunch("forward");
       });
 }
 
-template <class Config>
-void concatReluBackwardCuda(const float *gradOutput, const float *output,
-                            float *const *gradInputs, int64_t n, int64_t hw,
-                            void *stream) {
+template <class Config, bool kNhwc>
+void concatReluBackward(const float *gradOutput, const float *output,
+                        float *const *gradInputs, int64_t n, int64_t hw,
+                        void *stream) {
   using T = ConcatReluTraits<Config>;
-  using namespace cuda_detail;
   const int64_t perImage = T::kTotalChannels * hw;
   if (n == 0 || perImage == 0)
     return;
@@ -267,30 +308,70 @@ void concatReluBackwardCuda(const float *gradOutput, const float *output,
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   concatReluLaunch<T::kInputs, decltype(args)>(
-      n, perImage, hw, aligned,
+      n, perImage, kNhwc ? concatReluNhwcRun<Config>() : hw, aligned,
       [&](dim3 grid, int64_t first, int vec, bool narrow) {
+        constexpr int kIn = T::kInputs;
         if (narrow && vec == 4)
-          concatReluBackwardKernel<uint32_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
-              args, gradOutput, output, static_cast<uint32_t>(perImage),
-              static_cast<uint32_t>(hw), first);
+          concatReluBackwardKernel<uint32_t, 4, kIn, kNhwc>
+              <<<grid, kConcatReluThreads, 0, s>>>(
+                  args, gradOutput, output, static_cast<uint32_t>(perImage),
+                  static_cast<uint32_t>(hw), first);
         else if (narrow)
-          concatReluBackwardKernel<uint32_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
-              args, gradOutput, output, static_cast<uint32_t>(perImage),
-              static_cast<uint32_t>(hw), first);
+          concatReluBackwardKernel<uint32_t, 1, kIn, kNhwc>
+              <<<grid, kConcatReluThreads, 0, s>>>(
+                  args, gradOutput, output, static_cast<uint32_t>(perImage),
+                  static_cast<uint32_t>(hw), first);
         else if (vec == 4)
-          concatReluBackwardKernel<int64_t, 4><<<grid, kConcatReluThreads, 0, s>>>(
-              args, gradOutput, output, perImage, hw, first);
+          concatReluBackwardKernel<int64_t, 4, kIn, kNhwc>
+              <<<grid, kConcatReluThreads, 0, s>>>(args, gradOutput, output,
+                                                   perImage, hw, first);
         else
-          concatReluBackwardKernel<int64_t, 1><<<grid, kConcatReluThreads, 0, s>>>(
-              args, gradOutput, output, perImage, hw, first);
+          concatReluBackwardKernel<int64_t, 1, kIn, kNhwc>
+              <<<grid, kConcatReluThreads, 0, s>>>(args, gradOutput, output,
+                                                   perImage, hw, first);
         concatReluCheckLaunch("backward");
       });
+}
+} // namespace cuda_detail
+
+template <class Config>
+void concatReluForwardCuda(
+    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
+    void *stream) {
+  cuda_detail::concatReluForward<Config, false>(inputs, output, n, hw, norms,
+                                                stream);
+}
+
+template <class Config>
+void concatReluForwardNhwcCuda(
+    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
+    void *stream) {
+  cuda_detail::concatReluForward<Config, true>(inputs, output, n, hw, norms,
+                                               stream);
+}
+
+template <class Config>
+void concatReluBackwardCuda(const float *gradOutput, const float *output,
+                            float *const *gradInputs, int64_t n, int64_t hw,
+                            void *stream) {
+  cuda_detail::concatReluBackward<Config, false>(gradOutput, output,
+                                                 gradInputs, n, hw, stream);
+}
+
+template <class Config>
+void concatReluBackwardNhwcCuda(const float *gradOutput, const float *output,
+                                float *const *gradInputs, int64_t n,
+                                int64_t hw, void *stream) {
+  cuda_detail::concatReluBackward<Config, true>(gradOutput, output, gradInputs,
+                                                n, hw, stream);
 }
 
 namespace cuda_detail {
 /// One thread per element of GRAD ([n, channels, hw]), grid-stride; a
 /// template, as its launcher, so that a header can define it.
-template <class Config>
+template <class Config, bool kNhwc = false>
 __global__ void __launch_bounds__(kConcatReluThreads)
     concatBnReluInputGradKernel(float *__restrict__ grad,
                                 const float *__restrict__ x,
@@ -302,11 +383,30 @@ __global__ void __launch_bounds__(kConcatReluThreads)
   for (int64_t e =
            static_cast<int64_t>(blockIdx.x) * kConcatReluThreads + threadIdx.x;
        e < total; e += static_cast<int64_t>(gridDim.x) * kConcatReluThreads) {
-    const int64_t c = (e / hw) % channels;
+    const int64_t c = kNhwc ? e % channels : (e / hw) % channels;
     grad[e] = concatBnReluInputGrad(grad[e], __ldg(x + e), __ldg(mean + c),
                                     __ldg(scale + c), __ldg(meanDz + c),
                                     __ldg(xhatCoef + c));
   }
+}
+} // namespace cuda_detail
+
+namespace cuda_detail {
+template <class Config, bool kNhwc>
+void concatBnReluInputGrad(float *grad, const float *x, const float *mean,
+                           const float *scale, const float *meanDz,
+                           const float *xhatCoef, int64_t n, int64_t channels,
+                           int64_t hw, void *stream) {
+  const int64_t total = n * channels * hw;
+  if (total == 0)
+    return;
+  // Grid-stride beyond 2^16 blocks: enough to fill any GPU.
+  const int64_t blocks = (total + kConcatReluThreads - 1) / kConcatReluThreads;
+  const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
+  concatBnReluInputGradKernel<Config, kNhwc>
+      <<<grid, kConcatReluThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+          grad, x, mean, scale, meanDz, xhatCoef, total, channels, hw);
+  concatReluCheckLaunch("batch norm backward");
 }
 } // namespace cuda_detail
 
@@ -315,23 +415,24 @@ void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
                                const float *scale, const float *meanDz,
                                const float *xhatCoef, int64_t n,
                                int64_t channels, int64_t hw, void *stream) {
-  using namespace cuda_detail;
-  const int64_t total = n * channels * hw;
-  if (total == 0)
-    return;
-  // Grid-stride beyond 2^16 blocks: enough to fill any GPU.
-  const int64_t blocks = (total + kConcatReluThreads - 1) / kConcatReluThreads;
-  const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
-  concatBnReluInputGradKernel<Config>
-      <<<grid, kConcatReluThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-          grad, x, mean, scale, meanDz, xhatCoef, total, channels, hw);
-  concatReluCheckLaunch("batch norm backward");
+  cuda_detail::concatBnReluInputGrad<Config, false>(
+      grad, x, mean, scale, meanDz, xhatCoef, n, channels, hw, stream);
+}
+
+template <class Config>
+void concatBnReluInputGradNhwcCuda(float *grad, const float *x,
+                                   const float *mean, const float *scale,
+                                   const float *meanDz, const float *xhatCoef,
+                                   int64_t n, int64_t channels, int64_t hw,
+                                   void *stream) {
+  cuda_detail::concatBnReluInputGrad<Config, true>(
+      grad, x, mean, scale, meanDz, xhatCoef, n, channels, hw, stream);
 }
 
 } // namespace rtml::kernels
 
-/// Explicit instantiations of both launchers for CONFIG, at global scope in
-/// a .cu file that has CONFIG's definition.
+/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at
+/// global scope in a .cu file that has CONFIG's definition.
 #define RTML_INSTANTIATE_CONCAT_RELU_CUDA(Config)                              \
   template void ::rtml::kernels::concatReluForwardCuda<Config>(                \
       const float *const *, float *, int64_t, int64_t,                         \
@@ -341,6 +442,16 @@ void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
   template void ::rtml::kernels::concatReluBackwardCuda<Config>(               \
       const float *, const float *, float *const *, int64_t, int64_t, void *); \
   template void ::rtml::kernels::concatBnReluInputGradCuda<Config>(            \
+      float *, const float *, const float *, const float *, const float *,     \
+      const float *, int64_t, int64_t, int64_t, void *);                       \
+  template void ::rtml::kernels::concatReluForwardNhwcCuda<Config>(            \
+      const float *const *, float *, int64_t, int64_t,                         \
+      const ::rtml::kernels::ConcatReluNorms<                                  \
+          ::rtml::kernels::ConcatReluTraits<Config>::kInputs> &,               \
+      void *);                                                                 \
+  template void ::rtml::kernels::concatReluBackwardNhwcCuda<Config>(           \
+      const float *, const float *, float *const *, int64_t, int64_t, void *); \
+  template void ::rtml::kernels::concatBnReluInputGradNhwcCuda<Config>(        \
       float *, const float *, const float *, const float *, const float *,     \
       const float *, int64_t, int64_t, int64_t, void *);
 

@@ -314,6 +314,89 @@ inline void concatBnReluInputGradCpu(float *grad, const float *x,
 }
 
 //===----------------------------------------------------------------------===//
+// CPU twin, NHWC (channels_last)
+//===----------------------------------------------------------------------===//
+//
+// In NHWC each pixel's channels are one contiguous run: input i's run of C_i
+// channels goes into its slice [off_i, off_i + C_i) of the output pixel's
+// run of kTotalChannels, and the backward reads the slice back. Positions are
+// the flat (image, pixel) indices of [0, n * hw); the element functions are
+// the NCHW twin's, so both layouts give the same bits.
+
+/// Forward on NHWC data (input i [n, hw, C_i], the output [n, hw,
+/// kTotalChannels] in memory) for the positions [begin, end); otherwise as
+/// concatReluForwardCpu.
+template <class Config>
+void concatReluForwardNhwcCpu(
+    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    int64_t begin, int64_t end,
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> *norms = nullptr) {
+  using T = ConcatReluTraits<Config>;
+  static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
+  (void)n;
+  (void)hw;
+  for (int64_t pos = begin; pos < end; ++pos) {
+    for (int input = 0; input < T::kInputs; ++input) {
+      const int64_t channels = layout.channels[input];
+      const float *__restrict x = inputs[input] + pos * channels;
+      float *__restrict y =
+          output + pos * T::kTotalChannels + layout.offsets[input];
+      if (norms && norms->mean[input]) {
+        const float *mean = norms->mean[input], *scale = norms->scale[input],
+                    *beta = norms->beta[input];
+        for (int64_t c = 0; c < channels; ++c)
+          y[c] = concatBnReluActivate(x[c], mean[c], scale[c], beta[c]);
+        continue;
+      }
+      for (int64_t c = 0; c < channels; ++c)
+        y[c] = concatReluActivate(x[c]);
+    }
+  }
+}
+
+/// Backward on NHWC data for the positions [begin, end); otherwise as
+/// concatReluBackwardCpu.
+template <class Config>
+void concatReluBackwardNhwcCpu(const float *gradOutput, const float *output,
+                               float *const *gradInputs, int64_t n, int64_t hw,
+                               int64_t begin, int64_t end) {
+  using T = ConcatReluTraits<Config>;
+  static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
+  (void)n;
+  (void)hw;
+  for (int64_t pos = begin; pos < end; ++pos) {
+    for (int input = 0; input < T::kInputs; ++input) {
+      if (!gradInputs[input])
+        continue;
+      const int64_t channels = layout.channels[input];
+      const int64_t at = pos * T::kTotalChannels + layout.offsets[input];
+      const float *__restrict g = gradOutput + at, *__restrict y = output + at;
+      float *__restrict gx = gradInputs[input] + pos * channels;
+      for (int64_t c = 0; c < channels; ++c)
+        gx[c] = concatReluMaskGrad(y[c], g[c]);
+    }
+  }
+}
+
+/// The batch norm's second backward pass on NHWC data ([n, hw, channels] in
+/// memory), in place, for the positions [begin, end) of [0, n * hw);
+/// otherwise as concatBnReluInputGradCpu.
+inline void concatBnReluInputGradNhwcCpu(float *grad, const float *x,
+                                         const float *mean, const float *scale,
+                                         const float *meanDz,
+                                         const float *xhatCoef,
+                                         int64_t channels, int64_t begin,
+                                         int64_t end) {
+  for (int64_t pos = begin; pos < end; ++pos) {
+    float *__restrict g = grad + pos * channels;
+    const float *__restrict xp = x + pos * channels;
+    for (int64_t c = 0; c < channels; ++c)
+      g[c] = concatBnReluInputGrad(g[c], xp[c], mean[c], scale[c], meanDz[c],
+                                   xhatCoef[c]);
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // CUDA launchers (defined in ConcatRelu.cuh, instantiated per config in a
 // model's kernels.cu by RTML_INSTANTIATE_CONCAT_RELU_CUDA)
 //===----------------------------------------------------------------------===//
@@ -344,6 +427,24 @@ void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
                                const float *scale, const float *meanDz,
                                const float *xhatCoef, int64_t n,
                                int64_t channels, int64_t hw, void *stream);
+
+/// The NHWC forms of the three launchers: data as the NHWC CPU twin's,
+/// arguments as the NCHW launchers'.
+template <class Config>
+void concatReluForwardNhwcCuda(
+    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
+    void *stream);
+template <class Config>
+void concatReluBackwardNhwcCuda(const float *gradOutput, const float *output,
+                                float *const *gradInputs, int64_t n,
+                                int64_t hw, void *stream);
+template <class Config>
+void concatBnReluInputGradNhwcCuda(float *grad, const float *x,
+                                   const float *mean, const float *scale,
+                                   const float *meanDz, const float *xhatCoef,
+                                   int64_t n, int64_t channels, int64_t hw,
+                                   void *stream);
 
 } // namespace rtml::kernels
 

@@ -11,12 +11,12 @@
 // A custom autograd function runs the CPU twin (parallel over output rows)
 // on CPU tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu
 // is compiled and linked), the CUDA kernels on the current stream for CUDA
-// tensors. For plain ReLUs it saves only the output (the ReLU mask); an
-// input with a batch norm also saves that input and its statistics. The
-// batch norm's per-channel statistics and gradient sums are ATen
-// reductions, on either device. Included by every emitted kernels.cpp, so it
-// pulls in only the autograd-function and per-op headers, not
-// <torch/torch.h>.
+// tensors; each in its NHWC form for channels_last inputs. For plain ReLUs
+// it saves only the output (the ReLU mask); an input with a batch norm also
+// saves that input and its statistics. The batch norm's per-channel
+// statistics and gradient sums are ATen reductions, on either device.
+// Included by every emitted kernels.cpp, so it pulls in only the
+// autograd-function and per-op headers, not <torch/torch.h>.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELUOP_H
@@ -148,6 +148,24 @@ inline std::vector<int64_t> concatReluReducedDims(const at::Tensor &x) {
   return dims;
 }
 
+/// Whether the kernels run in NHWC: every input is channels_last and not
+/// all are also contiguous NCHW (1x1 images are both, and take NCHW). A
+/// mixed set is made contiguous, as any other layout.
+inline bool concatReluChannelsLast(at::TensorList inputs) {
+  bool allNchw = true;
+  for (const at::Tensor &x : inputs) {
+    if (x.dim() != 4 || !x.is_contiguous(at::MemoryFormat::ChannelsLast))
+      return false;
+    allNchw = allNchw && x.is_contiguous();
+  }
+  return !allNchw;
+}
+
+inline at::MemoryFormat concatReluMemoryFormat(bool channelsLast) {
+  return channelsLast ? at::MemoryFormat::ChannelsLast
+                      : at::MemoryFormat::Contiguous;
+}
+
 #ifdef RTML_WITH_CUDA
 inline void *concatReluCurrentStream(const at::Tensor &x) {
   return static_cast<void *>(
@@ -170,11 +188,13 @@ struct ConcatReluFunction
                             bool training) {
     const detail::ConcatReluShape s = detail::concatReluShape<Config>(inputs);
     detail::concatReluCheckBatchNormParams<Config>(inputs, bnParams);
+    const bool nhwc = detail::concatReluChannelsLast(inputs);
+    const at::MemoryFormat format = detail::concatReluMemoryFormat(nhwc);
     std::vector<at::Tensor> xs;
     xs.reserve(T::kInputs);
     const float *xd[T::kInputs];
     for (int i = 0; i < T::kInputs; ++i) {
-      xs.push_back(inputs[i].contiguous());
+      xs.push_back(inputs[i].contiguous(format));
       xd[i] = xs.back().data_ptr<float>();
     }
     // Each batch norm's per-channel constants (kept alive until the kernel
@@ -221,9 +241,17 @@ struct ConcatReluFunction
       keep.insert(keep.end(), {scale, beta});
       saved.insert(saved.end(), {xs[i], mean, invstd, weight});
     }
-    at::Tensor y = at::empty(s.outputSizes, xs[0].options());
+    at::Tensor y =
+        at::empty(s.outputSizes, xs[0].options().memory_format(format));
     float *yd = y.data_ptr<float>();
-    if (y.is_cpu()) {
+    if (y.is_cpu() && nhwc) {
+      at::parallel_for(0, s.n * s.hw,
+                       detail::concatReluGrain(T::kTotalChannels),
+                       [&](int64_t begin, int64_t end) {
+                         concatReluForwardNhwcCpu<Config>(xd, yd, s.n, s.hw,
+                                                          begin, end, &norms);
+                       });
+    } else if (y.is_cpu()) {
       at::parallel_for(
           0, s.n * T::kTotalChannels, detail::concatReluGrain(s.hw),
           [&](int64_t begin, int64_t end) {
@@ -232,8 +260,12 @@ struct ConcatReluFunction
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(y.device());
-      concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
-                                    detail::concatReluCurrentStream(y));
+      if (nhwc)
+        concatReluForwardNhwcCuda<Config>(xd, yd, s.n, s.hw, norms,
+                                          detail::concatReluCurrentStream(y));
+      else
+        concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
+                                      detail::concatReluCurrentStream(y));
       // The stream may still read the constants: the caching allocator
       // hands their memory out again only in stream order.
 #endif
@@ -250,6 +282,7 @@ struct ConcatReluFunction
       saved.insert(saved.begin(), y);
       ctx->save_for_backward(saved);
       ctx->saved_data["training"] = training;
+      ctx->saved_data["nhwc"] = nhwc;
     }
     return y;
   }
@@ -263,7 +296,9 @@ struct ConcatReluFunction
     torch::autograd::variable_list grads(T::kInputs + 5 * T::kBatchNorms + 1);
     if (!gradOutputs[0].defined())
       return grads;
-    at::Tensor gy = gradOutputs[0].contiguous();
+    const bool nhwc = ctx->saved_data["nhwc"].toBool();
+    const at::MemoryFormat format = detail::concatReluMemoryFormat(nhwc);
+    at::Tensor gy = gradOutputs[0].contiguous(format);
     const int64_t n = y.size(0);
     int64_t hw = 1;
     for (int64_t d = 2; d < y.dim(); ++d)
@@ -283,11 +318,17 @@ struct ConcatReluFunction
       if (!wanted)
         continue;
       sizes[1] = Config::kChannels[i];
-      grads[i] = at::empty(sizes, y.options());
+      grads[i] = at::empty(sizes, y.options().memory_format(format));
       gxd[i] = grads[i].data_ptr<float>();
     }
     const float *gyd = gy.data_ptr<float>(), *yd = y.data_ptr<float>();
-    if (y.is_cpu()) {
+    if (y.is_cpu() && nhwc) {
+      at::parallel_for(0, n * hw, detail::concatReluGrain(T::kTotalChannels),
+                       [&](int64_t begin, int64_t end) {
+                         concatReluBackwardNhwcCpu<Config>(gyd, yd, gxd, n, hw,
+                                                           begin, end);
+                       });
+    } else if (y.is_cpu()) {
       at::parallel_for(0, n * T::kTotalChannels, detail::concatReluGrain(hw),
                        [&](int64_t begin, int64_t end) {
                          concatReluBackwardCpu<Config>(gyd, yd, gxd, n, hw,
@@ -296,8 +337,12 @@ struct ConcatReluFunction
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(y.device());
-      concatReluBackwardCuda<Config>(gyd, yd, gxd, n, hw,
-                                     detail::concatReluCurrentStream(y));
+      if (nhwc)
+        concatReluBackwardNhwcCuda<Config>(gyd, yd, gxd, n, hw,
+                                           detail::concatReluCurrentStream(y));
+      else
+        concatReluBackwardCuda<Config>(gyd, yd, gxd, n, hw,
+                                       detail::concatReluCurrentStream(y));
 #endif
     }
     if constexpr (T::kBatchNorms > 0) {
@@ -311,7 +356,7 @@ struct ConcatReluFunction
           continue;
         backwardBatchNorm(grads[i], saved[first + kInput], saved[first + kMean],
                           saved[first + kInvstd], saved[first + kWeight],
-                          training, grads[param], grads[param + 1]);
+                          training, nhwc, grads[param], grads[param + 1]);
         if (!ctx->needs_input_grad(param))
           grads[param] = at::Tensor();
         if (!ctx->needs_input_grad(param + 1))
@@ -324,13 +369,15 @@ struct ConcatReluFunction
   }
 
 private:
-  /// Turns GRAD (dz, [n, C, ...]) into the batch norm's input gradient in
-  /// place, and sets GRADWEIGHT = sum(dz * xhat) and GRADBIAS = sum(dz).
+  /// Turns GRAD (dz, [n, C, ...], laid out as X: NHWC when NHWC) into the
+  /// batch norm's input gradient in place, and sets GRADWEIGHT = sum(dz *
+  /// xhat) and GRADBIAS = sum(dz).
   static void backwardBatchNorm(at::Tensor &grad, const at::Tensor &x,
                                 const at::Tensor &mean,
                                 const at::Tensor &invstd,
                                 const at::Tensor &weight, bool training,
-                                at::Tensor &gradWeight, at::Tensor &gradBias) {
+                                bool nhwc, at::Tensor &gradWeight,
+                                at::Tensor &gradBias) {
     std::vector<int64_t> dims = detail::concatReluReducedDims(x);
     std::vector<int64_t> channelShape(x.dim(), 1);
     channelShape[1] = x.size(1);
@@ -354,7 +401,13 @@ private:
     const float *xd = x.data_ptr<float>(), *m = mean.data_ptr<float>(),
                 *sc = scale.data_ptr<float>(), *md = meanDz.data_ptr<float>(),
                 *xc = xhatCoef.data_ptr<float>();
-    if (grad.is_cpu()) {
+    if (grad.is_cpu() && nhwc) {
+      at::parallel_for(0, n * hw, detail::concatReluGrain(channels),
+                       [&](int64_t begin, int64_t end) {
+                         concatBnReluInputGradNhwcCpu(g, xd, m, sc, md, xc,
+                                                      channels, begin, end);
+                       });
+    } else if (grad.is_cpu()) {
       at::parallel_for(0, n * channels, detail::concatReluGrain(hw),
                        [&](int64_t begin, int64_t end) {
                          concatBnReluInputGradCpu(g, xd, m, sc, md, xc,
@@ -363,8 +416,14 @@ private:
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(grad.device());
-      concatBnReluInputGradCuda<Config>(g, xd, m, sc, md, xc, n, channels, hw,
-                                        detail::concatReluCurrentStream(grad));
+      if (nhwc)
+        concatBnReluInputGradNhwcCuda<Config>(
+            g, xd, m, sc, md, xc, n, channels, hw,
+            detail::concatReluCurrentStream(grad));
+      else
+        concatBnReluInputGradCuda<Config>(
+            g, xd, m, sc, md, xc, n, channels, hw,
+            detail::concatReluCurrentStream(grad));
 #endif
     }
   }
@@ -380,7 +439,8 @@ private:
 /// per such input in input order.
 /// INPUTS: Config::kInputs float32 tensors [N, Config::kChannels[i], ...]
 /// with equal N and trailing sizes, on the CPU or (with RTML_WITH_CUDA) one
-/// CUDA device; any layout (made contiguous).
+/// CUDA device. Channels_last inputs run the NHWC kernels and give a
+/// channels_last result; any other layout is made contiguous.
 template <class Config>
 at::Tensor concatRelu(const std::vector<at::Tensor> &inputs,
                       const std::vector<at::Tensor> &bnParams = {},

@@ -15,6 +15,11 @@
 // moves): every input is read from memory once per pass, and the window sum
 // is a few register FMAs instead of SIZE loads.
 //
+// NHWC (channels_last, the *Nhwc launchers) keeps one thread per pixel: its
+// channels, the window's direction, are then one contiguous run, which the
+// thread reads a cache line at a time; the arithmetic, and so every bit of
+// the result, is the NCHW kernel's.
+//
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRN_CUH
 #define RTML_RUNTIME_KERNELS_LRN_CUH
@@ -70,14 +75,32 @@ __device__ __forceinline__ float lrnSum(const float (&window)[kLength]) {
   return s;
 }
 
-/// Activated input of channel CH (0 outside [0, C): the zero padding).
+/// Activated input of channel CH (0 outside [0, C): the zero padding), the
+/// channels STRIDE floats apart (hw in NCHW, 1 in NHWC).
 template <class Config>
 __device__ __forceinline__ float lrnLoad(const float *__restrict__ x, int ch,
-                                         int c, int64_t hw) {
-  return ch >= 0 && ch < c ? lrnActivate<Config>(__ldg(x + ch * hw)) : 0.0f;
+                                         int c, int64_t stride) {
+  return ch >= 0 && ch < c ? lrnActivate<Config>(__ldg(x + ch * stride))
+                           : 0.0f;
 }
 
-template <class Config>
+/// Where position POS's channel 0 is, and how far apart its channels are:
+/// NCHW (image, channel, pixel) or NHWC (image, pixel, channel).
+template <bool kNhwc>
+__device__ __forceinline__ void lrnLocate(int64_t pos, int c, int64_t hw,
+                                          int64_t &offset, int64_t &stride) {
+  if constexpr (kNhwc) {
+    offset = pos * c;
+    stride = 1;
+  } else {
+    const int64_t image = pos / hw;
+    offset = image * c * hw + (pos - image * hw);
+    stride = hw;
+  }
+}
+
+/// kNhwc: one thread per pixel still, walking the pixel's contiguous channels.
+template <class Config, bool kNhwc = false>
 __global__ void __launch_bounds__(kLrnThreads)
     lrnForwardKernel(const float *__restrict__ x, float *__restrict__ y,
                      float *__restrict__ scalePow, int64_t positions, int c,
@@ -86,7 +109,8 @@ __global__ void __launch_bounds__(kLrnThreads)
   const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
   if (pos >= positions)
     return;
-  const int64_t image = pos / hw, offset = image * c * hw + (pos - image * hw);
+  int64_t offset, stride;
+  lrnLocate<kNhwc>(pos, c, hw, offset, stride);
   x += offset;
   y += offset;
   if (scalePow)
@@ -96,18 +120,18 @@ __global__ void __launch_bounds__(kLrnThreads)
   float window[T::kSize];
 #pragma unroll
   for (int i = 0; i < T::kSize; ++i)
-    window[i] = lrnLoad<Config>(x, i - T::kBefore, c, hw);
+    window[i] = lrnLoad<Config>(x, i - T::kBefore, c, stride);
 #pragma unroll 4
   for (int ch = 0; ch < c; ++ch) {
     const float p = lrnScalePow<Config>(lrnScale<Config>(lrnSumSquares(window)));
-    y[ch * hw] = lrnOutput(window[T::kBefore], p);
+    y[ch * stride] = lrnOutput(window[T::kBefore], p);
     if (scalePow)
-      scalePow[ch * hw] = p;
-    lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, hw));
+      scalePow[ch * stride] = p;
+    lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, stride));
   }
 }
 
-template <class Config>
+template <class Config, bool kNhwc = false>
 __global__ void __launch_bounds__(kLrnThreads)
     lrnBackwardKernel(const float *__restrict__ x,
                       const float *__restrict__ scalePow,
@@ -117,7 +141,8 @@ __global__ void __launch_bounds__(kLrnThreads)
   const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
   if (pos >= positions)
     return;
-  const int64_t image = pos / hw, offset = image * c * hw + (pos - image * hw);
+  int64_t offset, stride;
+  lrnLocate<kNhwc>(pos, c, hw, offset, stride);
   x += offset;
   scalePow += offset;
   gy += offset;
@@ -133,7 +158,7 @@ __global__ void __launch_bounds__(kLrnThreads)
       xs[T::kBefore + 1];
 #pragma unroll
   for (int i = 0; i < T::kSize; ++i) {
-    window[i] = lrnLoad<Config>(x, i - T::kBefore, c, hw);
+    window[i] = lrnLoad<Config>(x, i - T::kBefore, c, stride);
     terms[i] = 0.0f;
   }
 #pragma unroll
@@ -146,10 +171,10 @@ __global__ void __launch_bounds__(kLrnThreads)
   for (int ch = 0; ch < c + T::kBefore; ++ch) {
     float term = 0.0f, gp = 0.0f, xv = 0.0f;
     if (ch < c) {
-      xv = __ldg(x + ch * hw);
-      gp = __ldg(gy + ch * hw) * __ldg(scalePow + ch * hw);
-      term = lrnBackwardTerm(__ldg(gy + ch * hw), window[T::kBefore],
-                             __ldg(scalePow + ch * hw),
+      xv = __ldg(x + ch * stride);
+      gp = __ldg(gy + ch * stride) * __ldg(scalePow + ch * stride);
+      term = lrnBackwardTerm(__ldg(gy + ch * stride), window[T::kBefore],
+                             __ldg(scalePow + ch * stride),
                              lrnScale<Config>(lrnSumSquares(window)));
     }
     lrnShift(terms, term);
@@ -157,8 +182,8 @@ __global__ void __launch_bounds__(kLrnThreads)
     lrnShift(xs, xv);
     const int j = ch - T::kBefore;
     if (j >= 0)
-      gx[j * hw] = lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms));
-    lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, hw));
+      gx[j * stride] = lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms));
+    lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, stride));
   }
 }
 
@@ -191,14 +216,46 @@ void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
   cuda_detail::lrnCheckLaunch("backward");
 }
 
+template <class Config>
+void lrnForwardNhwcCuda(const float *x, float *y, float *scale, int64_t n,
+                        int64_t c, int64_t hw, void *stream) {
+  const int64_t positions = n * hw;
+  if (positions == 0 || c == 0)
+    return;
+  cuda_detail::lrnForwardKernel<Config, true>
+      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, y, scale, positions,
+                                              static_cast<int>(c), hw);
+  cuda_detail::lrnCheckLaunch("NHWC forward");
+}
+
+template <class Config>
+void lrnBackwardNhwcCuda(const float *x, const float *scale, const float *gy,
+                         float *gx, int64_t n, int64_t c, int64_t hw,
+                         void *stream) {
+  const int64_t positions = n * hw;
+  if (positions == 0 || c == 0)
+    return;
+  cuda_detail::lrnBackwardKernel<Config, true>
+      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, scale, gy, gx, positions,
+                                              static_cast<int>(c), hw);
+  cuda_detail::lrnCheckLaunch("NHWC backward");
+}
+
 } // namespace rtml::kernels
 
-/// Explicit instantiations of both launchers for CONFIG, at global scope in
-/// a .cu file that has CONFIG's definition.
+/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at
+/// global scope in a .cu file that has CONFIG's definition.
 #define RTML_INSTANTIATE_LRN_CUDA(Config)                                    \
   template void ::rtml::kernels::lrnForwardCuda<Config>(                     \
       const float *, float *, float *, int64_t, int64_t, int64_t, void *);   \
   template void ::rtml::kernels::lrnBackwardCuda<Config>(                    \
+      const float *, const float *, const float *, float *, int64_t,         \
+      int64_t, int64_t, void *);                                             \
+  template void ::rtml::kernels::lrnForwardNhwcCuda<Config>(                 \
+      const float *, float *, float *, int64_t, int64_t, int64_t, void *);   \
+  template void ::rtml::kernels::lrnBackwardNhwcCuda<Config>(                \
       const float *, const float *, const float *, float *, int64_t,         \
       int64_t, int64_t, void *);
 

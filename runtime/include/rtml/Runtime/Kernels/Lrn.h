@@ -351,6 +351,92 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
 }
 
 //===----------------------------------------------------------------------===//
+// CPU twin, NHWC (channels_last)
+//===----------------------------------------------------------------------===//
+//
+// In NHWC a pixel's channels are one contiguous run, so the window is a
+// slice of it. The sums are taken over the same clipped windows, from 0.0f,
+// in ascending channel order, as the NCHW twin does: both give the same bits.
+
+namespace detail {
+
+/// Sum of V[j] over the window [ch - before, ch + after] clipped to [0, c),
+/// in ascending order.
+template <int kBefore, int kAfter>
+inline float lrnWindowSum(const float *v, int64_t ch, int64_t c) {
+  int64_t lo = ch - kBefore < 0 ? 0 : ch - kBefore;
+  int64_t hi = ch + kAfter >= c ? c - 1 : ch + kAfter;
+  float s = 0.0f;
+  for (int64_t j = lo; j <= hi; ++j)
+    s += v[j];
+  return s;
+}
+
+} // namespace detail
+
+/// Forward of the CPU twin on NHWC float data ([n, hw, c] in memory) for the
+/// flat (image, pixel) positions [begin, end) of [0, n*hw), with the
+/// arguments of lrnForwardCpu.
+template <class Config>
+void lrnForwardNhwcCpu(const float *x, float *y, float *scalePow, int64_t n,
+                       int64_t c, int64_t hw, int64_t begin, int64_t end) {
+  using T = LrnTraits<Config>;
+  (void)n;
+  (void)hw;
+  if (begin >= end || c <= 0)
+    return;
+  std::unique_ptr<float[]> squares(new float[c]);
+  for (int64_t pos = begin; pos < end; ++pos) {
+    const float *xp = x + pos * c;
+    float *yp = y + pos * c;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float a = lrnActivate<Config>(xp[ch]);
+      squares[ch] = a * a;
+    }
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float p = lrnScalePow<Config>(lrnScale<Config>(
+          detail::lrnWindowSum<T::kBefore, T::kAfter>(squares.get(), ch, c)));
+      if (scalePow)
+        scalePow[pos * c + ch] = p;
+      yp[ch] = lrnOutput(lrnActivate<Config>(xp[ch]), p);
+    }
+  }
+}
+
+/// Backward of the CPU twin on NHWC data, with the arguments of
+/// lrnBackwardCpu.
+template <class Config>
+void lrnBackwardNhwcCpu(const float *x, const float *scalePow,
+                        const float *gy, float *gx, int64_t n, int64_t c,
+                        int64_t hw, int64_t begin, int64_t end) {
+  using T = LrnTraits<Config>;
+  (void)n;
+  (void)hw;
+  if (begin >= end || c <= 0)
+    return;
+  std::unique_ptr<float[]> buffer(new float[2 * c]);
+  float *squares = buffer.get(), *terms = buffer.get() + c;
+  for (int64_t pos = begin; pos < end; ++pos) {
+    const float *xp = x + pos * c, *pp = scalePow + pos * c,
+                *gp = gy + pos * c;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float a = lrnActivate<Config>(xp[ch]);
+      squares[ch] = a * a;
+    }
+    for (int64_t ch = 0; ch < c; ++ch)
+      terms[ch] = lrnBackwardTerm(
+          gp[ch], lrnActivate<Config>(xp[ch]), pp[ch],
+          lrnScale<Config>(
+              detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c)));
+    // The reversed window [j - after, j + before], as the NCHW twin.
+    for (int64_t ch = 0; ch < c; ++ch)
+      gx[pos * c + ch] = lrnInputGrad<Config>(
+          gp[ch] * pp[ch], xp[ch],
+          detail::lrnWindowSum<T::kAfter, T::kBefore>(terms, ch, c));
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // CUDA launchers (defined in Lrn.cuh, instantiated per config in a model's
 // kernels.cu by RTML_INSTANTIATE_LRN_CUDA)
 //===----------------------------------------------------------------------===//
@@ -367,6 +453,15 @@ template <class Config>
 void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
                      float *gx, int64_t n, int64_t c, int64_t hw,
                      void *stream);
+
+/// The NHWC forms of the two launchers (data [n, hw, c] in memory).
+template <class Config>
+void lrnForwardNhwcCuda(const float *x, float *y, float *scale, int64_t n,
+                        int64_t c, int64_t hw, void *stream);
+template <class Config>
+void lrnBackwardNhwcCuda(const float *x, const float *scale, const float *gy,
+                         float *gx, int64_t n, int64_t c, int64_t hw,
+                         void *stream);
 
 } // namespace rtml::kernels
 

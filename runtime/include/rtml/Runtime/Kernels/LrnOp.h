@@ -9,8 +9,9 @@
 // A custom autograd function runs the CPU twin (parallel over pixels) on CPU
 // tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu is
 // compiled and linked), the CUDA kernels on the current stream for CUDA
-// tensors. Included by every emitted kernels.cpp, so it pulls in only the
-// autograd-function header, not <torch/torch.h>.
+// tensors; each in its NHWC form for a channels_last input. Included by
+// every emitted kernels.cpp, so it pulls in only the autograd-function
+// header, not <torch/torch.h>.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRNOP_H
@@ -68,6 +69,19 @@ inline void lrnCheckDevice(const at::Tensor &x) {
 #endif
 }
 
+/// Whether X is NHWC (channels_last) and not also contiguous NCHW (a 1x1
+/// image or a single channel is both, and takes the NCHW kernels): the
+/// layout the kernels then run in, so that no copy is hidden here.
+inline bool lrnChannelsLast(const at::Tensor &x) {
+  return x.dim() == 4 && !x.is_contiguous() &&
+         x.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+inline at::MemoryFormat lrnMemoryFormat(bool channelsLast) {
+  return channelsLast ? at::MemoryFormat::ChannelsLast
+                      : at::MemoryFormat::Contiguous;
+}
+
 #ifdef RTML_WITH_CUDA
 inline void *lrnCurrentStream(const at::Tensor &x) {
   return static_cast<void *>(
@@ -84,31 +98,43 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
                             const at::Tensor &input) {
     detail::lrnCheckDevice(input);
     const detail::LrnShape s = detail::lrnShape(input);
-    at::Tensor x = input.contiguous();
-    at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+    const bool nhwc = detail::lrnChannelsLast(input);
+    const at::MemoryFormat format = detail::lrnMemoryFormat(nhwc);
+    at::Tensor x = input.contiguous(format);
+    at::Tensor y = at::empty_like(x, format);
     // scale^-beta, for the backward; skipped when no gradient will be asked.
     const bool saveForBackward = input.requires_grad();
     at::Tensor p;
     if (saveForBackward)
-      p = at::empty_like(x, at::MemoryFormat::Contiguous);
+      p = at::empty_like(x, format);
     const float *xd = x.data_ptr<float>();
     float *yd = y.data_ptr<float>();
     float *pd = saveForBackward ? p.data_ptr<float>() : nullptr;
     if (x.is_cpu()) {
       at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
                        [&](int64_t begin, int64_t end) {
-                         lrnForwardCpu<Config>(xd, yd, pd, s.n, s.c, s.hw,
-                                               begin, end);
+                         if (nhwc)
+                           lrnForwardNhwcCpu<Config>(xd, yd, pd, s.n, s.c,
+                                                     s.hw, begin, end);
+                         else
+                           lrnForwardCpu<Config>(xd, yd, pd, s.n, s.c, s.hw,
+                                                 begin, end);
                        });
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(x.device());
-      lrnForwardCuda<Config>(xd, yd, pd, s.n, s.c, s.hw,
-                             detail::lrnCurrentStream(x));
+      if (nhwc)
+        lrnForwardNhwcCuda<Config>(xd, yd, pd, s.n, s.c, s.hw,
+                                   detail::lrnCurrentStream(x));
+      else
+        lrnForwardCuda<Config>(xd, yd, pd, s.n, s.c, s.hw,
+                               detail::lrnCurrentStream(x));
 #endif
     }
-    if (saveForBackward)
+    if (saveForBackward) {
       ctx->save_for_backward({x, p});
+      ctx->saved_data["nhwc"] = nhwc;
+    }
     return y;
   }
 
@@ -118,22 +144,32 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
     torch::autograd::variable_list saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &p = saved[1];
     const detail::LrnShape s = detail::lrnShape(x);
-    at::Tensor gy = gradOutputs[0].contiguous();
-    at::Tensor gx = at::empty_like(x, at::MemoryFormat::Contiguous);
+    const bool nhwc = ctx->saved_data["nhwc"].toBool();
+    const at::MemoryFormat format = detail::lrnMemoryFormat(nhwc);
+    at::Tensor gy = gradOutputs[0].contiguous(format);
+    at::Tensor gx = at::empty_like(x, format);
     const float *xd = x.data_ptr<float>(), *pd = p.data_ptr<float>(),
                 *gyd = gy.data_ptr<float>();
     float *gxd = gx.data_ptr<float>();
     if (x.is_cpu()) {
       at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
                        [&](int64_t begin, int64_t end) {
-                         lrnBackwardCpu<Config>(xd, pd, gyd, gxd, s.n, s.c,
-                                                s.hw, begin, end);
+                         if (nhwc)
+                           lrnBackwardNhwcCpu<Config>(xd, pd, gyd, gxd, s.n,
+                                                      s.c, s.hw, begin, end);
+                         else
+                           lrnBackwardCpu<Config>(xd, pd, gyd, gxd, s.n, s.c,
+                                                  s.hw, begin, end);
                        });
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(x.device());
-      lrnBackwardCuda<Config>(xd, pd, gyd, gxd, s.n, s.c, s.hw,
-                              detail::lrnCurrentStream(x));
+      if (nhwc)
+        lrnBackwardNhwcCuda<Config>(xd, pd, gyd, gxd, s.n, s.c, s.hw,
+                                    detail::lrnCurrentStream(x));
+      else
+        lrnBackwardCuda<Config>(xd, pd, gyd, gxd, s.n, s.c, s.hw,
+                                detail::lrnCurrentStream(x));
 #endif
     }
     return {gx};
@@ -143,7 +179,8 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
 /// y = lrn(relu(x)) if Config::kRelu, else lrn(x), with PyTorch's
 /// local_response_norm semantics (size Config::kSize, alpha/size, beta, k),
 /// differentiable once. X: float32, [N, C, ...], on the CPU or (with
-/// RTML_WITH_CUDA) a CUDA device.
+/// RTML_WITH_CUDA) a CUDA device. A channels_last X runs the NHWC kernels
+/// and gives a channels_last result; any other layout is made contiguous.
 template <class Config> at::Tensor localResponseNorm(const at::Tensor &x) {
   return LrnFunction<Config>::apply(x);
 }
