@@ -118,6 +118,8 @@ if [[ "${1:-}" == "--prepare" ]]; then
     --train 200 --test 50 --seed 5
   nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
     "$staging/kernels/DeviceKernelsCheck.o" -I"$root/test/device"
+  # The runtime's own CUDA kernels (multi-tensor SGD), archived with it.
+  nvcc_compile "$root/runtime/lib/SgdCuda.cu" "$staging/kernels/SgdCuda.o"
   stage_cuda_support
   echo "prepared $staging ($(du -sh "$staging" | cut -f1))"
   exit 0
@@ -210,7 +212,8 @@ for variant in "${dist_variants[@]}"; do
 done
 [[ -n "${dist_backends:-}" ]] || { echo "error: Distributed.cpp does not compile (see $work/distributed.log)" >&2; cat "$work/distributed.log" >&2; exit 1; }
 rm -f "$work/librtml_runtime.a"
-ar rcs "$work/librtml_runtime.a" "$work"/*.o
+[[ -f "$staging/kernels/SgdCuda.o" ]] || { echo "error: $staging/kernels/SgdCuda.o is missing; rerun --prepare" >&2; exit 1; }
+ar rcs "$work/librtml_runtime.a" "$work"/*.o "$staging/kernels/SgdCuda.o"
 row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
 
 build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels

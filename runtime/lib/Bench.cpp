@@ -1,4 +1,5 @@
 //===- Bench.cpp - Timing full training steps on random data --------------===//
+#include "DeviceSelection.h"
 #include "Progress.h"
 
 #include "rtml/Runtime/Optimizer.h"
@@ -16,6 +17,7 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
                            uint64_t seed) {
   checkDeviceAvailable(device);
+  enableCudnnAutotuning(device);
   const ModelInfo &info = model.info();
   ParameterRegistry registry(model.parameters(), device, seed);
   const TrainConfig &cfg = info.train;

@@ -232,6 +232,9 @@ std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
              "use only the first N test images", 0);
   addThreads(*app, a.devices);
   addFlag(*app, "no-progress", a.noProgress, "no progress lines on stderr");
+  addFlag(*app, "no-cuda-graph", a.noCudaGraph,
+          "on CUDA: run every step eagerly instead of replaying a captured "
+          "CUDA graph of the whole step (forward, backward, SGD)");
   addNumber(*app, "dist-timeout", a.distTimeoutS,
             "data parallel: seconds to wait for the other processes, at start "
             "and in each collective, before failing (default 300)",

@@ -32,6 +32,7 @@ struct DeviceArgs {
 struct TrainArgs {
   TrainOptions options; ///< the spec's defaults overridden by the flags
   bool noProgress = false;
+  bool noCudaGraph = false;
   DeviceArgs devices;
   double distTimeoutS = 300;
   std::string distBackend;

@@ -103,6 +103,7 @@ int runTrain(const CompiledModel &model, CommandArgs &all) {
         (options.weightsPolicy.strict ? "strict-weights" : "allow-missing") +
         " needs --weights FILE");
   options.progress = !args.noProgress;
+  options.cudaGraphs = !args.noCudaGraph;
   DistributedEnv env;
   try {
     env = distributedEnvFromEnvironment();

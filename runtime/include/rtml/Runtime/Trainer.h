@@ -60,6 +60,10 @@ struct TrainOptions {
   int64_t valImages = -1;
   int64_t splitSeed = -1; ///< < 0: the spec's, else the training seed
   bool progress = true;   ///< progress lines on the log stream
+  /// On CUDA: after a few eager steps, capture the whole training step as a
+  /// CUDA graph and replay it (full batches of a one-device model; the
+  /// rest stays eager). --no-cuda-graph turns it off.
+  bool cudaGraphs = true;
   /// Save a resumable checkpoint every N training steps (and at each epoch
   /// end); 0: only at epoch ends; < 0: the resumed run's, else 500.
   int64_t checkpointEvery = -1;
