@@ -1,6 +1,10 @@
 //===- StepGraph.cpp - The whole training step as a CUDA graph ------------===//
 #include "StepGraph.h"
 
+#include "Evaluation.h"
+
+#include <c10/util/Exception.h>
+
 #include <stdexcept>
 
 #ifdef RTML_WITH_CUDA
@@ -98,5 +102,19 @@ void StepGraph::replay() {
 bool StepGraph::captured() const { return false; }
 
 #endif
+
+std::string StepGraph::tryCapture(int deviceIndex,
+                                  const std::function<void()> &step) {
+  try {
+    capture(deviceIndex, step);
+    return "";
+  } catch (const c10::Error &e) {
+    std::string what = e.what_without_backtrace();
+    if (isOutOfMemory(what))
+      throw;
+    state.reset(new State());
+    return what.substr(0, what.find('\n'));
+  }
+}
 
 } // namespace rtml

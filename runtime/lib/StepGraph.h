@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace rtml {
 
@@ -65,6 +66,11 @@ public:
   /// while recording its kernels; afterwards replay() repeats them, on the
   /// same memory. Throws when capture fails.
   void capture(int deviceIndex, const std::function<void()> &step);
+  /// As capture, but a step that a graph cannot hold (an op that waits for
+  /// the device, say) is no error: nothing of it ran, and the answer is why
+  /// (its first line), for the caller to run it eagerly. Empty: captured.
+  /// Running out of memory still throws.
+  std::string tryCapture(int deviceIndex, const std::function<void()> &step);
   /// Launches the recorded step on the current stream.
   void replay();
   bool captured() const;

@@ -305,6 +305,9 @@ std::unique_ptr<CLI::App> benchCommand(BenchArgs &a) {
   addThreads(*app, a.devices);
   addInteger(*app, "seed", a.seed, "seed for weights and data", 0);
   addFlag(*app, "json", a.json, "print one JSON line instead");
+  addFlag(*app, "no-cuda-graph", a.noCudaGraph,
+          "on CUDA: time eager steps instead of replays of a captured CUDA "
+          "graph of the step");
   addHelp(*app);
   return app;
 }

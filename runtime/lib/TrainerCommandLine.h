@@ -56,6 +56,7 @@ struct ExportArgs {
 struct BenchArgs {
   int64_t batchSize = 16, steps = 10, warmup = 2, seed = 0;
   bool json = false;
+  bool noCudaGraph = false;
   DeviceArgs devices;
 };
 

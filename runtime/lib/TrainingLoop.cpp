@@ -188,20 +188,14 @@ bool TrainingRun::graphStep(StepMode mode, const at::Tensor &x,
   // replays.
   sgd->zeroGrad();
   stepGraph = std::make_unique<StepGraph>();
-  try {
-    stepGraph->capture(cudaDevice(options.device).index(), [&] {
-      lossAndSums(graphInput, graphLabels, sums).backward();
-      sgd->step();
-    });
-  } catch (const c10::Error &e) {
-    if (isOutOfMemory(e.what_without_backtrace()))
-      throw;
-    // An op that waits for the device (or another that a graph cannot
-    // hold): nothing ran while capturing, so the eager step takes over.
-    std::string what = e.what_without_backtrace();
-    log << "cuda graph: the step cannot be captured ("
-        << what.substr(0, what.find('\n')) << "); every step runs eagerly"
-        << std::endl;
+  std::string failure =
+      stepGraph->tryCapture(cudaDevice(options.device).index(), [&] {
+        lossAndSums(graphInput, graphLabels, sums).backward();
+        sgd->step();
+      });
+  if (!failure.empty()) { // nothing ran: the eager step takes over
+    log << "cuda graph: the step cannot be captured (" << failure
+        << "); every step runs eagerly" << std::endl;
     stepGraph.reset();
     graphsFailed = true;
     sgd->zeroGrad();

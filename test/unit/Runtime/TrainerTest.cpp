@@ -177,13 +177,23 @@ TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
               {"bench", "--steps", "2", "--warmup", "1", "--batch-size", "4"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("train step: "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("2 steps, batch 4, device cpu)"), std::string::npos);
+  // The CPU has no CUDA graphs: every timed step is eager.
+  EXPECT_NE(r.out.find("2 steps, batch 4, device cpu, eager)"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("images/s: "), std::string::npos);
   r = runMain(model, {"bench", "--steps", "1", "--warmup", "0", "--json"});
   EXPECT_EQ(r.status, 0);
   nlohmann::json bench = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_EQ(bench["model"], "tiny") << r.out;
   EXPECT_TRUE(bench["mean_ms"].is_number()) << r.out;
+  EXPECT_EQ(bench["step_mode"], "eager") << r.out;
+  r = runMain(model, {"bench", "--steps", "3", "--warmup", "4",
+                      "--no-cuda-graph", "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  bench = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(bench["steps"], 3) << r.out;
+  EXPECT_EQ(bench["step_mode"], "eager") << r.out;
 
   TempDir dir;
   r = runMain(model, {"train", "--data", dir / "none", "--out", dir / "run"});

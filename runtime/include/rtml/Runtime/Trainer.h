@@ -142,13 +142,17 @@ struct BenchResult {
   std::vector<double> stepMs;
   double meanMs = 0, medianMs = 0, imagesPerS = 0;
   TransferBytes transferPerStep; ///< between logical devices
+  /// How the timed steps ran: "eager", or "cuda-graph" (replays).
+  std::string stepMode = "eager";
 };
 
 /// Times WARMUP untimed and then STEPS timed full training steps (forward,
-/// loss, backward, SGD step) on random inputs of the model's shape.
+/// loss, backward, SGD step) on random inputs of the model's shape. With
+/// CUDAGRAPHS, where the training loop would replay a captured step, so
+/// does the bench (the capture itself is never timed).
 BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
-                           uint64_t seed);
+                           uint64_t seed, bool cudaGraphs = true);
 
 /// "512 B", "1.50 MB" (decimal units).
 std::string formatBytes(int64_t bytes);
