@@ -16,10 +16,11 @@
 #   scripts/device-check.sh
 #     builds the runtime and the emitted trainers against the LibTorch inside
 #     that PyTorch (CUDA on), runs the checks that use the GPU (every runtime
-#     op on CUDA against the CPU, rtml's CUDA kernels (LRN, ReLU+LRN, fused
-#     concat with ReLU / batch norm + ReLU) against their CPU twins, AlexNet
-#     predictions against PyTorch on the GPU, a short training
-#     run), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
+#     op and the multi-tensor SGD on CUDA against the CPU, rtml's CUDA
+#     kernels (LRN, ReLU+LRN, fused concat with ReLU / batch norm + ReLU)
+#     against their CPU twins, AlexNet predictions against PyTorch on the
+#     GPU, a short training run, the CUDA-graph step against the eager one
+#     (DEVICE_CHECK_ONLY=graph)), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
 #     AlexNet's training step against PyTorch eager on the same GPU, and
 #     prints a table last. A failed section is reported and the rest run.
 #     First of all (the card's numbers are the scarcest) it runs the peer
@@ -351,6 +352,48 @@ if "$work/small_cnn" train --device cuda --data "$staging/data" \
   row "small CNN trained on cuda" "$verdict: best test accuracy $acc"
 else
   row "small CNN trained on cuda" "FAILED to run"; status=1
+fi
+fi
+
+if wants graph; then
+section "CUDA graph of the training step against the eager step (small CNN, 2 epochs)"
+# 200 images at batch 32: each epoch has 3 eager warm-up steps or replays,
+# a capture, and an eager last short batch; the step schedule changes the
+# rate in epoch 2, which the replays must read from device memory.
+graph_ok=1
+for mode in graph eager; do
+  flags=()
+  [[ $mode == eager ]] && flags=(--no-cuda-graph)
+  "$work/small_cnn" train --device cuda --data "$staging/data-small" --val 0 \
+    --epochs 2 --lr-schedule step --lr-step 1 --lr-gamma 0.1 --no-progress \
+    --out "$work/run-$mode" --overwrite "${flags[@]}" >"$work/run-$mode.txt" 2>&1 ||
+    { graph_ok=0; cat "$work/run-$mode.txt"; }
+done
+if [[ $graph_ok == 1 ]] && grep -q "cuda graph: the training step is captured" "$work/run-graph.txt" &&
+    ! grep -q "cuda graph" "$work/run-eager.txt" &&
+    diff_line="$("$python" - "$work/run-graph" "$work/run-eager" <<'PY'
+import json, sys, torch
+graph, eager = sys.argv[1], sys.argv[2]
+def records(run):
+    return [json.loads(l) for l in open(run + "/metrics.jsonl")]
+worst = 0.0
+for g, e in zip(records(graph), records(eager)):
+    for key in ("loss", "accuracy"):
+        worst = max(worst, abs(g[key] - e[key]) / max(1.0, abs(e[key])))
+    assert g["images"] == e["images"], (g, e)
+weights = 0.0
+wg = torch.load(graph + "/checkpoints/last.pt")
+we = torch.load(eager + "/checkpoints/last.pt")
+for name in we:
+    scale = max(1.0, we[name].abs().max().item())
+    weights = max(weights, (wg[name] - we[name]).abs().max().item() / scale)
+print(f"max relative difference: metrics {worst:.2e}, weights {weights:.2e}")
+sys.exit(0 if worst < 1e-3 and weights < 1e-3 else 1)
+PY
+)"; then
+  row "CUDA graph step vs eager" "PASS: $diff_line"
+else
+  row "CUDA graph step vs eager" "FAIL: ${diff_line:-a run failed or the graph was not captured (see $work/run-graph.txt)}"; status=1
 fi
 fi
 
