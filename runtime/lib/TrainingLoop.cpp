@@ -156,19 +156,22 @@ void TrainingRun::readSums(int64_t epoch, const DeviceSums &sums,
                            std::to_string(bad.step) + "; " + whatIsKept());
 }
 
-at::Tensor TrainingRun::lossAndSums(const at::Tensor &x, const at::Tensor &y,
-                                    DeviceSums &sums) {
-  std::vector<at::Tensor> heads =
-      model.forwardHeads(x, registry->tensors(), /*training=*/true);
-  std::vector<at::Tensor> headLosses;
-  at::Tensor loss =
-      combineHeadLosses(model, heads, y, numHeads > 0 ? &headLosses : nullptr);
+TrainingRun::BatchLoss TrainingRun::forwardLoss(const at::Tensor &x,
+                                                const at::Tensor &y) {
+  BatchLoss b;
+  b.heads = model.forwardHeads(x, registry->tensors(), /*training=*/true);
+  b.loss = combineHeadLosses(model, b.heads, y,
+                             numHeads > 0 ? &b.headLosses : nullptr);
+  return b;
+}
+
+void TrainingRun::addToSums(const BatchLoss &b, const at::Tensor &y,
+                            DeviceSums &sums) {
   // Queued on the device, read at the progress interval and epoch end:
   // nothing here waits for the device.
-  sums.add(loss, heads.front(), y);
+  sums.add(b.loss, b.heads.front(), y);
   if (numHeads > 0)
-    sums.addHeads(heads, headLosses, y);
-  return loss;
+    sums.addHeads(b.heads, b.headLosses, y);
 }
 
 bool TrainingRun::graphStep(StepMode mode, const at::Tensor &x,
@@ -190,7 +193,9 @@ bool TrainingRun::graphStep(StepMode mode, const at::Tensor &x,
   stepGraph = std::make_unique<StepGraph>();
   std::string failure =
       stepGraph->tryCapture(cudaDevice(options.device).index(), [&] {
-        lossAndSums(graphInput, graphLabels, sums).backward();
+        BatchLoss b = forwardLoss(graphInput, graphLabels);
+        addToSums(b, graphLabels, sums);
+        b.loss.backward();
         sgd->step();
       });
   if (!failure.empty()) { // nothing ran: the eager step takes over
@@ -228,7 +233,8 @@ double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
   conditions.captured = stepGraph && stepGraph->captured();
   StepMode mode = stepMode(conditions);
   try {
-    at::Tensor x, y, loss;
+    at::Tensor x, y;
+    BatchLoss b;
     if (local > 0) {
       x = (*transform)(images, /*training=*/true);
       y = uploadToDevice(labels, options.device);
@@ -240,11 +246,12 @@ double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
     }
     sgd->zeroGrad();
     if (local > 0)
-      loss = lossAndSums(x, y, sums);
+      b = forwardLoss(x, y);
     if (comm) {
       // Data parallel: the per-step agreement is a collective, which waits
       // for the loss anyway; every process sees a non-finite one at once.
-      double lossValue = local > 0 ? loss.item<double>() : 0;
+      // A stop agreed here saves the sums without this step.
+      double lossValue = local > 0 ? b.loss.item<double>() : 0;
       StepAgreement agreed = agreeOnStep(*comm, lossValue * local, gStopSignal);
       double stepLoss = agreed.lossSum / double(sampler->globalBatchSize(i));
       if (!std::isfinite(stepLoss)) {
@@ -258,8 +265,10 @@ double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
         stopNow();
       }
     }
-    if (local > 0)
-      loss.backward();
+    if (local > 0) {
+      addToSums(b, y, sums);
+      b.loss.backward();
+    }
     if (comm) {
       if (local == 0)
         for (at::Tensor p : registry->trainableTensors())

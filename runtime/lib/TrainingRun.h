@@ -58,9 +58,16 @@ private:
   double trainStep(int64_t epoch, int64_t i, RunningStats &stats,
                    DeviceSums &sums,
                    const std::function<void()> &stopIfSignalled);
-  /// Forward and loss of a training batch X, Y (on the device); adds to SUMS.
-  at::Tensor lossAndSums(const at::Tensor &x, const at::Tensor &y,
-                         DeviceSums &sums);
+  /// A training batch's heads' logits, its loss and (side heads) each
+  /// head's loss.
+  struct BatchLoss {
+    std::vector<at::Tensor> heads, headLosses;
+    at::Tensor loss;
+  };
+  /// Forward and loss of a training batch X, Y (on the device).
+  BatchLoss forwardLoss(const at::Tensor &x, const at::Tensor &y);
+  /// Queues B's loss and correct counts onto SUMS (no wait).
+  void addToSums(const BatchLoss &b, const at::Tensor &y, DeviceSums &sums);
   /// A step on the device batch X, Y as a CUDA graph: captures it (MODE
   /// Capture) or replays it. False: the capture failed and nothing ran;
   /// the caller runs the step eagerly.
