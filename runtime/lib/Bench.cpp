@@ -64,9 +64,11 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
       if (mode == StepMode::Capture) {
         std::string failure = graph.tryCapture(device.index(), step);
         graphFailed = !failure.empty();
-        if (graphFailed)
+        if (graphFailed) {
           std::cerr << "cuda graph: the step cannot be captured (" << failure
                     << "); timing eager steps" << std::endl;
+          sgd.zeroGrad(); // what the failed capture's backward left
+        }
       }
       if (mode == StepMode::Eager || graphFailed)
         step();
