@@ -16,10 +16,11 @@
 #   scripts/device-check.sh
 #     builds the runtime and the emitted trainers against the LibTorch inside
 #     that PyTorch (CUDA on), runs the checks that use the GPU (every runtime
-#     op on CUDA against the CPU, rtml's CUDA kernels (LRN, ReLU+LRN, fused
-#     concat with ReLU / batch norm + ReLU) against their CPU twins, AlexNet
-#     predictions against PyTorch on the GPU, a short training
-#     run), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
+#     op and the multi-tensor SGD on CUDA against the CPU, rtml's CUDA
+#     kernels (LRN, ReLU+LRN, fused concat with ReLU / batch norm + ReLU)
+#     against their CPU twins, AlexNet predictions against PyTorch on the
+#     GPU, a short training run, the CUDA-graph step against the eager one
+#     (DEVICE_CHECK_ONLY=graph)), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
 #     AlexNet's training step against PyTorch eager on the same GPU, and
 #     prints a table last. A failed section is reported and the rest run.
 #     First of all (the card's numbers are the scarcest) it runs the peer
@@ -118,6 +119,8 @@ if [[ "${1:-}" == "--prepare" ]]; then
     --train 200 --test 50 --seed 5
   nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
     "$staging/kernels/DeviceKernelsCheck.o" -I"$root/test/device"
+  # The runtime's own CUDA kernels (multi-tensor SGD), archived with it.
+  nvcc_compile "$root/runtime/lib/SgdCuda.cu" "$staging/kernels/SgdCuda.o"
   stage_cuda_support
   echo "prepared $staging ($(du -sh "$staging" | cut -f1))"
   exit 0
@@ -210,7 +213,8 @@ for variant in "${dist_variants[@]}"; do
 done
 [[ -n "${dist_backends:-}" ]] || { echo "error: Distributed.cpp does not compile (see $work/distributed.log)" >&2; cat "$work/distributed.log" >&2; exit 1; }
 rm -f "$work/librtml_runtime.a"
-ar rcs "$work/librtml_runtime.a" "$work"/*.o
+[[ -f "$staging/kernels/SgdCuda.o" ]] || { echo "error: $staging/kernels/SgdCuda.o is missing; rerun --prepare" >&2; exit 1; }
+ar rcs "$work/librtml_runtime.a" "$work"/*.o "$staging/kernels/SgdCuda.o"
 row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
 
 build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
@@ -348,6 +352,51 @@ if "$work/small_cnn" train --device cuda --data "$staging/data" \
   row "small CNN trained on cuda" "$verdict: best test accuracy $acc"
 else
   row "small CNN trained on cuda" "FAILED to run"; status=1
+fi
+fi
+
+if wants graph; then
+section "CUDA graph of the training step against the eager step (small CNN, 2 epochs)"
+# 200 images at batch 32: each epoch has 3 eager warm-up steps or replays,
+# a capture, and an eager last short batch; the step schedule changes the
+# rate in epoch 2, which the replays must read from device memory.
+graph_ok=1
+for mode in graph eager; do
+  flags=()
+  [[ $mode == eager ]] && flags=(--no-cuda-graph)
+  "$work/small_cnn" train --device cuda --data "$staging/data-small" --val 0 \
+    --epochs 2 --lr-schedule step --lr-step 1 --lr-gamma 0.1 --no-progress \
+    --out "$work/run-$mode" --overwrite "${flags[@]}" >"$work/run-$mode.txt" 2>&1 ||
+    { graph_ok=0; cat "$work/run-$mode.txt"; }
+done
+if [[ $graph_ok == 1 ]] && grep -q "cuda graph: the training step is captured" "$work/run-graph.txt" &&
+    ! grep -q "cuda graph" "$work/run-eager.txt" &&
+    diff_line="$("$python" - "$work/run-graph" "$work/run-eager" <<'PY'
+import json, sys, torch
+graph, eager = sys.argv[1], sys.argv[2]
+def records(run):
+    return [json.loads(l) for l in open(run + "/metrics.jsonl")]
+worst = 0.0
+for g, e in zip(records(graph), records(eager)):
+    for key in ("loss", "accuracy"):
+        worst = max(worst, abs(g[key] - e[key]) / max(1.0, abs(e[key])))
+    assert g["images"] == e["images"], (g, e)
+weights = 0.0
+wg = torch.load(graph + "/checkpoints/last.pt")
+we = torch.load(eager + "/checkpoints/last.pt")
+for name in we:
+    scale = max(1.0, we[name].abs().max().item())
+    weights = max(weights, (wg[name] - we[name]).abs().max().item() / scale)
+print(f"max relative difference: metrics {worst:.2e}, weights {weights:.2e}")
+# Same kernels, same dropout masks (the graph draws from the generator's
+# offset as the eager step does); each process's cuDNN autotuning may still
+# pick other (TF32) convolution algorithms, hence a tolerance.
+sys.exit(0 if worst < 5e-3 and weights < 5e-3 else 1)
+PY
+)"; then
+  row "CUDA graph step vs eager" "PASS: $diff_line"
+else
+  row "CUDA graph step vs eager" "FAIL: ${diff_line:-a run failed or the graph was not captured (see $work/run-graph.txt)}"; status=1
 fi
 fi
 

@@ -1,5 +1,7 @@
 //===- Bench.cpp - Timing full training steps on random data --------------===//
+#include "DeviceSelection.h"
 #include "Progress.h"
+#include "StepGraph.h"
 
 #include "rtml/Runtime/Optimizer.h"
 #include "rtml/Runtime/Parameters.h"
@@ -9,13 +11,15 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <iostream>
 
 namespace rtml {
 
 BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
-                           uint64_t seed) {
+                           uint64_t seed, bool cudaGraphs) {
   checkDeviceAvailable(device);
+  enableCudnnAutotuning(device);
   const ModelInfo &info = model.info();
   ParameterRegistry registry(model.parameters(), device, seed);
   const TrainConfig &cfg = info.train;
@@ -33,18 +37,48 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
     if (device.is_cuda())
       torch::cuda::synchronize(device.index());
   };
+  auto step = [&] {
+    trainingLoss(model, x, registry.tensors(), y).backward();
+    sgd.step();
+  };
+  StepGraph graph;
+  bool graphFailed = false;
   BenchResult result;
-  for (int64_t i = 0; i < warmup + steps; ++i) {
+  for (int64_t i = 0; int64_t(result.stepMs.size()) < steps; ++i) {
+    StepConditions c;
+    c.graphsEnabled = cudaGraphs && !graphFailed;
+    c.graphsBuilt = StepGraph::built();
+    c.onCuda = device.is_cuda();
+    c.logicalDevices = static_cast<int64_t>(info.devices.size());
+    c.batchImages = c.fullBatch = batchSize;
+    c.eagerStepsDone = i;
+    c.captured = graph.captured();
+    StepMode mode = stepMode(c);
     synchronize();
     TransferBytes before = transferBytes();
     auto start = Clock::now();
-    sgd.zeroGrad();
-    at::Tensor loss = trainingLoss(model, x, registry.tensors(), y);
-    loss.backward();
-    sgd.step();
+    if (mode == StepMode::Replay) {
+      graph.replay();
+    } else {
+      sgd.zeroGrad();
+      if (mode == StepMode::Capture) {
+        std::string failure = graph.tryCapture(device.index(), step);
+        graphFailed = !failure.empty();
+        if (graphFailed) {
+          std::cerr << "cuda graph: the step cannot be captured (" << failure
+                    << "); timing eager steps" << std::endl;
+          sgd.zeroGrad(); // what the failed capture's backward left
+        }
+      }
+      if (mode == StepMode::Eager || graphFailed)
+        step();
+    }
     synchronize();
-    if (i >= warmup)
+    // The capture is a one-off: never timed, it counts as warm-up.
+    if (i >= warmup && mode != StepMode::Capture) {
       result.stepMs.push_back(secondsSince(start) * 1e3);
+      result.stepMode = mode == StepMode::Replay ? "cuda-graph" : "eager";
+    }
     TransferBytes after = transferBytes();
     result.transferPerStep = {after.forward - before.forward,
                               after.backward - before.backward};

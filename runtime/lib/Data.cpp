@@ -365,11 +365,9 @@ at::Tensor BatchTransform::apply(const TransformConfig &t,
     return resizeTo(x, t.size[0], t.size[1]);
   case K::RandomHorizontalFlip: {
     // Drawn on the CPU so that a seed gives the same flips on every device.
-    at::Tensor flip = at::empty({x.size(0)}, at::kFloat)
-                          .uniform_(0, 1, gen)
-                          .lt(t.p)
-                          .to(device)
-                          .view({-1, 1, 1, 1});
+    at::Tensor flip =
+        at::empty({x.size(0)}, at::kFloat).uniform_(0, 1, gen).lt(t.p);
+    flip = uploadToDevice(flip, device).view({-1, 1, 1, 1});
     return at::where(flip, x.flip({3}), x);
   }
   case K::RandomResizedCrop: {
@@ -440,8 +438,14 @@ at::Tensor BatchTransform::apply(const TransformConfig &t,
   return x;
 }
 
+at::Tensor uploadToDevice(const at::Tensor &host, at::Device device) {
+  if (!device.is_cuda())
+    return host.to(device);
+  return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 at::Tensor BatchTransform::operator()(const at::Tensor &images, bool training) {
-  at::Tensor x = images.to(device).to(at::kFloat).div_(255.0);
+  at::Tensor x = uploadToDevice(images, device).to(at::kFloat).div_(255.0);
   for (const TransformConfig &t : training ? train : eval)
     x = apply(t, x);
   return x;

@@ -3,6 +3,7 @@
 
 #include "rtml/Runtime/DeviceMap.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -39,6 +40,11 @@ void checkDeviceAvailable(at::Device device) {
   if (device.has_index() && device.index() >= count)
     throw std::runtime_error("device " + device.str() + " requested but only " +
                              std::to_string(count) + " CUDA device(s) exist");
+}
+
+void enableCudnnAutotuning(at::Device device) {
+  if (device.is_cuda())
+    at::globalContext().setBenchmarkCuDNN(true);
 }
 
 namespace {

@@ -13,6 +13,11 @@ namespace rtml {
 at::Device selectDevices(const ModelInfo &info, const DeviceArgs &args,
                          int64_t localRank = 0);
 
+/// On CUDA: lets cuDNN time its convolution algorithms on the first step of
+/// each shape and keep the fastest (torch.backends.cudnn.benchmark). The
+/// steps of a run have one shape (the last short batch a second one).
+void enableCudnnAutotuning(at::Device device);
+
 /// The cores this process may run on: its CPU affinity, capped by a cgroup
 /// (v2) CPU quota.
 int availableCores();

@@ -33,7 +33,9 @@ PhaseMetrics evaluatePhase(const CompiledModel &model,
   BatchTransform transform(model.info().data, device, /*seed=*/0);
   BatchSampler sampler(set, batchSize, /*shuffle=*/false, 0);
   bool multiHead = model.info().heads.size() > 1;
+  size_t heads = multiHead ? model.info().heads.size() : 0;
   RunningStats stats;
+  DeviceSums sums(stats, device, heads);
   auto start = Clock::now();
   int64_t n = sampler.numBatches();
   for (int64_t i = 0; i < n; ++i) {
@@ -43,29 +45,32 @@ PhaseMetrics evaluatePhase(const CompiledModel &model,
     auto [images, labels] = sampler.batch(i);
     try {
       at::Tensor x = transform(images, /*training=*/false);
-      at::Tensor y = labels.to(device);
+      at::Tensor y = uploadToDevice(labels, device);
       if (multiHead) {
-        std::vector<at::Tensor> heads = model.forwardHeads(x, params, false);
-        std::vector<double> losses;
-        combineHeadLosses(model, heads, y, &losses);
-        stats.add(heads.front(), y, losses.front(), secondsSince(batchStart));
-        stats.addHeads(heads, losses, y);
+        std::vector<at::Tensor> outputs = model.forwardHeads(x, params, false);
+        std::vector<at::Tensor> losses;
+        combineHeadLosses(model, outputs, y, &losses);
+        sums.add(losses.front(), outputs.front(), y);
+        sums.addHeads(outputs, losses, y);
       } else {
         at::Tensor logits = model.forward(x, params, /*training=*/false);
-        double loss = crossEntropy(logits, y).item<double>();
-        stats.add(logits, y, loss, secondsSince(batchStart));
+        sums.add(crossEntropy(logits, y), logits, y);
       }
+      stats.countBatch(y.size(0), secondsSince(batchStart));
     } catch (const c10::Error &e) {
       if (!isOutOfMemory(e.what_without_backtrace()))
         throw;
       throwOutOfMemory(e.what_without_backtrace(), device, batchSize,
                        std::string("evaluating (") + context.phase + ")");
     }
-    if (context.progress)
+    if (context.progress && context.progress->due(false)) {
+      sums.readInto(stats);
       context.progress->update(context.prefix, i + 1, n, stats.loss(),
                                stats.accuracy(), stats.images,
                                secondsSince(start), false);
+    }
   }
+  sums.readInto(stats);
   if (context.progress)
     context.progress->finish();
   if (context.comm)

@@ -17,6 +17,11 @@
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 
+#ifdef RTML_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -88,7 +93,27 @@ int64_t ParameterRegistry::indexOf(const std::string &name) const {
 static constexpr int64_t kSgdGrainSize = 1 << 16;
 
 Sgd::Sgd(std::vector<at::Tensor> parameters, SgdOptions options)
-    : params(std::move(parameters)), buffers(params.size()), opts(options) {}
+    : params(std::move(parameters)), buffers(params.size()), opts(options) {
+  for (const at::Tensor &p : params)
+    if (p.is_cuda() && !learningRateOn(p.device()).defined())
+      deviceLearningRates.emplace_back(
+          p.device(),
+          at::full({}, opts.learningRate,
+                   at::TensorOptions().dtype(at::kFloat).device(p.device())));
+}
+
+void Sgd::setLearningRate(double lr) {
+  opts.learningRate = lr;
+  for (auto &[device, rate] : deviceLearningRates)
+    rate.fill_(lr);
+}
+
+at::Tensor Sgd::learningRateOn(at::Device device) const {
+  for (const auto &[on, rate] : deviceLearningRates)
+    if (on == device)
+      return rate;
+  return at::Tensor();
+}
 
 void Sgd::zeroGrad() {
   for (at::Tensor &p : params)
@@ -96,22 +121,72 @@ void Sgd::zeroGrad() {
       p.mutable_grad().reset();
 }
 
-/// Whether SGD can update P in one pass of sgdUpdate: CPU floats, all
-/// contiguous (the buffer once it exists).
-static bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
-                             const at::Tensor &buf) {
+namespace {
+
+/// Whether a multi-tensor kernel can update P: floats, contiguous (the
+/// buffer once it exists), on the CPU or, in a CUDA build, one GPU.
+bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
+                      const at::Tensor &buf) {
+#ifdef RTML_WITH_CUDA
+  bool deviceHasKernel = p.device().is_cpu() || p.device().is_cuda();
+#else
+  bool deviceHasKernel = p.device().is_cpu();
+#endif
   auto plain = [&](const at::Tensor &t) {
-    return t.device().is_cpu() && t.scalar_type() == at::kFloat &&
+    return t.device() == p.device() && t.scalar_type() == at::kFloat &&
            t.is_contiguous() && t.layout() == at::kStrided;
   };
-  return plain(p) && plain(grad) && (!buf.defined() || plain(buf));
+  return deviceHasKernel && plain(p) && plain(grad) &&
+         (!buf.defined() || plain(buf));
 }
+
+/// The CPU twin of sgdMultiTensorCuda: each tensor of LIST in one pass
+/// split over threads. Elements are independent, so any split gives the
+/// same bits.
+void sgdMultiTensorCpu(const kernels::SgdTensorList &list,
+                       const kernels::SgdConstants &c, float learningRate) {
+  for (int t = 0; t < list.count; ++t) {
+    float *param = list.params[t];
+    const float *grad = list.grads[t];
+    float *buffer = list.buffers[t];
+    bool initBuffer = (list.initBuffers >> t) & 1;
+    at::parallel_for(0, list.offsets[t + 1] - list.offsets[t], kSgdGrainSize,
+                     [&](int64_t begin, int64_t end) {
+                       detail::sgdUpdate(param + begin, grad + begin,
+                                         buffer ? buffer + begin : nullptr,
+                                         initBuffer, end - begin, c,
+                                         learningRate);
+                     });
+  }
+}
+
+} // namespace
 
 void Sgd::step() {
   c10::NoGradGuard noGrad;
-  const detail::SgdConstants constants{
-      static_cast<float>(opts.learningRate), static_cast<float>(opts.momentum),
-      static_cast<float>(opts.weightDecay), opts.nesterov};
+  const kernels::SgdConstants constants{static_cast<float>(opts.momentum),
+                                        static_cast<float>(opts.weightDecay),
+                                        opts.nesterov};
+  // The tensors the multi-tensor kernels take, one list per device, each
+  // launched when full and at the end: one pass over all of them instead
+  // of four ATen kernels per parameter.
+  std::vector<std::pair<at::Device, kernels::SgdTensorList>> lists;
+  auto launch = [&](at::Device device, kernels::SgdTensorList &list) {
+    if (list.count == 0)
+      return;
+    if (device.is_cpu()) {
+      sgdMultiTensorCpu(list, constants, static_cast<float>(opts.learningRate));
+    } else {
+#ifdef RTML_WITH_CUDA
+      c10::cuda::CUDAGuard onDevice(device);
+      kernels::sgdMultiTensorCuda(
+          list, constants, learningRateOn(device).data_ptr<float>(),
+          c10::cuda::getCurrentCUDAStream(device.index()).stream());
+#endif
+    }
+    list.count = 0;
+    list.initBuffers = 0;
+  };
   for (size_t i = 0; i < params.size(); ++i) {
     at::Tensor &p = params[i];
     if (!p.grad().defined())
@@ -119,22 +194,28 @@ void Sgd::step() {
     at::Tensor dp = p.grad();
     at::Tensor &buf = buffers[i];
     if (fusedStepApplies(p, dp, buf)) {
-      // One read of p, grad and buffer and one write of p and buffer, split
-      // over threads: the ATen ops below make four passes, one thread each
-      // for small tensors. Elements are independent, so any split gives the
-      // same bits.
       bool initBuffer = opts.momentum != 0 && !buf.defined();
       if (initBuffer)
         buf = at::empty_like(p, at::MemoryFormat::Contiguous);
-      float *param = p.data_ptr<float>();
-      const float *grad = dp.data_ptr<float>();
-      float *buffer = buf.defined() ? buf.data_ptr<float>() : nullptr;
-      at::parallel_for(0, p.numel(), kSgdGrainSize,
-                       [&](int64_t begin, int64_t end) {
-                         detail::sgdUpdate(param + begin, grad + begin,
-                                           buffer ? buffer + begin : nullptr,
-                                           initBuffer, end - begin, constants);
-                       });
+      auto it = std::find_if(lists.begin(), lists.end(), [&](const auto &l) {
+        return l.first == p.device();
+      });
+      if (it == lists.end()) {
+        lists.emplace_back(p.device(), kernels::SgdTensorList{});
+        it = std::prev(lists.end());
+        it->second.count = 0;
+        it->second.initBuffers = 0;
+        it->second.offsets[0] = 0;
+      }
+      kernels::SgdTensorList &list = it->second;
+      int t = list.count++;
+      list.params[t] = p.data_ptr<float>();
+      list.grads[t] = dp.data_ptr<float>();
+      list.buffers[t] = buf.defined() ? buf.data_ptr<float>() : nullptr;
+      list.initBuffers |= uint64_t(initBuffer) << t;
+      list.offsets[t + 1] = list.offsets[t] + p.numel();
+      if (list.count == kernels::kSgdListCapacity)
+        launch(it->first, list);
       continue;
     }
     if (opts.weightDecay != 0)
@@ -146,8 +227,17 @@ void Sgd::step() {
         buf.mul_(opts.momentum).add_(dp);
       dp = opts.nesterov ? dp.add(buf, opts.momentum) : buf;
     }
-    p.add_(dp, -opts.learningRate);
+    // On a GPU the rate comes from device memory here too, so that a
+    // captured step replays with the current epoch's (one rounding more
+    // than torch's fused p - lr * d_p).
+    at::Tensor rate = learningRateOn(p.device());
+    if (rate.defined())
+      p.sub_(dp.mul(rate));
+    else
+      p.add_(dp, -opts.learningRate);
   }
+  for (auto &[device, list] : lists)
+    launch(device, list);
 }
 
 void Sgd::setMomentumBuffer(size_t index, const at::Tensor &buffer) {
@@ -169,7 +259,7 @@ namespace rtml {
 at::Tensor combineHeadLosses(const CompiledModel &model,
                              const std::vector<at::Tensor> &heads,
                              const at::Tensor &targets,
-                             std::vector<double> *headLosses) {
+                             std::vector<at::Tensor> *headLosses) {
   const std::vector<HeadInfo> &info = model.info().heads;
   if (heads.empty() || (!info.empty() && info.size() != heads.size()))
     throw std::logic_error("model '" + model.info().name + "' returned " +
@@ -182,7 +272,7 @@ at::Tensor combineHeadLosses(const CompiledModel &model,
     double weight = info.empty() ? 1.0 : info[i].lossWeight;
     at::Tensor term = crossEntropy(heads[i], targets);
     if (headLosses)
-      headLosses->push_back(term.item<double>());
+      headLosses->push_back(term.detach());
     if (weight != 1.0)
       term = term * weight;
     loss = loss.defined() ? loss + term : term;

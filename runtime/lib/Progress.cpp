@@ -37,13 +37,15 @@ std::string formatBytes(int64_t bytes) {
   return os.str();
 }
 
+bool Progress::due(bool force) const {
+  double interval = isTty ? 0.25 : 10.0;
+  return enabled && (force || secondsSince(last) >= interval);
+}
+
 void Progress::update(const std::string &prefix, int64_t batch, int64_t batches,
                       double loss, double accuracy, int64_t images,
                       double elapsed, bool force) {
-  if (!enabled)
-    return;
-  double interval = isTty ? 0.25 : 10.0;
-  if (!force && secondsSince(last) < interval)
+  if (!due(force))
     return;
   last = Clock::now();
   double rate = elapsed > 0 ? images / elapsed : 0;

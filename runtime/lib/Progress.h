@@ -25,6 +25,9 @@ public:
   Progress(std::ostream &log, bool enabled, bool isTty)
       : log(log), enabled(enabled), isTty(isTty) {}
 
+  /// Whether update(..., FORCE) would draw now: callers read values that
+  /// wait for the device only then.
+  bool due(bool force) const;
   void update(const std::string &prefix, int64_t batch, int64_t batches,
               double loss, double accuracy, int64_t images, double elapsed,
               bool force);

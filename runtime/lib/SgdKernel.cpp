@@ -2,10 +2,10 @@
 //
 // Built with -ffp-contract=off and without LibTorch headers (see
 // runtime/CMakeLists.txt): the only fused multiply-adds are the explicit
-// std::fma calls, placed where ATen's add kernel uses one (a + alpha * b is
-// vec::fmadd there), so the result equals torch.optim.SGD's bit for bit. The
-// "fma" clone (picked by CPU feature at load time) inlines them as FMA
-// instructions; the default one calls libm.
+// std::fma calls of sgdElement, placed where ATen's add kernel uses one
+// (a + alpha * b is vec::fmadd there), so the result equals
+// torch.optim.SGD's bit for bit. The "fma" clone (picked by CPU feature at
+// load time) inlines them as FMA instructions; the default one calls libm.
 //
 //===----------------------------------------------------------------------===//
 #include "SgdKernel.h"
@@ -14,26 +14,31 @@
 
 namespace rtml::detail {
 
+namespace {
+struct HostArith {
+  static float fma(float a, float b, float c) { return std::fma(a, b, c); }
+  static float mul(float a, float b) { return a * b; }
+  static float add(float a, float b) { return a + b; }
+};
+} // namespace
+
 __attribute__((target_clones("fma", "default"))) void
 sgdUpdate(float *param, const float *grad, float *buffer, bool initBuffer,
-          int64_t n, const SgdConstants &c) {
-  const float decay = c.weightDecay, momentum = c.momentum;
-  const float step = -c.learningRate;
-  const bool useMomentum = momentum != 0, nesterov = c.nesterov;
+          int64_t n, const kernels::SgdConstants &c, float learningRate) {
+  const kernels::SgdConstants constants = c;
+  if (!buffer) { // no momentum: no buffer to read or write
+    for (int64_t i = 0; i < n; ++i)
+      param[i] = kernels::sgdElement<HostArith>(param[i], grad[i], 0, true,
+                                                constants, learningRate)
+                     .param;
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
-    float p = param[i];
-    // grad.add(p, wd)
-    float d = decay != 0 ? std::fma(p, decay, grad[i]) : grad[i];
-    if (useMomentum) {
-      // buf = d on the first step, else buf.mul_(momentum).add_(d): two
-      // roundings, as two kernels.
-      float buf = initBuffer ? d : buffer[i] * momentum + d;
-      buffer[i] = buf;
-      // d.add(buf, momentum) or buf
-      d = nesterov ? std::fma(buf, momentum, d) : buf;
-    }
-    // p.add_(d, -lr)
-    param[i] = std::fma(d, step, p);
+    kernels::SgdElement e = kernels::sgdElement<HostArith>(
+        param[i], grad[i], initBuffer ? 0 : buffer[i], initBuffer, constants,
+        learningRate);
+    param[i] = e.param;
+    buffer[i] = e.buffer;
   }
 }
 

@@ -5,6 +5,7 @@
 // (TrainingLoop.cpp), the final test and summary.json.
 //
 //===----------------------------------------------------------------------===//
+#include "DeviceSelection.h"
 #include "TrainingRun.h"
 
 #include "rtml/Runtime/SettingsIO.h"
@@ -190,6 +191,7 @@ void TrainingRun::loadInitialWeights() {
 
 void TrainingRun::setUpModel() {
   const TrainConfig &cfg = options.train;
+  enableCudnnAutotuning(options.device);
   registry = std::make_unique<ParameterRegistry>(model.parameters(),
                                                  options.device, cfg.seed);
   if (!options.weights.empty() && !resumed)

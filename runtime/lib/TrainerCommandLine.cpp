@@ -232,6 +232,9 @@ std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
              "use only the first N test images", 0);
   addThreads(*app, a.devices);
   addFlag(*app, "no-progress", a.noProgress, "no progress lines on stderr");
+  addFlag(*app, "no-cuda-graph", a.noCudaGraph,
+          "on CUDA: run every step eagerly instead of replaying a captured "
+          "CUDA graph of the whole step (forward, backward, SGD)");
   addNumber(*app, "dist-timeout", a.distTimeoutS,
             "data parallel: seconds to wait for the other processes, at start "
             "and in each collective, before failing (default 300)",
@@ -303,6 +306,9 @@ std::unique_ptr<CLI::App> benchCommand(BenchArgs &a) {
   addThreads(*app, a.devices);
   addInteger(*app, "seed", a.seed, "seed for weights and data", 0);
   addFlag(*app, "json", a.json, "print one JSON line instead");
+  addFlag(*app, "no-cuda-graph", a.noCudaGraph,
+          "on CUDA: time eager steps instead of replays of a captured CUDA "
+          "graph of the step");
   addHelp(*app);
   return app;
 }

@@ -32,6 +32,7 @@ struct DeviceArgs {
 struct TrainArgs {
   TrainOptions options; ///< the spec's defaults overridden by the flags
   bool noProgress = false;
+  bool noCudaGraph = false;
   DeviceArgs devices;
   double distTimeoutS = 300;
   std::string distBackend;
@@ -55,6 +56,7 @@ struct ExportArgs {
 struct BenchArgs {
   int64_t batchSize = 16, steps = 10, warmup = 2, seed = 0;
   bool json = false;
+  bool noCudaGraph = false;
   DeviceArgs devices;
 };
 

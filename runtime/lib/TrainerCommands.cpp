@@ -103,6 +103,7 @@ int runTrain(const CompiledModel &model, CommandArgs &all) {
         (options.weightsPolicy.strict ? "strict-weights" : "allow-missing") +
         " needs --weights FILE");
   options.progress = !args.noProgress;
+  options.cudaGraphs = !args.noCudaGraph;
   DistributedEnv env;
   try {
     env = distributedEnvFromEnvironment();
@@ -211,8 +212,9 @@ int runBench(const CompiledModel &model, const BenchArgs &args) {
   const ModelInfo &info = model.info();
   at::Device device = selectDevices(info, args.devices);
   applyThreads(args.devices);
-  BenchResult r = benchTrainStep(model, device, args.batchSize, args.steps,
-                                 args.warmup, static_cast<uint64_t>(args.seed));
+  BenchResult r =
+      benchTrainStep(model, device, args.batchSize, args.steps, args.warmup,
+                     static_cast<uint64_t>(args.seed), !args.noCudaGraph);
   bool serial = args.devices.serialDevices;
   if (args.json) {
     nlohmann::ordered_json line = {{"model", info.name},
@@ -223,7 +225,8 @@ int runBench(const CompiledModel &model, const BenchArgs &args) {
                                    {"batch", args.batchSize},
                                    {"device", device.str()},
                                    {"threads", at::get_num_threads()},
-                                   {"images_per_s", number(r.imagesPerS)}};
+                                   {"images_per_s", number(r.imagesPerS)},
+                                   {"step_mode", r.stepMode}};
     if (info.devices.size() > 1) {
       line["serial_devices"] = serial;
       line["transfer_forward_bytes"] = r.transferPerStep.forward;
@@ -235,8 +238,8 @@ int runBench(const CompiledModel &model, const BenchArgs &args) {
   std::cout << std::fixed << std::setprecision(2) << "train step: " << r.meanMs
             << " ms (median " << r.medianMs << " ms, " << args.steps
             << " steps, batch " << args.batchSize << ", device " << device.str()
-            << ")\nimages/s: " << std::setprecision(1) << r.imagesPerS
-            << std::endl;
+            << ", " << r.stepMode << ")\nimages/s: " << std::setprecision(1)
+            << r.imagesPerS << std::endl;
   if (info.devices.size() > 1)
     std::cout << "moved between " << info.devices.size()
               << " logical devices per step: forward "

@@ -10,7 +10,6 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
-#include <torch/cuda.h>
 
 #include <cmath>
 #include <iomanip>
@@ -19,10 +18,9 @@ namespace rtml {
 
 namespace {
 
-void synchronize(at::Device device) {
-  if (device.is_cuda())
-    torch::cuda::synchronize(device.index());
-}
+/// The longest a run goes without reading its loss sums (for the guard on
+/// non-finite losses) when no progress line asks for them.
+constexpr double kGuardSeconds = 10;
 
 struct StepAgreement {
   double lossSum; ///< over the combined batch
@@ -146,48 +144,131 @@ void TrainingRun::stopIfSignalled(int64_t epoch, int64_t step,
       sig);
 }
 
+void TrainingRun::readSums(int64_t epoch, const DeviceSums &sums,
+                           RunningStats &stats) {
+  NonFiniteLoss bad = sums.readInto(stats);
+  if (!bad.step)
+    return;
+  progress.finish();
+  throw std::runtime_error(std::string("loss is ") +
+                           (bad.isNan ? "nan" : "inf") + " at epoch " +
+                           std::to_string(epoch) + " step " +
+                           std::to_string(bad.step) + "; " + whatIsKept());
+}
+
+TrainingRun::BatchLoss TrainingRun::forwardLoss(const at::Tensor &x,
+                                                const at::Tensor &y) {
+  BatchLoss b;
+  b.heads = model.forwardHeads(x, registry->tensors(), /*training=*/true);
+  b.loss = combineHeadLosses(model, b.heads, y,
+                             numHeads > 0 ? &b.headLosses : nullptr);
+  return b;
+}
+
+void TrainingRun::addToSums(const BatchLoss &b, const at::Tensor &y,
+                            DeviceSums &sums) {
+  // Queued on the device, read at the progress interval and epoch end:
+  // nothing here waits for the device.
+  sums.add(b.loss, b.heads.front(), y);
+  if (numHeads > 0)
+    sums.addHeads(b.heads, b.headLosses, y);
+}
+
+bool TrainingRun::graphStep(StepMode mode, const at::Tensor &x,
+                            const at::Tensor &y, DeviceSums &sums) {
+  if (mode == StepMode::Replay) {
+    // The graph reads its batch from these tensors and adds to SUMS, which
+    // the epochs restart in place; the learning rate is on the device.
+    graphInput.copy_(x);
+    graphLabels.copy_(y);
+    stepGraph->replay();
+    return true;
+  }
+  graphInput = x.clone();
+  graphLabels = y.clone();
+  // The captured backward allocates the gradients in the graph's memory,
+  // where every replay writes them again: they are not dropped between
+  // replays.
+  sgd->zeroGrad();
+  stepGraph = std::make_unique<StepGraph>();
+  std::string failure =
+      stepGraph->tryCapture(cudaDevice(options.device).index(), [&] {
+        BatchLoss b = forwardLoss(graphInput, graphLabels);
+        addToSums(b, graphLabels, sums);
+        b.loss.backward();
+        sgd->step();
+      });
+  if (!failure.empty()) { // nothing ran: the eager step takes over
+    log << "cuda graph: the step cannot be captured (" << failure
+        << "); every step runs eagerly" << std::endl;
+    stepGraph.reset();
+    graphsFailed = true;
+    sgd->zeroGrad();
+    return false;
+  }
+  out << "cuda graph: the training step is captured after " << sessionSteps
+      << " eager steps and replayed (--no-cuda-graph: every step eager)"
+      << std::endl;
+  return true;
+}
+
 double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
+                              DeviceSums &sums,
                               const std::function<void()> &stopNow) {
   auto batchStart = Clock::now();
   auto [images, labels] = sampler->batch(i);
   // Data parallel: the last batch of an epoch may leave a process none.
   int64_t local = labels.size(0);
-  double lossValue = 0;
-  at::Tensor y, mainLogits;
   std::string where =
       "at epoch " + std::to_string(epoch) + " step " + std::to_string(i + 1);
+  StepConditions conditions;
+  conditions.graphsEnabled = options.cudaGraphs && !graphsFailed;
+  conditions.graphsBuilt = StepGraph::built();
+  conditions.onCuda = options.device.is_cuda();
+  conditions.logicalDevices = static_cast<int64_t>(info.devices.size());
+  conditions.dataParallel = comm != nullptr;
+  conditions.batchImages = local;
+  conditions.fullBatch = options.train.batchSize;
+  conditions.eagerStepsDone = sessionSteps;
+  conditions.captured = stepGraph && stepGraph->captured();
+  StepMode mode = stepMode(conditions);
   try {
-    sgd->zeroGrad();
-    std::vector<at::Tensor> heads;
-    std::vector<double> headLosses;
-    at::Tensor loss;
+    at::Tensor x, y;
+    BatchLoss b;
     if (local > 0) {
-      at::Tensor x = (*transform)(images, /*training=*/true);
-      y = labels.to(options.device);
-      heads = model.forwardHeads(x, registry->tensors(), /*training=*/true);
-      loss = combineHeadLosses(model, heads, y,
-                               numHeads > 0 ? &headLosses : nullptr);
-      lossValue = loss.item<double>();
+      x = (*transform)(images, /*training=*/true);
+      y = uploadToDevice(labels, options.device);
     }
-    double stepLoss = lossValue;
-    int jobSignal = 0; // data parallel: a stop every process agreed on
-    if (comm) {
-      StepAgreement agreed = agreeOnStep(*comm, lossValue * local, gStopSignal);
-      stepLoss = agreed.lossSum / double(sampler->globalBatchSize(i));
-      jobSignal = agreed.signal;
-      if (jobSignal) // keeps one that came during the collective
-        gStopSignal = jobSignal;
+    if (mode != StepMode::Eager && graphStep(mode, x, y, sums)) {
+      double seconds = secondsSince(batchStart);
+      stats.countBatch(local, seconds);
+      return seconds;
     }
-    if (!std::isfinite(stepLoss)) {
-      progress.finish();
-      throw std::runtime_error(std::string("loss is ") +
-                               (std::isnan(stepLoss) ? "nan" : "inf") + " " +
-                               where + "; " + whatIsKept());
-    }
-    if (jobSignal)
-      stopNow();
+    sgd->zeroGrad();
     if (local > 0)
-      loss.backward();
+      b = forwardLoss(x, y);
+    if (comm) {
+      // Data parallel: the per-step agreement is a collective, which waits
+      // for the loss anyway; every process sees a non-finite one at once.
+      // A stop agreed here saves the sums without this step.
+      double lossValue = local > 0 ? b.loss.item<double>() : 0;
+      StepAgreement agreed = agreeOnStep(*comm, lossValue * local, gStopSignal);
+      double stepLoss = agreed.lossSum / double(sampler->globalBatchSize(i));
+      if (!std::isfinite(stepLoss)) {
+        progress.finish();
+        throw std::runtime_error(std::string("loss is ") +
+                                 (std::isnan(stepLoss) ? "nan" : "inf") + " " +
+                                 where + "; " + whatIsKept());
+      }
+      if (agreed.signal) {
+        gStopSignal = agreed.signal; // keeps one that came during it
+        stopNow();
+      }
+    }
+    if (local > 0) {
+      addToSums(b, y, sums);
+      b.loss.backward();
+    }
     if (comm) {
       if (local == 0)
         for (at::Tensor p : registry->trainableTensors())
@@ -196,12 +277,6 @@ double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
                          double(local) / sampler->globalBatchSize(i));
     }
     sgd->step();
-    synchronize(options.device);
-    if (local > 0) {
-      mainLogits = heads.front().detach();
-      if (numHeads > 0)
-        stats.addHeads(heads, headLosses, y);
-    }
   } catch (const c10::Error &e) {
     if (!isOutOfMemory(e.what_without_backtrace()))
       throw;
@@ -213,9 +288,11 @@ double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
     throwOutOfMemory("std::bad_alloc", options.device, options.train.batchSize,
                      where);
   }
+  // Host time: on a GPU the host runs ahead of the device by a bounded
+  // queue, so over an epoch the mean is the device's step time.
   double seconds = secondsSince(batchStart);
   if (local > 0)
-    stats.add(mainLogits, y, lossValue, seconds);
+    stats.countBatch(local, seconds);
   return seconds;
 }
 
@@ -238,21 +315,34 @@ void TrainingRun::trainEpoch(int64_t epoch) {
   if (resumedEpoch && rank != 0)
     stats = RunningStats(); // the saved sums count every process once
   int64_t first = resumedEpoch ? std::min(startStep, batches) : 0;
+  // One DeviceSums for the run, restarted in place: a captured step adds
+  // to its tensors.
+  if (!deviceSums)
+    deviceSums =
+        std::make_unique<DeviceSums>(stats, options.device, numHeads, first);
+  else
+    deviceSums->restart(stats, first);
+  DeviceSums &sums = *deviceSums;
   auto start = Clock::now();
-  // Banks the time so far in STATS (what a checkpoint saves).
-  auto bankTime = [&] {
+  auto lastRead = Clock::now();
+  // Banks the time so far and reads the device's sums into STATS (what a
+  // checkpoint saves); throws on a non-finite loss, so that no checkpoint
+  // is saved after one.
+  auto bankAndRead = [&] {
     stats.elapsed += secondsSince(start);
     start = Clock::now();
+    readSums(epoch, sums, stats);
+    lastRead = Clock::now();
   };
   for (int64_t i = first; i < batches; ++i) {
     if (gStopSignal && !comm) {
-      bankTime();
+      bankAndRead();
       stopIfSignalled(epoch, i, stats);
     }
     bool measureTransfers = info.devices.size() > 1 && sessionSteps == 0;
     TransferBytes before = transferBytes();
-    double seconds = trainStep(epoch, i, stats, [&] {
-      bankTime();
+    double seconds = trainStep(epoch, i, stats, sums, [&] {
+      bankAndRead();
       stopIfSignalled(epoch, i, stats);
     });
     if (measureTransfers) {
@@ -267,17 +357,24 @@ void TrainingRun::trainEpoch(int64_t epoch) {
     ++sessionSteps;
     totalBatchTime += seconds;
     ++totalBatches;
-    progress.update(prefix + " train", i + 1, batches, stats.loss(),
-                    stats.accuracy(), stats.images,
-                    stats.elapsed + secondsSince(start), i + 1 == batches);
+    // The sums are read when a progress line is due, and for the loss
+    // guard at least every kGuardSeconds without one (--no-progress).
+    bool lastStep = i + 1 == batches;
+    if (progress.due(lastStep) || secondsSince(lastRead) >= kGuardSeconds) {
+      readSums(epoch, sums, stats);
+      lastRead = Clock::now();
+      progress.update(prefix + " train", i + 1, batches, stats.loss(),
+                      stats.accuracy(), stats.images,
+                      stats.elapsed + secondsSince(start), lastStep);
+    }
     if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0 &&
         i + 1 < batches) {
-      bankTime();
+      bankAndRead();
       saveCheckpoint(epoch, i + 1, stats);
     }
   }
   progress.finish();
-  bankTime();
+  bankAndRead();
   stopIfSignalled(epoch, batches, stats);
   checkWeightsFinite(epoch, batches);
   RunningStats epochStats = stats;

@@ -11,6 +11,7 @@
 #include "Progress.h"
 #include "RunFolder.h"
 #include "RunningStats.h"
+#include "StepGraph.h"
 #include "StopSignals.h"
 #include "TrainState.h"
 
@@ -52,9 +53,29 @@ private:
   void loadInitialWeights();
   void restoreFromCheckpoint();
   void trainEpoch(int64_t epoch);
-  /// One training step on batch I; adds to STATS. Returns its seconds.
+  /// One training step on batch I; adds to STATS and SUMS without waiting
+  /// for the device. Returns its (host) seconds.
   double trainStep(int64_t epoch, int64_t i, RunningStats &stats,
+                   DeviceSums &sums,
                    const std::function<void()> &stopIfSignalled);
+  /// A training batch's heads' logits, its loss and (side heads) each
+  /// head's loss.
+  struct BatchLoss {
+    std::vector<at::Tensor> heads, headLosses;
+    at::Tensor loss;
+  };
+  /// Forward and loss of a training batch X, Y (on the device).
+  BatchLoss forwardLoss(const at::Tensor &x, const at::Tensor &y);
+  /// Queues B's loss and correct counts onto SUMS (no wait).
+  void addToSums(const BatchLoss &b, const at::Tensor &y, DeviceSums &sums);
+  /// A step on the device batch X, Y as a CUDA graph: captures it (MODE
+  /// Capture) or replays it. False: the capture failed and nothing ran;
+  /// the caller runs the step eagerly.
+  bool graphStep(StepMode mode, const at::Tensor &x, const at::Tensor &y,
+                 DeviceSums &sums);
+  /// Reads SUMS into STATS; throws when a loss of EPOCH was not finite,
+  /// saying at which step and what is kept.
+  void readSums(int64_t epoch, const DeviceSums &sums, RunningStats &stats);
   void evaluateEpoch(int64_t epoch, const PhaseMetrics &trainMetrics);
   void finalTest();
   void record(const PhaseMetrics &m);
@@ -91,6 +112,11 @@ private:
   std::unique_ptr<BatchTransform> transform;
   std::vector<at::Tensor> buffers; ///< non-trainable tensors (batch norm)
   size_t numHeads = 0;             ///< > 0: a model with side heads
+
+  std::unique_ptr<DeviceSums> deviceSums; ///< the training epochs' sums
+  std::unique_ptr<StepGraph> stepGraph;   ///< the captured training step
+  at::Tensor graphInput, graphLabels;     ///< the captured step's batch
+  bool graphsFailed = false;              ///< a capture failed: all eager
 
   std::unique_ptr<RunFolder> folder; ///< rank 0 of a run with a directory
   bool savesCheckpoints = false;     ///< the same on every rank

@@ -174,13 +174,23 @@ TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
               {"bench", "--steps", "2", "--warmup", "1", "--batch-size", "4"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("train step: "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("2 steps, batch 4, device cpu)"), std::string::npos);
+  // The CPU has no CUDA graphs: every timed step is eager.
+  EXPECT_NE(r.out.find("2 steps, batch 4, device cpu, eager)"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("images/s: "), std::string::npos);
   r = runMain(model, {"bench", "--steps", "1", "--warmup", "0", "--json"});
   EXPECT_EQ(r.status, 0);
   nlohmann::json bench = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_EQ(bench["model"], "tiny") << r.out;
   EXPECT_TRUE(bench["mean_ms"].is_number()) << r.out;
+  EXPECT_EQ(bench["step_mode"], "eager") << r.out;
+  r = runMain(model, {"bench", "--steps", "3", "--warmup", "4",
+                      "--no-cuda-graph", "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  bench = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(bench["steps"], 3) << r.out;
+  EXPECT_EQ(bench["step_mode"], "eager") << r.out;
 
   TempDir dir;
   r = runMain(model, {"train", "--data", dir / "none", "--out", dir / "run"});
@@ -722,6 +732,7 @@ TEST(RuntimeTrainerMain, HelpListsEveryFlagAndInlineValuesWork) {
                            "--limit-test N",
                            "--threads N",
                            "--no-progress",
+                           "--no-cuda-graph",
                            "--dist-timeout S",
                            "--dist-backend NAME",
                            "--help"})
@@ -752,4 +763,40 @@ TEST(RuntimeTrainerMain, HelpListsEveryFlagAndInlineValuesWork) {
   EXPECT_NE(r.err.find("--epochs: expected an integer, got 'x2'"),
             std::string::npos)
       << r.err;
+}
+
+// CUDA graphs only change how a GPU runs the step: on the CPU every step is
+// eager, with or without --no-cuda-graph, and the metrics are the same bits;
+// the flag is no training setting, so a resumed run takes it too.
+TEST(RuntimeTrainerMain, NoCudaGraphChangesNothingOnTheCpu) {
+  TempDir dir;
+  writeDataSet(dir);
+  TinyModel model;
+  std::vector<std::string> args = {
+      "train",       "--data", dir.path(),      "--epochs", "2",
+      "--max-steps", "4",      "--no-progress", "--out"};
+  std::vector<std::string> plain = args, eager = args;
+  plain.push_back(dir / "plain");
+  eager.push_back(dir / "eager");
+  eager.push_back("--no-cuda-graph");
+  MainResult a = runMain(model, plain), b = runMain(model, eager);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(a.out.find("cuda graph"), std::string::npos) << a.out;
+  std::vector<nlohmann::ordered_json> ma = readMetrics(dir /
+                                                       "plain/metrics.jsonl"),
+                                      mb = readMetrics(dir /
+                                                       "eager/metrics.jsonl");
+  ASSERT_EQ(ma.size(), 4u);
+  ASSERT_EQ(mb.size(), ma.size());
+  for (size_t i = 0; i < ma.size(); ++i)
+    for (const char *key : {"loss", "accuracy", "images"})
+      EXPECT_EQ(ma[i][key], mb[i][key]) << i << " " << key;
+  MainResult resumed =
+      runMain(model, {"train", "--resume", dir / "eager", "--epochs", "3",
+                      "--no-cuda-graph", "--no-progress"});
+  EXPECT_EQ(resumed.status, 0) << resumed.err;
+  MainResult help = runMain(model, {"bench", "--help"});
+  EXPECT_NE(help.out.find("\n  --no-cuda-graph "), std::string::npos)
+      << help.out;
 }

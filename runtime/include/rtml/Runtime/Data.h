@@ -172,6 +172,11 @@ std::pair<Dataset, Dataset> randomSplit(const Dataset &set, int64_t train,
 std::vector<TransformConfig> trainPipeline(const DataConfig &config);
 std::vector<TransformConfig> evalPipeline(const DataConfig &config);
 
+/// HOST (a CPU tensor) on DEVICE. On CUDA through pinned memory and
+/// without waiting: the copy is queued on the current stream, ahead of the
+/// kernels that read it, while the host goes on to the next step.
+at::Tensor uploadToDevice(const at::Tensor &host, at::Device device);
+
 /// Turns a uint8 batch into the network's input on DEVICE: float in [0, 1],
 /// then the phase's pipeline (resize: bilinear, align_corners=false;
 /// random_horizontal_flip and random_resized_crop draw from a CPU generator

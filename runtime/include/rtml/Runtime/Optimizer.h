@@ -12,6 +12,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <utility>
 #include <vector>
 
 namespace rtml {
@@ -31,13 +32,18 @@ public:
   void zeroGrad();
   /// d_p = g + wd*p; buf = momentum*buf + d_p (buf = d_p on the first step);
   /// p -= lr*buf, or with Nesterov p -= lr*(d_p + momentum*buf). Parameters
-  /// without a gradient are skipped, as in PyTorch. Contiguous CPU float
-  /// parameters take one pass over threads that gives torch.optim.SGD's
-  /// bits; others (CUDA) take ATen's ops.
+  /// without a gradient are skipped, as in PyTorch. Contiguous float
+  /// parameters take a multi-tensor pass that gives torch.optim.SGD's bits:
+  /// on the CPU split over threads, on CUDA (a CUDA build) one kernel launch
+  /// per device for up to 64 parameters, reading the learning rate from
+  /// device memory (so a captured CUDA graph replays with the current one);
+  /// others take ATen's ops.
   void step();
 
   const SgdOptions &options() const { return opts; }
-  void setLearningRate(double lr) { opts.learningRate = lr; }
+  /// Also writes the rate to each GPU's copy (a queued fill, no wait):
+  /// call it outside a CUDA graph capture.
+  void setLearningRate(double lr);
 
   /// One buffer per parameter; undefined until that parameter's first step.
   const std::vector<at::Tensor> &momentumBuffers() const { return buffers; }
@@ -45,9 +51,13 @@ public:
   void setMomentumBuffer(size_t index, const at::Tensor &buffer);
 
 private:
+  /// The learning rate on DEVICE, a float32 scalar; undefined for the CPU.
+  at::Tensor learningRateOn(at::Device device) const;
+
   std::vector<at::Tensor> params;
   std::vector<at::Tensor> buffers;
   SgdOptions opts;
+  std::vector<std::pair<at::Device, at::Tensor>> deviceLearningRates;
 };
 
 /// The learning rate of epoch EPOCH (1-based) under CONFIG's schedule.
@@ -65,11 +75,12 @@ at::Tensor trainingLoss(const CompiledModel &model, const at::Tensor &input,
                         at::Tensor *mainLogits = nullptr);
 
 /// As trainingLoss, from the heads' logits HEADS (what forwardHeads gave);
-/// HEADLOSSES, if given, receives each head's unweighted cross-entropy.
+/// HEADLOSSES, if given, receives each head's unweighted cross-entropy
+/// (0-dim tensors on the heads' device: reading them is left to the caller).
 at::Tensor combineHeadLosses(const CompiledModel &model,
                              const std::vector<at::Tensor> &heads,
                              const at::Tensor &targets,
-                             std::vector<double> *headLosses = nullptr);
+                             std::vector<at::Tensor> *headLosses = nullptr);
 
 } // namespace rtml
 

@@ -60,6 +60,10 @@ struct TrainOptions {
   int64_t valImages = -1;
   int64_t splitSeed = -1; ///< < 0: the spec's, else the training seed
   bool progress = true;   ///< progress lines on the log stream
+  /// On CUDA: after a few eager steps, capture the whole training step as a
+  /// CUDA graph and replay it (full batches of a one-device model; the
+  /// rest stays eager). --no-cuda-graph turns it off.
+  bool cudaGraphs = true;
   /// Save a resumable checkpoint every N training steps (and at each epoch
   /// end); 0: only at epoch ends; < 0: the resumed run's, else 500.
   int64_t checkpointEvery = -1;
@@ -138,13 +142,17 @@ struct BenchResult {
   std::vector<double> stepMs;
   double meanMs = 0, medianMs = 0, imagesPerS = 0;
   TransferBytes transferPerStep; ///< between logical devices
+  /// How the timed steps ran: "eager", or "cuda-graph" (replays).
+  std::string stepMode = "eager";
 };
 
 /// Times WARMUP untimed and then STEPS timed full training steps (forward,
-/// loss, backward, SGD step) on random inputs of the model's shape.
+/// loss, backward, SGD step) on random inputs of the model's shape. With
+/// CUDAGRAPHS, where the training loop would replay a captured step, so
+/// does the bench (the capture itself is never timed).
 BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
-                           uint64_t seed);
+                           uint64_t seed, bool cudaGraphs = true);
 
 /// "512 B", "1.50 MB" (decimal units).
 std::string formatBytes(int64_t bytes);

@@ -2,10 +2,15 @@
 // CUDAStream.h here).
 #pragma once
 #include <c10/core/Device.h>
+#include <c10/cuda/CUDAStream.h>
 
 namespace c10::cuda {
 struct CUDAGuard {
   explicit CUDAGuard(c10::Device device);
   ~CUDAGuard();
+};
+struct CUDAStreamGuard {
+  explicit CUDAStreamGuard(CUDAStream stream);
+  ~CUDAStreamGuard();
 };
 } // namespace c10::cuda

@@ -12,6 +12,9 @@ namespace c10::cuda {
 class CUDAStream {
 public:
   cudaStream_t stream() const;
+  void synchronize() const;
 };
 CUDAStream getCurrentCUDAStream(c10::DeviceIndex device_index = -1);
+CUDAStream getStreamFromPool(const bool isHighPriority = false,
+                             c10::DeviceIndex device = -1);
 } // namespace c10::cuda
