@@ -21,6 +21,8 @@ static const PipelineStep kPipeline[] = {
     {"rtml-partition-devices", false, createPartitionDevices},
     {"rtml-fuse-relu-lrn", true, createFuseReluLrn},
     {"rtml-fuse-concat", true, createFuseConcat},
+    // After fusion, so that the fused kernels get their types too.
+    {"rtml-assign-precision", false, createAssignPrecision},
 };
 
 std::vector<std::string> defaultPipelinePasses() {
@@ -44,7 +46,10 @@ LogicalResult buildDefaultPipeline(OpPassManager &pm,
     if ((!options.fuse && step.fusion) ||
         llvm::is_contained(options.disable, step.name))
       continue;
-    pm.addPass(step.create());
+    if (step.name == "rtml-assign-precision" && !options.precision.empty())
+      pm.addPass(createAssignPrecision({options.precision}));
+    else
+      pm.addPass(step.create());
   }
   return success();
 }
@@ -52,7 +57,8 @@ LogicalResult buildDefaultPipeline(OpPassManager &pm,
 void registerDefaultPipeline() {
   registerPassPipeline(
       "rtml-default-pipeline",
-      "The passes rtmlc runs on every model: partition devices, then fuse",
+      "The passes rtmlc runs on every model: partition devices, fuse, "
+      "assign precision",
       [](OpPassManager &pm, StringRef text,
          llvm::function_ref<LogicalResult(const llvm::Twine &)> fail) {
         DefaultPipelineOptions options;

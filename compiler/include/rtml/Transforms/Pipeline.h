@@ -23,13 +23,16 @@ struct DefaultPipelineOptions
   ListOption<std::string> disable{
       *this, "disable",
       llvm::cl::desc("Passes of the pipeline to leave out, by name")};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("auto, fp32, tf32 or bf16 (default: rtml.train's)")};
 };
 
 /// The names of the pipeline's passes, in order.
 std::vector<std::string> defaultPipelinePasses();
 
 /// Adds the pipeline to PM: device partitioning first, so that fusion sees
-/// every op's device, then the fusions. Fails with ERROR naming the known
+/// every op's device, then the fusions, then the precision of every op. Fails with ERROR naming the known
 /// passes when OPTIONS disables a pass the pipeline does not have.
 mlir::LogicalResult buildDefaultPipeline(mlir::OpPassManager &pm,
                                          const DefaultPipelineOptions &options,
