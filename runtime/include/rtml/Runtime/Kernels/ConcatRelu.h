@@ -51,9 +51,17 @@
 // arithmetic), so the CPU twin and the CUDA kernels agree bit for bit there;
 // a batch norm's arithmetic may round differently (nvcc contracts to FMAs).
 //
+// Each kernel has a float and a bf16 variant (Elem = float or Bf16): the
+// bf16 one reads and writes the inputs, the output and their gradients in
+// bf16 and computes in float (the batch norm's constants and statistics are
+// float, computed from the input in float by ConcatReluOp.h); a plain ReLU
+// stays exact.
+//
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELU_H
 #define RTML_RUNTIME_KERNELS_CONCATRELU_H
+
+#include "rtml/Runtime/Kernels/Bf16.h"
 
 #include <cstdint>
 #include <type_traits>
@@ -224,15 +232,16 @@ inline void concatReluForEachRun(int64_t begin, int64_t end, Fn &&fn) {
 
 } // namespace detail
 
-/// Forward of the CPU twin on contiguous float data: INPUTS[i] is input i,
+/// Forward of the CPU twin on contiguous float or bf16 data: INPUTS[i] is
+/// input i,
 /// [n, Config::kChannels[i], hw] (hw = product of the spatial sizes), OUTPUT
 /// is [n, Config::kTotalChannels, hw]. Writes the (image, output channel)
 /// rows [begin, end) of [0, n * kTotalChannels) of OUTPUT; disjoint ranges
 /// may run in parallel. NORMS holds the batch norm constants of the inputs
 /// that have one (null: all plain ReLUs).
-template <class Config>
+template <class Config, class Elem>
 void concatReluForwardCpu(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     int64_t begin, int64_t end,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> *norms = nullptr) {
   using T = ConcatReluTraits<Config>;
@@ -243,9 +252,9 @@ void concatReluForwardCpu(
   detail::concatReluForEachRun<Config>(
       begin, end, [&](int input, int64_t image, int64_t first,
                       int64_t count) {
-        const float *__restrict x =
+        const Elem *__restrict x =
             inputs[input] + (image * layout.channels[input] + first) * hw;
-        float *__restrict y =
+        Elem *__restrict y =
             output +
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
         if (norms && norms->mean[input]) {
@@ -254,12 +263,13 @@ void concatReluForwardCpu(
                       *beta = norms->beta[input] + first;
           for (int64_t c = 0; c < count; ++c, x += hw, y += hw)
             for (int64_t l = 0; l < hw; ++l)
-              y[l] = concatBnReluActivate(x[l], mean[c], scale[c], beta[c]);
+              y[l] = kernelStore<Elem>(concatBnReluActivate(
+                  kernelLoad(x[l]), mean[c], scale[c], beta[c]));
           return;
         }
         const int64_t len = count * hw;
         for (int64_t l = 0; l < len; ++l)
-          y[l] = concatReluActivate(x[l]);
+          y[l] = kernelStore<Elem>(concatReluActivate(kernelLoad(x[l])));
       });
 }
 
@@ -267,9 +277,9 @@ void concatReluForwardCpu(
 /// forward's OUTPUT and GRADOUTPUT (both [n, kTotalChannels, hw]), for the
 /// output rows [begin, end) as the forward. A null GRADINPUTS[i] (no
 /// gradient wanted for input i) is skipped.
-template <class Config>
-void concatReluBackwardCpu(const float *gradOutput, const float *output,
-                           float *const *gradInputs, int64_t n, int64_t hw,
+template <class Config, class Elem>
+void concatReluBackwardCpu(const Elem *gradOutput, const Elem *output,
+                           Elem *const *gradInputs, int64_t n, int64_t hw,
                            int64_t begin, int64_t end) {
   using T = ConcatReluTraits<Config>;
   static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
@@ -283,13 +293,14 @@ void concatReluBackwardCpu(const float *gradOutput, const float *output,
           return;
         const int64_t at =
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
-        const float *__restrict g = gradOutput + at, *__restrict y =
-                                                         output + at;
-        float *__restrict gx =
+        const Elem *__restrict g = gradOutput + at, *__restrict y =
+                                                        output + at;
+        Elem *__restrict gx =
             gradInputs[input] + (image * layout.channels[input] + first) * hw;
         const int64_t len = count * hw;
         for (int64_t l = 0; l < len; ++l)
-          gx[l] = concatReluMaskGrad(y[l], g[l]);
+          gx[l] = kernelStore<Elem>(
+              concatReluMaskGrad(kernelLoad(y[l]), kernelLoad(g[l])));
       });
 }
 
@@ -298,18 +309,20 @@ void concatReluBackwardCpu(const float *gradOutput, const float *output,
 /// the input X and the per-channel MEAN, SCALE, MEANDZ and XHATCOEF (see
 /// concatBnReluInputGrad), for the (image, channel) rows [begin, end) of
 /// [0, n * channels).
-inline void concatBnReluInputGradCpu(float *grad, const float *x,
+template <class Elem>
+inline void concatBnReluInputGradCpu(Elem *grad, const Elem *x,
                                      const float *mean, const float *scale,
                                      const float *meanDz, const float *xhatCoef,
                                      int64_t channels, int64_t hw,
                                      int64_t begin, int64_t end) {
   for (int64_t row = begin; row < end; ++row) {
     const int64_t c = row % channels;
-    float *__restrict g = grad + row * hw;
-    const float *__restrict xr = x + row * hw;
+    Elem *__restrict g = grad + row * hw;
+    const Elem *__restrict xr = x + row * hw;
     for (int64_t l = 0; l < hw; ++l)
-      g[l] = concatBnReluInputGrad(g[l], xr[l], mean[c], scale[c], meanDz[c],
-                                   xhatCoef[c]);
+      g[l] = kernelStore<Elem>(
+          concatBnReluInputGrad(kernelLoad(g[l]), kernelLoad(xr[l]), mean[c],
+                                scale[c], meanDz[c], xhatCoef[c]));
   }
 }
 
@@ -322,25 +335,25 @@ inline void concatBnReluInputGradCpu(float *grad, const float *x,
 /// array of Config::kInputs device pointers; NORMS, by value, holds device
 /// pointers) on STREAM (a cudaStream_t). Throws std::runtime_error if the
 /// launch fails.
-template <class Config>
+template <class Config, class Elem>
 void concatReluForwardCuda(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream);
 
 /// Backward on device pointers: GRADINPUTS (a host array of kInputs device
 /// pointers; a null one is skipped) from the forward's OUTPUT and
 /// GRADOUTPUT.
-template <class Config>
-void concatReluBackwardCuda(const float *gradOutput, const float *output,
-                            float *const *gradInputs, int64_t n, int64_t hw,
+template <class Config, class Elem>
+void concatReluBackwardCuda(const Elem *gradOutput, const Elem *output,
+                            Elem *const *gradInputs, int64_t n, int64_t hw,
                             void *stream);
 
 /// The second backward pass of an input with a batch norm on device
 /// pointers, in place (as concatBnReluInputGradCpu, over all n * channels
 /// rows). A template only so that each model's kernels.cu instantiates it.
-template <class Config>
-void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
+template <class Config, class Elem>
+void concatBnReluInputGradCuda(Elem *grad, const Elem *x, const float *mean,
                                const float *scale, const float *meanDz,
                                const float *xhatCoef, int64_t n,
                                int64_t channels, int64_t hw, void *stream);

@@ -32,6 +32,7 @@
 #include <ATen/ops/var_mean.h>
 #include <ATen/ops/zeros_like.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -67,9 +68,14 @@ ConcatReluShape concatReluShape(at::TensorList inputs) {
     TORCH_CHECK(x.dim() >= 2,
                 "rtml concat+ReLU: expected input ", i,
                 " with at least 2 dimensions [N, C, ...], got ", x.sizes());
-    TORCH_CHECK(x.scalar_type() == at::kFloat,
-                "rtml concat+ReLU: only float32 is supported, input ", i,
-                " is ", x.scalar_type());
+    TORCH_CHECK(x.scalar_type() == at::kFloat ||
+                    x.scalar_type() == at::kBFloat16,
+                "rtml concat+ReLU: only float32 and bfloat16 are supported, "
+                "input ",
+                i, " is ", x.scalar_type());
+    TORCH_CHECK(x.scalar_type() == first.scalar_type(),
+                "rtml concat+ReLU: input ", i, " is ", x.scalar_type(),
+                " but input 0 is ", first.scalar_type());
 #ifdef RTML_WITH_CUDA
     TORCH_CHECK(x.is_cpu() || x.is_cuda(),
                 "rtml concat+ReLU: unsupported device ", x.device());
@@ -148,6 +154,24 @@ inline std::vector<int64_t> concatReluReducedDims(const at::Tensor &x) {
   return dims;
 }
 
+/// T's data as the kernels' Elem (float, or Bf16: c10::BFloat16's bits).
+template <class Elem> Elem *concatReluData(const at::Tensor &t) {
+  if constexpr (std::is_same_v<Elem, Bf16>) {
+    static_assert(sizeof(c10::BFloat16) == sizeof(Bf16));
+    return reinterpret_cast<Bf16 *>(t.data_ptr<c10::BFloat16>());
+  } else {
+    return t.data_ptr<float>();
+  }
+}
+
+/// Calls FN with a null Elem pointer of X's element type (float or Bf16).
+template <class Fn> void concatReluDispatch(const at::Tensor &x, Fn &&fn) {
+  if (x.scalar_type() == at::kBFloat16)
+    fn(static_cast<Bf16 *>(nullptr));
+  else
+    fn(static_cast<float *>(nullptr));
+}
+
 #ifdef RTML_WITH_CUDA
 inline void *concatReluCurrentStream(const at::Tensor &x) {
   return static_cast<void *>(
@@ -172,11 +196,8 @@ struct ConcatReluFunction
     detail::concatReluCheckBatchNormParams<Config>(inputs, bnParams);
     std::vector<at::Tensor> xs;
     xs.reserve(T::kInputs);
-    const float *xd[T::kInputs];
-    for (int i = 0; i < T::kInputs; ++i) {
+    for (int i = 0; i < T::kInputs; ++i)
       xs.push_back(inputs[i].contiguous());
-      xd[i] = xs.back().data_ptr<float>();
-    }
     // Each batch norm's per-channel constants (kept alive until the kernel
     // ran) and what its backward needs.
     ConcatReluNorms<T::kInputs> norms{};
@@ -197,9 +218,10 @@ struct ConcatReluFunction
                     "got sizes ",
                     xs[i].sizes());
         at::Tensor var;
-        std::tie(var, mean) =
-            at::var_mean(xs[i], detail::concatReluReducedDims(xs[i]),
-                         /*unbiased=*/false);
+        // Statistics in float, also of a bf16 input.
+        std::tie(var, mean) = at::var_mean(
+            xs[i].to(at::kFloat), detail::concatReluReducedDims(xs[i]),
+            /*unbiased=*/false);
         invstd = at::rsqrt(var.add(T::eps(i)));
         // As at::batch_norm: running = (1 - m) * running + m * batch, with
         // the unbiased variance; counted as runtime ops::batchNorm does.
@@ -222,22 +244,29 @@ struct ConcatReluFunction
       saved.insert(saved.end(), {xs[i], mean, invstd, weight});
     }
     at::Tensor y = at::empty(s.outputSizes, xs[0].options());
-    float *yd = y.data_ptr<float>();
-    if (y.is_cpu()) {
-      at::parallel_for(
-          0, s.n * T::kTotalChannels, detail::concatReluGrain(s.hw),
-          [&](int64_t begin, int64_t end) {
-            concatReluForwardCpu<Config>(xd, yd, s.n, s.hw, begin, end, &norms);
-          });
-    } else {
+    detail::concatReluDispatch(y, [&](auto *elem) {
+      using Elem = std::remove_pointer_t<decltype(elem)>;
+      const Elem *xd[T::kInputs];
+      for (int i = 0; i < T::kInputs; ++i)
+        xd[i] = detail::concatReluData<Elem>(xs[i]);
+      Elem *yd = detail::concatReluData<Elem>(y);
+      if (y.is_cpu()) {
+        at::parallel_for(0, s.n * T::kTotalChannels,
+                         detail::concatReluGrain(s.hw),
+                         [&](int64_t begin, int64_t end) {
+                           concatReluForwardCpu<Config>(xd, yd, s.n, s.hw,
+                                                        begin, end, &norms);
+                         });
+      } else {
 #ifdef RTML_WITH_CUDA
-      c10::cuda::CUDAGuard guard(y.device());
-      concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
-                                    detail::concatReluCurrentStream(y));
-      // The stream may still read the constants: the caching allocator
-      // hands their memory out again only in stream order.
+        c10::cuda::CUDAGuard guard(y.device());
+        concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
+                                      detail::concatReluCurrentStream(y));
+        // The stream may still read the constants: the caching allocator
+        // hands their memory out again only in stream order.
 #endif
-    }
+      }
+    });
     // The output (the ReLU mask) and, per batch norm, its input and
     // statistics are the whole state of the backward; the inputs' sizes come
     // back from them and the config.
@@ -263,17 +292,16 @@ struct ConcatReluFunction
     torch::autograd::variable_list grads(T::kInputs + 5 * T::kBatchNorms + 1);
     if (!gradOutputs[0].defined())
       return grads;
-    at::Tensor gy = gradOutputs[0].contiguous();
+    // The gradient arrives in the output's type (autograd casts it back).
+    at::Tensor gy = gradOutputs[0].to(y.scalar_type()).contiguous();
     const int64_t n = y.size(0);
     int64_t hw = 1;
     for (int64_t d = 2; d < y.dim(); ++d)
       hw *= y.size(d);
     // First pass: each wanted input's slice of the gradient, masked (dz). A
     // batch norm needs dz for its weight and bias gradients too.
-    float *gxd[T::kInputs];
     std::vector<int64_t> sizes = y.sizes().vec();
     for (int i = 0, norm = 0; i < T::kInputs; ++i) {
-      gxd[i] = nullptr;
       bool wanted = ctx->needs_input_grad(i);
       if (T::batchNorm(i)) {
         const int param = T::kInputs + 5 * norm++;
@@ -284,22 +312,30 @@ struct ConcatReluFunction
         continue;
       sizes[1] = Config::kChannels[i];
       grads[i] = at::empty(sizes, y.options());
-      gxd[i] = grads[i].data_ptr<float>();
     }
-    const float *gyd = gy.data_ptr<float>(), *yd = y.data_ptr<float>();
-    if (y.is_cpu()) {
-      at::parallel_for(0, n * T::kTotalChannels, detail::concatReluGrain(hw),
-                       [&](int64_t begin, int64_t end) {
-                         concatReluBackwardCpu<Config>(gyd, yd, gxd, n, hw,
-                                                       begin, end);
-                       });
-    } else {
+    detail::concatReluDispatch(y, [&](auto *elem) {
+      using Elem = std::remove_pointer_t<decltype(elem)>;
+      Elem *gxd[T::kInputs];
+      for (int i = 0; i < T::kInputs; ++i)
+        gxd[i] = grads[i].defined() ? detail::concatReluData<Elem>(grads[i])
+                                    : nullptr;
+      const Elem *gyd = detail::concatReluData<Elem>(gy),
+                 *yd = detail::concatReluData<Elem>(y);
+      if (y.is_cpu()) {
+        at::parallel_for(0, n * T::kTotalChannels,
+                         detail::concatReluGrain(hw),
+                         [&](int64_t begin, int64_t end) {
+                           concatReluBackwardCpu<Config>(gyd, yd, gxd, n, hw,
+                                                         begin, end);
+                         });
+      } else {
 #ifdef RTML_WITH_CUDA
-      c10::cuda::CUDAGuard guard(y.device());
-      concatReluBackwardCuda<Config>(gyd, yd, gxd, n, hw,
-                                     detail::concatReluCurrentStream(y));
+        c10::cuda::CUDAGuard guard(y.device());
+        concatReluBackwardCuda<Config>(gyd, yd, gxd, n, hw,
+                                       detail::concatReluCurrentStream(y));
 #endif
-    }
+      }
+    });
     if constexpr (T::kBatchNorms > 0) {
       const bool training = ctx->saved_data["training"].toBool();
       for (int i = 0, norm = 0; i < T::kInputs; ++i) {
@@ -334,9 +370,11 @@ private:
     std::vector<int64_t> dims = detail::concatReluReducedDims(x);
     std::vector<int64_t> channelShape(x.dim(), 1);
     channelShape[1] = x.size(1);
-    gradBias = at::sum(grad, dims);
+    // The sums in float, also for bf16 data (a float tensor is used as is).
+    at::Tensor gradF = grad.to(at::kFloat), xF = x.to(at::kFloat);
+    gradBias = at::sum(gradF, dims);
     gradWeight =
-        at::sum(grad.mul(x.sub(mean.view(channelShape))), dims).mul(invstd);
+        at::sum(gradF.mul(xF.sub(mean.view(channelShape))), dims).mul(invstd);
     at::Tensor scale = weight.mul(invstd).contiguous();
     at::Tensor meanDz, xhatCoef;
     if (training) {
@@ -350,23 +388,28 @@ private:
     }
     const int64_t n = x.size(0), channels = x.size(1);
     const int64_t hw = channels ? x.numel() / (n * channels) : 0;
-    float *g = grad.data_ptr<float>();
-    const float *xd = x.data_ptr<float>(), *m = mean.data_ptr<float>(),
-                *sc = scale.data_ptr<float>(), *md = meanDz.data_ptr<float>(),
+    const float *m = mean.data_ptr<float>(), *sc = scale.data_ptr<float>(),
+                *md = meanDz.data_ptr<float>(),
                 *xc = xhatCoef.data_ptr<float>();
-    if (grad.is_cpu()) {
-      at::parallel_for(0, n * channels, detail::concatReluGrain(hw),
-                       [&](int64_t begin, int64_t end) {
-                         concatBnReluInputGradCpu(g, xd, m, sc, md, xc,
-                                                  channels, hw, begin, end);
-                       });
-    } else {
+    detail::concatReluDispatch(grad, [&](auto *elem) {
+      using Elem = std::remove_pointer_t<decltype(elem)>;
+      Elem *g = detail::concatReluData<Elem>(grad);
+      const Elem *xd = detail::concatReluData<Elem>(x);
+      if (grad.is_cpu()) {
+        at::parallel_for(0, n * channels, detail::concatReluGrain(hw),
+                         [&](int64_t begin, int64_t end) {
+                           concatBnReluInputGradCpu(g, xd, m, sc, md, xc,
+                                                    channels, hw, begin, end);
+                         });
+      } else {
 #ifdef RTML_WITH_CUDA
-      c10::cuda::CUDAGuard guard(grad.device());
-      concatBnReluInputGradCuda<Config>(g, xd, m, sc, md, xc, n, channels, hw,
-                                        detail::concatReluCurrentStream(grad));
+        c10::cuda::CUDAGuard guard(grad.device());
+        concatBnReluInputGradCuda<Config>(
+            g, xd, m, sc, md, xc, n, channels, hw,
+            detail::concatReluCurrentStream(grad));
 #endif
-    }
+      }
+    });
   }
 };
 
@@ -378,7 +421,9 @@ private:
 /// at::batch_norm with BNPARAMS' weight, bias, running_mean, running_var
 /// (updated in TRAINING) and num_batches_tracked (counted in TRAINING), five
 /// per such input in input order.
-/// INPUTS: Config::kInputs float32 tensors [N, Config::kChannels[i], ...]
+/// INPUTS: Config::kInputs float32 tensors, or all bfloat16 (the bf16
+/// variant: float arithmetic and batch norm statistics inside, bf16 out),
+/// [N, Config::kChannels[i], ...]
 /// with equal N and trailing sizes, on the CPU or (with RTML_WITH_CUDA) one
 /// CUDA device; any layout (made contiguous).
 template <class Config>

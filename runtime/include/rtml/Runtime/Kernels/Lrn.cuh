@@ -8,7 +8,8 @@
 //   #include "rtml/Runtime/Kernels/Lrn.cuh"
 //   RTML_INSTANTIATE_LRN_CUDA(LrnConfig_0)
 //
-// One thread per (image, pixel) walks the channels. Consecutive threads take
+// Each config gets a float and a bf16 variant (Lrn.h: bf16 data, float
+// arithmetic). One thread per (image, pixel) walks the channels. Consecutive threads take
 // consecutive pixels, so every load and store of a warp is one coalesced row
 // segment of one channel. Each thread keeps the window's activated inputs in
 // registers (the config fixes its size, so the shifts unroll into register
@@ -71,15 +72,15 @@ __device__ __forceinline__ float lrnSum(const float (&window)[kLength]) {
 }
 
 /// Activated input of channel CH (0 outside [0, C): the zero padding).
-template <class Config>
-__device__ __forceinline__ float lrnLoad(const float *__restrict__ x, int ch,
+template <class Config, class Elem>
+__device__ __forceinline__ float lrnLoad(const Elem *__restrict__ x, int ch,
                                          int c, int64_t hw) {
-  return ch >= 0 && ch < c ? lrnActivate<Config>(__ldg(x + ch * hw)) : 0.0f;
+  return ch >= 0 && ch < c ? lrnActivate<Config>(kernelLdg(x + ch * hw)) : 0.0f;
 }
 
-template <class Config>
+template <class Config, class Elem>
 __global__ void __launch_bounds__(kLrnThreads)
-    lrnForwardKernel(const float *__restrict__ x, float *__restrict__ y,
+    lrnForwardKernel(const Elem *__restrict__ x, Elem *__restrict__ y,
                      float *__restrict__ scalePow, int64_t positions, int c,
                      int64_t hw) {
   using T = LrnTraits<Config>;
@@ -100,18 +101,18 @@ __global__ void __launch_bounds__(kLrnThreads)
 #pragma unroll 4
   for (int ch = 0; ch < c; ++ch) {
     const float p = lrnScalePow<Config>(lrnScale<Config>(lrnSumSquares(window)));
-    y[ch * hw] = lrnOutput(window[T::kBefore], p);
+    y[ch * hw] = kernelStore<Elem>(lrnOutput(window[T::kBefore], p));
     if (scalePow)
       scalePow[ch * hw] = p;
     lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, hw));
   }
 }
 
-template <class Config>
+template <class Config, class Elem>
 __global__ void __launch_bounds__(kLrnThreads)
-    lrnBackwardKernel(const float *__restrict__ x,
+    lrnBackwardKernel(const Elem *__restrict__ x,
                       const float *__restrict__ scalePow,
-                      const float *__restrict__ gy, float *__restrict__ gx,
+                      const Elem *__restrict__ gy, Elem *__restrict__ gx,
                       int64_t positions, int c, int64_t hw) {
   using T = LrnTraits<Config>;
   const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
@@ -146,9 +147,9 @@ __global__ void __launch_bounds__(kLrnThreads)
   for (int ch = 0; ch < c + T::kBefore; ++ch) {
     float term = 0.0f, gp = 0.0f, xv = 0.0f;
     if (ch < c) {
-      xv = __ldg(x + ch * hw);
-      gp = __ldg(gy + ch * hw) * __ldg(scalePow + ch * hw);
-      term = lrnBackwardTerm(__ldg(gy + ch * hw), window[T::kBefore],
+      xv = kernelLdg(x + ch * hw);
+      gp = kernelLdg(gy + ch * hw) * __ldg(scalePow + ch * hw);
+      term = lrnBackwardTerm(kernelLdg(gy + ch * hw), window[T::kBefore],
                              __ldg(scalePow + ch * hw),
                              lrnScale<Config>(lrnSumSquares(window)));
     }
@@ -157,34 +158,35 @@ __global__ void __launch_bounds__(kLrnThreads)
     lrnShift(xs, xv);
     const int j = ch - T::kBefore;
     if (j >= 0)
-      gx[j * hw] = lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms));
+      gx[j * hw] =
+          kernelStore<Elem>(lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms)));
     lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, hw));
   }
 }
 
 } // namespace cuda_detail
 
-template <class Config>
-void lrnForwardCuda(const float *x, float *y, float *scale, int64_t n,
+template <class Config, class Elem>
+void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n,
                     int64_t c, int64_t hw, void *stream) {
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
-  cuda_detail::lrnForwardKernel<Config>
+  cuda_detail::lrnForwardKernel<Config, Elem>
       <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
          static_cast<cudaStream_t>(stream)>>>(x, y, scale, positions,
                                               static_cast<int>(c), hw);
   cuda_detail::lrnCheckLaunch("forward");
 }
 
-template <class Config>
-void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
-                     float *gx, int64_t n, int64_t c, int64_t hw,
+template <class Config, class Elem>
+void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
+                     Elem *gx, int64_t n, int64_t c, int64_t hw,
                      void *stream) {
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
-  cuda_detail::lrnBackwardKernel<Config>
+  cuda_detail::lrnBackwardKernel<Config, Elem>
       <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
          static_cast<cudaStream_t>(stream)>>>(x, scale, gy, gx, positions,
                                               static_cast<int>(c), hw);
@@ -193,13 +195,17 @@ void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
 
 } // namespace rtml::kernels
 
-/// Explicit instantiations of both launchers for CONFIG, at global scope in
-/// a .cu file that has CONFIG's definition.
+/// Explicit instantiations of both launchers for CONFIG and element ELEM,
+/// at global scope in a .cu file that has CONFIG's definition.
+#define RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, Elem)                         \
+  template void ::rtml::kernels::lrnForwardCuda<Config, Elem>(               \
+      const Elem *, Elem *, float *, int64_t, int64_t, int64_t, void *);     \
+  template void ::rtml::kernels::lrnBackwardCuda<Config, Elem>(              \
+      const Elem *, const float *, const Elem *, Elem *, int64_t, int64_t,   \
+      int64_t, void *);
+/// Both element types: the float and the bf16 variant.
 #define RTML_INSTANTIATE_LRN_CUDA(Config)                                    \
-  template void ::rtml::kernels::lrnForwardCuda<Config>(                     \
-      const float *, float *, float *, int64_t, int64_t, int64_t, void *);   \
-  template void ::rtml::kernels::lrnBackwardCuda<Config>(                    \
-      const float *, const float *, const float *, float *, int64_t,         \
-      int64_t, int64_t, void *);
+  RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, float)                              \
+  RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, ::rtml::kernels::Bf16)
 
 #endif // RTML_RUNTIME_KERNELS_LRN_CUH

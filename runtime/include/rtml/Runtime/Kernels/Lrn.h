@@ -29,6 +29,12 @@
 // kernels call the same element functions below, and sum each window in the
 // same (ascending channel) order, so they agree to float rounding.
 //
+// Each kernel has a float and a bf16 variant (Elem = float or Bf16): the
+// bf16 one reads x and dL/dy and writes y and dL/dx in bf16, and does all of
+// its arithmetic in float (the squares, the window sums, scale and
+// scale^-beta, which it saves in float), so it is the float kernel on the
+// bf16-rounded input, rounded once at the end.
+//
 // Windows are summed directly rather than with a running (add the entering,
 // subtract the leaving channel) sum: a running sum in float drifts when large
 // and small values mix, and for LRN's small windows the direct sum costs a few
@@ -37,6 +43,8 @@
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRN_H
 #define RTML_RUNTIME_KERNELS_LRN_H
+
+#include "rtml/Runtime/Kernels/Bf16.h"
 
 #include <cmath>
 #include <cstdint>
@@ -250,13 +258,13 @@ inline void lrnForEachTile(int64_t hw, int64_t begin, int64_t end,
 
 } // namespace detail
 
-/// Forward of the CPU twin on NCHW float data (hw = H*W, or the product of
-/// all trailing dimensions) for the flat (image, pixel) positions
+/// Forward of the CPU twin on NCHW float or bf16 data (hw = H*W, or the
+/// product of all trailing dimensions) for the flat (image, pixel) positions
 /// [begin, end) of [0, n*hw). Writes y and, when SCALEPOW is not null,
-/// scale^-beta for the backward. Positions are independent: disjoint ranges
-/// may run in parallel.
-template <class Config>
-void lrnForwardCpu(const float *x, float *y, float *scalePow, int64_t n,
+/// scale^-beta (float) for the backward. Positions are independent: disjoint
+/// ranges may run in parallel.
+template <class Config, class Elem>
+void lrnForwardCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
                    int64_t c, int64_t hw, int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
@@ -270,10 +278,10 @@ void lrnForwardCpu(const float *x, float *y, float *scalePow, int64_t n,
                                                     int64_t len) {
     const int64_t offset = image * c * hw + pixel;
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float *__restrict xr = x + offset + ch * hw;
+      const Elem *__restrict xr = x + offset + ch * hw;
       float *__restrict sq = squares + ch * width;
       for (int64_t l = 0; l < len; ++l) {
-        float a = lrnActivate<Config>(xr[l]);
+        float a = lrnActivate<Config>(kernelLoad(xr[l]));
         sq[l] = a * a;
       }
     }
@@ -287,19 +295,20 @@ void lrnForwardCpu(const float *x, float *y, float *scalePow, int64_t n,
       // into SUMS in place.
       float *__restrict pr = scalePow ? scalePow + offset + ch * hw : sums;
       detail::lrnScalePowRow<Config>(sums, pr, len);
-      const float *__restrict xr = x + offset + ch * hw;
-      float *__restrict yr = y + offset + ch * hw;
+      const Elem *__restrict xr = x + offset + ch * hw;
+      Elem *__restrict yr = y + offset + ch * hw;
       for (int64_t l = 0; l < len; ++l)
-        yr[l] = lrnOutput(lrnActivate<Config>(xr[l]), pr[l]);
+        yr[l] = kernelStore<Elem>(
+            lrnOutput(lrnActivate<Config>(kernelLoad(xr[l])), pr[l]));
     }
   });
 }
 
 /// Backward of the CPU twin: GX = dL/dx from the forward's input X, its saved
 /// SCALEPOW and GY = dL/dy, for the positions [begin, end) as the forward.
-template <class Config>
-void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
-                    float *gx, int64_t n, int64_t c, int64_t hw,
+template <class Config, class Elem>
+void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
+                    Elem *gx, int64_t n, int64_t c, int64_t hw,
                     int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
@@ -314,10 +323,10 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
                                                     int64_t len) {
     const int64_t offset = image * c * hw + pixel;
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float *__restrict xr = x + offset + ch * hw;
+      const Elem *__restrict xr = x + offset + ch * hw;
       float *__restrict sq = squares + ch * width;
       for (int64_t l = 0; l < len; ++l) {
-        float a = lrnActivate<Config>(xr[l]);
+        float a = lrnActivate<Config>(kernelLoad(xr[l]));
         sq[l] = a * a;
       }
     }
@@ -326,12 +335,12 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
       detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
                                                      width, len);
       const int64_t at = offset + ch * hw;
-      const float *__restrict xr = x + at, *__restrict pr = scalePow + at,
-                               *__restrict gr = gy + at,
-                               *__restrict sr = sums;
+      const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
+      const float *__restrict pr = scalePow + at, *__restrict sr = sums;
       float *__restrict tr = terms + ch * width;
       for (int64_t l = 0; l < len; ++l)
-        tr[l] = lrnBackwardTerm(gr[l], lrnActivate<Config>(xr[l]), pr[l],
+        tr[l] = lrnBackwardTerm(kernelLoad(gr[l]),
+                                lrnActivate<Config>(kernelLoad(xr[l])), pr[l],
                                 lrnScale<Config>(sr[l]));
     }
     // Input j collects the terms of the outputs whose window holds j: the
@@ -340,12 +349,12 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
       detail::lrnWindowSumRow<T::kAfter, T::kBefore>(terms, sums, ch, c,
                                                      width, len);
       const int64_t at = offset + ch * hw;
-      const float *__restrict xr = x + at, *__restrict pr = scalePow + at,
-                               *__restrict gr = gy + at,
-                               *__restrict sr = sums;
-      float *__restrict gxr = gx + at;
+      const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
+      const float *__restrict pr = scalePow + at, *__restrict sr = sums;
+      Elem *__restrict gxr = gx + at;
       for (int64_t l = 0; l < len; ++l)
-        gxr[l] = lrnInputGrad<Config>(gr[l] * pr[l], xr[l], sr[l]);
+        gxr[l] = kernelStore<Elem>(lrnInputGrad<Config>(
+            kernelLoad(gr[l]) * pr[l], kernelLoad(xr[l]), sr[l]));
     }
   });
 }
@@ -355,17 +364,18 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
 // kernels.cu by RTML_INSTANTIATE_LRN_CUDA)
 //===----------------------------------------------------------------------===//
 
-/// Forward on device pointers (NCHW, hw as the CPU twin) on STREAM (a
-/// cudaStream_t). SCALE receives scale^-beta for the backward; it may be null
-/// (inference). Throws std::runtime_error if the launch fails.
-template <class Config>
-void lrnForwardCuda(const float *x, float *y, float *scale, int64_t n,
+/// Forward on device pointers (NCHW, hw as the CPU twin; Elem float or Bf16)
+/// on STREAM (a cudaStream_t). SCALE receives scale^-beta (float) for the
+/// backward; it may be null (inference). Throws std::runtime_error if the
+/// launch fails.
+template <class Config, class Elem>
+void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n,
                     int64_t c, int64_t hw, void *stream);
 
 /// Backward on device pointers: GX from X, the forward's SCALE and GY.
-template <class Config>
-void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
-                     float *gx, int64_t n, int64_t c, int64_t hw,
+template <class Config, class Elem>
+void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
+                     Elem *gx, int64_t n, int64_t c, int64_t hw,
                      void *stream);
 
 } // namespace rtml::kernels

@@ -20,7 +20,9 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -44,8 +46,10 @@ inline LrnShape lrnShape(const at::Tensor &x) {
               "rtml LRN: expected an input with at least 3 dimensions "
               "[N, C, ...], got ",
               x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat,
-              "rtml LRN: only float32 is supported, got ", x.scalar_type());
+  TORCH_CHECK(x.scalar_type() == at::kFloat ||
+                  x.scalar_type() == at::kBFloat16,
+              "rtml LRN: only float32 and bfloat16 are supported, got ",
+              x.scalar_type());
   int64_t n = x.size(0), c = x.size(1);
   return {n, c, n * c == 0 ? 0 : x.numel() / (n * c)};
 }
@@ -75,6 +79,16 @@ inline void *lrnCurrentStream(const at::Tensor &x) {
 }
 #endif
 
+/// T's data as the kernels' Elem (float, or Bf16: c10::BFloat16's bits).
+template <class Elem> Elem *lrnData(const at::Tensor &t) {
+  if constexpr (std::is_same_v<Elem, Bf16>) {
+    static_assert(sizeof(c10::BFloat16) == sizeof(Bf16));
+    return reinterpret_cast<Bf16 *>(t.data_ptr<c10::BFloat16>());
+  } else {
+    return t.data_ptr<float>();
+  }
+}
+
 } // namespace detail
 
 /// The autograd function behind localResponseNorm<Config>.
@@ -86,14 +100,26 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
     const detail::LrnShape s = detail::lrnShape(input);
     at::Tensor x = input.contiguous();
     at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
-    // scale^-beta, for the backward; skipped when no gradient will be asked.
+    // scale^-beta (float in both variants), for the backward; skipped when
+    // no gradient will be asked.
     const bool saveForBackward = input.requires_grad();
     at::Tensor p;
     if (saveForBackward)
-      p = at::empty_like(x, at::MemoryFormat::Contiguous);
-    const float *xd = x.data_ptr<float>();
-    float *yd = y.data_ptr<float>();
+      p = at::empty(x.sizes(), x.options().dtype(at::kFloat));
     float *pd = saveForBackward ? p.data_ptr<float>() : nullptr;
+    if (x.scalar_type() == at::kBFloat16)
+      runForward(x, detail::lrnData<Bf16>(x), detail::lrnData<Bf16>(y), pd, s);
+    else
+      runForward(x, detail::lrnData<float>(x), detail::lrnData<float>(y), pd,
+                 s);
+    if (saveForBackward)
+      ctx->save_for_backward({x, p});
+    return y;
+  }
+
+  template <class Elem>
+  static void runForward(const at::Tensor &x, const Elem *xd, Elem *yd,
+                         float *pd, const detail::LrnShape &s) {
     if (x.is_cpu()) {
       at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
                        [&](int64_t begin, int64_t end) {
@@ -107,9 +133,6 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
                              detail::lrnCurrentStream(x));
 #endif
     }
-    if (saveForBackward)
-      ctx->save_for_backward({x, p});
-    return y;
   }
 
   static torch::autograd::variable_list
@@ -118,11 +141,22 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
     torch::autograd::variable_list saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &p = saved[1];
     const detail::LrnShape s = detail::lrnShape(x);
-    at::Tensor gy = gradOutputs[0].contiguous();
+    // The gradient arrives in the output's type (autograd casts it back).
+    at::Tensor gy = gradOutputs[0].to(x.scalar_type()).contiguous();
     at::Tensor gx = at::empty_like(x, at::MemoryFormat::Contiguous);
-    const float *xd = x.data_ptr<float>(), *pd = p.data_ptr<float>(),
-                *gyd = gy.data_ptr<float>();
-    float *gxd = gx.data_ptr<float>();
+    if (x.scalar_type() == at::kBFloat16)
+      runBackward(x, detail::lrnData<Bf16>(x), p.data_ptr<float>(),
+                  detail::lrnData<Bf16>(gy), detail::lrnData<Bf16>(gx), s);
+    else
+      runBackward(x, detail::lrnData<float>(x), p.data_ptr<float>(),
+                  detail::lrnData<float>(gy), detail::lrnData<float>(gx), s);
+    return {gx};
+  }
+
+  template <class Elem>
+  static void runBackward(const at::Tensor &x, const Elem *xd, const float *pd,
+                          const Elem *gyd, Elem *gxd,
+                          const detail::LrnShape &s) {
     if (x.is_cpu()) {
       at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
                        [&](int64_t begin, int64_t end) {
@@ -136,13 +170,13 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
                               detail::lrnCurrentStream(x));
 #endif
     }
-    return {gx};
   }
 };
 
 /// y = lrn(relu(x)) if Config::kRelu, else lrn(x), with PyTorch's
 /// local_response_norm semantics (size Config::kSize, alpha/size, beta, k),
-/// differentiable once. X: float32, [N, C, ...], on the CPU or (with
+/// differentiable once. X: float32 or bfloat16 (the bf16 variant: float
+/// arithmetic inside, bf16 out), [N, C, ...], on the CPU or (with
 /// RTML_WITH_CUDA) a CUDA device.
 template <class Config> at::Tensor localResponseNorm(const at::Tensor &x) {
   return LrnFunction<Config>::apply(x);
