@@ -87,8 +87,8 @@ static std::optional<Math> entryMath(Attribute entry) {
 SmallVector<Math> policyOf(DictionaryAttr attr) {
   SmallVector<Math> out;
   for (DeviceKind kind : kDeviceKinds)
-    out.push_back(entryMath(attr.get(deviceKindName(kind)))
-                      .value_or(Math::Fp32));
+    out.push_back(
+        entryMath(attr.get(deviceKindName(kind))).value_or(Math::Fp32));
   return out;
 }
 
@@ -131,8 +131,8 @@ LogicalResult verifyPrecisionAttr(Operation *op, NamedAttribute attr) {
   // rtml.accumulate_type: the fused kernels sum in f32 only.
   auto type = dyn_cast<TypeAttr>(attr.getValue());
   if (!type || !type.getValue().isF32())
-    return op->emitOpError() << "'" << name
-                             << "' must be f32 (the kernels sum in f32)";
+    return op->emitOpError()
+           << "'" << name << "' must be f32 (the kernels sum in f32)";
   return success();
 }
 

@@ -25,17 +25,18 @@ namespace {
 
 /// How an op's math follows the device kind's.
 enum class OpClass {
-  Untouched,  ///< runs in its input's type (ReLU, pooling, concat, ...)
-  Matmul,     ///< convolution, linear: the device kind's math
-  Kernel,     ///< the fused LRN / concat kernels: bf16 data, f32 sums
-  Reduction,  ///< batch norm: f32 statistics
-  Loss,       ///< the returned logits: the loss and its softmax in f32
+  Untouched, ///< runs in its input's type (ReLU, pooling, concat, ...)
+  Matmul,    ///< convolution, linear: the device kind's math
+  Kernel,    ///< the fused LRN / concat kernels: bf16 data, f32 sums
+  Reduction, ///< batch norm: f32 statistics
+  Loss,      ///< the returned logits: the loss and its softmax in f32
 };
 
 OpClass classify(Operation *op) {
   return llvm::TypeSwitch<Operation *, OpClass>(op)
       .Case<Conv2dOp, LinearOp>([](auto) { return OpClass::Matmul; })
-      .Case<LrnOp, ReluLrnOp, ConcatReluOp>([](auto) { return OpClass::Kernel; })
+      .Case<LrnOp, ReluLrnOp, ConcatReluOp>(
+          [](auto) { return OpClass::Kernel; })
       .Case<BatchNormOp>([](auto) { return OpClass::Reduction; })
       .Case<func::ReturnOp>([](auto) { return OpClass::Loss; })
       .Default([](Operation *) { return OpClass::Untouched; });

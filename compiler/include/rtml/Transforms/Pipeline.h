@@ -32,8 +32,9 @@ struct DefaultPipelineOptions
 std::vector<std::string> defaultPipelinePasses();
 
 /// Adds the pipeline to PM: device partitioning first, so that fusion sees
-/// every op's device, then the fusions, then the precision of every op. Fails with ERROR naming the known
-/// passes when OPTIONS disables a pass the pipeline does not have.
+/// every op's device, then the fusions, then the precision of every op. Fails
+/// with ERROR naming the known passes when OPTIONS disables a pass the pipeline
+/// does not have.
 mlir::LogicalResult buildDefaultPipeline(mlir::OpPassManager &pm,
                                          const DefaultPipelineOptions &options,
                                          std::string &error);

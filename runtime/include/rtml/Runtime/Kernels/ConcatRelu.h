@@ -293,8 +293,7 @@ void concatReluBackwardCpu(const Elem *gradOutput, const Elem *output,
           return;
         const int64_t at =
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
-        const Elem *__restrict g = gradOutput + at, *__restrict y =
-                                                        output + at;
+        const Elem *__restrict g = gradOutput + at, *__restrict y = output + at;
         Elem *__restrict gx =
             gradInputs[input] + (image * layout.channels[input] + first) * hw;
         const int64_t len = count * hw;

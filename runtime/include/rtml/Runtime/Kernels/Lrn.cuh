@@ -9,12 +9,12 @@
 //   RTML_INSTANTIATE_LRN_CUDA(LrnConfig_0)
 //
 // Each config gets a float and a bf16 variant (Lrn.h: bf16 data, float
-// arithmetic). One thread per (image, pixel) walks the channels. Consecutive threads take
-// consecutive pixels, so every load and store of a warp is one coalesced row
-// segment of one channel. Each thread keeps the window's activated inputs in
-// registers (the config fixes its size, so the shifts unroll into register
-// moves): every input is read from memory once per pass, and the window sum
-// is a few register FMAs instead of SIZE loads.
+// arithmetic). One thread per (image, pixel) walks the channels. Consecutive
+// threads take consecutive pixels, so every load and store of a warp is one
+// coalesced row segment of one channel. Each thread keeps the window's
+// activated inputs in registers (the config fixes its size, so the shifts
+// unroll into register moves): every input is read from memory once per pass,
+// and the window sum is a few register FMAs instead of SIZE loads.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRN_CUH
@@ -158,8 +158,8 @@ __global__ void __launch_bounds__(kLrnThreads)
     lrnShift(xs, xv);
     const int j = ch - T::kBefore;
     if (j >= 0)
-      gx[j * hw] =
-          kernelStore<Elem>(lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms)));
+      gx[j * hw] = kernelStore<Elem>(
+          lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms)));
     lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, hw));
   }
 }
@@ -167,8 +167,8 @@ __global__ void __launch_bounds__(kLrnThreads)
 } // namespace cuda_detail
 
 template <class Config, class Elem>
-void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n,
-                    int64_t c, int64_t hw, void *stream) {
+void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n, int64_t c,
+                    int64_t hw, void *stream) {
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
@@ -181,8 +181,7 @@ void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n,
 
 template <class Config, class Elem>
 void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
-                     Elem *gx, int64_t n, int64_t c, int64_t hw,
-                     void *stream) {
+                     Elem *gx, int64_t n, int64_t c, int64_t hw, void *stream) {
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
