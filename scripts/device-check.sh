@@ -20,7 +20,10 @@
 #     kernels (LRN, ReLU+LRN, fused concat with ReLU / batch norm + ReLU)
 #     against their CPU twins, AlexNet predictions against PyTorch on the
 #     GPU, a short training run, the CUDA-graph step against the eager one
-#     (DEVICE_CHECK_ONLY=graph)), times the fused ReLU+LRN kernel against PyTorch's relu + LRN and
+#     (DEVICE_CHECK_ONLY=graph), the bf16 kernel variants against their CPU
+#     twins), times the fused ReLU+LRN kernel against PyTorch's relu + LRN
+#     (fp32, and bf16 against PyTorch under bf16 autocast:
+#     DEVICE_CHECK_ONLY=kernels-bf16) and
 #     AlexNet's training step against PyTorch eager on the same GPU, and
 #     prints a table last. A failed section is reported and the rest run.
 #     First of all (the card's numbers are the scarcest) it runs the peer
@@ -434,7 +437,7 @@ fi
 
 if wants kernels; then
 section "rtml's CUDA kernels against their CPU twins and NHWC against NCHW; fused ReLU+LRN against PyTorch (batch $batch)"
-[[ -n "$kernels_build_pid" ]] && wait "$kernels_build_pid"
+[[ -n "$kernels_build_pid" ]] && { wait "$kernels_build_pid"; kernels_build_pid=""; }
 if [[ -x "$work/device-kernels-check" ]]; then
   RTML_BENCH_BATCH="$batch" "$work/device-kernels-check" | tee "$work/kernels.txt"
   kernels_rc=${PIPESTATUS[0]}
@@ -451,6 +454,29 @@ else
   echo "error: building the CUDA kernel check failed:" >&2
   tail -n 30 "$kernels_log" >&2
   row "CUDA kernels vs CPU twins" "FAILED to build (see $kernels_log)"
+  status=1
+fi
+fi
+
+if wants kernels-bf16; then
+section "rtml's bf16 kernels against their CPU twins; bf16 fused ReLU+LRN against PyTorch autocast (batch $batch)"
+[[ -n "$kernels_build_pid" ]] && { wait "$kernels_build_pid"; kernels_build_pid=""; }
+if [[ -x "$work/device-kernels-check" ]]; then
+  RTML_BENCH_BATCH="$batch" "$work/device-kernels-check" --bf16 | tee "$work/kernels-bf16.txt"
+  kernels_rc=${PIPESTATUS[0]}
+  check_line="$(grep '^SUMMARY-CHECK: ' "$work/kernels-bf16.txt" | sed 's/^SUMMARY-CHECK: //')"
+  bench_line="$(grep '^SUMMARY-BENCH: ' "$work/kernels-bf16.txt" | sed 's/^SUMMARY-BENCH: //')"
+  if [[ $kernels_rc -eq 0 ]]; then
+    row "bf16 CUDA kernels vs CPU twins" "PASS: $check_line"
+  else
+    row "bf16 CUDA kernels vs CPU twins" "FAIL (exit $kernels_rc): ${check_line:-no summary, see $work/kernels-bf16.txt}"
+    status=1
+  fi
+  row "bf16 fused ReLU+LRN fwd+bwd, cuda" "${bench_line:-FAILED: no timing line}"
+else
+  echo "error: building the CUDA kernel check failed:" >&2
+  tail -n 30 "$kernels_log" >&2
+  row "bf16 CUDA kernels vs CPU twins" "FAILED to build (see $kernels_log)"
   status=1
 fi
 fi

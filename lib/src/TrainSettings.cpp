@@ -16,6 +16,10 @@ static const char *const kOptimizerNames[] = {
     RTML_OPTIMIZERS(RTML_SETTINGS_NAME)};
 static const char *const kOptimizerCppNames[] = {
     RTML_OPTIMIZERS(RTML_SETTINGS_CPP_NAME)};
+static const char *const kPrecisionNames[] = {
+    RTML_PRECISIONS(RTML_SETTINGS_NAME)};
+static const char *const kPrecisionCppNames[] = {
+    RTML_PRECISIONS(RTML_SETTINGS_CPP_NAME)};
 #undef RTML_SETTINGS_NAME
 #undef RTML_SETTINGS_CPP_NAME
 
@@ -25,6 +29,9 @@ const EnumInfo kLrScheduleInfo = {"rtml::LrSchedule", "learning-rate schedule",
 const EnumInfo kOptimizerInfo = {"rtml::Optimizer", "optimizer",
                                  kOptimizerNames, kOptimizerCppNames,
                                  std::size(kOptimizerNames)};
+const EnumInfo kPrecisionInfo = {"rtml::Precision", "precision",
+                                 kPrecisionNames, kPrecisionCppNames,
+                                 std::size(kPrecisionNames)};
 
 namespace {
 
@@ -44,6 +51,8 @@ template <typename T> const EnumInfo *enumInfoOf() {
     return &kLrScheduleInfo;
   else if constexpr (std::is_same_v<T, Optimizer>)
     return &kOptimizerInfo;
+  else if constexpr (std::is_same_v<T, Precision>)
+    return &kPrecisionInfo;
   else
     return nullptr;
 }

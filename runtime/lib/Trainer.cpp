@@ -129,6 +129,8 @@ void TrainingRun::takeSettingsFromCheckpoint() {
   std::string dataDir = options.dataDir;
   int64_t checkpointEvery = options.checkpointEvery;
   applyRunSettings(resumed->settings, options);
+  // The math is compiled into this trainer, whatever the checkpoint says.
+  options.train.precision = info.train.precision;
   if (!dataDir.empty())
     options.dataDir = dataDir;
   if (checkpointEvery >= 0)

@@ -6,12 +6,12 @@
 // CHECK-SAME: rtml.classes = 10 : i64
 // CHECK-SAME: rtml.data = {eval_transforms = [{kind = "resize", size = array<i64: 64, 64>}], split_seed = 3 : i64, split_train = 0 : i64, split_val = 0 : i64, train_transforms = [{kind = "resize", size = array<i64: 64, 64>}, {kind = "grayscale", num_output_channels = 3 : i64}]}
 // CHECK-SAME: rtml.name = "tiny"
-// CHECK-SAME: rtml.train = {batch_size = 8 : i64, epochs = 2 : i64, eta_min = 0.000000e+00 : f64, gamma = 1.000000e-01 : f64, lr = 1.000000e-02 : f64, lr_schedule = "constant", momentum = 0.000000e+00 : f64, nesterov = false, optimizer = "sgd", seed = 3 : i64, step_size = 0 : i64, t_max = 2 : i64, weight_decay = 0.000000e+00 : f64}
+// CHECK-SAME: rtml.train = {batch_size = 8 : i64, epochs = 2 : i64, eta_min = 0.000000e+00 : f64, gamma = 1.000000e-01 : f64, lr = 1.000000e-02 : f64, lr_schedule = "constant", momentum = 0.000000e+00 : f64, nesterov = false, optimizer = "sgd", precision = "auto", seed = 3 : i64, step_size = 0 : i64, t_max = 2 : i64, weight_decay = 0.000000e+00 : f64}
 module attributes {rtml.name = "tiny", rtml.classes = 10 : i64,
     rtml.train = {epochs = 2 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.01 : f64,
                   momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 3 : i64,
                   lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
-                  eta_min = 0.0 : f64, t_max = 2 : i64},
+                  eta_min = 0.0 : f64, t_max = 2 : i64, precision = "auto"},
     rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 3 : i64,
                  train_transforms = [{kind = "resize", size = array<i64: 64, 64>}, {kind = "grayscale", num_output_channels = 3 : i64}],
                  eval_transforms = [{kind = "resize", size = array<i64: 64, 64>}]}} {

@@ -11,7 +11,7 @@ module attributes {
     rtml.train = {epochs = 30 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.1 : f64,
                   momentum = 0.9 : f64, nesterov = true, weight_decay = 0.0 : f64, seed = 1 : i64,
                   lr_schedule = "step", step_size = 10 : i64, gamma = 0.5 : f64,
-                  eta_min = 0.0 : f64, t_max = 30 : i64},
+                  eta_min = 0.0 : f64, t_max = 30 : i64, precision = "auto"},
     rtml.data = {split_train = 0 : i64, split_val = 100 : i64, split_seed = 1 : i64,
                  train_transforms = [{kind = "random_resized_crop", size = array<i64: 28, 28>, scale = array<f64: 0.5, 1.0>, ratio = array<f64: 0.75, 1.25>}],
                  eval_transforms = [{kind = "grayscale", num_output_channels = 1 : i64}]}} {
@@ -27,7 +27,7 @@ module attributes {
     rtml.train = {epochs = 1 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.1 : f64,
                   momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
                   lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
-                  eta_min = 0.0 : f64, t_max = 1 : i64}} {
+                  eta_min = 0.0 : f64, t_max = 1 : i64, precision = "auto"}} {
 }
 
 // -----
@@ -37,7 +37,7 @@ module attributes {
     rtml.train = {epochs = 1 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.1 : f64,
                   momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
                   lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
-                  t_max = 1 : i64}} {
+                  t_max = 1 : i64, precision = "auto"}} {
 }
 
 // -----
@@ -65,7 +65,7 @@ module attributes {
     rtml.train = {epochs = 1 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.1 : f64,
                   momentum = 0.0 : f64, nesterov = true, weight_decay = 0.0 : f64, seed = 0 : i64,
                   lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
-                  eta_min = 0.0 : f64, t_max = 1 : i64}} {
+                  eta_min = 0.0 : f64, t_max = 1 : i64, precision = "auto"}} {
 }
 
 // -----
@@ -75,7 +75,7 @@ module attributes {
     rtml.train = {epochs = 1 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.1 : f64,
                   momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
                   lr_schedule = "step", step_size = 0 : i64, gamma = 0.1 : f64,
-                  eta_min = 0.0 : f64, t_max = 1 : i64}} {
+                  eta_min = 0.0 : f64, t_max = 1 : i64, precision = "auto"}} {
 }
 
 // -----

@@ -1,5 +1,5 @@
 // RUN: rtmlc %s --emit=kernels | FileCheck %s
-// RUN: rtmlc %s --emit=cpp | FileCheck %s --check-prefix=MODEL
+// RUN: rtmlc %s --emit=cpp --precision=fp32 | FileCheck %s --check-prefix=MODEL
 // A concat of a batch norm + ReLU branch and a plain ReLU branch: the
 // default pipeline fuses both epilogues into one kernel whose config says
 // which input has a batch norm, with its constants; the call passes the
@@ -32,7 +32,7 @@ module attributes {rtml.name = "bn_concat", rtml.classes = 6 : i64,
     rtml.train = {epochs = 1 : i64, batch_size = 32 : i64, optimizer = "sgd", lr = 0.01 : f64,
                   momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
                   lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
-                  eta_min = 0.0 : f64, t_max = 1 : i64},
+                  eta_min = 0.0 : f64, t_max = 1 : i64, precision = "auto"},
     rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 0 : i64,
                  train_transforms = [],
                  eval_transforms = []}} {

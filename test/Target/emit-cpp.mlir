@@ -1,7 +1,8 @@
-// RUN: rtmlc %s --emit=cpp | FileCheck %s
+// RUN: rtmlc %s --emit=cpp --precision=fp32 | FileCheck %s
 // The emitter reads only the module: the model's identity and training
 // set-up come from its attributes, the parameter table from rtml.param, and
-// forward() is one runtime call per op, in order.
+// forward() is one runtime call per op, in order. (In fp32 every tensor is
+// f32: no op casts; emit-precision.test pins the casts of the other modes.)
 
 // CHECK: #include "rtml/Runtime/Model.h"
 // CHECK: #include "rtml/Runtime/Ops.h"
@@ -24,6 +25,7 @@
 // CHECK-NEXT: info_.train.lrGamma = 0.10000000000000001;
 // CHECK-NEXT: info_.train.lrEtaMin = 0;
 // CHECK-NEXT: info_.train.lrTMax = 3;
+// CHECK-NEXT: info_.train.precision = rtml::Precision::Fp32;
 // CHECK: info_.data.splitTrain = 0;
 // CHECK-NEXT: info_.data.splitVal = 0;
 // CHECK-NEXT: info_.data.splitSeed = 7;
@@ -41,6 +43,7 @@
 // CHECK-NEXT: {"fc.weight", {4, 32}, rtml::ParamInit::FanInUniform, 32},
 // CHECK-NEXT: };
 // CHECK: at::Tensor forward(const at::Tensor &x,
+// CHECK: rtml::ops::usePrecision(x, rtml::Precision::Fp32, rtml::Precision::Fp32);
 // The convolution stack's input and weight in the device kind's layout.
 // CHECK: at::Tensor x_layout = rtml::ops::toLayout(x, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
 // CHECK-NEXT: const at::Tensor &p_0 = p[0];
@@ -72,7 +75,7 @@ module attributes {rtml.name = "tiny", rtml.classes = 4 : i64,
     rtml.train = {epochs = 3 : i64, batch_size = 8 : i64, optimizer = "sgd", lr = 0.05 : f64,
                   momentum = 0.9 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 7 : i64,
                   lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
-                  eta_min = 0.0 : f64, t_max = 3 : i64},
+                  eta_min = 0.0 : f64, t_max = 3 : i64, precision = "auto"},
     rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 7 : i64,
                  train_transforms = [{kind = "random_horizontal_flip", p = 0.5 : f64}, {kind = "normalize", mean = array<f64: 0.5, 0.25, 0.125>, std = array<f64: 1.0, 2.0, 4.0>}],
                  eval_transforms = [{kind = "normalize", mean = array<f64: 0.5, 0.25, 0.125>, std = array<f64: 1.0, 2.0, 4.0>}]}} {

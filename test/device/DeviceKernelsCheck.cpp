@@ -30,13 +30,23 @@
 //   SUMMARY-BENCH: fused ReLU+LRN fwd+bwd vs PyTorch, ...
 // and exits 1 if a check failed.
 //
+// With --bf16 it checks the bf16 variants instead (device-check.sh's
+// kernels-bf16 section): each LRN and fused concat config on CUDA against
+// its CPU twin, both in bf16 and in NCHW and NHWC alike (the bf16 NHWC
+// kernels on both devices), within two bf16 roundings (nvcc contracts to
+// FMAs, so a float result may round to the neighbouring bf16), and times the
+// bf16 fused ReLU+LRN against PyTorch's relu + local_response_norm under
+// bf16 autocast, with the same two summary lines.
+//
 //===----------------------------------------------------------------------===//
 #include "DeviceKernelsConfigs.h"
 #include "rtml/Runtime/Kernels/ConcatReluOp.h"
 #include "rtml/Runtime/Kernels/LrnOp.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -380,12 +390,229 @@ struct BenchShape {
   int64_t c, h, w;
 };
 
+//===----------------------------------------------------------------------===//
+// --bf16: the bf16 variants
+//===----------------------------------------------------------------------===//
+
+/// Two bf16 roundings apart at most, relative to the largest value.
+constexpr double kBf16Tolerance = 8e-3;
+
+void reportBf16(const std::string &what, double worst) {
+  bool ok = worst < kBf16Tolerance;
+  ++gTotal;
+  gPassed += ok;
+  std::printf("%-4s %-62s max relative error %.2e\n", ok ? "PASS" : "FAIL",
+              what.c_str(), worst);
+  std::fflush(stdout);
+}
+
+/// The bf16 LRN op on CUDA against the bf16 op on the CPU (the twin), both
+/// in FORMAT (channels_last: the bf16 NHWC kernels on both devices).
+template <class Config>
+void checkBf16Lrn(const char *name, const Shape &shape,
+                  at::MemoryFormat format = at::MemoryFormat::Contiguous) {
+  torch::manual_seed(4);
+  at::Tensor x =
+      (torch::randn(shape) * 2).to(at::kBFloat16).contiguous(format);
+  at::Tensor up = torch::randn(shape).to(at::kBFloat16).contiguous(format);
+  at::Tensor xCpu = x.detach().requires_grad_(true);
+  at::Tensor xGpu = x.cuda().contiguous(format).requires_grad_(true);
+  at::Tensor yCpu = rtml::kernels::localResponseNorm<Config>(xCpu);
+  at::Tensor yGpu = rtml::kernels::localResponseNorm<Config>(xGpu);
+  yCpu.backward(up);
+  yGpu.backward(up.cuda().contiguous(format));
+  // bf16 out, in the input's layout (the NHWC kernels copy nothing back).
+  bool typed = yGpu.scalar_type() == at::kBFloat16 &&
+               xGpu.grad().scalar_type() == at::kBFloat16 &&
+               yGpu.is_contiguous(format) && xGpu.grad().is_contiguous(format);
+  double worst = std::max(relativeError(yGpu, yCpu),
+                          relativeError(xGpu.grad(), xCpu.grad()));
+  const bool nhwc = format == at::MemoryFormat::ChannelsLast;
+  reportBf16(std::string(name) + " bf16 " + (nhwc ? "NHWC " : "") +
+                 shapeString(shape),
+             typed ? worst : 1.0);
+}
+
+/// The bf16 fused concat on CUDA against the bf16 op on the CPU, in
+/// training: output, input gradients and running means; the inputs in
+/// FORMAT (channels_last: the bf16 NHWC kernels on both devices).
+template <class Config>
+void checkBf16ConcatRelu(
+    const char *name, int64_t n, const Shape &spatial,
+    at::MemoryFormat format = at::MemoryFormat::Contiguous) {
+  using T = rtml::kernels::ConcatReluTraits<Config>;
+  torch::manual_seed(5);
+  std::vector<at::Tensor> xs, bnParams;
+  for (int i = 0; i < T::kInputs; ++i) {
+    Shape shape = {n, Config::kChannels[i]};
+    shape.insert(shape.end(), spatial.begin(), spatial.end());
+    xs.push_back((torch::randn(shape) * 2 + 0.5).to(at::kBFloat16));
+    if (!T::batchNorm(i))
+      continue;
+    const int64_t c = Config::kChannels[i];
+    bnParams.insert(bnParams.end(),
+                    {torch::rand({c}) + 0.5, torch::randn({c}),
+                     torch::randn({c}) * 0.3, torch::rand({c}) + 0.5,
+                     torch::zeros({}, at::kLong)});
+  }
+  Shape outShape = {n, T::kTotalChannels};
+  outShape.insert(outShape.end(), spatial.begin(), spatial.end());
+  // No upstream gradient where a pre-ReLU value is within rounding of 0
+  // (the devices may decide that ReLU apart), as the float check.
+  torch::manual_seed(6);
+  at::Tensor up =
+      torch::randn(outShape)
+          .masked_fill(nearReluThreshold<Config>(xs, bnParams, true, 1e-3), 0)
+          .to(at::kBFloat16);
+  auto run = [&](const at::Device &device) {
+    std::vector<at::Tensor> leaves, params;
+    for (const at::Tensor &x : xs)
+      leaves.push_back(x.to(device).contiguous(format).requires_grad_(true));
+    for (const at::Tensor &p : bnParams)
+      params.push_back(p.to(device, /*non_blocking=*/false, /*copy=*/true));
+    at::Tensor y = rtml::kernels::concatRelu<Config>(leaves, params, true);
+    y.backward(up.to(device).contiguous(format));
+    std::vector<at::Tensor> out = {y};
+    for (const at::Tensor &l : leaves)
+      out.push_back(l.grad());
+    for (size_t k = 2; k < params.size(); k += 5) // running means
+      out.push_back(params[k]);
+    return out;
+  };
+  std::vector<at::Tensor> cpu = run(at::Device(at::kCPU));
+  std::vector<at::Tensor> gpu = run(at::Device(at::kCUDA, 0));
+  double worst = 0;
+  for (size_t k = 0; k < cpu.size(); ++k)
+    worst = std::max(worst, relativeError(gpu[k], cpu[k]));
+  // The output keeps the inputs' layout (no copy back to NCHW).
+  if (!gpu[0].is_contiguous(format))
+    worst = 1.0;
+  const bool nhwc = format == at::MemoryFormat::ChannelsLast;
+  reportBf16(std::string(name) + " bf16 training " + (nhwc ? "NHWC " : "") +
+                 shapeString(outShape),
+             worst);
+}
+
+/// PyTorch's bf16 autocast on CUDA on or off (its API changed in 2.4).
+void setCudaAutocast(bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCUDA, on);
+#else
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  at::autocast::set_enabled(on);
+#endif
+  if (!on)
+    at::autocast::clear_cache();
+}
+
+/// --bf16: the checks, then the bench against PyTorch under autocast.
+int mainBf16(int64_t batch) {
+  std::printf("== bf16 LRN kernels: CUDA against the CPU twin\n");
+  for (const Shape &shape : std::vector<Shape>{
+           {2, 13, 7, 9}, {4, 64, 13, 13}, {1, 3, 5, 5}, {3, 96, 27, 27}}) {
+    // Each in NCHW and in NHWC: the bf16 kernels have both layouts.
+    for (at::MemoryFormat format :
+         {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast}) {
+#define RTML_CHECK_CONFIG(NAME) checkBf16Lrn<NAME>(#NAME, shape, format);
+      RTML_DEVICE_LRN_CONFIGS(RTML_CHECK_CONFIG)
+#undef RTML_CHECK_CONFIG
+    }
+  }
+  std::printf("\n== bf16 fused concat: CUDA against the CPU twin\n");
+  for (const auto &[n, spatial] : std::vector<std::pair<int64_t, Shape>>{
+           {2, {7, 9}}, {8, {28, 28}}, {4, {}}}) {
+    // Images also in NHWC (channels_last needs 4-D inputs).
+    std::vector<at::MemoryFormat> formats = {at::MemoryFormat::Contiguous};
+    if (spatial.size() == 2)
+      formats.push_back(at::MemoryFormat::ChannelsLast);
+    for (at::MemoryFormat format : formats) {
+#define RTML_CHECK_CONFIG(NAME)                                                \
+  checkBf16ConcatRelu<NAME>(#NAME, n, spatial, format);
+      RTML_DEVICE_CONCAT_RELU_CONFIGS(RTML_CHECK_CONFIG)
+#undef RTML_CHECK_CONFIG
+    }
+  }
+
+  std::printf("\n== bf16 forward+backward on CUDA, batch %lld: rtml against "
+              "PyTorch's relu + local_response_norm under bf16 autocast "
+              "(median ms)\n",
+              static_cast<long long>(batch));
+  const auto options =
+      F::LocalResponseNormFuncOptions(5).alpha(1e-4).beta(0.75).k(2.0);
+  const std::vector<BenchShape> shapes = {
+      {"AlexNet LRN1 (relu+lrn)", true, 64, 55, 55},
+      {"AlexNet LRN2 (relu+lrn)", true, 192, 27, 27},
+      {"GoogLeNet LRN2 (relu+lrn)", true, 192, 56, 56},
+  };
+  std::string ratios;
+  double minRatio = 1e30;
+  for (const BenchShape &s : shapes) {
+    try {
+      torch::manual_seed(0);
+      at::Tensor x =
+          torch::randn({batch, s.c, s.h, s.w}, at::kCUDA).to(at::kBFloat16);
+      at::Tensor up = torch::randn(x.sizes(), at::kCUDA).to(at::kBFloat16);
+      std::function<at::Tensor(const at::Tensor &)> ours =
+          [](const at::Tensor &t) {
+            return rtml::kernels::localResponseNorm<SeedRelu>(t);
+          };
+      // What a PyTorch user writes: the same ops under autocast, each in
+      // the type autocast picks for it, the result in bf16.
+      std::function<at::Tensor(const at::Tensor &)> theirs =
+          [&](const at::Tensor &t) {
+            setCudaAutocast(true);
+            at::Tensor y = F::local_response_norm(at::relu(t), options);
+            setCudaAutocast(false);
+            return y.to(at::kBFloat16);
+          };
+      timeIters(ours, x, up, 3);
+      timeIters(theirs, x, up, 3);
+      std::vector<double> a, b;
+      for (int r = 0; r < 7; ++r) {
+        a.push_back(timeIters(ours, x, up, 10));
+        b.push_back(timeIters(theirs, x, up, 10));
+      }
+      double ta = median(a), tb = median(b);
+      minRatio = std::min(minRatio, tb / ta);
+      std::printf("TIME %-28s [%lld, %lld, %lld, %lld] bf16: rtml %7.3f ms, "
+                  "PyTorch autocast %7.3f ms, ratio %5.2fx\n",
+                  s.where, static_cast<long long>(batch),
+                  static_cast<long long>(s.c), static_cast<long long>(s.h),
+                  static_cast<long long>(s.w), ta, tb, tb / ta);
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%s%.1fx", ratios.empty() ? "" : ", ",
+                    tb / ta);
+      ratios += buf;
+    } catch (const std::exception &e) {
+      std::printf("TIME %s: FAILED: %s\n", s.where, e.what());
+      ratios += ratios.empty() ? "failed" : ", failed";
+    }
+    std::fflush(stdout);
+  }
+  std::printf("\nSUMMARY-CHECK: %d of %d bf16 kernel checks passed on "
+              "cuda:0\n",
+              gPassed, gTotal);
+  std::printf("SUMMARY-BENCH: bf16 fused ReLU+LRN fwd+bwd vs PyTorch "
+              "autocast, batch %lld, AlexNet 1/2, GoogLeNet 2: %s (min "
+              "%.2fx)\n",
+              static_cast<long long>(batch), ratios.c_str(),
+              minRatio > 1e29 ? 0.0 : minRatio);
+  return gPassed == gTotal ? 0 : 1;
+}
+
 } // namespace
 
-int main() {
+int main(int argc, char **argv) {
   if (!torch::cuda::is_available()) {
     std::fprintf(stderr, "error: CUDA is not available\n");
     return 1;
+  }
+  if (argc > 1 && std::string(argv[1]) == "--bf16") {
+    int64_t batch = 128;
+    if (const char *env = std::getenv("RTML_BENCH_BATCH"))
+      batch = std::max<int64_t>(1, std::atoll(env));
+    return mainBf16(batch);
   }
   std::printf("== LRN kernels: CUDA against the CPU twin\n");
 #define RTML_CHECK_CONFIG(NAME) checkConfig<NAME>(#NAME);

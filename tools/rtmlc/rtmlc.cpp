@@ -11,6 +11,7 @@
 #include "rtml/Import/SpecImporter.h"
 #include "rtml/InitRtml.h"
 #include "rtml/Spec/Loader.h"
+#include "rtml/Support/TrainSettings.h"
 #include "rtml/Target/CppEmitter.h"
 #include "rtml/Transforms/Passes.h"
 #include "rtml/Transforms/Pipeline.h"
@@ -110,6 +111,12 @@ static cl::opt<rtml::LayoutChoice> layoutChoice(
                           "NHWC on every device")),
     cl::cat(rtmlcCategory));
 
+static cl::opt<std::string> precisionMode(
+    "precision", cl::value_desc("mode"),
+    cl::desc("auto (bf16 on CUDA, fp32 on the CPU), fp32, tf32 or bf16; "
+             "replaces the spec's train.precision"),
+    cl::cat(rtmlcCategory));
+
 static cl::opt<std::string>
     buildType("build-type", cl::init("Release"),
               cl::desc("CMake build type of the trainer (default: Release)"),
@@ -160,6 +167,14 @@ static LogicalResult runPipeline(ModuleOp module) {
   options.fuse = !noFuse;
   options.disable = disabledPasses;
   options.layout = layoutChoice;
+  if (!precisionMode.empty() &&
+      rtml::settings::enumIndex(rtml::settings::kPrecisionInfo,
+                                precisionMode) < 0) {
+    fail("--precision: unknown precision '" + precisionMode + "' (" +
+         rtml::settings::enumChoices(rtml::settings::kPrecisionInfo) + ")");
+    return failure();
+  }
+  options.precision = precisionMode.getValue();
   PassManager pm(module->getName());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();

@@ -1,5 +1,6 @@
 //===- RtmlDialect.cpp - Dialect registration and module attributes -------===//
 #include "rtml/Dialect/RtmlDialect.h"
+#include "rtml/Dialect/PrecisionAttr.h"
 #include "rtml/Dialect/RtmlOps.h"
 #include "rtml/Dialect/SettingsAttr.h"
 
@@ -48,6 +49,9 @@ static LogicalResult verifyLayoutAttr(Operation *op, DictionaryAttr policy) {
 LogicalResult RtmlDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
+  if (name == kPrecisionAttr || name == kComputeTypeAttr ||
+      name == kAccumulateTypeAttr)
+    return verifyPrecisionAttr(op, attr);
   if (name == kDeviceAttr) {
     auto device = dyn_cast<StringAttr>(attr.getValue());
     if (!device || device.getValue().empty())

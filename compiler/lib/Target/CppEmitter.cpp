@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Target/CppEmitter.h"
+#include "rtml/Dialect/PrecisionAttr.h"
 #include "rtml/Dialect/RtmlOps.h"
 #include "rtml/Dialect/SettingsAttr.h"
 
@@ -173,7 +174,15 @@ namespace {
 /// Names every value of the forward function as a C++ local.
 class ValueNamer {
 public:
-  std::string name(Value v) const { return names.lookup(v); }
+  /// V's local, or the expression that stands for it in the op being
+  /// emitted (its cast to the op's compute type).
+  std::string name(Value v) const {
+    auto cast = casts.find(v);
+    return cast != casts.end() ? cast->second : names.lookup(v);
+  }
+  /// Names V by EXPRESSION until clearCasts().
+  void castAs(Value v, std::string expression) { casts[v] = expression; }
+  void clearCasts() { casts.clear(); }
   void assign(Value v, StringRef hint) {
     std::string base = "v";
     if (!hint.empty()) {
@@ -191,7 +200,7 @@ public:
   }
 
 private:
-  llvm::DenseMap<Value, std::string> names;
+  llvm::DenseMap<Value, std::string> names, casts;
   llvm::StringSet<> used{{"input", "p", "training"}};
 };
 } // namespace
@@ -379,6 +388,53 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
   }
 }
 
+/// `rtml::Precision::Bf16`: the runtime's name of MATH.
+static std::string cppPrecision(Math math) {
+  const settings::EnumInfo &info = settings::kPrecisionInfo;
+  return std::string(info.cppType) + "::" +
+         info.cppNames[static_cast<int>(math)];
+}
+
+/// `, rtml::Precision::Fp32, rtml::Precision::Bf16`: a per-device-kind
+/// attribute (rtml.precision or rtml.compute_type) as the runtime's
+/// (cpu, cuda) arguments.
+static std::string cppPolicyArgs(DictionaryAttr perKind) {
+  std::string s;
+  for (Math math : policyOf(perKind))
+    s += ", " + cppPrecision(math);
+  return s;
+}
+
+/// Whether some device kind of MODULE's rtml.precision computes in bf16:
+/// otherwise every tensor is f32 and no op needs a cast.
+static bool hasBf16(ModuleOp module) {
+  auto policy = module->getAttrOfType<DictionaryAttr>(kPrecisionAttr);
+  return policy && llvm::is_contained(policyOf(policy), Math::Bf16);
+}
+
+/// Names OP's operands, for its statement, by their casts to the op's
+/// rtml.compute_type, in a module with bf16 somewhere. A parameter is f32 (a
+/// master weight) and is cast only where the op computes in bf16; a fused
+/// concat's batch norm operands are its parameters and running statistics,
+/// updated in place, never cast.
+static void nameCastOperands(Operation *op, ValueNamer &namer) {
+  auto computeType = op->getAttrOfType<DictionaryAttr>(kComputeTypeAttr);
+  if (!computeType || !hasBf16(op->getParentOfType<ModuleOp>()))
+    return;
+  bool anyBf16 = llvm::is_contained(policyOf(computeType), Math::Bf16);
+  ValueRange operands = op->getOperands();
+  if (auto concat = dyn_cast<ConcatReluOp>(op))
+    operands = concat.getInputs();
+  std::string args = cppPolicyArgs(computeType);
+  for (Value v : operands) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.getElementType().isF32() ||
+        (v.getDefiningOp<ParamOp>() && !anyBf16))
+      continue;
+    namer.castAs(v, "rtml::ops::inPrecision(" + namer.name(v) + args + ")");
+  }
+}
+
 /// The ops VALUES depend on (their backward slice within the block).
 static llvm::DenseSet<Operation *> opsNeededFor(ValueRange values) {
   llvm::DenseSet<Operation *> needed;
@@ -449,7 +505,9 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     }
     if (isa<func::ReturnOp>(op))
       continue;
+    nameCastOperands(&op, namer);
     FailureOr<std::string> call = emitOpCall(&op, namer, kernelEntries);
+    namer.clearCasts();
     if (failed(call))
       return failure();
     // A conversion is named after what it converts, so that the layer's
@@ -489,17 +547,26 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     return text;
   };
 
+  // The step's math on each device kind (TF32 or not, for CUDA), set
+  // before its first op; the backward runs under the same setting.
+  std::string prologue;
+  if (auto policy = module->getAttrOfType<DictionaryAttr>(kPrecisionAttr))
+    prologue = "    rtml::ops::usePrecision(x" + cppPolicyArgs(policy) + ");\n";
+  // The logits leave in their rtml.compute_type (the loss's, f32).
+  nameCastOperands(ret, namer);
+
   // forward(): the main head only, so evaluation skips the side heads.
   llvm::DenseSet<Operation *> mainOps = opsNeededFor(ret.getOperand(0));
-  std::string forwardBody = emitBody(&mainOps) + "    return " +
+  std::string forwardBody = prologue + emitBody(&mainOps) + "    return " +
                             namer.name(ret.getOperand(0)) + ";\n";
   std::string headsBody;
   if (ret.getNumOperands() > 1) {
-    headsBody = emitBody(nullptr) + "    return {";
+    headsBody = prologue + emitBody(nullptr) + "    return {";
     for (auto [i, v] : llvm::enumerate(ret.getOperands()))
       headsBody += (i ? ", " : "") + namer.name(v);
     headsBody += "};\n";
   }
+  namer.clearCasts();
 
   os << "// Generated by rtmlc from the rtml module of model '"
      << modelName(module) << "'.\n"

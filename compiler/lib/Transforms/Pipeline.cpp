@@ -22,6 +22,12 @@ std::unique_ptr<Pass> withoutOptions(const DefaultPipelineOptions &) {
   return Create();
 }
 
+std::unique_ptr<Pass> assignPrecision(const DefaultPipelineOptions &options) {
+  if (options.precision.empty())
+    return createAssignPrecision();
+  return createAssignPrecision({options.precision});
+}
+
 std::unique_ptr<Pass> assignLayout(const DefaultPipelineOptions &options) {
   AssignLayoutOptions layout;
   layout.layout = options.layout;
@@ -33,6 +39,8 @@ static const PipelineStep kPipeline[] = {
     {"rtml-partition-devices", false, withoutOptions<createPartitionDevices>},
     {"rtml-fuse-relu-lrn", true, withoutOptions<createFuseReluLrn>},
     {"rtml-fuse-concat", true, withoutOptions<createFuseConcat>},
+    // After fusion, so that the fused kernels get their types too.
+    {"rtml-assign-precision", false, assignPrecision},
     // Last: it sees every op's device and the fused ops.
     {"rtml-assign-layout", false, assignLayout},
 };
@@ -67,7 +75,7 @@ void registerDefaultPipeline() {
   registerPassPipeline(
       "rtml-default-pipeline",
       "The passes rtmlc runs on every model: partition devices, fuse, "
-      "then choose the layout",
+      "assign precision, then choose the layout",
       [](OpPassManager &pm, StringRef text,
          llvm::function_ref<LogicalResult(const llvm::Twine &)> fail) {
         DefaultPipelineOptions options;

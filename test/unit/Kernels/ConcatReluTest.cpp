@@ -7,7 +7,9 @@
 // more, trailing dimensions none to 3-D, parallel chunks that split inputs
 // and images, and non-contiguous inputs; then a chain (conv -> concatRelu ->
 // loss) against the same chain unfused. The NHWC (channels_last) kernels
-// against the NCHW ones, forward, gradients and running statistics.
+// against the NCHW ones, forward, gradients and running statistics. The bf16
+// variant against the same references within bf16 rounding, and bit for bit
+// against the float kernel on its values, rounded once; in NHWC too.
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/ConcatReluOp.h"
@@ -658,4 +660,205 @@ TEST(ConcatReluKernelNhwc, CpuTwinIndependentOfRangeSplit) {
     for (size_t i = 0; i < whole.size(); ++i)
       EXPECT_TRUE(at::equal(whole[i], split[i])) << "piece " << piece;
   }
+}
+
+//===----------------------------------------------------------------------===//
+// The bf16 variant: bf16 in and out, float arithmetic and statistics inside
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The bf16 variant on XS (bf16 values) in TRAINING or evaluation: its
+/// output, input, weight and bias gradients and running statistics within
+/// bf16 rounding of the float64 reference on the same values, and bit for
+/// bit the float kernel's on those values, rounded once to bf16 (the same
+/// arithmetic, in float).
+template <class Config>
+void expectBf16MatchesReferences(const std::vector<at::Tensor> &xs,
+                                 bool training) {
+  using T = rtml::kernels::ConcatReluTraits<Config>;
+  SCOPED_TRACE(std::string("bf16, ") + (training ? "training" : "eval") +
+               ", " + std::to_string(Config::kInputs) + " inputs, batch " +
+               std::to_string(xs[0].size(0)));
+  // Three runs on the same values: bf16 kernel, float kernel, float64.
+  struct Run {
+    std::vector<at::Tensor> leaves, bnParams;
+    std::vector<BatchNormParams> norms;
+    at::Tensor y;
+  } bf16, f32, f64;
+  auto prepare = [&](Run &run, at::ScalarType type) {
+    torch::manual_seed(99); // the same batch norm parameters in every run
+    for (int i = 0; i < Config::kInputs; ++i) {
+      run.leaves.push_back(xs[i].detach().to(type).requires_grad_(true));
+      if (!T::batchNorm(i))
+        continue;
+      const BatchNormParams &p = run.norms.emplace_back(Config::kChannels[i]);
+      run.bnParams.insert(run.bnParams.end(),
+                          {p.weight, p.bias, p.runningMean, p.runningVar,
+                           p.numBatchesTracked});
+    }
+  };
+  prepare(bf16, at::kBFloat16);
+  prepare(f32, at::kFloat);
+  prepare(f64, at::kDouble);
+  bf16.y = rtml::kernels::concatRelu<Config>(bf16.leaves, bf16.bnParams,
+                                             training);
+  f32.y = rtml::kernels::concatRelu<Config>(f32.leaves, f32.bnParams, training);
+  std::vector<at::Tensor> epiloguesD;
+  for (int i = 0, k = 0; i < Config::kInputs; ++i) {
+    at::Tensor x = f64.leaves[i];
+    if (T::batchNorm(i)) {
+      BatchNormParams &p = f64.norms[k++];
+      x = at::batch_norm(x, p.weightD, p.biasD, p.runningMeanD, p.runningVarD,
+                         training, T::momentum(i), T::eps(i),
+                         /*cudnn_enabled=*/false);
+    }
+    epiloguesD.push_back(at::relu(x));
+  }
+  f64.y = at::cat(epiloguesD, 1);
+  ASSERT_EQ(bf16.y.scalar_type(), at::kBFloat16);
+  EXPECT_LT(relativeError(bf16.y, f64.y), 5e-3);
+  EXPECT_TRUE(at::equal(bf16.y, f32.y.to(at::kBFloat16)));
+  for (size_t k = 0; k < bf16.norms.size(); ++k) {
+    EXPECT_LT(relativeError(bf16.norms[k].runningMean, f64.norms[k].runningMeanD),
+              1e-5)
+        << k;
+    EXPECT_LT(relativeError(bf16.norms[k].runningVar, f64.norms[k].runningVarD),
+              1e-5)
+        << k;
+    EXPECT_TRUE(at::equal(bf16.norms[k].runningVar, f32.norms[k].runningVar));
+  }
+
+  at::Tensor upstream = torch::randn(bf16.y.sizes()).to(at::kBFloat16);
+  bf16.y.backward(upstream);
+  f32.y.backward(upstream.to(at::kFloat));
+  f64.y.backward(upstream.to(at::kDouble));
+  for (int i = 0; i < Config::kInputs; ++i) {
+    const at::Tensor &g = bf16.leaves[i].grad();
+    ASSERT_TRUE(g.defined()) << "input " << i;
+    ASSERT_EQ(g.scalar_type(), at::kBFloat16) << "input " << i;
+    EXPECT_LT(relativeError(g, f64.leaves[i].grad()), 5e-3) << "input " << i;
+    EXPECT_TRUE(at::equal(g, f32.leaves[i].grad().to(at::kBFloat16)))
+        << "input " << i;
+  }
+  for (size_t k = 0; k < bf16.norms.size(); ++k) {
+    const BatchNormParams &p = bf16.norms[k];
+    // The parameters are float (master weights), so are their gradients.
+    ASSERT_EQ(p.weight.grad().scalar_type(), at::kFloat) << k;
+    EXPECT_LT(relativeError(p.weight.grad(), f64.norms[k].weightD.grad()), 1e-4)
+        << k;
+    EXPECT_LT(relativeError(p.bias.grad(), f64.norms[k].biasD.grad()), 1e-4)
+        << k;
+    EXPECT_TRUE(at::equal(p.weight.grad(), f32.norms[k].weight.grad())) << k;
+    EXPECT_TRUE(at::equal(p.bias.grad(), f32.norms[k].bias.grad())) << k;
+  }
+}
+
+template <class Config> void checkBf16Shapes() {
+  torch::manual_seed(30 * Config::kInputs);
+  const std::vector<std::pair<int64_t, std::vector<int64_t>>> shapes = {
+      {2, {3, 3}}, {3, {7, 7}}, {4, {}}, {2, {3, 2, 5}}, {2, {28, 28}}};
+  for (bool training : {true, false})
+    for (const auto &[n, spatial] : shapes) {
+      std::vector<at::Tensor> xs = randomInputs<Config>(n, spatial);
+      for (at::Tensor &x : xs)
+        x = (x * 2 + 0.5).to(at::kBFloat16);
+      expectBf16MatchesReferences<Config>(xs, training);
+    }
+}
+
+} // namespace
+
+TEST(ConcatReluKernelBf16, ThreeReluInputsMatchReferences) {
+  checkBf16Shapes<Three>();
+}
+TEST(ConcatReluKernelBf16, FiveOddReluInputsMatchReferences) {
+  checkBf16Shapes<Five>();
+}
+TEST(ConcatReluKernelBf16, BatchNormTwoInputsMatchReferences) {
+  checkBf16Shapes<BnTwo>();
+}
+TEST(ConcatReluKernelBf16, BatchNormMixedWithReluMatchesReferences) {
+  checkBf16Shapes<BnMixed>();
+}
+
+TEST(ConcatReluKernelBf16, RejectsMixedElementTypes) {
+  try {
+    rtml::kernels::concatRelu<Two>(
+        {torch::randn({2, 1, 3, 3}).to(at::kBFloat16),
+         torch::randn({2, 3, 3, 3})});
+    ADD_FAILURE() << "no error";
+  } catch (const c10::Error &e) {
+    EXPECT_NE(std::string(e.what()).find("input 1 is Float but input 0 is "
+                                         "BFloat16"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// bf16 in NHWC: the element type and the layout combine
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The kernel on XS (bf16 values) in channels_last, once in bf16 and once in
+/// float: every result of the bf16 run is channels_last (runConcatRelu
+/// checks), its output and input gradients are bit for bit the float run's
+/// rounded once to bf16, and the batch norms' weight and bias gradients and
+/// running statistics (float in both) are the float run's exactly.
+template <class Config>
+void expectBf16NhwcMatchesFloatNhwc(const std::vector<at::Tensor> &xs,
+                                    bool training) {
+  SCOPED_TRACE(std::string("bf16 NHWC, ") + (training ? "training" : "eval") +
+               ", " + std::to_string(Config::kInputs) + " inputs, [" +
+               std::to_string(xs[0].size(0)) + ", " +
+               std::to_string(xs[0].size(2)) + ", " +
+               std::to_string(xs[0].size(3)) + "]");
+  std::vector<int64_t> sizes = xs[0].sizes().vec();
+  sizes[1] = Config::kTotalChannels;
+  at::Tensor upstream = torch::randn(sizes).to(at::kBFloat16);
+  std::vector<at::Tensor> xsFloat;
+  for (const at::Tensor &x : xs)
+    xsFloat.push_back(x.to(at::kFloat));
+  auto bf16 = runConcatRelu<Config>(
+      xs, upstream, at::MemoryFormat::ChannelsLast, training, 9);
+  auto f32 = runConcatRelu<Config>(xsFloat, upstream.to(at::kFloat),
+                                   at::MemoryFormat::ChannelsLast, training, 9);
+  ASSERT_EQ(bf16.size(), f32.size());
+  // The output, then the inputs' gradients, then 4 per batch norm.
+  for (size_t i = 0; i < bf16.size(); ++i) {
+    if (i <= static_cast<size_t>(Config::kInputs)) {
+      ASSERT_EQ(bf16[i].scalar_type(), at::kBFloat16) << "result " << i;
+      EXPECT_TRUE(at::equal(bf16[i], f32[i].to(at::kBFloat16)))
+          << "result " << i;
+    } else {
+      EXPECT_TRUE(at::equal(bf16[i], f32[i])) << "result " << i;
+    }
+  }
+}
+
+template <class Config> void checkBf16NhwcShapes() {
+  torch::manual_seed(40 * Config::kInputs);
+  const std::vector<std::pair<int64_t, std::vector<int64_t>>> shapes = {
+      {2, {3, 3}}, {3, {7, 7}}, {2, {28, 28}}};
+  for (bool training : {true, false})
+    for (const auto &[n, spatial] : shapes) {
+      std::vector<at::Tensor> xs = randomInputs<Config>(n, spatial);
+      for (at::Tensor &x : xs)
+        x = (x * 2 + 0.5).to(at::kBFloat16);
+      expectBf16NhwcMatchesFloatNhwc<Config>(xs, training);
+    }
+}
+
+} // namespace
+
+TEST(ConcatReluKernelBf16Nhwc, FiveOddReluInputsMatchFloatNhwc) {
+  checkBf16NhwcShapes<Five>();
+}
+TEST(ConcatReluKernelBf16Nhwc, MultiplesOfFourMatchFloatNhwc) {
+  checkBf16NhwcShapes<ByFour>();
+}
+TEST(ConcatReluKernelBf16Nhwc, BatchNormMixedWithReluMatchesFloatNhwc) {
+  checkBf16NhwcShapes<BnMixed>();
 }

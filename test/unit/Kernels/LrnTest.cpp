@@ -8,7 +8,9 @@
 // window, batches of 1 and more, trailing dimensions 1-D to 3-D, tiles and
 // parallel chunks that split images, and non-contiguous inputs. The NHWC
 // (channels_last) kernels against the NCHW ones, forward and gradient, and
-// against the same references.
+// against the same references. The bf16 variant against the same reference
+// within bf16 rounding, and bit for bit against the float kernel on its
+// inputs, rounded once; in NHWC, bit for bit against itself in NCHW.
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/LrnOp.h"
@@ -16,7 +18,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -382,4 +386,167 @@ TEST(LrnKernelNhwc, CpuTwinIndependentOfRangeSplit) {
     for (size_t i = 0; i < whole.size(); ++i)
       EXPECT_TRUE(at::equal(whole[i], split[i])) << "piece " << piece;
   }
+}
+
+//===----------------------------------------------------------------------===//
+// The bf16 variant: bf16 in and out, float arithmetic inside
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The bf16 variant on X (bf16) with upstream gradient G (bf16): forward and
+/// input gradient within bf16 rounding of the float64 reference on the same
+/// (bf16-valued) inputs, and bit for bit the float kernel's results on those
+/// inputs rounded once to bf16 (the same arithmetic, in float).
+template <class Config>
+void expectBf16MatchesReferences(const at::Tensor &x, const at::Tensor &g) {
+  SCOPED_TRACE("bf16, size " + std::to_string(Config::kSize) +
+               (Config::kRelu ? " relu" : "") + ", [" +
+               std::to_string(x.size(0)) + ", " + std::to_string(x.size(1)) +
+               ", ...]");
+  ASSERT_EQ(x.scalar_type(), at::kBFloat16);
+  at::Tensor xb = x.detach().requires_grad_(true);
+  at::Tensor y = rtml::kernels::localResponseNorm<Config>(xb);
+  ASSERT_EQ(y.scalar_type(), at::kBFloat16);
+  y.backward(g);
+  ASSERT_EQ(xb.grad().scalar_type(), at::kBFloat16);
+
+  at::Tensor xd = x.detach().to(at::kDouble).requires_grad_(true);
+  at::Tensor yRef = referenceLrn<Config>(xd);
+  yRef.backward(g.to(at::kDouble));
+  // One bf16 rounding of the output (2^-9 relative) and float's error.
+  EXPECT_LT(relativeError(y, yRef), 5e-3);
+  EXPECT_LT(relativeError(xb.grad(), xd.grad()), 5e-3);
+
+  at::Tensor xf = x.detach().to(at::kFloat).requires_grad_(true);
+  at::Tensor yf = rtml::kernels::localResponseNorm<Config>(xf);
+  yf.backward(g.to(at::kFloat));
+  EXPECT_TRUE(at::equal(y, yf.to(at::kBFloat16)));
+  EXPECT_TRUE(at::equal(xb.grad(), xf.grad().to(at::kBFloat16)));
+}
+
+template <class Config> void checkBf16Shapes() {
+  torch::manual_seed(500 + 10 * Config::kSize + Config::kRelu);
+  for (const auto &shape : std::vector<std::vector<int64_t>>{
+           {1, 1, 3, 3}, {2, 7, 5, 5}, {3, 13, 6, 7}, {2, 64, 9, 9},
+           {2, 96, 27, 27}, {2, 7, 3, 3, 2}}) {
+    at::Tensor x = (torch::randn(shape) * 2).to(at::kBFloat16);
+    at::Tensor g = torch::randn(shape).to(at::kBFloat16);
+    expectBf16MatchesReferences<Config>(x, g);
+  }
+}
+
+} // namespace
+
+TEST(LrnKernelBf16, SeedConstantsFusedMatchesReferences) {
+  checkBf16Shapes<SeedRelu>();
+}
+TEST(LrnKernelBf16, SeedConstantsPlainMatchesReferences) {
+  checkBf16Shapes<Seed>();
+}
+TEST(LrnKernelBf16, LargeAlphaFusedMatchesReferences) {
+  checkBf16Shapes<Size5Relu>();
+}
+TEST(LrnKernelBf16, EvenWindowGenericBetaMatchesReferences) {
+  checkBf16Shapes<Size4>();
+}
+TEST(LrnKernelBf16, Size7FusedMatchesReferences) {
+  checkBf16Shapes<Size7Relu>();
+}
+
+// A float upstream gradient (autograd hands the output's type back, but a
+// caller of the backward may not) is taken in bf16, as the output was.
+TEST(LrnKernelBf16, GradientOfAFloatLossReachesABf16Input) {
+  torch::manual_seed(11);
+  at::Tensor x = torch::randn({2, 13, 4, 4}).to(at::kBFloat16);
+  at::Tensor xb = x.clone().requires_grad_(true);
+  rtml::kernels::localResponseNorm<SeedRelu>(xb).to(at::kFloat).sum().backward();
+  at::Tensor xf = x.to(at::kFloat).requires_grad_(true);
+  rtml::kernels::localResponseNorm<SeedRelu>(xf).sum().backward();
+  EXPECT_TRUE(at::equal(xb.grad(), xf.grad().to(at::kBFloat16)));
+}
+
+// The torch-free conversions equal c10's on every rounding case: exact,
+// ties to even both ways, overflow to infinity, subnormals, NaN.
+TEST(LrnKernelBf16, ConversionsEqualC10) {
+  std::vector<float> values = {0.0f,       -0.0f,        1.0f,   -2.5f,
+                               1.00390625f, 1.01171875f, 3.4e38f, -3.4e38f,
+                               1e-40f,      -1e-45f,     INFINITY, -INFINITY,
+                               NAN,         65504.0f};
+  at::Tensor random = torch::randn({4096}) * 100;
+  for (int64_t i = 0; i < random.numel(); ++i)
+    values.push_back(random[i].item<float>());
+  for (float v : values) {
+    rtml::kernels::Bf16 mine = rtml::kernels::kernelStore<rtml::kernels::Bf16>(v);
+    c10::BFloat16 theirs(v);
+    EXPECT_EQ(mine.bits, theirs.x) << v;
+    float back = rtml::kernels::kernelLoad(mine),
+          c10Back = static_cast<float>(theirs);
+    EXPECT_EQ(std::memcmp(&back, &c10Back, sizeof back), 0) << v;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// bf16 in NHWC: the element type and the layout combine
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The bf16 kernel on X (bf16) in channels_last, with upstream gradient G:
+/// bf16 channels_last out and back (no copy to NCHW), bit for bit the float
+/// NHWC kernel's results on the same inputs rounded once (the same float
+/// arithmetic), and within a bf16 rounding of the bf16 NCHW results (the
+/// float NHWC and NCHW kernels agree to float rounding, which may tip a bf16
+/// rounding).
+template <class Config>
+void expectBf16NhwcMatchesFloatNhwc(const at::Tensor &x, const at::Tensor &g) {
+  SCOPED_TRACE("bf16 NHWC, size " + std::to_string(Config::kSize) +
+               (Config::kRelu ? " relu" : "") + ", [" +
+               std::to_string(x.size(0)) + ", " + std::to_string(x.size(1)) +
+               ", " + std::to_string(x.size(2)) + ", " +
+               std::to_string(x.size(3)) + "]");
+  ASSERT_EQ(x.scalar_type(), at::kBFloat16);
+  const at::MemoryFormat cl = at::MemoryFormat::ChannelsLast;
+  at::Tensor xb = x.detach().contiguous(cl).requires_grad_(true);
+  at::Tensor y = rtml::kernels::localResponseNorm<Config>(xb);
+  ASSERT_EQ(y.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(y.is_contiguous(cl));
+  y.backward(g.contiguous(cl));
+  ASSERT_EQ(xb.grad().scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(xb.grad().is_contiguous(cl));
+
+  at::Tensor xf =
+      x.detach().to(at::kFloat).contiguous(cl).requires_grad_(true);
+  at::Tensor yf = rtml::kernels::localResponseNorm<Config>(xf);
+  yf.backward(g.to(at::kFloat).contiguous(cl));
+  EXPECT_TRUE(at::equal(y, yf.to(at::kBFloat16)));
+  EXPECT_TRUE(at::equal(xb.grad(), xf.grad().to(at::kBFloat16)));
+
+  at::Tensor xn = x.detach().contiguous().requires_grad_(true);
+  at::Tensor yn = rtml::kernels::localResponseNorm<Config>(xn);
+  yn.backward(g.contiguous());
+  EXPECT_LT(relativeError(y, yn), 1e-2);
+  EXPECT_LT(relativeError(xb.grad(), xn.grad()), 1e-2);
+}
+
+template <class Config> void checkBf16NhwcShapes() {
+  torch::manual_seed(700 + 10 * Config::kSize + Config::kRelu);
+  for (const auto &shape : std::vector<std::vector<int64_t>>{
+           {2, 7, 5, 5}, {3, 13, 6, 7}, {2, 64, 9, 9}, {2, 96, 27, 27}}) {
+    at::Tensor x = (torch::randn(shape) * 2).to(at::kBFloat16);
+    at::Tensor g = torch::randn(shape).to(at::kBFloat16);
+    expectBf16NhwcMatchesFloatNhwc<Config>(x, g);
+  }
+}
+
+} // namespace
+
+TEST(LrnKernelBf16Nhwc, SeedConstantsFusedMatchesFloatNhwc) {
+  checkBf16NhwcShapes<SeedRelu>();
+}
+TEST(LrnKernelBf16Nhwc, EvenWindowGenericBetaMatchesFloatNhwc) {
+  checkBf16NhwcShapes<Size4>();
+}
+TEST(LrnKernelBf16Nhwc, Size7FusedMatchesFloatNhwc) {
+  checkBf16NhwcShapes<Size7Relu>();
 }

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 using namespace rtml;
@@ -53,6 +54,7 @@ TrainConfig otherSettings() {
 /// CheckpointReader's interface over a loaded file.
 struct MapReader {
   std::map<std::string, CheckpointValue> map;
+  bool has(const std::string &k) const { return map.count(k) != 0; }
   int64_t integer(const std::string &k) const { return map.at(k).integer; }
   double real(const std::string &k) const {
     const CheckpointValue &v = map.at(k);
@@ -223,6 +225,46 @@ TEST(RuntimeSettings, ResumeOnAnotherDataSetIsRefused) {
   r = runMain(model, {"train", "--resume", dir / "run", "--data", dir / "b",
                       "--epochs", "3", "--threads", "1", "--no-progress"});
   EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST(RuntimeSettings, CheckpointWithoutPrecisionResumes) {
+  TempDir dir;
+  writeFile(dir / "data_batch_1.bin", separableRecords(64, 1));
+  writeFile(dir / "test_batch.bin", separableRecords(32, 3));
+  TinyModel model;
+  MainResult r =
+      runMain(model, {"train", "--data", dir.path(), "--out", dir / "run",
+                      "--epochs", "1", "--threads", "1", "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Written before the precision was recorded: the trainer's own is taken.
+  std::string file = dir / "run/checkpoints/checkpoint.pt";
+  FlatDict flat = loadFlatDict(file);
+  size_t before = flat.size();
+  flat.erase(std::remove_if(flat.begin(), flat.end(),
+                            [](const auto &entry) {
+                              return entry.first == "config/precision";
+                            }),
+             flat.end());
+  ASSERT_EQ(flat.size(), before - 1);
+  std::vector<char> bytes = serializeFlatDict(flat);
+  writeFile(file, std::string(bytes.begin(), bytes.end()));
+  r = runMain(model, {"train", "--resume", dir / "run", "--epochs", "2",
+                      "--threads", "1", "--no-progress"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream summary(dir / "run/summary.json");
+  nlohmann::json json = nlohmann::json::parse(summary);
+  EXPECT_EQ(json["precision"], "auto") << json.dump();
+  // A missing setting the run chose (a trainer flag) is still an error.
+  flat.erase(std::remove_if(flat.begin(), flat.end(),
+                            [](const auto &entry) {
+                              return entry.first == "config/lr";
+                            }),
+             flat.end());
+  bytes = serializeFlatDict(flat);
+  writeFile(file, std::string(bytes.begin(), bytes.end()));
+  r = runMain(model, {"train", "--resume", dir / "run", "--epochs", "3",
+                      "--threads", "1", "--no-progress"});
+  EXPECT_NE(r.status, 0);
 }
 
 } // namespace

@@ -49,6 +49,27 @@ def FuseConcat : Pass<"rtml-fuse-concat", "mlir::ModuleOp"> {
   let dependentDialects = ["::rtml::RtmlDialect"];
 }
 
+def AssignPrecision : Pass<"rtml-assign-precision", "mlir::ModuleOp"> {
+  let summary = "Resolve the precision setting into per-op compute types";
+  let description = [{
+    Reads `precision` from `rtml.train` (auto, fp32, tf32 or bf16; auto
+    without settings), or the `mode` option, which also replaces the
+    setting, and resolves it per device kind into `rtml.precision` on the
+    module (auto: bf16 on CUDA, fp32 on the CPU; tf32: TF32 on CUDA, fp32 on
+    the CPU). Every op whose math the choice changes gets
+    `rtml.compute_type = {cpu = T, cuda = T}`: convolutions and linear
+    layers compute in bf16 or tf32 where the device kind's math is; LRNs and
+    fused concats take and return bf16 there and carry
+    `rtml.accumulate_type = f32` (their kernels sum in f32); batch norms and
+    the returned logits (the loss, its softmax) are f32 everywhere.
+    Parameters stay f32 (master weights). Other ops run in the type of
+    their input.
+  }];
+  let options = [Option<"mode", "mode", "std::string", "\"\"",
+                        "auto, fp32, tf32 or bf16 (default: rtml.train's)">];
+  let dependentDialects = ["::rtml::RtmlDialect"];
+}
+
 def AssignLayout : Pass<"rtml-assign-layout", "mlir::ModuleOp"> {
   let summary = "Choose each convolution stack's memory layout per device kind";
   let description = [{

@@ -34,13 +34,17 @@ struct DefaultPipelineOptions
                      "NHWC on CUDA, NCHW on the CPU"),
           clEnumValN(LayoutChoice::Nchw, "nchw", "NCHW on every device"),
           clEnumValN(LayoutChoice::Nhwc, "nhwc", "NHWC on every device"))};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("auto, fp32, tf32 or bf16 (default: rtml.train's)")};
 };
 
 /// The names of the pipeline's passes, in order.
 std::vector<std::string> defaultPipelinePasses();
 
 /// Adds the pipeline to PM: device partitioning first, so that fusion sees
-/// every op's device, then the fusions, then the layout of what remains.
+/// every op's device, then the fusions, then the precision of every op, then
+/// the layout of what remains.
 /// Fails with ERROR naming the known passes when OPTIONS disables a pass the
 /// pipeline does not have.
 mlir::LogicalResult buildDefaultPipeline(mlir::OpPassManager &pm,

@@ -30,6 +30,11 @@ namespace rtml {
   X(Step, "step")                                                             \
   X(Cosine, "cosine")
 #define RTML_OPTIMIZERS(X) X(Sgd, "sgd")
+#define RTML_PRECISIONS(X)                                                    \
+  X(Auto, "auto")                                                             \
+  X(Fp32, "fp32")                                                             \
+  X(Tf32, "tf32")                                                             \
+  X(Bf16, "bf16")
 
 #define RTML_SETTINGS_ENUMERATOR(name, spelling) name,
 /// How the learning rate changes, stepped once per epoch (E = epochs done,
@@ -38,6 +43,11 @@ namespace rtml {
 /// tMax)) / 2.
 enum class LrSchedule { RTML_LR_SCHEDULES(RTML_SETTINGS_ENUMERATOR) };
 enum class Optimizer { RTML_OPTIMIZERS(RTML_SETTINGS_ENUMERATOR) };
+/// The math of a compiled model, resolved per device kind by the compiler
+/// (rtml-assign-precision): Auto: bf16 on CUDA, fp32 on the CPU; Fp32: fp32
+/// everywhere; Tf32: TF32 convolutions and matmuls on CUDA, fp32 on the CPU
+/// (which has no TF32); Bf16: mixed bf16 everywhere.
+enum class Precision { RTML_PRECISIONS(RTML_SETTINGS_ENUMERATOR) };
 #undef RTML_SETTINGS_ENUMERATOR
 
 // The settings of `train:`. X(member, type, default, key, yaml section,
@@ -69,7 +79,9 @@ enum class Optimizer { RTML_OPTIMIZERS(RTML_SETTINGS_ENUMERATOR) };
   X(lrEtaMin, double, 0.0, "eta_min", "lr_schedule", NonNegative, Cosine,     \
     "lr-min", "cosine schedule: final lr")                                    \
   X(lrTMax, int64_t, 0, "t_max", "lr_schedule", Positive, Cosine, "",         \
-    "cosine schedule: half period in epochs (default: epochs)")
+    "cosine schedule: half period in epochs (default: epochs)")               \
+  X(precision, Precision, Precision::Auto, "precision", "", None, Any, "",    \
+    "math: auto, fp32, tf32 or bf16 (compiled in; rtmlc --precision)")
 
 // The scalar settings of `data:` (its transform lists are not scalars).
 #define RTML_DATA_SETTINGS(X)                                                 \
@@ -121,6 +133,7 @@ struct EnumInfo {
 };
 extern const EnumInfo kLrScheduleInfo;
 extern const EnumInfo kOptimizerInfo;
+extern const EnumInfo kPrecisionInfo;
 
 struct SettingInfo {
   const char *member;  ///< C++ member of TrainSettings / DataSettings

@@ -12,6 +12,7 @@
 #define RTML_RUNTIME_OPS_H
 
 #include "rtml/Runtime/OpDecls.h"
+#include "rtml/Support/TrainSettings.h"
 
 namespace rtml::ops {
 
@@ -30,6 +31,18 @@ enum class Layout { Nchw, Nhwc };
 /// device is known only here). No copy when INPUT is in it already;
 /// differentiable (the gradient comes back in INPUT's layout).
 at::Tensor toLayout(const at::Tensor &input, Layout onCpu, Layout onCuda);
+
+/// An operand of an op with an rtml.compute_type: T in the type of the
+/// precision of T's device kind (CPU or CUDA), bf16 for Bf16, float
+/// otherwise; T itself (no copy) when it already is, or is not a floating
+/// tensor. Differentiable: the gradient of a cast parameter reaches its f32
+/// master copy.
+at::Tensor inPrecision(const at::Tensor &t, Precision cpu, Precision cuda);
+
+/// The module's rtml.precision, applied before the first op of a step on
+/// INPUT's device: on CUDA, TF32 convolutions and matmuls on for Tf32, off
+/// otherwise (the backward runs under the same setting); nothing on the CPU.
+void usePrecision(const at::Tensor &input, Precision cpu, Precision cuda);
 
 } // namespace rtml::ops
 

@@ -45,8 +45,11 @@ std::string describeForFlags(const settings::Violation &v);
 /// enumeration by its name.
 void putSettings(const TrainConfig &cfg, FlatDict &flat);
 
-/// CFG from those entries. READER has integer(key), real(key) and
-/// text(key), each throwing (naming the file) for a missing entry.
+/// CFG from those entries. READER has has(key), integer(key), real(key)
+/// and text(key), each throwing (naming the file) for a missing entry. A
+/// setting compiled into the trainer (no trainer flag, such as precision)
+/// that a checkpoint written before it existed lacks keeps CFG's value
+/// (a resumed run takes the trainer's precision in any case).
 template <typename Reader>
 void readSettings(const Reader &reader, const std::string &file,
                   TrainConfig &cfg) {
@@ -54,6 +57,8 @@ void readSettings(const Reader &reader, const std::string &file,
   for (size_t i = 0; i < table.size(); ++i) {
     const settings::SettingInfo &info = table[i];
     std::string key = std::string("config/") + info.key;
+    if (!*info.flag && !reader.has(key))
+      continue;
     switch (info.kind) {
     case settings::Kind::Int:
       settings::set(cfg, i, reader.integer(key));

@@ -15,11 +15,14 @@
 // offsets, which reach the kernel by value (a ConcatReluLayout in the
 // kernel's parameters), with the input pointers. Consecutive threads touch
 // consecutive addresses of the output and of one input, so every access of a
-// warp is coalesced; each element is read once and written once.
+// warp is coalesced; each element is read once and written once. The bf16
+// variant (ConcatRelu.h) takes one element per thread.
 //
 // NHWC (channels_last, the *Nhwc launchers): the same, with the output
-// channel of an element its index modulo the total channels; float4 when
-// every input's channel count is a multiple of 4.
+// channel of an element its index modulo the total channels; float4 (float
+// only, as in NCHW) when every input's channel count is a multiple of 4. One
+// kernel body serves every (element type, layout) pair: the layout only
+// changes where an element's input and channel are (concatReluLocate).
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELU_CUH
@@ -32,6 +35,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace rtml::kernels {
 namespace cuda_detail {
@@ -39,6 +43,10 @@ namespace cuda_detail {
 constexpr int kConcatReluThreads = 256;
 /// Images per launch: gridDim.y is at most 65535.
 constexpr int64_t kConcatReluMaxImages = 65535;
+/// Elements per thread where the layout allows: 4 (one float4) for float, 1
+/// for bf16.
+template <class Elem>
+constexpr int kConcatReluVec = std::is_same_v<Elem, float> ? 4 : 1;
 
 inline void concatReluCheckLaunch(const char *what) {
   cudaError_t err = cudaGetLastError();
@@ -128,18 +136,22 @@ concatReluSelectNorm(const ConcatReluNorms<kInputs> &norms,
   }
 }
 
-/// kNorm: some input has a batch norm (NORMS is read at all). kNhwc: NHWC
-/// data (see concatReluLocate).
-template <class Index, int kVec, int kInputs, bool kNorm, bool kNhwc = false>
+/// kNorm: some input has a batch norm (NORMS is read at all). Elem: float
+/// or Bf16 in memory (float arithmetic). kNhwc: NHWC data (see
+/// concatReluLocate).
+template <class Index, int kVec, int kInputs, bool kNorm, class Elem,
+          bool kNhwc>
 __global__ void __launch_bounds__(kConcatReluThreads)
-    concatReluForwardKernel(ConcatReluArgs<const float *, kInputs> args,
+    concatReluForwardKernel(ConcatReluArgs<const Elem *, kInputs> args,
                             ConcatReluNorms<kInputs> norms,
-                            float *__restrict__ output, Index perImage,
+                            Elem *__restrict__ output, Index perImage,
                             Index hw, int64_t firstImage) {
+  static_assert(kVec == 1 || std::is_same_v<Elem, float>,
+                "float4 takes floats");
   const Index idx =
       (static_cast<Index>(blockIdx.x) * kConcatReluThreads + threadIdx.x) *
       kVec;
-  const float *x;
+  const Elem *x;
   int64_t outAt, inAt;
   Index ch;
   if (!concatReluLocate<kNhwc>(args, idx, perImage, hw,
@@ -176,20 +188,22 @@ __global__ void __launch_bounds__(kConcatReluThreads)
     v.w = activate(v.w);
     *reinterpret_cast<float4 *>(output + outAt) = v;
   } else {
-    output[outAt] = activate(__ldg(x + inAt));
+    output[outAt] = kernelStore<Elem>(activate(kernelLdg(x + inAt)));
   }
 }
 
-template <class Index, int kVec, int kInputs, bool kNhwc = false>
+template <class Index, int kVec, int kInputs, class Elem, bool kNhwc>
 __global__ void __launch_bounds__(kConcatReluThreads)
-    concatReluBackwardKernel(ConcatReluArgs<float *, kInputs> args,
-                             const float *__restrict__ gradOutput,
-                             const float *__restrict__ output, Index perImage,
+    concatReluBackwardKernel(ConcatReluArgs<Elem *, kInputs> args,
+                             const Elem *__restrict__ gradOutput,
+                             const Elem *__restrict__ output, Index perImage,
                              Index hw, int64_t firstImage) {
+  static_assert(kVec == 1 || std::is_same_v<Elem, float>,
+                "float4 takes floats");
   const Index idx =
       (static_cast<Index>(blockIdx.x) * kConcatReluThreads + threadIdx.x) *
       kVec;
-  float *gx;
+  Elem *gx;
   int64_t outAt, inAt;
   Index ch;
   if (!concatReluLocate<kNhwc>(args, idx, perImage, hw,
@@ -206,8 +220,8 @@ __global__ void __launch_bounds__(kConcatReluThreads)
     r.w = concatReluMaskGrad(y.w, g.w);
     *reinterpret_cast<float4 *>(gx + inAt) = r;
   } else {
-    gx[inAt] = concatReluMaskGrad(__ldg(output + outAt),
-                                  __ldg(gradOutput + outAt));
+    gx[inAt] = kernelStore<Elem>(concatReluMaskGrad(
+        kernelLdg(output + outAt), kernelLdg(gradOutput + outAt)));
   }
 }
 
@@ -248,18 +262,20 @@ template <class Config> constexpr int64_t concatReluNhwcRun() {
   return 4;
 }
 
-template <class Config, bool kNhwc>
+template <class Config, class Elem, bool kNhwc>
 void concatReluForward(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream) {
   using T = ConcatReluTraits<Config>;
   const int64_t perImage = T::kTotalChannels * hw;
   if (n == 0 || perImage == 0)
     return;
-  ConcatReluArgs<const float *, T::kInputs> args;
+  ConcatReluArgs<const Elem *, T::kInputs> args;
   args.layout = T::layout();
-  bool aligned = concatReluAligned(output);
+  // bf16 never takes the float4 path: "not aligned" keeps vec at 1.
+  constexpr int kVec = kConcatReluVec<Elem>;
+  bool aligned = kVec == 4 && concatReluAligned(output);
   for (int i = 0; i < T::kInputs; ++i) {
     args.inputs[i] = inputs[i];
     aligned = aligned && concatReluAligned(inputs[i]);
@@ -269,39 +285,42 @@ void concatReluForward(
       n, perImage, kNhwc ? concatReluNhwcRun<Config>() : hw, aligned,
       [&](dim3 grid, int64_t first, int vec, bool narrow) {
         constexpr bool kNorm = T::kBatchNorms > 0;
+        constexpr int kIn = T::kInputs;
         if (narrow && vec == 4)
-          concatReluForwardKernel<uint32_t, 4, T::kInputs, kNorm, kNhwc>
+          concatReluForwardKernel<uint32_t, kVec, kIn, kNorm, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(
                   args, norms, output, static_cast<uint32_t>(perImage),
                   static_cast<uint32_t>(hw), first);
         else if (narrow)
-          concatReluForwardKernel<uint32_t, 1, T::kInputs, kNorm, kNhwc>
+          concatReluForwardKernel<uint32_t, 1, kIn, kNorm, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(
                   args, norms, output, static_cast<uint32_t>(perImage),
                   static_cast<uint32_t>(hw), first);
         else if (vec == 4)
-          concatReluForwardKernel<int64_t, 4, T::kInputs, kNorm, kNhwc>
+          concatReluForwardKernel<int64_t, kVec, kIn, kNorm, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
                                                    perImage, hw, first);
         else
-          concatReluForwardKernel<int64_t, 1, T::kInputs, kNorm, kNhwc>
+          concatReluForwardKernel<int64_t, 1, kIn, kNorm, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
                                                    perImage, hw, first);
         concatReluCheckLaunch("forward");
       });
 }
 
-template <class Config, bool kNhwc>
-void concatReluBackward(const float *gradOutput, const float *output,
-                        float *const *gradInputs, int64_t n, int64_t hw,
+template <class Config, class Elem, bool kNhwc>
+void concatReluBackward(const Elem *gradOutput, const Elem *output,
+                        Elem *const *gradInputs, int64_t n, int64_t hw,
                         void *stream) {
   using T = ConcatReluTraits<Config>;
   const int64_t perImage = T::kTotalChannels * hw;
   if (n == 0 || perImage == 0)
     return;
-  ConcatReluArgs<float *, T::kInputs> args;
+  ConcatReluArgs<Elem *, T::kInputs> args;
   args.layout = T::layout();
-  bool aligned = concatReluAligned(gradOutput) && concatReluAligned(output);
+  constexpr int kVec = kConcatReluVec<Elem>;
+  bool aligned =
+      kVec == 4 && concatReluAligned(gradOutput) && concatReluAligned(output);
   for (int i = 0; i < T::kInputs; ++i) {
     args.inputs[i] = gradInputs[i];
     aligned = aligned && concatReluAligned(gradInputs[i]);
@@ -312,21 +331,21 @@ void concatReluBackward(const float *gradOutput, const float *output,
       [&](dim3 grid, int64_t first, int vec, bool narrow) {
         constexpr int kIn = T::kInputs;
         if (narrow && vec == 4)
-          concatReluBackwardKernel<uint32_t, 4, kIn, kNhwc>
+          concatReluBackwardKernel<uint32_t, kVec, kIn, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(
                   args, gradOutput, output, static_cast<uint32_t>(perImage),
                   static_cast<uint32_t>(hw), first);
         else if (narrow)
-          concatReluBackwardKernel<uint32_t, 1, kIn, kNhwc>
+          concatReluBackwardKernel<uint32_t, 1, kIn, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(
                   args, gradOutput, output, static_cast<uint32_t>(perImage),
                   static_cast<uint32_t>(hw), first);
         else if (vec == 4)
-          concatReluBackwardKernel<int64_t, 4, kIn, kNhwc>
+          concatReluBackwardKernel<int64_t, kVec, kIn, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(args, gradOutput, output,
                                                    perImage, hw, first);
         else
-          concatReluBackwardKernel<int64_t, 1, kIn, kNhwc>
+          concatReluBackwardKernel<int64_t, 1, kIn, Elem, kNhwc>
               <<<grid, kConcatReluThreads, 0, s>>>(args, gradOutput, output,
                                                    perImage, hw, first);
         concatReluCheckLaunch("backward");
@@ -334,47 +353,48 @@ void concatReluBackward(const float *gradOutput, const float *output,
 }
 } // namespace cuda_detail
 
-template <class Config>
+template <class Config, class Elem>
 void concatReluForwardCuda(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream) {
-  cuda_detail::concatReluForward<Config, false>(inputs, output, n, hw, norms,
-                                                stream);
+  cuda_detail::concatReluForward<Config, Elem, false>(inputs, output, n, hw,
+                                                      norms, stream);
 }
 
-template <class Config>
+template <class Config, class Elem>
 void concatReluForwardNhwcCuda(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream) {
-  cuda_detail::concatReluForward<Config, true>(inputs, output, n, hw, norms,
-                                               stream);
+  cuda_detail::concatReluForward<Config, Elem, true>(inputs, output, n, hw,
+                                                     norms, stream);
 }
 
-template <class Config>
-void concatReluBackwardCuda(const float *gradOutput, const float *output,
-                            float *const *gradInputs, int64_t n, int64_t hw,
+template <class Config, class Elem>
+void concatReluBackwardCuda(const Elem *gradOutput, const Elem *output,
+                            Elem *const *gradInputs, int64_t n, int64_t hw,
                             void *stream) {
-  cuda_detail::concatReluBackward<Config, false>(gradOutput, output,
-                                                 gradInputs, n, hw, stream);
+  cuda_detail::concatReluBackward<Config, Elem, false>(
+      gradOutput, output, gradInputs, n, hw, stream);
 }
 
-template <class Config>
-void concatReluBackwardNhwcCuda(const float *gradOutput, const float *output,
-                                float *const *gradInputs, int64_t n,
-                                int64_t hw, void *stream) {
-  cuda_detail::concatReluBackward<Config, true>(gradOutput, output, gradInputs,
-                                                n, hw, stream);
+template <class Config, class Elem>
+void concatReluBackwardNhwcCuda(const Elem *gradOutput, const Elem *output,
+                                Elem *const *gradInputs, int64_t n, int64_t hw,
+                                void *stream) {
+  cuda_detail::concatReluBackward<Config, Elem, true>(
+      gradOutput, output, gradInputs, n, hw, stream);
 }
 
 namespace cuda_detail {
-/// One thread per element of GRAD ([n, channels, hw]), grid-stride; a
-/// template, as its launcher, so that a header can define it.
-template <class Config, bool kNhwc = false>
+/// One thread per element of GRAD ([n, channels, hw], or [n, hw, channels]
+/// with kNhwc), grid-stride; a template, as its launcher, so that a header
+/// can define it.
+template <class Config, class Elem, bool kNhwc>
 __global__ void __launch_bounds__(kConcatReluThreads)
-    concatBnReluInputGradKernel(float *__restrict__ grad,
-                                const float *__restrict__ x,
+    concatBnReluInputGradKernel(Elem *__restrict__ grad,
+                                const Elem *__restrict__ x,
                                 const float *__restrict__ mean,
                                 const float *__restrict__ scale,
                                 const float *__restrict__ meanDz,
@@ -384,16 +404,14 @@ __global__ void __launch_bounds__(kConcatReluThreads)
            static_cast<int64_t>(blockIdx.x) * kConcatReluThreads + threadIdx.x;
        e < total; e += static_cast<int64_t>(gridDim.x) * kConcatReluThreads) {
     const int64_t c = kNhwc ? e % channels : (e / hw) % channels;
-    grad[e] = concatBnReluInputGrad(grad[e], __ldg(x + e), __ldg(mean + c),
-                                    __ldg(scale + c), __ldg(meanDz + c),
-                                    __ldg(xhatCoef + c));
+    grad[e] = kernelStore<Elem>(concatBnReluInputGrad(
+        kernelLoad(grad[e]), kernelLdg(x + e), __ldg(mean + c),
+        __ldg(scale + c), __ldg(meanDz + c), __ldg(xhatCoef + c)));
   }
 }
-} // namespace cuda_detail
 
-namespace cuda_detail {
-template <class Config, bool kNhwc>
-void concatBnReluInputGrad(float *grad, const float *x, const float *mean,
+template <class Config, class Elem, bool kNhwc>
+void concatBnReluInputGrad(Elem *grad, const Elem *x, const float *mean,
                            const float *scale, const float *meanDz,
                            const float *xhatCoef, int64_t n, int64_t channels,
                            int64_t hw, void *stream) {
@@ -403,56 +421,59 @@ void concatBnReluInputGrad(float *grad, const float *x, const float *mean,
   // Grid-stride beyond 2^16 blocks: enough to fill any GPU.
   const int64_t blocks = (total + kConcatReluThreads - 1) / kConcatReluThreads;
   const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
-  concatBnReluInputGradKernel<Config, kNhwc>
+  concatBnReluInputGradKernel<Config, Elem, kNhwc>
       <<<grid, kConcatReluThreads, 0, static_cast<cudaStream_t>(stream)>>>(
           grad, x, mean, scale, meanDz, xhatCoef, total, channels, hw);
   concatReluCheckLaunch("batch norm backward");
 }
 } // namespace cuda_detail
 
-template <class Config>
-void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
+template <class Config, class Elem>
+void concatBnReluInputGradCuda(Elem *grad, const Elem *x, const float *mean,
                                const float *scale, const float *meanDz,
                                const float *xhatCoef, int64_t n,
                                int64_t channels, int64_t hw, void *stream) {
-  cuda_detail::concatBnReluInputGrad<Config, false>(
+  cuda_detail::concatBnReluInputGrad<Config, Elem, false>(
       grad, x, mean, scale, meanDz, xhatCoef, n, channels, hw, stream);
 }
 
-template <class Config>
-void concatBnReluInputGradNhwcCuda(float *grad, const float *x,
-                                   const float *mean, const float *scale,
-                                   const float *meanDz, const float *xhatCoef,
-                                   int64_t n, int64_t channels, int64_t hw,
-                                   void *stream) {
-  cuda_detail::concatBnReluInputGrad<Config, true>(
+template <class Config, class Elem>
+void concatBnReluInputGradNhwcCuda(Elem *grad, const Elem *x, const float *mean,
+                                   const float *scale, const float *meanDz,
+                                   const float *xhatCoef, int64_t n,
+                                   int64_t channels, int64_t hw, void *stream) {
+  cuda_detail::concatBnReluInputGrad<Config, Elem, true>(
       grad, x, mean, scale, meanDz, xhatCoef, n, channels, hw, stream);
 }
 
 } // namespace rtml::kernels
 
-/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at
-/// global scope in a .cu file that has CONFIG's definition.
-#define RTML_INSTANTIATE_CONCAT_RELU_CUDA(Config)                              \
-  template void ::rtml::kernels::concatReluForwardCuda<Config>(                \
-      const float *const *, float *, int64_t, int64_t,                         \
+/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG and
+/// element ELEM, at global scope in a .cu file that has CONFIG's definition.
+#define RTML_INSTANTIATE_CONCAT_RELU_CUDA_ELEM(Config, Elem)                   \
+  template void ::rtml::kernels::concatReluForwardCuda<Config, Elem>(          \
+      const Elem *const *, Elem *, int64_t, int64_t,                           \
       const ::rtml::kernels::ConcatReluNorms<                                  \
           ::rtml::kernels::ConcatReluTraits<Config>::kInputs> &,               \
       void *);                                                                 \
-  template void ::rtml::kernels::concatReluBackwardCuda<Config>(               \
-      const float *, const float *, float *const *, int64_t, int64_t, void *); \
-  template void ::rtml::kernels::concatBnReluInputGradCuda<Config>(            \
-      float *, const float *, const float *, const float *, const float *,     \
+  template void ::rtml::kernels::concatReluBackwardCuda<Config, Elem>(         \
+      const Elem *, const Elem *, Elem *const *, int64_t, int64_t, void *);    \
+  template void ::rtml::kernels::concatBnReluInputGradCuda<Config, Elem>(      \
+      Elem *, const Elem *, const float *, const float *, const float *,       \
       const float *, int64_t, int64_t, int64_t, void *);                       \
-  template void ::rtml::kernels::concatReluForwardNhwcCuda<Config>(            \
-      const float *const *, float *, int64_t, int64_t,                         \
+  template void ::rtml::kernels::concatReluForwardNhwcCuda<Config, Elem>(      \
+      const Elem *const *, Elem *, int64_t, int64_t,                           \
       const ::rtml::kernels::ConcatReluNorms<                                  \
           ::rtml::kernels::ConcatReluTraits<Config>::kInputs> &,               \
       void *);                                                                 \
-  template void ::rtml::kernels::concatReluBackwardNhwcCuda<Config>(           \
-      const float *, const float *, float *const *, int64_t, int64_t, void *); \
-  template void ::rtml::kernels::concatBnReluInputGradNhwcCuda<Config>(        \
-      float *, const float *, const float *, const float *, const float *,     \
+  template void ::rtml::kernels::concatReluBackwardNhwcCuda<Config, Elem>(     \
+      const Elem *, const Elem *, Elem *const *, int64_t, int64_t, void *);    \
+  template void ::rtml::kernels::concatBnReluInputGradNhwcCuda<Config, Elem>(  \
+      Elem *, const Elem *, const float *, const float *, const float *,       \
       const float *, int64_t, int64_t, int64_t, void *);
+/// Both element types: the float and the bf16 variant, each in both layouts.
+#define RTML_INSTANTIATE_CONCAT_RELU_CUDA(Config)                              \
+  RTML_INSTANTIATE_CONCAT_RELU_CUDA_ELEM(Config, float)                        \
+  RTML_INSTANTIATE_CONCAT_RELU_CUDA_ELEM(Config, ::rtml::kernels::Bf16)
 
 #endif // RTML_RUNTIME_KERNELS_CONCATRELU_CUH

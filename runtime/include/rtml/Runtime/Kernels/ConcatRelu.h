@@ -51,9 +51,17 @@
 // arithmetic), so the CPU twin and the CUDA kernels agree bit for bit there;
 // a batch norm's arithmetic may round differently (nvcc contracts to FMAs).
 //
+// Each kernel has a float and a bf16 variant (Elem = float or Bf16): the
+// bf16 one reads and writes the inputs, the output and their gradients in
+// bf16 and computes in float (the batch norm's constants and statistics are
+// float, computed from the input in float by ConcatReluOp.h); a plain ReLU
+// stays exact.
+//
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELU_H
 #define RTML_RUNTIME_KERNELS_CONCATRELU_H
+
+#include "rtml/Runtime/Kernels/Bf16.h"
 
 #include <cstdint>
 #include <type_traits>
@@ -224,15 +232,15 @@ inline void concatReluForEachRun(int64_t begin, int64_t end, Fn &&fn) {
 
 } // namespace detail
 
-/// Forward of the CPU twin on contiguous float data: INPUTS[i] is input i,
-/// [n, Config::kChannels[i], hw] (hw = product of the spatial sizes), OUTPUT
-/// is [n, Config::kTotalChannels, hw]. Writes the (image, output channel)
-/// rows [begin, end) of [0, n * kTotalChannels) of OUTPUT; disjoint ranges
-/// may run in parallel. NORMS holds the batch norm constants of the inputs
-/// that have one (null: all plain ReLUs).
-template <class Config>
+/// Forward of the CPU twin on contiguous float or bf16 data: INPUTS[i] is
+/// input i, [n, Config::kChannels[i], hw] (hw = product of the spatial
+/// sizes), OUTPUT is [n, Config::kTotalChannels, hw]. Writes the (image,
+/// output channel) rows [begin, end) of [0, n * kTotalChannels) of OUTPUT;
+/// disjoint ranges may run in parallel. NORMS holds the batch norm constants
+/// of the inputs that have one (null: all plain ReLUs).
+template <class Config, class Elem>
 void concatReluForwardCpu(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     int64_t begin, int64_t end,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> *norms = nullptr) {
   using T = ConcatReluTraits<Config>;
@@ -243,9 +251,9 @@ void concatReluForwardCpu(
   detail::concatReluForEachRun<Config>(
       begin, end, [&](int input, int64_t image, int64_t first,
                       int64_t count) {
-        const float *__restrict x =
+        const Elem *__restrict x =
             inputs[input] + (image * layout.channels[input] + first) * hw;
-        float *__restrict y =
+        Elem *__restrict y =
             output +
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
         if (norms && norms->mean[input]) {
@@ -254,12 +262,13 @@ void concatReluForwardCpu(
                       *beta = norms->beta[input] + first;
           for (int64_t c = 0; c < count; ++c, x += hw, y += hw)
             for (int64_t l = 0; l < hw; ++l)
-              y[l] = concatBnReluActivate(x[l], mean[c], scale[c], beta[c]);
+              y[l] = kernelStore<Elem>(concatBnReluActivate(
+                  kernelLoad(x[l]), mean[c], scale[c], beta[c]));
           return;
         }
         const int64_t len = count * hw;
         for (int64_t l = 0; l < len; ++l)
-          y[l] = concatReluActivate(x[l]);
+          y[l] = kernelStore<Elem>(concatReluActivate(kernelLoad(x[l])));
       });
 }
 
@@ -267,9 +276,9 @@ void concatReluForwardCpu(
 /// forward's OUTPUT and GRADOUTPUT (both [n, kTotalChannels, hw]), for the
 /// output rows [begin, end) as the forward. A null GRADINPUTS[i] (no
 /// gradient wanted for input i) is skipped.
-template <class Config>
-void concatReluBackwardCpu(const float *gradOutput, const float *output,
-                           float *const *gradInputs, int64_t n, int64_t hw,
+template <class Config, class Elem>
+void concatReluBackwardCpu(const Elem *gradOutput, const Elem *output,
+                           Elem *const *gradInputs, int64_t n, int64_t hw,
                            int64_t begin, int64_t end) {
   using T = ConcatReluTraits<Config>;
   static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
@@ -283,13 +292,13 @@ void concatReluBackwardCpu(const float *gradOutput, const float *output,
           return;
         const int64_t at =
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
-        const float *__restrict g = gradOutput + at, *__restrict y =
-                                                         output + at;
-        float *__restrict gx =
+        const Elem *__restrict g = gradOutput + at, *__restrict y = output + at;
+        Elem *__restrict gx =
             gradInputs[input] + (image * layout.channels[input] + first) * hw;
         const int64_t len = count * hw;
         for (int64_t l = 0; l < len; ++l)
-          gx[l] = concatReluMaskGrad(y[l], g[l]);
+          gx[l] = kernelStore<Elem>(
+              concatReluMaskGrad(kernelLoad(y[l]), kernelLoad(g[l])));
       });
 }
 
@@ -298,18 +307,20 @@ void concatReluBackwardCpu(const float *gradOutput, const float *output,
 /// the input X and the per-channel MEAN, SCALE, MEANDZ and XHATCOEF (see
 /// concatBnReluInputGrad), for the (image, channel) rows [begin, end) of
 /// [0, n * channels).
-inline void concatBnReluInputGradCpu(float *grad, const float *x,
+template <class Elem>
+inline void concatBnReluInputGradCpu(Elem *grad, const Elem *x,
                                      const float *mean, const float *scale,
                                      const float *meanDz, const float *xhatCoef,
                                      int64_t channels, int64_t hw,
                                      int64_t begin, int64_t end) {
   for (int64_t row = begin; row < end; ++row) {
     const int64_t c = row % channels;
-    float *__restrict g = grad + row * hw;
-    const float *__restrict xr = x + row * hw;
+    Elem *__restrict g = grad + row * hw;
+    const Elem *__restrict xr = x + row * hw;
     for (int64_t l = 0; l < hw; ++l)
-      g[l] = concatBnReluInputGrad(g[l], xr[l], mean[c], scale[c], meanDz[c],
-                                   xhatCoef[c]);
+      g[l] = kernelStore<Elem>(
+          concatBnReluInputGrad(kernelLoad(g[l]), kernelLoad(xr[l]), mean[c],
+                                scale[c], meanDz[c], xhatCoef[c]));
   }
 }
 
@@ -320,15 +331,16 @@ inline void concatBnReluInputGradCpu(float *grad, const float *x,
 // In NHWC each pixel's channels are one contiguous run: input i's run of C_i
 // channels goes into its slice [off_i, off_i + C_i) of the output pixel's
 // run of kTotalChannels, and the backward reads the slice back. Positions are
-// the flat (image, pixel) indices of [0, n * hw); the element functions are
-// the NCHW twin's, so both layouts give the same bits.
+// the flat (image, pixel) indices of [0, n * hw); the element functions (and
+// the bf16 loads and stores) are the NCHW twin's, so both layouts give the
+// same bits, in either element type.
 
-/// Forward on NHWC data (input i [n, hw, C_i], the output [n, hw,
-/// kTotalChannels] in memory) for the positions [begin, end); otherwise as
-/// concatReluForwardCpu.
-template <class Config>
+/// Forward on NHWC float or bf16 data (input i [n, hw, C_i], the output
+/// [n, hw, kTotalChannels] in memory) for the positions [begin, end);
+/// otherwise as concatReluForwardCpu.
+template <class Config, class Elem>
 void concatReluForwardNhwcCpu(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     int64_t begin, int64_t end,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> *norms = nullptr) {
   using T = ConcatReluTraits<Config>;
@@ -338,27 +350,28 @@ void concatReluForwardNhwcCpu(
   for (int64_t pos = begin; pos < end; ++pos) {
     for (int input = 0; input < T::kInputs; ++input) {
       const int64_t channels = layout.channels[input];
-      const float *__restrict x = inputs[input] + pos * channels;
-      float *__restrict y =
+      const Elem *__restrict x = inputs[input] + pos * channels;
+      Elem *__restrict y =
           output + pos * T::kTotalChannels + layout.offsets[input];
       if (norms && norms->mean[input]) {
         const float *mean = norms->mean[input], *scale = norms->scale[input],
                     *beta = norms->beta[input];
         for (int64_t c = 0; c < channels; ++c)
-          y[c] = concatBnReluActivate(x[c], mean[c], scale[c], beta[c]);
+          y[c] = kernelStore<Elem>(concatBnReluActivate(
+              kernelLoad(x[c]), mean[c], scale[c], beta[c]));
         continue;
       }
       for (int64_t c = 0; c < channels; ++c)
-        y[c] = concatReluActivate(x[c]);
+        y[c] = kernelStore<Elem>(concatReluActivate(kernelLoad(x[c])));
     }
   }
 }
 
 /// Backward on NHWC data for the positions [begin, end); otherwise as
 /// concatReluBackwardCpu.
-template <class Config>
-void concatReluBackwardNhwcCpu(const float *gradOutput, const float *output,
-                               float *const *gradInputs, int64_t n, int64_t hw,
+template <class Config, class Elem>
+void concatReluBackwardNhwcCpu(const Elem *gradOutput, const Elem *output,
+                               Elem *const *gradInputs, int64_t n, int64_t hw,
                                int64_t begin, int64_t end) {
   using T = ConcatReluTraits<Config>;
   static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
@@ -370,10 +383,11 @@ void concatReluBackwardNhwcCpu(const float *gradOutput, const float *output,
         continue;
       const int64_t channels = layout.channels[input];
       const int64_t at = pos * T::kTotalChannels + layout.offsets[input];
-      const float *__restrict g = gradOutput + at, *__restrict y = output + at;
-      float *__restrict gx = gradInputs[input] + pos * channels;
+      const Elem *__restrict g = gradOutput + at, *__restrict y = output + at;
+      Elem *__restrict gx = gradInputs[input] + pos * channels;
       for (int64_t c = 0; c < channels; ++c)
-        gx[c] = concatReluMaskGrad(y[c], g[c]);
+        gx[c] = kernelStore<Elem>(
+            concatReluMaskGrad(kernelLoad(y[c]), kernelLoad(g[c])));
     }
   }
 }
@@ -381,18 +395,20 @@ void concatReluBackwardNhwcCpu(const float *gradOutput, const float *output,
 /// The batch norm's second backward pass on NHWC data ([n, hw, channels] in
 /// memory), in place, for the positions [begin, end) of [0, n * hw);
 /// otherwise as concatBnReluInputGradCpu.
-inline void concatBnReluInputGradNhwcCpu(float *grad, const float *x,
+template <class Elem>
+inline void concatBnReluInputGradNhwcCpu(Elem *grad, const Elem *x,
                                          const float *mean, const float *scale,
                                          const float *meanDz,
                                          const float *xhatCoef,
                                          int64_t channels, int64_t begin,
                                          int64_t end) {
   for (int64_t pos = begin; pos < end; ++pos) {
-    float *__restrict g = grad + pos * channels;
-    const float *__restrict xp = x + pos * channels;
+    Elem *__restrict g = grad + pos * channels;
+    const Elem *__restrict xp = x + pos * channels;
     for (int64_t c = 0; c < channels; ++c)
-      g[c] = concatBnReluInputGrad(g[c], xp[c], mean[c], scale[c], meanDz[c],
-                                   xhatCoef[c]);
+      g[c] = kernelStore<Elem>(
+          concatBnReluInputGrad(kernelLoad(g[c]), kernelLoad(xp[c]), mean[c],
+                                scale[c], meanDz[c], xhatCoef[c]));
   }
 }
 
@@ -405,42 +421,42 @@ inline void concatBnReluInputGradNhwcCpu(float *grad, const float *x,
 /// array of Config::kInputs device pointers; NORMS, by value, holds device
 /// pointers) on STREAM (a cudaStream_t). Throws std::runtime_error if the
 /// launch fails.
-template <class Config>
+template <class Config, class Elem>
 void concatReluForwardCuda(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream);
 
 /// Backward on device pointers: GRADINPUTS (a host array of kInputs device
 /// pointers; a null one is skipped) from the forward's OUTPUT and
 /// GRADOUTPUT.
-template <class Config>
-void concatReluBackwardCuda(const float *gradOutput, const float *output,
-                            float *const *gradInputs, int64_t n, int64_t hw,
+template <class Config, class Elem>
+void concatReluBackwardCuda(const Elem *gradOutput, const Elem *output,
+                            Elem *const *gradInputs, int64_t n, int64_t hw,
                             void *stream);
 
 /// The second backward pass of an input with a batch norm on device
 /// pointers, in place (as concatBnReluInputGradCpu, over all n * channels
 /// rows). A template only so that each model's kernels.cu instantiates it.
-template <class Config>
-void concatBnReluInputGradCuda(float *grad, const float *x, const float *mean,
+template <class Config, class Elem>
+void concatBnReluInputGradCuda(Elem *grad, const Elem *x, const float *mean,
                                const float *scale, const float *meanDz,
                                const float *xhatCoef, int64_t n,
                                int64_t channels, int64_t hw, void *stream);
 
 /// The NHWC forms of the three launchers: data as the NHWC CPU twin's,
-/// arguments as the NCHW launchers'.
-template <class Config>
+/// arguments (and element types) as the NCHW launchers'.
+template <class Config, class Elem>
 void concatReluForwardNhwcCuda(
-    const float *const *inputs, float *output, int64_t n, int64_t hw,
+    const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream);
-template <class Config>
-void concatReluBackwardNhwcCuda(const float *gradOutput, const float *output,
-                                float *const *gradInputs, int64_t n,
-                                int64_t hw, void *stream);
-template <class Config>
-void concatBnReluInputGradNhwcCuda(float *grad, const float *x,
+template <class Config, class Elem>
+void concatReluBackwardNhwcCuda(const Elem *gradOutput, const Elem *output,
+                                Elem *const *gradInputs, int64_t n, int64_t hw,
+                                void *stream);
+template <class Config, class Elem>
+void concatBnReluInputGradNhwcCuda(Elem *grad, const Elem *x,
                                    const float *mean, const float *scale,
                                    const float *meanDz, const float *xhatCoef,
                                    int64_t n, int64_t channels, int64_t hw,

@@ -11,7 +11,8 @@
 // A custom autograd function runs the CPU twin (parallel over output rows)
 // on CPU tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu
 // is compiled and linked), the CUDA kernels on the current stream for CUDA
-// tensors; each in its NHWC form for channels_last inputs. For plain ReLUs
+// tensors; each in its bf16 variant for bfloat16 inputs and in its NHWC
+// form for channels_last ones (independent choices). For plain ReLUs
 // it saves only the output (the ReLU mask); an input with a batch norm also
 // saves that input and its statistics. The batch norm's per-channel
 // statistics and gradient sums are ATen reductions, on either device.
@@ -32,6 +33,7 @@
 #include <ATen/ops/var_mean.h>
 #include <ATen/ops/zeros_like.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -67,9 +69,14 @@ ConcatReluShape concatReluShape(at::TensorList inputs) {
     TORCH_CHECK(x.dim() >= 2,
                 "rtml concat+ReLU: expected input ", i,
                 " with at least 2 dimensions [N, C, ...], got ", x.sizes());
-    TORCH_CHECK(x.scalar_type() == at::kFloat,
-                "rtml concat+ReLU: only float32 is supported, input ", i,
-                " is ", x.scalar_type());
+    TORCH_CHECK(x.scalar_type() == at::kFloat ||
+                    x.scalar_type() == at::kBFloat16,
+                "rtml concat+ReLU: only float32 and bfloat16 are supported, "
+                "input ",
+                i, " is ", x.scalar_type());
+    TORCH_CHECK(x.scalar_type() == first.scalar_type(),
+                "rtml concat+ReLU: input ", i, " is ", x.scalar_type(),
+                " but input 0 is ", first.scalar_type());
 #ifdef RTML_WITH_CUDA
     TORCH_CHECK(x.is_cpu() || x.is_cuda(),
                 "rtml concat+ReLU: unsupported device ", x.device());
@@ -166,6 +173,24 @@ inline at::MemoryFormat concatReluMemoryFormat(bool channelsLast) {
                       : at::MemoryFormat::Contiguous;
 }
 
+/// T's data as the kernels' Elem (float, or Bf16: c10::BFloat16's bits).
+template <class Elem> Elem *concatReluData(const at::Tensor &t) {
+  if constexpr (std::is_same_v<Elem, Bf16>) {
+    static_assert(sizeof(c10::BFloat16) == sizeof(Bf16));
+    return reinterpret_cast<Bf16 *>(t.data_ptr<c10::BFloat16>());
+  } else {
+    return t.data_ptr<float>();
+  }
+}
+
+/// Calls FN with a null Elem pointer of X's element type (float or Bf16).
+template <class Fn> void concatReluDispatch(const at::Tensor &x, Fn &&fn) {
+  if (x.scalar_type() == at::kBFloat16)
+    fn(static_cast<Bf16 *>(nullptr));
+  else
+    fn(static_cast<float *>(nullptr));
+}
+
 #ifdef RTML_WITH_CUDA
 inline void *concatReluCurrentStream(const at::Tensor &x) {
   return static_cast<void *>(
@@ -192,11 +217,8 @@ struct ConcatReluFunction
     const at::MemoryFormat format = detail::concatReluMemoryFormat(nhwc);
     std::vector<at::Tensor> xs;
     xs.reserve(T::kInputs);
-    const float *xd[T::kInputs];
-    for (int i = 0; i < T::kInputs; ++i) {
+    for (int i = 0; i < T::kInputs; ++i)
       xs.push_back(inputs[i].contiguous(format));
-      xd[i] = xs.back().data_ptr<float>();
-    }
     // Each batch norm's per-channel constants (kept alive until the kernel
     // ran) and what its backward needs.
     ConcatReluNorms<T::kInputs> norms{};
@@ -217,9 +239,10 @@ struct ConcatReluFunction
                     "got sizes ",
                     xs[i].sizes());
         at::Tensor var;
-        std::tie(var, mean) =
-            at::var_mean(xs[i], detail::concatReluReducedDims(xs[i]),
-                         /*unbiased=*/false);
+        // Statistics in float, also of a bf16 input.
+        std::tie(var, mean) = at::var_mean(
+            xs[i].to(at::kFloat), detail::concatReluReducedDims(xs[i]),
+            /*unbiased=*/false);
         invstd = at::rsqrt(var.add(T::eps(i)));
         // As at::batch_norm: running = (1 - m) * running + m * batch, with
         // the unbiased variance; counted as runtime ops::batchNorm does.
@@ -243,33 +266,42 @@ struct ConcatReluFunction
     }
     at::Tensor y =
         at::empty(s.outputSizes, xs[0].options().memory_format(format));
-    float *yd = y.data_ptr<float>();
-    if (y.is_cpu() && nhwc) {
-      at::parallel_for(0, s.n * s.hw,
-                       detail::concatReluGrain(T::kTotalChannels),
-                       [&](int64_t begin, int64_t end) {
-                         concatReluForwardNhwcCpu<Config>(xd, yd, s.n, s.hw,
-                                                          begin, end, &norms);
-                       });
-    } else if (y.is_cpu()) {
-      at::parallel_for(
-          0, s.n * T::kTotalChannels, detail::concatReluGrain(s.hw),
-          [&](int64_t begin, int64_t end) {
-            concatReluForwardCpu<Config>(xd, yd, s.n, s.hw, begin, end, &norms);
-          });
-    } else {
+    // The element type and the layout are independent choices: each Elem
+    // has both the NCHW and the NHWC kernels.
+    detail::concatReluDispatch(y, [&](auto *elem) {
+      using Elem = std::remove_pointer_t<decltype(elem)>;
+      const Elem *xd[T::kInputs];
+      for (int i = 0; i < T::kInputs; ++i)
+        xd[i] = detail::concatReluData<Elem>(xs[i]);
+      Elem *yd = detail::concatReluData<Elem>(y);
+      if (y.is_cpu() && nhwc) {
+        at::parallel_for(0, s.n * s.hw,
+                         detail::concatReluGrain(T::kTotalChannels),
+                         [&](int64_t begin, int64_t end) {
+                           concatReluForwardNhwcCpu<Config>(
+                               xd, yd, s.n, s.hw, begin, end, &norms);
+                         });
+      } else if (y.is_cpu()) {
+        at::parallel_for(0, s.n * T::kTotalChannels,
+                         detail::concatReluGrain(s.hw),
+                         [&](int64_t begin, int64_t end) {
+                           concatReluForwardCpu<Config>(xd, yd, s.n, s.hw,
+                                                        begin, end, &norms);
+                         });
+      } else {
 #ifdef RTML_WITH_CUDA
-      c10::cuda::CUDAGuard guard(y.device());
-      if (nhwc)
-        concatReluForwardNhwcCuda<Config>(xd, yd, s.n, s.hw, norms,
-                                          detail::concatReluCurrentStream(y));
-      else
-        concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
-                                      detail::concatReluCurrentStream(y));
-      // The stream may still read the constants: the caching allocator
-      // hands their memory out again only in stream order.
+        c10::cuda::CUDAGuard guard(y.device());
+        if (nhwc)
+          concatReluForwardNhwcCuda<Config>(
+              xd, yd, s.n, s.hw, norms, detail::concatReluCurrentStream(y));
+        else
+          concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
+                                        detail::concatReluCurrentStream(y));
+        // The stream may still read the constants: the caching allocator
+        // hands their memory out again only in stream order.
 #endif
-    }
+      }
+    });
     // The output (the ReLU mask) and, per batch norm, its input and
     // statistics are the whole state of the backward; the inputs' sizes come
     // back from them and the config.
@@ -298,17 +330,16 @@ struct ConcatReluFunction
       return grads;
     const bool nhwc = ctx->saved_data["nhwc"].toBool();
     const at::MemoryFormat format = detail::concatReluMemoryFormat(nhwc);
-    at::Tensor gy = gradOutputs[0].contiguous(format);
+    // The gradient arrives in the output's type (autograd casts it back).
+    at::Tensor gy = gradOutputs[0].to(y.scalar_type()).contiguous(format);
     const int64_t n = y.size(0);
     int64_t hw = 1;
     for (int64_t d = 2; d < y.dim(); ++d)
       hw *= y.size(d);
     // First pass: each wanted input's slice of the gradient, masked (dz). A
     // batch norm needs dz for its weight and bias gradients too.
-    float *gxd[T::kInputs];
     std::vector<int64_t> sizes = y.sizes().vec();
     for (int i = 0, norm = 0; i < T::kInputs; ++i) {
-      gxd[i] = nullptr;
       bool wanted = ctx->needs_input_grad(i);
       if (T::batchNorm(i)) {
         const int param = T::kInputs + 5 * norm++;
@@ -319,32 +350,40 @@ struct ConcatReluFunction
         continue;
       sizes[1] = Config::kChannels[i];
       grads[i] = at::empty(sizes, y.options().memory_format(format));
-      gxd[i] = grads[i].data_ptr<float>();
     }
-    const float *gyd = gy.data_ptr<float>(), *yd = y.data_ptr<float>();
-    if (y.is_cpu() && nhwc) {
-      at::parallel_for(0, n * hw, detail::concatReluGrain(T::kTotalChannels),
-                       [&](int64_t begin, int64_t end) {
-                         concatReluBackwardNhwcCpu<Config>(gyd, yd, gxd, n, hw,
-                                                           begin, end);
-                       });
-    } else if (y.is_cpu()) {
-      at::parallel_for(0, n * T::kTotalChannels, detail::concatReluGrain(hw),
-                       [&](int64_t begin, int64_t end) {
-                         concatReluBackwardCpu<Config>(gyd, yd, gxd, n, hw,
-                                                       begin, end);
-                       });
-    } else {
+    detail::concatReluDispatch(y, [&](auto *elem) {
+      using Elem = std::remove_pointer_t<decltype(elem)>;
+      Elem *gxd[T::kInputs];
+      for (int i = 0; i < T::kInputs; ++i)
+        gxd[i] = grads[i].defined() ? detail::concatReluData<Elem>(grads[i])
+                                    : nullptr;
+      const Elem *gyd = detail::concatReluData<Elem>(gy),
+                 *yd = detail::concatReluData<Elem>(y);
+      if (y.is_cpu() && nhwc) {
+        at::parallel_for(0, n * hw, detail::concatReluGrain(T::kTotalChannels),
+                         [&](int64_t begin, int64_t end) {
+                           concatReluBackwardNhwcCpu<Config>(gyd, yd, gxd, n,
+                                                             hw, begin, end);
+                         });
+      } else if (y.is_cpu()) {
+        at::parallel_for(0, n * T::kTotalChannels,
+                         detail::concatReluGrain(hw),
+                         [&](int64_t begin, int64_t end) {
+                           concatReluBackwardCpu<Config>(gyd, yd, gxd, n, hw,
+                                                         begin, end);
+                         });
+      } else {
 #ifdef RTML_WITH_CUDA
-      c10::cuda::CUDAGuard guard(y.device());
-      if (nhwc)
-        concatReluBackwardNhwcCuda<Config>(gyd, yd, gxd, n, hw,
-                                           detail::concatReluCurrentStream(y));
-      else
-        concatReluBackwardCuda<Config>(gyd, yd, gxd, n, hw,
-                                       detail::concatReluCurrentStream(y));
+        c10::cuda::CUDAGuard guard(y.device());
+        if (nhwc)
+          concatReluBackwardNhwcCuda<Config>(
+              gyd, yd, gxd, n, hw, detail::concatReluCurrentStream(y));
+        else
+          concatReluBackwardCuda<Config>(gyd, yd, gxd, n, hw,
+                                         detail::concatReluCurrentStream(y));
 #endif
-    }
+      }
+    });
     if constexpr (T::kBatchNorms > 0) {
       const bool training = ctx->saved_data["training"].toBool();
       for (int i = 0, norm = 0; i < T::kInputs; ++i) {
@@ -381,9 +420,11 @@ private:
     std::vector<int64_t> dims = detail::concatReluReducedDims(x);
     std::vector<int64_t> channelShape(x.dim(), 1);
     channelShape[1] = x.size(1);
-    gradBias = at::sum(grad, dims);
+    // The sums in float, also for bf16 data (a float tensor is used as is).
+    at::Tensor gradF = grad.to(at::kFloat), xF = x.to(at::kFloat);
+    gradBias = at::sum(gradF, dims);
     gradWeight =
-        at::sum(grad.mul(x.sub(mean.view(channelShape))), dims).mul(invstd);
+        at::sum(gradF.mul(xF.sub(mean.view(channelShape))), dims).mul(invstd);
     at::Tensor scale = weight.mul(invstd).contiguous();
     at::Tensor meanDz, xhatCoef;
     if (training) {
@@ -397,35 +438,39 @@ private:
     }
     const int64_t n = x.size(0), channels = x.size(1);
     const int64_t hw = channels ? x.numel() / (n * channels) : 0;
-    float *g = grad.data_ptr<float>();
-    const float *xd = x.data_ptr<float>(), *m = mean.data_ptr<float>(),
-                *sc = scale.data_ptr<float>(), *md = meanDz.data_ptr<float>(),
+    const float *m = mean.data_ptr<float>(), *sc = scale.data_ptr<float>(),
+                *md = meanDz.data_ptr<float>(),
                 *xc = xhatCoef.data_ptr<float>();
-    if (grad.is_cpu() && nhwc) {
-      at::parallel_for(0, n * hw, detail::concatReluGrain(channels),
-                       [&](int64_t begin, int64_t end) {
-                         concatBnReluInputGradNhwcCpu(g, xd, m, sc, md, xc,
-                                                      channels, begin, end);
-                       });
-    } else if (grad.is_cpu()) {
-      at::parallel_for(0, n * channels, detail::concatReluGrain(hw),
-                       [&](int64_t begin, int64_t end) {
-                         concatBnReluInputGradCpu(g, xd, m, sc, md, xc,
-                                                  channels, hw, begin, end);
-                       });
-    } else {
+    detail::concatReluDispatch(grad, [&](auto *elem) {
+      using Elem = std::remove_pointer_t<decltype(elem)>;
+      Elem *g = detail::concatReluData<Elem>(grad);
+      const Elem *xd = detail::concatReluData<Elem>(x);
+      if (grad.is_cpu() && nhwc) {
+        at::parallel_for(0, n * hw, detail::concatReluGrain(channels),
+                         [&](int64_t begin, int64_t end) {
+                           concatBnReluInputGradNhwcCpu(g, xd, m, sc, md, xc,
+                                                        channels, begin, end);
+                         });
+      } else if (grad.is_cpu()) {
+        at::parallel_for(0, n * channels, detail::concatReluGrain(hw),
+                         [&](int64_t begin, int64_t end) {
+                           concatBnReluInputGradCpu(g, xd, m, sc, md, xc,
+                                                    channels, hw, begin, end);
+                         });
+      } else {
 #ifdef RTML_WITH_CUDA
-      c10::cuda::CUDAGuard guard(grad.device());
-      if (nhwc)
-        concatBnReluInputGradNhwcCuda<Config>(
-            g, xd, m, sc, md, xc, n, channels, hw,
-            detail::concatReluCurrentStream(grad));
-      else
-        concatBnReluInputGradCuda<Config>(
-            g, xd, m, sc, md, xc, n, channels, hw,
-            detail::concatReluCurrentStream(grad));
+        c10::cuda::CUDAGuard guard(grad.device());
+        if (nhwc)
+          concatBnReluInputGradNhwcCuda<Config>(
+              g, xd, m, sc, md, xc, n, channels, hw,
+              detail::concatReluCurrentStream(grad));
+        else
+          concatBnReluInputGradCuda<Config>(
+              g, xd, m, sc, md, xc, n, channels, hw,
+              detail::concatReluCurrentStream(grad));
 #endif
-    }
+      }
+    });
   }
 };
 
@@ -437,10 +482,12 @@ private:
 /// at::batch_norm with BNPARAMS' weight, bias, running_mean, running_var
 /// (updated in TRAINING) and num_batches_tracked (counted in TRAINING), five
 /// per such input in input order.
-/// INPUTS: Config::kInputs float32 tensors [N, Config::kChannels[i], ...]
-/// with equal N and trailing sizes, on the CPU or (with RTML_WITH_CUDA) one
-/// CUDA device. Channels_last inputs run the NHWC kernels and give a
-/// channels_last result; any other layout is made contiguous.
+/// INPUTS: Config::kInputs float32 tensors, or all bfloat16 (the bf16
+/// variant: float arithmetic and batch norm statistics inside, bf16 out),
+/// [N, Config::kChannels[i], ...] with equal N and trailing sizes, on the CPU
+/// or (with RTML_WITH_CUDA) one CUDA device. Channels_last inputs run the
+/// NHWC kernels (of either element type) and give a channels_last result;
+/// any other layout is made contiguous.
 template <class Config>
 at::Tensor concatRelu(const std::vector<at::Tensor> &inputs,
                       const std::vector<at::Tensor> &bnParams = {},

@@ -8,17 +8,20 @@
 //   #include "rtml/Runtime/Kernels/Lrn.cuh"
 //   RTML_INSTANTIATE_LRN_CUDA(LrnConfig_0)
 //
-// One thread per (image, pixel) walks the channels. Consecutive threads take
-// consecutive pixels, so every load and store of a warp is one coalesced row
-// segment of one channel. Each thread keeps the window's activated inputs in
-// registers (the config fixes its size, so the shifts unroll into register
-// moves): every input is read from memory once per pass, and the window sum
-// is a few register FMAs instead of SIZE loads.
+// Each config gets a float and a bf16 variant (Lrn.h: bf16 data, float
+// arithmetic). One thread per (image, pixel) walks the channels. Consecutive
+// threads take consecutive pixels, so every load and store of a warp is one
+// coalesced row segment of one channel. Each thread keeps the window's
+// activated inputs in registers (the config fixes its size, so the shifts
+// unroll into register moves): every input is read from memory once per pass,
+// and the window sum is a few register FMAs instead of SIZE loads.
 //
-// NHWC (channels_last, the *Nhwc launchers) keeps one thread per pixel: its
-// channels, the window's direction, are then one contiguous run, which the
-// thread reads a cache line at a time; the arithmetic, and so every bit of
-// the result, is the NCHW kernel's.
+// NHWC (channels_last, the *Nhwc launchers, in both element types) keeps one
+// thread per pixel: its channels, the window's direction, are then one
+// contiguous run, which the thread reads a cache line at a time; the
+// arithmetic, and so every bit of the result, is the NCHW kernel's. One
+// kernel body serves all four (element, layout) pairs: the layout is only
+// where a pixel starts and how far apart its channels are (lrnLocate).
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRN_CUH
@@ -76,11 +79,11 @@ __device__ __forceinline__ float lrnSum(const float (&window)[kLength]) {
 }
 
 /// Activated input of channel CH (0 outside [0, C): the zero padding), the
-/// channels STRIDE floats apart (hw in NCHW, 1 in NHWC).
-template <class Config>
-__device__ __forceinline__ float lrnLoad(const float *__restrict__ x, int ch,
+/// channels STRIDE elements apart (hw in NCHW, 1 in NHWC).
+template <class Config, class Elem>
+__device__ __forceinline__ float lrnLoad(const Elem *__restrict__ x, int ch,
                                          int c, int64_t stride) {
-  return ch >= 0 && ch < c ? lrnActivate<Config>(__ldg(x + ch * stride))
+  return ch >= 0 && ch < c ? lrnActivate<Config>(kernelLdg(x + ch * stride))
                            : 0.0f;
 }
 
@@ -99,10 +102,11 @@ __device__ __forceinline__ void lrnLocate(int64_t pos, int c, int64_t hw,
   }
 }
 
-/// kNhwc: one thread per pixel still, walking the pixel's contiguous channels.
-template <class Config, bool kNhwc = false>
+/// Elem: float or Bf16 in memory, float in registers. kNhwc: one thread per
+/// pixel still, walking the pixel's contiguous channels.
+template <class Config, class Elem, bool kNhwc>
 __global__ void __launch_bounds__(kLrnThreads)
-    lrnForwardKernel(const float *__restrict__ x, float *__restrict__ y,
+    lrnForwardKernel(const Elem *__restrict__ x, Elem *__restrict__ y,
                      float *__restrict__ scalePow, int64_t positions, int c,
                      int64_t hw) {
   using T = LrnTraits<Config>;
@@ -124,18 +128,18 @@ __global__ void __launch_bounds__(kLrnThreads)
 #pragma unroll 4
   for (int ch = 0; ch < c; ++ch) {
     const float p = lrnScalePow<Config>(lrnScale<Config>(lrnSumSquares(window)));
-    y[ch * stride] = lrnOutput(window[T::kBefore], p);
+    y[ch * stride] = kernelStore<Elem>(lrnOutput(window[T::kBefore], p));
     if (scalePow)
       scalePow[ch * stride] = p;
     lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, stride));
   }
 }
 
-template <class Config, bool kNhwc = false>
+template <class Config, class Elem, bool kNhwc>
 __global__ void __launch_bounds__(kLrnThreads)
-    lrnBackwardKernel(const float *__restrict__ x,
+    lrnBackwardKernel(const Elem *__restrict__ x,
                       const float *__restrict__ scalePow,
-                      const float *__restrict__ gy, float *__restrict__ gx,
+                      const Elem *__restrict__ gy, Elem *__restrict__ gx,
                       int64_t positions, int c, int64_t hw) {
   using T = LrnTraits<Config>;
   const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
@@ -171,9 +175,9 @@ __global__ void __launch_bounds__(kLrnThreads)
   for (int ch = 0; ch < c + T::kBefore; ++ch) {
     float term = 0.0f, gp = 0.0f, xv = 0.0f;
     if (ch < c) {
-      xv = __ldg(x + ch * stride);
-      gp = __ldg(gy + ch * stride) * __ldg(scalePow + ch * stride);
-      term = lrnBackwardTerm(__ldg(gy + ch * stride), window[T::kBefore],
+      xv = kernelLdg(x + ch * stride);
+      gp = kernelLdg(gy + ch * stride) * __ldg(scalePow + ch * stride);
+      term = lrnBackwardTerm(kernelLdg(gy + ch * stride), window[T::kBefore],
                              __ldg(scalePow + ch * stride),
                              lrnScale<Config>(lrnSumSquares(window)));
     }
@@ -182,81 +186,90 @@ __global__ void __launch_bounds__(kLrnThreads)
     lrnShift(xs, xv);
     const int j = ch - T::kBefore;
     if (j >= 0)
-      gx[j * stride] = lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms));
+      gx[j * stride] = kernelStore<Elem>(
+          lrnInputGrad<Config>(gradP[0], xs[0], lrnSum(terms)));
     lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, stride));
   }
 }
 
+/// Launches the forward kernel of (Config, Elem, kNhwc); WHAT names it in
+/// the error if the launch fails.
+template <class Config, class Elem, bool kNhwc>
+void lrnForwardLaunch(const Elem *x, Elem *y, float *scale, int64_t n,
+                      int64_t c, int64_t hw, void *stream, const char *what) {
+  const int64_t positions = n * hw;
+  if (positions == 0 || c == 0)
+    return;
+  lrnForwardKernel<Config, Elem, kNhwc>
+      <<<lrnBlocks(positions), kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, y, scale, positions,
+                                              static_cast<int>(c), hw);
+  lrnCheckLaunch(what);
+}
+
+template <class Config, class Elem, bool kNhwc>
+void lrnBackwardLaunch(const Elem *x, const float *scale, const Elem *gy,
+                       Elem *gx, int64_t n, int64_t c, int64_t hw,
+                       void *stream, const char *what) {
+  const int64_t positions = n * hw;
+  if (positions == 0 || c == 0)
+    return;
+  lrnBackwardKernel<Config, Elem, kNhwc>
+      <<<lrnBlocks(positions), kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, scale, gy, gx, positions,
+                                              static_cast<int>(c), hw);
+  lrnCheckLaunch(what);
+}
+
 } // namespace cuda_detail
 
-template <class Config>
-void lrnForwardCuda(const float *x, float *y, float *scale, int64_t n,
-                    int64_t c, int64_t hw, void *stream) {
-  const int64_t positions = n * hw;
-  if (positions == 0 || c == 0)
-    return;
-  cuda_detail::lrnForwardKernel<Config>
-      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, y, scale, positions,
-                                              static_cast<int>(c), hw);
-  cuda_detail::lrnCheckLaunch("forward");
+template <class Config, class Elem>
+void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n, int64_t c,
+                    int64_t hw, void *stream) {
+  cuda_detail::lrnForwardLaunch<Config, Elem, false>(x, y, scale, n, c, hw,
+                                                     stream, "forward");
 }
 
-template <class Config>
-void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
-                     float *gx, int64_t n, int64_t c, int64_t hw,
-                     void *stream) {
-  const int64_t positions = n * hw;
-  if (positions == 0 || c == 0)
-    return;
-  cuda_detail::lrnBackwardKernel<Config>
-      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, scale, gy, gx, positions,
-                                              static_cast<int>(c), hw);
-  cuda_detail::lrnCheckLaunch("backward");
+template <class Config, class Elem>
+void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
+                     Elem *gx, int64_t n, int64_t c, int64_t hw, void *stream) {
+  cuda_detail::lrnBackwardLaunch<Config, Elem, false>(x, scale, gy, gx, n, c,
+                                                      hw, stream, "backward");
 }
 
-template <class Config>
-void lrnForwardNhwcCuda(const float *x, float *y, float *scale, int64_t n,
+template <class Config, class Elem>
+void lrnForwardNhwcCuda(const Elem *x, Elem *y, float *scale, int64_t n,
                         int64_t c, int64_t hw, void *stream) {
-  const int64_t positions = n * hw;
-  if (positions == 0 || c == 0)
-    return;
-  cuda_detail::lrnForwardKernel<Config, true>
-      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, y, scale, positions,
-                                              static_cast<int>(c), hw);
-  cuda_detail::lrnCheckLaunch("NHWC forward");
+  cuda_detail::lrnForwardLaunch<Config, Elem, true>(x, y, scale, n, c, hw,
+                                                    stream, "NHWC forward");
 }
 
-template <class Config>
-void lrnBackwardNhwcCuda(const float *x, const float *scale, const float *gy,
-                         float *gx, int64_t n, int64_t c, int64_t hw,
+template <class Config, class Elem>
+void lrnBackwardNhwcCuda(const Elem *x, const float *scale, const Elem *gy,
+                         Elem *gx, int64_t n, int64_t c, int64_t hw,
                          void *stream) {
-  const int64_t positions = n * hw;
-  if (positions == 0 || c == 0)
-    return;
-  cuda_detail::lrnBackwardKernel<Config, true>
-      <<<cuda_detail::lrnBlocks(positions), cuda_detail::kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, scale, gy, gx, positions,
-                                              static_cast<int>(c), hw);
-  cuda_detail::lrnCheckLaunch("NHWC backward");
+  cuda_detail::lrnBackwardLaunch<Config, Elem, true>(
+      x, scale, gy, gx, n, c, hw, stream, "NHWC backward");
 }
 
 } // namespace rtml::kernels
 
-/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG, at
-/// global scope in a .cu file that has CONFIG's definition.
+/// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG and
+/// element ELEM, at global scope in a .cu file that has CONFIG's definition.
+#define RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, Elem)                         \
+  template void ::rtml::kernels::lrnForwardCuda<Config, Elem>(               \
+      const Elem *, Elem *, float *, int64_t, int64_t, int64_t, void *);     \
+  template void ::rtml::kernels::lrnBackwardCuda<Config, Elem>(              \
+      const Elem *, const float *, const Elem *, Elem *, int64_t, int64_t,   \
+      int64_t, void *);                                                      \
+  template void ::rtml::kernels::lrnForwardNhwcCuda<Config, Elem>(           \
+      const Elem *, Elem *, float *, int64_t, int64_t, int64_t, void *);     \
+  template void ::rtml::kernels::lrnBackwardNhwcCuda<Config, Elem>(          \
+      const Elem *, const float *, const Elem *, Elem *, int64_t, int64_t,   \
+      int64_t, void *);
+/// Both element types: the float and the bf16 variant, each in both layouts.
 #define RTML_INSTANTIATE_LRN_CUDA(Config)                                    \
-  template void ::rtml::kernels::lrnForwardCuda<Config>(                     \
-      const float *, float *, float *, int64_t, int64_t, int64_t, void *);   \
-  template void ::rtml::kernels::lrnBackwardCuda<Config>(                    \
-      const float *, const float *, const float *, float *, int64_t,         \
-      int64_t, int64_t, void *);                                             \
-  template void ::rtml::kernels::lrnForwardNhwcCuda<Config>(                 \
-      const float *, float *, float *, int64_t, int64_t, int64_t, void *);   \
-  template void ::rtml::kernels::lrnBackwardNhwcCuda<Config>(                \
-      const float *, const float *, const float *, float *, int64_t,         \
-      int64_t, int64_t, void *);
+  RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, float)                              \
+  RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, ::rtml::kernels::Bf16)
 
 #endif // RTML_RUNTIME_KERNELS_LRN_CUH

@@ -29,6 +29,12 @@
 // kernels call the same element functions below, and sum each window in the
 // same (ascending channel) order, so they agree to float rounding.
 //
+// Each kernel has a float and a bf16 variant (Elem = float or Bf16): the
+// bf16 one reads x and dL/dy and writes y and dL/dx in bf16, and does all of
+// its arithmetic in float (the squares, the window sums, scale and
+// scale^-beta, which it saves in float), so it is the float kernel on the
+// bf16-rounded input, rounded once at the end.
+//
 // Windows are summed directly rather than with a running (add the entering,
 // subtract the leaving channel) sum: a running sum in float drifts when large
 // and small values mix, and for LRN's small windows the direct sum costs a few
@@ -37,6 +43,8 @@
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRN_H
 #define RTML_RUNTIME_KERNELS_LRN_H
+
+#include "rtml/Runtime/Kernels/Bf16.h"
 
 #include <cmath>
 #include <cstdint>
@@ -250,13 +258,13 @@ inline void lrnForEachTile(int64_t hw, int64_t begin, int64_t end,
 
 } // namespace detail
 
-/// Forward of the CPU twin on NCHW float data (hw = H*W, or the product of
-/// all trailing dimensions) for the flat (image, pixel) positions
+/// Forward of the CPU twin on NCHW float or bf16 data (hw = H*W, or the
+/// product of all trailing dimensions) for the flat (image, pixel) positions
 /// [begin, end) of [0, n*hw). Writes y and, when SCALEPOW is not null,
-/// scale^-beta for the backward. Positions are independent: disjoint ranges
-/// may run in parallel.
-template <class Config>
-void lrnForwardCpu(const float *x, float *y, float *scalePow, int64_t n,
+/// scale^-beta (float) for the backward. Positions are independent: disjoint
+/// ranges may run in parallel.
+template <class Config, class Elem>
+void lrnForwardCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
                    int64_t c, int64_t hw, int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
@@ -270,10 +278,10 @@ void lrnForwardCpu(const float *x, float *y, float *scalePow, int64_t n,
                                                     int64_t len) {
     const int64_t offset = image * c * hw + pixel;
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float *__restrict xr = x + offset + ch * hw;
+      const Elem *__restrict xr = x + offset + ch * hw;
       float *__restrict sq = squares + ch * width;
       for (int64_t l = 0; l < len; ++l) {
-        float a = lrnActivate<Config>(xr[l]);
+        float a = lrnActivate<Config>(kernelLoad(xr[l]));
         sq[l] = a * a;
       }
     }
@@ -287,19 +295,20 @@ void lrnForwardCpu(const float *x, float *y, float *scalePow, int64_t n,
       // into SUMS in place.
       float *__restrict pr = scalePow ? scalePow + offset + ch * hw : sums;
       detail::lrnScalePowRow<Config>(sums, pr, len);
-      const float *__restrict xr = x + offset + ch * hw;
-      float *__restrict yr = y + offset + ch * hw;
+      const Elem *__restrict xr = x + offset + ch * hw;
+      Elem *__restrict yr = y + offset + ch * hw;
       for (int64_t l = 0; l < len; ++l)
-        yr[l] = lrnOutput(lrnActivate<Config>(xr[l]), pr[l]);
+        yr[l] = kernelStore<Elem>(
+            lrnOutput(lrnActivate<Config>(kernelLoad(xr[l])), pr[l]));
     }
   });
 }
 
 /// Backward of the CPU twin: GX = dL/dx from the forward's input X, its saved
 /// SCALEPOW and GY = dL/dy, for the positions [begin, end) as the forward.
-template <class Config>
-void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
-                    float *gx, int64_t n, int64_t c, int64_t hw,
+template <class Config, class Elem>
+void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
+                    Elem *gx, int64_t n, int64_t c, int64_t hw,
                     int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
@@ -314,10 +323,10 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
                                                     int64_t len) {
     const int64_t offset = image * c * hw + pixel;
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float *__restrict xr = x + offset + ch * hw;
+      const Elem *__restrict xr = x + offset + ch * hw;
       float *__restrict sq = squares + ch * width;
       for (int64_t l = 0; l < len; ++l) {
-        float a = lrnActivate<Config>(xr[l]);
+        float a = lrnActivate<Config>(kernelLoad(xr[l]));
         sq[l] = a * a;
       }
     }
@@ -326,12 +335,12 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
       detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
                                                      width, len);
       const int64_t at = offset + ch * hw;
-      const float *__restrict xr = x + at, *__restrict pr = scalePow + at,
-                               *__restrict gr = gy + at,
-                               *__restrict sr = sums;
+      const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
+      const float *__restrict pr = scalePow + at, *__restrict sr = sums;
       float *__restrict tr = terms + ch * width;
       for (int64_t l = 0; l < len; ++l)
-        tr[l] = lrnBackwardTerm(gr[l], lrnActivate<Config>(xr[l]), pr[l],
+        tr[l] = lrnBackwardTerm(kernelLoad(gr[l]),
+                                lrnActivate<Config>(kernelLoad(xr[l])), pr[l],
                                 lrnScale<Config>(sr[l]));
     }
     // Input j collects the terms of the outputs whose window holds j: the
@@ -340,12 +349,12 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
       detail::lrnWindowSumRow<T::kAfter, T::kBefore>(terms, sums, ch, c,
                                                      width, len);
       const int64_t at = offset + ch * hw;
-      const float *__restrict xr = x + at, *__restrict pr = scalePow + at,
-                               *__restrict gr = gy + at,
-                               *__restrict sr = sums;
-      float *__restrict gxr = gx + at;
+      const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
+      const float *__restrict pr = scalePow + at, *__restrict sr = sums;
+      Elem *__restrict gxr = gx + at;
       for (int64_t l = 0; l < len; ++l)
-        gxr[l] = lrnInputGrad<Config>(gr[l] * pr[l], xr[l], sr[l]);
+        gxr[l] = kernelStore<Elem>(lrnInputGrad<Config>(
+            kernelLoad(gr[l]) * pr[l], kernelLoad(xr[l]), sr[l]));
     }
   });
 }
@@ -356,7 +365,8 @@ void lrnBackwardCpu(const float *x, const float *scalePow, const float *gy,
 //
 // In NHWC a pixel's channels are one contiguous run, so the window is a
 // slice of it. The sums are taken over the same clipped windows, from 0.0f,
-// in ascending channel order, as the NCHW twin does: both give the same bits.
+// in ascending channel order, as the NCHW twin does: both give the same bits,
+// in either element type (a bf16 input is widened to float as it is read).
 
 namespace detail {
 
@@ -374,11 +384,11 @@ inline float lrnWindowSum(const float *v, int64_t ch, int64_t c) {
 
 } // namespace detail
 
-/// Forward of the CPU twin on NHWC float data ([n, hw, c] in memory) for the
-/// flat (image, pixel) positions [begin, end) of [0, n*hw), with the
-/// arguments of lrnForwardCpu.
-template <class Config>
-void lrnForwardNhwcCpu(const float *x, float *y, float *scalePow, int64_t n,
+/// Forward of the CPU twin on NHWC float or bf16 data ([n, hw, c] in memory)
+/// for the flat (image, pixel) positions [begin, end) of [0, n*hw), with the
+/// arguments of lrnForwardCpu (scale^-beta in float, NHWC too).
+template <class Config, class Elem>
+void lrnForwardNhwcCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
                        int64_t c, int64_t hw, int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
@@ -387,10 +397,10 @@ void lrnForwardNhwcCpu(const float *x, float *y, float *scalePow, int64_t n,
     return;
   std::unique_ptr<float[]> squares(new float[c]);
   for (int64_t pos = begin; pos < end; ++pos) {
-    const float *xp = x + pos * c;
-    float *yp = y + pos * c;
+    const Elem *xp = x + pos * c;
+    Elem *yp = y + pos * c;
     for (int64_t ch = 0; ch < c; ++ch) {
-      float a = lrnActivate<Config>(xp[ch]);
+      float a = lrnActivate<Config>(kernelLoad(xp[ch]));
       squares[ch] = a * a;
     }
     for (int64_t ch = 0; ch < c; ++ch) {
@@ -398,17 +408,18 @@ void lrnForwardNhwcCpu(const float *x, float *y, float *scalePow, int64_t n,
           detail::lrnWindowSum<T::kBefore, T::kAfter>(squares.get(), ch, c)));
       if (scalePow)
         scalePow[pos * c + ch] = p;
-      yp[ch] = lrnOutput(lrnActivate<Config>(xp[ch]), p);
+      yp[ch] = kernelStore<Elem>(
+          lrnOutput(lrnActivate<Config>(kernelLoad(xp[ch])), p));
     }
   }
 }
 
 /// Backward of the CPU twin on NHWC data, with the arguments of
 /// lrnBackwardCpu.
-template <class Config>
-void lrnBackwardNhwcCpu(const float *x, const float *scalePow,
-                        const float *gy, float *gx, int64_t n, int64_t c,
-                        int64_t hw, int64_t begin, int64_t end) {
+template <class Config, class Elem>
+void lrnBackwardNhwcCpu(const Elem *x, const float *scalePow, const Elem *gy,
+                        Elem *gx, int64_t n, int64_t c, int64_t hw,
+                        int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
   (void)hw;
@@ -417,22 +428,22 @@ void lrnBackwardNhwcCpu(const float *x, const float *scalePow,
   std::unique_ptr<float[]> buffer(new float[2 * c]);
   float *squares = buffer.get(), *terms = buffer.get() + c;
   for (int64_t pos = begin; pos < end; ++pos) {
-    const float *xp = x + pos * c, *pp = scalePow + pos * c,
-                *gp = gy + pos * c;
+    const Elem *xp = x + pos * c, *gp = gy + pos * c;
+    const float *pp = scalePow + pos * c;
     for (int64_t ch = 0; ch < c; ++ch) {
-      float a = lrnActivate<Config>(xp[ch]);
+      float a = lrnActivate<Config>(kernelLoad(xp[ch]));
       squares[ch] = a * a;
     }
     for (int64_t ch = 0; ch < c; ++ch)
       terms[ch] = lrnBackwardTerm(
-          gp[ch], lrnActivate<Config>(xp[ch]), pp[ch],
+          kernelLoad(gp[ch]), lrnActivate<Config>(kernelLoad(xp[ch])), pp[ch],
           lrnScale<Config>(
               detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c)));
     // The reversed window [j - after, j + before], as the NCHW twin.
     for (int64_t ch = 0; ch < c; ++ch)
-      gx[pos * c + ch] = lrnInputGrad<Config>(
-          gp[ch] * pp[ch], xp[ch],
-          detail::lrnWindowSum<T::kAfter, T::kBefore>(terms, ch, c));
+      gx[pos * c + ch] = kernelStore<Elem>(lrnInputGrad<Config>(
+          kernelLoad(gp[ch]) * pp[ch], kernelLoad(xp[ch]),
+          detail::lrnWindowSum<T::kAfter, T::kBefore>(terms, ch, c)));
   }
 }
 
@@ -441,26 +452,28 @@ void lrnBackwardNhwcCpu(const float *x, const float *scalePow,
 // kernels.cu by RTML_INSTANTIATE_LRN_CUDA)
 //===----------------------------------------------------------------------===//
 
-/// Forward on device pointers (NCHW, hw as the CPU twin) on STREAM (a
-/// cudaStream_t). SCALE receives scale^-beta for the backward; it may be null
-/// (inference). Throws std::runtime_error if the launch fails.
-template <class Config>
-void lrnForwardCuda(const float *x, float *y, float *scale, int64_t n,
+/// Forward on device pointers (NCHW, hw as the CPU twin; Elem float or Bf16)
+/// on STREAM (a cudaStream_t). SCALE receives scale^-beta (float) for the
+/// backward; it may be null (inference). Throws std::runtime_error if the
+/// launch fails.
+template <class Config, class Elem>
+void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n,
                     int64_t c, int64_t hw, void *stream);
 
 /// Backward on device pointers: GX from X, the forward's SCALE and GY.
-template <class Config>
-void lrnBackwardCuda(const float *x, const float *scale, const float *gy,
-                     float *gx, int64_t n, int64_t c, int64_t hw,
+template <class Config, class Elem>
+void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
+                     Elem *gx, int64_t n, int64_t c, int64_t hw,
                      void *stream);
 
-/// The NHWC forms of the two launchers (data [n, hw, c] in memory).
-template <class Config>
-void lrnForwardNhwcCuda(const float *x, float *y, float *scale, int64_t n,
+/// The NHWC forms of the two launchers (data [n, hw, c] in memory; SCALE
+/// too), in the same two element types.
+template <class Config, class Elem>
+void lrnForwardNhwcCuda(const Elem *x, Elem *y, float *scale, int64_t n,
                         int64_t c, int64_t hw, void *stream);
-template <class Config>
-void lrnBackwardNhwcCuda(const float *x, const float *scale, const float *gy,
-                         float *gx, int64_t n, int64_t c, int64_t hw,
+template <class Config, class Elem>
+void lrnBackwardNhwcCuda(const Elem *x, const float *scale, const Elem *gy,
+                         Elem *gx, int64_t n, int64_t c, int64_t hw,
                          void *stream);
 
 } // namespace rtml::kernels

@@ -9,8 +9,9 @@
 // A custom autograd function runs the CPU twin (parallel over pixels) on CPU
 // tensors and, when built with RTML_WITH_CUDA (the model's kernels.cu is
 // compiled and linked), the CUDA kernels on the current stream for CUDA
-// tensors; each in its NHWC form for a channels_last input. Included by
-// every emitted kernels.cpp, so it pulls in only the autograd-function
+// tensors; each in its bf16 variant for a bfloat16 input and in its NHWC
+// form for a channels_last one (the two choices are independent). Included
+// by every emitted kernels.cpp, so it pulls in only the autograd-function
 // header, not <torch/torch.h>.
 //
 //===----------------------------------------------------------------------===//
@@ -21,7 +22,9 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -45,8 +48,10 @@ inline LrnShape lrnShape(const at::Tensor &x) {
               "rtml LRN: expected an input with at least 3 dimensions "
               "[N, C, ...], got ",
               x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat,
-              "rtml LRN: only float32 is supported, got ", x.scalar_type());
+  TORCH_CHECK(x.scalar_type() == at::kFloat ||
+                  x.scalar_type() == at::kBFloat16,
+              "rtml LRN: only float32 and bfloat16 are supported, got ",
+              x.scalar_type());
   int64_t n = x.size(0), c = x.size(1);
   return {n, c, n * c == 0 ? 0 : x.numel() / (n * c)};
 }
@@ -89,6 +94,16 @@ inline void *lrnCurrentStream(const at::Tensor &x) {
 }
 #endif
 
+/// T's data as the kernels' Elem (float, or Bf16: c10::BFloat16's bits).
+template <class Elem> Elem *lrnData(const at::Tensor &t) {
+  if constexpr (std::is_same_v<Elem, Bf16>) {
+    static_assert(sizeof(c10::BFloat16) == sizeof(Bf16));
+    return reinterpret_cast<Bf16 *>(t.data_ptr<c10::BFloat16>());
+  } else {
+    return t.data_ptr<float>();
+  }
+}
+
 } // namespace detail
 
 /// The autograd function behind localResponseNorm<Config>.
@@ -102,14 +117,30 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
     const at::MemoryFormat format = detail::lrnMemoryFormat(nhwc);
     at::Tensor x = input.contiguous(format);
     at::Tensor y = at::empty_like(x, format);
-    // scale^-beta, for the backward; skipped when no gradient will be asked.
+    // scale^-beta (float in both variants, in X's layout), for the backward;
+    // skipped when no gradient will be asked.
     const bool saveForBackward = input.requires_grad();
     at::Tensor p;
     if (saveForBackward)
-      p = at::empty_like(x, format);
-    const float *xd = x.data_ptr<float>();
-    float *yd = y.data_ptr<float>();
+      p = at::empty(x.sizes(), x.options().dtype(at::kFloat), format);
     float *pd = saveForBackward ? p.data_ptr<float>() : nullptr;
+    if (x.scalar_type() == at::kBFloat16)
+      runForward(x, detail::lrnData<Bf16>(x), detail::lrnData<Bf16>(y), pd, s,
+                 nhwc);
+    else
+      runForward(x, detail::lrnData<float>(x), detail::lrnData<float>(y), pd, s,
+                 nhwc);
+    if (saveForBackward) {
+      ctx->save_for_backward({x, p});
+      ctx->saved_data["nhwc"] = nhwc;
+    }
+    return y;
+  }
+
+  /// The forward in element type Elem, in NHWC or NCHW.
+  template <class Elem>
+  static void runForward(const at::Tensor &x, const Elem *xd, Elem *yd,
+                         float *pd, const detail::LrnShape &s, bool nhwc) {
     if (x.is_cpu()) {
       at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
                        [&](int64_t begin, int64_t end) {
@@ -131,11 +162,6 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
                                detail::lrnCurrentStream(x));
 #endif
     }
-    if (saveForBackward) {
-      ctx->save_for_backward({x, p});
-      ctx->saved_data["nhwc"] = nhwc;
-    }
-    return y;
   }
 
   static torch::autograd::variable_list
@@ -146,11 +172,25 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
     const detail::LrnShape s = detail::lrnShape(x);
     const bool nhwc = ctx->saved_data["nhwc"].toBool();
     const at::MemoryFormat format = detail::lrnMemoryFormat(nhwc);
-    at::Tensor gy = gradOutputs[0].contiguous(format);
+    // The gradient arrives in the output's type (autograd casts it back).
+    at::Tensor gy = gradOutputs[0].to(x.scalar_type()).contiguous(format);
     at::Tensor gx = at::empty_like(x, format);
-    const float *xd = x.data_ptr<float>(), *pd = p.data_ptr<float>(),
-                *gyd = gy.data_ptr<float>();
-    float *gxd = gx.data_ptr<float>();
+    if (x.scalar_type() == at::kBFloat16)
+      runBackward(x, detail::lrnData<Bf16>(x), p.data_ptr<float>(),
+                  detail::lrnData<Bf16>(gy), detail::lrnData<Bf16>(gx), s,
+                  nhwc);
+    else
+      runBackward(x, detail::lrnData<float>(x), p.data_ptr<float>(),
+                  detail::lrnData<float>(gy), detail::lrnData<float>(gx), s,
+                  nhwc);
+    return {gx};
+  }
+
+  /// The backward in element type Elem, in NHWC or NCHW.
+  template <class Elem>
+  static void runBackward(const at::Tensor &x, const Elem *xd, const float *pd,
+                          const Elem *gyd, Elem *gxd, const detail::LrnShape &s,
+                          bool nhwc) {
     if (x.is_cpu()) {
       at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
                        [&](int64_t begin, int64_t end) {
@@ -172,13 +212,13 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
                                 detail::lrnCurrentStream(x));
 #endif
     }
-    return {gx};
   }
 };
 
 /// y = lrn(relu(x)) if Config::kRelu, else lrn(x), with PyTorch's
 /// local_response_norm semantics (size Config::kSize, alpha/size, beta, k),
-/// differentiable once. X: float32, [N, C, ...], on the CPU or (with
+/// differentiable once. X: float32 or bfloat16 (the bf16 variant: float
+/// arithmetic inside, bf16 out), [N, C, ...], on the CPU or (with
 /// RTML_WITH_CUDA) a CUDA device. A channels_last X runs the NHWC kernels
 /// and gives a channels_last result; any other layout is made contiguous.
 template <class Config> at::Tensor localResponseNorm(const at::Tensor &x) {
