@@ -20,7 +20,7 @@ module attributes {rtml.name = "layout", rtml.classes = 2 : i64,
     rtml.train = {epochs = 1 : i64, batch_size = 32 : i64, optimizer = "sgd", lr = 0.01 : f64,
                   momentum = 0.0 : f64, nesterov = false, weight_decay = 0.0 : f64, seed = 0 : i64,
                   lr_schedule = "constant", step_size = 0 : i64, gamma = 0.1 : f64,
-                  eta_min = 0.0 : f64, t_max = 1 : i64},
+                  eta_min = 0.0 : f64, t_max = 1 : i64, precision = "auto"},
     rtml.data = {split_train = 0 : i64, split_val = 0 : i64, split_seed = 0 : i64,
                  train_transforms = [], eval_transforms = []}} {
   func.func @forward(%x: tensor<?x2x4x4xf32>) -> tensor<?x2xf32> {

@@ -1,8 +1,8 @@
-// RUN: rtmlc %s --emit=cpp | FileCheck %s --check-prefixes=CHECK,AUTO
-// RUN: rtmlc %s --emit=cpp --precision=bf16 | FileCheck %s --check-prefixes=CHECK,BF16
-// RUN: rtmlc %s --emit=cpp --precision=tf32 | FileCheck %s --check-prefixes=CHECK,FP,TF32
-// RUN: rtmlc %s --emit=cpp --precision=fp32 | FileCheck %s --check-prefixes=CHECK,FP,FP32
-// RUN: rtmlc %s --emit=cpp --disable-pass=rtml-assign-precision | FileCheck %s --check-prefix=NONE
+// RUN: rtmlc %s --emit=cpp --layout=nchw | FileCheck %s --check-prefixes=CHECK,AUTO
+// RUN: rtmlc %s --emit=cpp --layout=nchw --precision=bf16 | FileCheck %s --check-prefixes=CHECK,BF16
+// RUN: rtmlc %s --emit=cpp --layout=nchw --precision=tf32 | FileCheck %s --check-prefixes=CHECK,FP,TF32
+// RUN: rtmlc %s --emit=cpp --layout=nchw --precision=fp32 | FileCheck %s --check-prefixes=CHECK,FP,FP32
+// RUN: rtmlc %s --emit=cpp --layout=nchw --disable-pass=rtml-assign-precision | FileCheck %s --check-prefix=NONE
 // The emitter applies what rtml-assign-precision decided, per op, for the
 // device kind each tensor is on (rtml::ops::inPrecision(t, cpu, cuda)), and
 // the module's TF32 choice for CUDA before the first op. With bf16 on some

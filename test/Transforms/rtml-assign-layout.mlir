@@ -25,7 +25,7 @@
 // CHECK-NEXT: %[[F:.*]] = rtml.flatten %[[PL]]
 // CHECK-NOT: rtml.to_layout
 // CHECK: rtml.linear %[[F]]
-// NHWC-LABEL: module attributes {rtml.layout = {cpu = "nhwc", cuda = "nhwc"}}
+// NHWC-LABEL: module attributes {rtml.layout = {cpu = "nhwc", cuda = "nhwc"}
 // NHWC: rtml.to_layout %{{.*}} cpu nhwc cuda nhwc : tensor<?x3x8x8xf32>
 // NHWC: rtml.to_layout %{{.*}} cpu nhwc cuda nhwc : tensor<4x3x3x3xf32>
 // NHWC: rtml.to_layout %{{.*}} cpu nchw cuda nchw : tensor<?x4x4x4xf32>
@@ -54,7 +54,7 @@ func.func @conv_then_linear(%x: tensor<?x3x8x8xf32>) -> tensor<?x10xf32> {
 // CHECK-NOT: rtml.to_layout
 // CHECK: {{^}}// -{{-+$}}
 // NHWC: {{^}}// -{{-+$}}
-// NHWC-NEXT: module {
+// NHWC-NEXT: module{{( attributes {.*})?}} {
 // NHWC-NEXT: func.func @no_conv
 // NHWC-NOT: rtml.to_layout
 // NHWC: {{^}}// -{{-+$}}
