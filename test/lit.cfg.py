@@ -29,7 +29,10 @@ config.environment["RTML_RUNTIME_DIR"] = config.rtml_binary_dir
 # spin while waiting would take the cores from each other's work.
 config.environment["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY",
                                                        "passive")
-for var in ("HOME", "CCACHE_DIR", "TMPDIR"):
+# The compiler flags reach the trainers' CMake builds (scripts/sanitize.sh
+# instruments them with them), and the sanitizers' options their runs.
+for var in ("HOME", "CCACHE_DIR", "TMPDIR", "CFLAGS", "CXXFLAGS", "LDFLAGS",
+            "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
