@@ -120,24 +120,21 @@ const SettingInfo *findTrainSetting(const std::string &key) {
   if (index == n++)                                                            \
     return fromValue(v, s.member);
 
-Value get(const TrainSettings &s, size_t index) {
-  size_t n = 0;
-  RTML_TRAIN_SETTINGS(RTML_SETTINGS_GET)
-  return Value();
-}
-void set(TrainSettings &s, size_t index, const Value &v) {
-  size_t n = 0;
-  RTML_TRAIN_SETTINGS(RTML_SETTINGS_SET)
-}
-Value get(const DataSettings &s, size_t index) {
-  size_t n = 0;
-  RTML_DATA_SETTINGS(RTML_SETTINGS_GET)
-  return Value();
-}
-void set(DataSettings &s, size_t index, const Value &v) {
-  size_t n = 0;
-  RTML_DATA_SETTINGS(RTML_SETTINGS_SET)
-}
+/// get and set of the settings struct TYPE, whose X-macro list is LIST.
+#define RTML_SETTINGS_ACCESSORS(Type, LIST)                                    \
+  Value get(const Type &s, size_t index) {                                     \
+    size_t n = 0;                                                              \
+    LIST(RTML_SETTINGS_GET)                                                    \
+    return Value();                                                            \
+  }                                                                            \
+  void set(Type &s, size_t index, const Value &v) {                            \
+    size_t n = 0;                                                              \
+    LIST(RTML_SETTINGS_SET)                                                    \
+  }
+
+RTML_SETTINGS_ACCESSORS(TrainSettings, RTML_TRAIN_SETTINGS)
+RTML_SETTINGS_ACCESSORS(DataSettings, RTML_DATA_SETTINGS)
+#undef RTML_SETTINGS_ACCESSORS
 #undef RTML_SETTINGS_GET
 #undef RTML_SETTINGS_SET
 

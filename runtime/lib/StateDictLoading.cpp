@@ -221,28 +221,16 @@ StateDict registryStateDict(const ParameterRegistry &registry) {
 }
 
 CheckpointValue CheckpointValue::of(at::Tensor t) {
-  CheckpointValue v;
-  v.kind = Kind::Tensor;
-  v.tensor = std::move(t);
-  return v;
+  return {Kind::Tensor, std::move(t)};
 }
 CheckpointValue CheckpointValue::of(int64_t i) {
-  CheckpointValue v;
-  v.kind = Kind::Int;
-  v.integer = i;
-  return v;
+  return {Kind::Int, at::Tensor(), i};
 }
 CheckpointValue CheckpointValue::of(double d) {
-  CheckpointValue v;
-  v.kind = Kind::Float;
-  v.real = d;
-  return v;
+  return {Kind::Float, at::Tensor(), 0, d};
 }
 CheckpointValue CheckpointValue::of(std::string text) {
-  CheckpointValue v;
-  v.kind = Kind::String;
-  v.text = std::move(text);
-  return v;
+  return {Kind::String, at::Tensor(), 0, 0, std::move(text)};
 }
 
 FlatDict loadFlatDict(const std::string &path) {

@@ -36,6 +36,13 @@ public:
   const at::Tensor &tensor(const std::string &key) const {
     return get(key, CheckpointValue::Kind::Tensor).tensor;
   }
+  /// KEY into OUT, by OUT's type.
+  void read(const std::string &key, int64_t &out) const { out = integer(key); }
+  void read(const std::string &key, double &out) const { out = real(key); }
+  void read(const std::string &key, std::string &out) const { out = text(key); }
+  void read(const std::string &key, at::Tensor &out) const {
+    out = tensor(key);
+  }
   /// The tensors under PREFIX, by the rest of their key, in file order.
   StateDict tensorsUnder(const std::string &prefix,
                          const FlatDict &flat) const {
@@ -66,13 +73,21 @@ private:
   std::string path;
 };
 
+/// Each entry of a phase's sums with its field: the one list that writing
+/// and reading walk. VISIT(key, field) for a RunningStats or a const one.
+template <class Stats, class Visit> void visitStats(Stats &s, Visit &&visit) {
+  visit("loss_sum", s.lossSum);
+  visit("correct", s.correct);
+  visit("images", s.images);
+  visit("batch_time", s.batchTime);
+  visit("batches", s.batches);
+  visit("elapsed", s.elapsed);
+}
+
 void putStats(FlatDict &flat, const RunningStats &s, const std::string &p) {
-  flat.emplace_back(p + "loss_sum", CheckpointValue::of(s.lossSum));
-  flat.emplace_back(p + "correct", CheckpointValue::of(s.correct));
-  flat.emplace_back(p + "images", CheckpointValue::of(s.images));
-  flat.emplace_back(p + "batch_time", CheckpointValue::of(s.batchTime));
-  flat.emplace_back(p + "batches", CheckpointValue::of(s.batches));
-  flat.emplace_back(p + "elapsed", CheckpointValue::of(s.elapsed));
+  visitStats(s, [&](const char *key, const auto &value) {
+    flat.emplace_back(p + key, CheckpointValue::of(value));
+  });
   for (size_t h = 0; h < s.headLossSum.size(); ++h) {
     std::string k = p + "head" + std::to_string(h) + "_";
     flat.emplace_back(k + "loss_sum", CheckpointValue::of(s.headLossSum[h]));
@@ -82,12 +97,7 @@ void putStats(FlatDict &flat, const RunningStats &s, const std::string &p) {
 
 RunningStats getStats(const CheckpointReader &c, const std::string &p) {
   RunningStats s;
-  s.lossSum = c.real(p + "loss_sum");
-  s.correct = c.integer(p + "correct");
-  s.images = c.integer(p + "images");
-  s.batchTime = c.real(p + "batch_time");
-  s.batches = c.integer(p + "batches");
-  s.elapsed = c.real(p + "elapsed");
+  visitStats(s, [&](const char *key, auto &value) { c.read(p + key, value); });
   for (size_t h = 0;; ++h) {
     std::string k = p + "head" + std::to_string(h) + "_";
     if (!c.has(k + "loss_sum"))
@@ -100,36 +110,41 @@ RunningStats getStats(const CheckpointReader &c, const std::string &p) {
 
 // The run settings, config/*: written and read in these two functions only;
 // the training settings' entries come from the settings table (SettingsIO).
+
+/// The run settings every checkpoint has, with their fields.
+template <class Settings, class Visit>
+void visitRunSettings(Settings &s, Visit &&visit) {
+  visit("data", s.dataDir);
+  visit("max_steps", s.maxSteps);
+  visit("limit_train", s.limitTrain);
+  visit("limit_test", s.limitTest);
+  visit("val_images", s.valImages);
+  visit("split_seed", s.splitSeed);
+}
+
 void putRunSettings(FlatDict &flat, const RunSettings &s) {
   auto put = [&](const char *k, CheckpointValue v) {
     flat.emplace_back(std::string("config/") + k, std::move(v));
   };
-  put("data", CheckpointValue::of(s.dataDir));
   put("data_identity", CheckpointValue::of(s.dataIdentity));
-  putSettings(s.train, flat);
-  put("max_steps", CheckpointValue::of(s.maxSteps));
-  put("limit_train", CheckpointValue::of(s.limitTrain));
-  put("limit_test", CheckpointValue::of(s.limitTest));
-  put("val_images", CheckpointValue::of(s.valImages));
-  put("split_seed", CheckpointValue::of(s.splitSeed));
   put("checkpoint_every", CheckpointValue::of(s.checkpointEvery));
+  putSettings(s.train, flat);
+  visitRunSettings(s, [&](const char *key, const auto &value) {
+    put(key, CheckpointValue::of(value));
+  });
 }
 
 RunSettings getRunSettings(const CheckpointReader &c, const std::string &file) {
   auto key = [](const char *k) { return std::string("config/") + k; };
   RunSettings s;
-  s.dataDir = c.text(key("data"));
   // Checkpoints written before these were recorded: unknown, the default.
   if (c.has(key("data_identity")))
     s.dataIdentity = c.text(key("data_identity"));
-  readSettings(c, file, s.train);
-  s.maxSteps = c.integer(key("max_steps"));
-  s.limitTrain = c.integer(key("limit_train"));
-  s.limitTest = c.integer(key("limit_test"));
-  s.valImages = c.integer(key("val_images"));
-  s.splitSeed = c.integer(key("split_seed"));
   if (c.has(key("checkpoint_every")))
     s.checkpointEvery = c.integer(key("checkpoint_every"));
+  readSettings(c, file, s.train);
+  visitRunSettings(s,
+                   [&](const char *k, auto &value) { c.read(key(k), value); });
   return s;
 }
 
@@ -152,6 +167,31 @@ void applyRunSettings(const RunSettings &s, TrainOptions &o) {
   o.checkpointEvery = s.checkpointEvery;
 }
 
+namespace {
+
+/// The entries every checkpoint has besides the weights, momentum, sums and
+/// settings, with their fields: the one list writing and reading walk.
+template <class State, class Visit>
+void visitTrainState(State &s, Visit &&visit) {
+  visit("epoch", s.epoch);
+  visit("step", s.step);
+  visit("rng/shuffle_epoch_start", s.shuffleEpochStart);
+  visit("rng/augment", s.augment);
+  visit("rng/dropout", s.dropout);
+  visit("totals/wall_time_s", s.wallTimeS);
+  visit("totals/batch_time", s.batchTime);
+  visit("totals/batches", s.batches);
+  visit("best/accuracy", s.bestAccuracy);
+  visit("best/epoch", s.bestEpoch);
+  visit("best/test_accuracy", s.bestTestAccuracy);
+  visit("last/train/loss", s.lastTrainLoss);
+  visit("last/train/accuracy", s.lastTrainAccuracy);
+  visit("last/eval/loss", s.lastEvalLoss);
+  visit("last/eval/accuracy", s.lastEvalAccuracy);
+}
+
+} // namespace
+
 void writeTrainState(const TrainState &state, const std::string &runDir) {
   FlatDict flat;
   auto put = [&](const std::string &k, CheckpointValue v) {
@@ -163,24 +203,12 @@ void writeTrainState(const TrainState &state, const std::string &runDir) {
     put("model_state_dict/" + name, CheckpointValue::of(t));
   for (const auto &[name, t] : state.momentum)
     put("optimizer_state_dict/momentum_buffer." + name, CheckpointValue::of(t));
-  put("epoch", CheckpointValue::of(state.epoch));
-  put("step", CheckpointValue::of(state.step));
-  put("rng/shuffle_epoch_start", CheckpointValue::of(state.shuffleEpochStart));
-  put("rng/augment", CheckpointValue::of(state.augment));
-  put("rng/dropout", CheckpointValue::of(state.dropout));
+  visitTrainState(state, [&](const char *key, const auto &value) {
+    put(key, CheckpointValue::of(value));
+  });
   if (state.dropoutCuda.defined())
     put("rng/dropout_cuda", CheckpointValue::of(state.dropoutCuda));
   putStats(flat, state.stats, "stats/");
-  put("totals/wall_time_s", CheckpointValue::of(state.wallTimeS));
-  put("totals/batch_time", CheckpointValue::of(state.batchTime));
-  put("totals/batches", CheckpointValue::of(state.batches));
-  put("best/accuracy", CheckpointValue::of(state.bestAccuracy));
-  put("best/epoch", CheckpointValue::of(state.bestEpoch));
-  put("best/test_accuracy", CheckpointValue::of(state.bestTestAccuracy));
-  put("last/train/loss", CheckpointValue::of(state.lastTrainLoss));
-  put("last/train/accuracy", CheckpointValue::of(state.lastTrainAccuracy));
-  put("last/eval/loss", CheckpointValue::of(state.lastEvalLoss));
-  put("last/eval/accuracy", CheckpointValue::of(state.lastEvalAccuracy));
   putRunSettings(flat, state.settings);
   std::vector<char> bytes = serializeFlatDict(flat);
   writeFileAtomically(checkpointPath(runDir), bytes.data(), bytes.size(),
@@ -210,24 +238,10 @@ TrainState readTrainState(const std::string &path, const std::string &hint) {
   s.model = c.text("model");
   s.weights = c.tensorsUnder("model_state_dict/", flat);
   s.momentum = c.tensorsUnder("optimizer_state_dict/momentum_buffer.", flat);
-  s.epoch = c.integer("epoch");
-  s.step = c.integer("step");
-  s.shuffleEpochStart = c.tensor("rng/shuffle_epoch_start");
-  s.augment = c.tensor("rng/augment");
-  s.dropout = c.tensor("rng/dropout");
+  visitTrainState(s, [&](const char *key, auto &value) { c.read(key, value); });
   if (c.has("rng/dropout_cuda"))
     s.dropoutCuda = c.tensor("rng/dropout_cuda");
   s.stats = getStats(c, "stats/");
-  s.wallTimeS = c.real("totals/wall_time_s");
-  s.batchTime = c.real("totals/batch_time");
-  s.batches = c.integer("totals/batches");
-  s.bestAccuracy = c.real("best/accuracy");
-  s.bestEpoch = c.integer("best/epoch");
-  s.bestTestAccuracy = c.real("best/test_accuracy");
-  s.lastTrainLoss = c.real("last/train/loss");
-  s.lastTrainAccuracy = c.real("last/train/accuracy");
-  s.lastEvalLoss = c.real("last/eval/loss");
-  s.lastEvalAccuracy = c.real("last/eval/accuracy");
   s.settings = getRunSettings(c, path);
   return s;
 }

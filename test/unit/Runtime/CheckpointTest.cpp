@@ -17,8 +17,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <dirent.h>
 #include <cerrno>
+#include <dirent.h>
 #include <fcntl.h>
 #include <map>
 #include <sys/resource.h>
@@ -177,11 +177,17 @@ TEST(RuntimeChild, Train) {
   std::_Exit(status);
 }
 
-TEST(RuntimeResume, KilledMidEpochResumesBitForBit) {
-  TempDir dir;
+/// Writes the data set into DIR and trains the run "ref" there to its end:
+/// what a test's interrupted runs must end up equal to.
+static void trainReference(const TempDir &dir) {
   writeDataSet(dir);
   ChildResult ref = runChild(dir, trainArgs(dir, "ref"));
   ASSERT_TRUE(ref.exited && ref.code == 0) << ref.log;
+}
+
+TEST(RuntimeResume, KilledMidEpochResumesBitForBit) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(trainReference(dir));
 
   // 128 training images in batches of 16: 8 steps per epoch. Training
   // forward 13 is epoch 2 step 5; the last checkpoint was at step 3.
@@ -213,9 +219,7 @@ TEST(RuntimeResume, KilledMidEpochResumesBitForBit) {
 
 TEST(RuntimeResume, SigtermAndSigintSaveAndExitCleanly) {
   TempDir dir;
-  writeDataSet(dir);
-  ChildResult ref = runChild(dir, trainArgs(dir, "ref"));
-  ASSERT_TRUE(ref.exited && ref.code == 0) << ref.log;
+  ASSERT_NO_FATAL_FAILURE(trainReference(dir));
 
   // SIGTERM during step 5 of epoch 2: that step completes, then it saves.
   ChildResult term = runChild(dir, trainArgs(dir, "term"), 13, SIGTERM);
@@ -249,9 +253,7 @@ TEST(RuntimeResume, SigtermAndSigintSaveAndExitCleanly) {
 
 TEST(RuntimeResume, CorruptCheckpointIsRefusedAndThePreviousKept) {
   TempDir dir;
-  writeDataSet(dir);
-  ChildResult ref = runChild(dir, trainArgs(dir, "ref"));
-  ASSERT_TRUE(ref.exited && ref.code == 0) << ref.log;
+  ASSERT_NO_FATAL_FAILURE(trainReference(dir));
   ChildResult killed = runChild(dir, trainArgs(dir, "run"), 13, SIGKILL);
   ASSERT_EQ(killed.signal, SIGKILL) << killed.log;
 
