@@ -161,16 +161,19 @@ TEST(DeviceSums, RefusesAWrongNumberOfHeads) {
 
 // Sgd::step gathers the parameters into lists of up to 64 (one launch each
 // on CUDA; on the CPU its twin, one threaded pass per tensor): over more
-// than one list, with a parameter left without a gradient and buffers that
-// start in different steps, it gives torch.optim.SGD's bits.
+// than one list, with a parameter left without a gradient, buffers that
+// start in different steps (the first step, buffer = d_p, included) and a
+// tensor that spans several threads' grains and ends in a partial vector,
+// it gives torch.optim.SGD's bits.
 TEST(MultiTensorSgd, ListsOfParametersEqualTorchOptimSgdBitForBit) {
   struct Case {
     double lr, momentum, wd;
     bool nesterov;
   };
+  at::set_num_threads(2);
   for (Case c : {Case{0.01, 0.9, 5e-4, false}, Case{0.05, 0.9, 1e-3, true},
                  Case{0.1, 0.0, 0.0, false}, Case{0.02, 0.0, 1e-2, false},
-                 Case{0.03, 0.5, 0.0, true}}) {
+                 Case{0.03, 0.5, 0.0, true}, Case{0.03, 0.5, 0.0, false}}) {
     SCOPED_TRACE("momentum " + std::to_string(c.momentum) + " wd " +
                  std::to_string(c.wd) + " nesterov " +
                  std::to_string(c.nesterov));
@@ -178,7 +181,8 @@ TEST(MultiTensorSgd, ListsOfParametersEqualTorchOptimSgdBitForBit) {
     std::vector<at::Tensor> inits;
     for (int i = 0; i < 150; ++i) // 150 > 2 lists of 64
       inits.push_back(at::randn({1 + (i * 37) % 11, 1 + i % 5}));
-    inits.push_back(at::randn({70001})); // split over threads
+    // 300,007 elements: several 65,536-element grains and a ragged tail.
+    inits.push_back(at::randn({300007}));
     std::vector<at::Tensor> ours, theirs;
     for (const at::Tensor &init : inits) {
       ours.push_back(init.clone().requires_grad_(true));
