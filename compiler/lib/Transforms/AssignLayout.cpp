@@ -7,6 +7,8 @@
 // other layout decision.
 //
 //===----------------------------------------------------------------------===//
+#include "InsertionPoint.h"
+
 #include "rtml/Dialect/RtmlOps.h"
 #include "rtml/Transforms/Passes.h"
 
@@ -52,10 +54,9 @@ bool isFourDimensional(Value v) {
 /// Whether OP can be part of a stack: it computes a 4-D value with LibTorch
 /// ops or rtml kernels that accept, and keep, either layout.
 bool isStackOp(Operation *op) {
-  return isa<Conv2dOp, ReluOp, TanhOp, SigmoidOp, LeakyReluOp, LrnOp,
-             ReluLrnOp, MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp,
-             BatchNormOp, DropoutOp, AddOp, ConcatOp, ConcatReluOp,
-             TransferOp>(op) &&
+  return isa<Conv2dOp, ReluOp, TanhOp, SigmoidOp, LeakyReluOp, LrnOp, ReluLrnOp,
+             MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp, BatchNormOp,
+             DropoutOp, AddOp, ConcatOp, ConcatReluOp, TransferOp>(op) &&
          op->getNumResults() == 1 && isFourDimensional(op->getResult(0));
 }
 
@@ -66,9 +67,8 @@ struct AssignLayoutPass : rtml::impl::AssignLayoutBase<AssignLayoutPass> {
 private:
   /// The stacks of FUNC: the stack ops connected through their values, those
   /// holding a convolution.
-  llvm::DenseSet<Operation *> stackOps(func::FuncOp func,
-                                       llvm::EquivalenceClasses<Operation *>
-                                           &stacks);
+  llvm::DenseSet<Operation *>
+  stackOps(func::FuncOp func, llvm::EquivalenceClasses<Operation *> &stacks);
   void assign(func::FuncOp func, LayoutPolicy policy);
 };
 
@@ -111,12 +111,9 @@ void AssignLayoutPass::assign(func::FuncOp func, LayoutPolicy policy) {
     auto key = std::make_tuple(value, entering, device);
     if (Value existing = made.lookup(key))
       return existing;
-    if (Operation *producer = value.getDefiningOp())
-      builder.setInsertionPointAfter(producer);
-    else
-      builder.setInsertionPointToStart(&body);
-    auto conversion = builder.create<ToLayoutOp>(value.getLoc(), value, to.cpu,
-                                                 to.cuda);
+    setInsertionPointAfterValue(builder, value, body);
+    auto conversion =
+        builder.create<ToLayoutOp>(value.getLoc(), value, to.cpu, to.cuda);
     if (!device.empty())
       conversion->setAttr(kDeviceAttr, builder.getStringAttr(device));
     made[key] = conversion.getResult();
@@ -134,8 +131,8 @@ void AssignLayoutPass::assign(func::FuncOp func, LayoutPolicy policy) {
     for (OpOperand &operand : op->getOpOperands()) {
       Value value = operand.get();
       Operation *producer = value.getDefiningOp();
-      bool madeInStack = producer && inStack.contains(producer) &&
-                         !isa<TransferOp>(producer);
+      bool madeInStack =
+          producer && inStack.contains(producer) && !isa<TransferOp>(producer);
       if (!isFourDimensional(value) || madeInStack || isa<TransferOp>(op))
         continue;
       operand.set(convert(value, policy, op));
@@ -167,10 +164,10 @@ void AssignLayoutPass::runOnOperation() {
   module->setAttr(
       kLayoutAttr,
       builder.getDictionaryAttr(
-          {builder.getNamedAttr("cpu", builder.getStringAttr(
-                                           stringifyLayout(policy.cpu))),
-           builder.getNamedAttr("cuda", builder.getStringAttr(
-                                            stringifyLayout(policy.cuda)))}));
+          {builder.getNamedAttr(
+               "cpu", builder.getStringAttr(stringifyLayout(policy.cpu))),
+           builder.getNamedAttr(
+               "cuda", builder.getStringAttr(stringifyLayout(policy.cuda)))}));
   if (policy.cpu == Layout::Nchw && policy.cuda == Layout::Nchw)
     return;
   for (auto func : module.getOps<func::FuncOp>())

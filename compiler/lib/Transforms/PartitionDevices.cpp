@@ -1,4 +1,6 @@
 //===- PartitionDevices.cpp - Devices for every op, transfers between -----===//
+#include "InsertionPoint.h"
+
 #include "rtml/Dialect/RtmlOps.h"
 #include "rtml/Transforms/Passes.h"
 
@@ -60,16 +62,13 @@ LogicalResult PartitionDevicesPass::partition(func::FuncOp func,
 
   // 3. One transfer per value and foreign device, right after the producer.
   OpBuilder builder(func.getContext());
-  auto transferOf = [&](Value value, StringAttr device,
-                        llvm::DenseMap<std::pair<Value, Attribute>, Value>
-                            &made) -> Value {
+  auto transferOf =
+      [&](Value value, StringAttr device,
+          llvm::DenseMap<std::pair<Value, Attribute>, Value> &made) -> Value {
     auto key = std::make_pair(value, Attribute(device));
     if (Value existing = made.lookup(key))
       return existing;
-    if (Operation *producer = value.getDefiningOp())
-      builder.setInsertionPointAfter(producer);
-    else
-      builder.setInsertionPointToStart(&body);
+    setInsertionPointAfterValue(builder, value, body);
     auto transfer =
         builder.create<TransferOp>(value.getLoc(), value.getType(), value);
     transfer->setAttr(kDeviceAttr, device);
