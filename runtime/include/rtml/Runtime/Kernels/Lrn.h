@@ -74,13 +74,13 @@
 
 /// Declares an LRN config struct (what an emitted kernels.h writes out by
 /// hand), for tests and checks that instantiate kernels themselves.
-#define RTML_LRN_CONFIG(NAME, SIZE, ALPHA, BETA, K, RELU)                     \
-  struct NAME {                                                              \
-    static constexpr int kSize = SIZE;                                       \
-    static constexpr float kAlpha = ALPHA;                                   \
-    static constexpr float kBeta = BETA;                                     \
-    static constexpr float kK = K;                                           \
-    static constexpr bool kRelu = RELU;                                      \
+#define RTML_LRN_CONFIG(NAME, SIZE, ALPHA, BETA, K, RELU)                      \
+  struct NAME {                                                                \
+    static constexpr int kSize = SIZE;                                         \
+    static constexpr float kAlpha = ALPHA;                                     \
+    static constexpr float kBeta = BETA;                                       \
+    static constexpr float kK = K;                                             \
+    static constexpr bool kRelu = RELU;                                        \
   };
 
 namespace rtml::kernels {
@@ -132,8 +132,7 @@ RTML_HOST_DEVICE inline float lrnScale(float sumSquares) {
 /// scale^-beta. The common betas avoid pow (exp and log): 0.75 is the
 /// AlexNet/GoogLeNet value, and sqrt/div vectorize on the CPU where powf does
 /// not. Each is within a few ulp of powf.
-template <class Config>
-RTML_HOST_DEVICE inline float lrnScalePow(float scale) {
+template <class Config> RTML_HOST_DEVICE inline float lrnScalePow(float scale) {
   constexpr float beta = Config::kBeta;
   if constexpr (beta == 0.75f) {
     float r = sqrtf(scale);
@@ -164,8 +163,8 @@ template <class Config>
 RTML_HOST_DEVICE inline float lrnInputGrad(float gradTimesP, float x,
                                            float termSum) {
   float a = lrnActivate<Config>(x);
-  return lrnMaskGrad<Config>(
-      x, gradTimesP - LrnTraits<Config>::kGradCoef * a * termSum);
+  return lrnMaskGrad<Config>(x, gradTimesP -
+                                    LrnTraits<Config>::kGradCoef * a * termSum);
 }
 
 //===----------------------------------------------------------------------===//
@@ -186,9 +185,8 @@ inline int64_t lrnTileWidth(int64_t channels) {
 /// out[l] = sum over rows [ch - before, ch + after] (clipped to [0, c)) of
 /// rows[row * width + l], in ascending row order (the CUDA kernels' order).
 template <int kBefore, int kAfter>
-inline void lrnWindowSumRow(const float *__restrict rows,
-                            float *__restrict out, int64_t ch, int64_t c,
-                            int64_t width, int64_t len) {
+inline void lrnWindowSumRow(const float *__restrict rows, float *__restrict out,
+                            int64_t ch, int64_t c, int64_t width, int64_t len) {
   int64_t lo = ch - kBefore, hi = ch + kAfter;
   if (lo >= 0 && hi < c) {
     // Full window: the row count is a constant, so this unrolls into one
@@ -256,6 +254,21 @@ inline void lrnForEachTile(int64_t hw, int64_t begin, int64_t end,
   }
 }
 
+/// SQUARES[ch * WIDTH + l] = activate(x)^2 of the LEN pixels of a tile that
+/// starts at X, its C channels HW apart.
+template <class Config, class Elem>
+void lrnSquaresOfTile(const Elem *x, int64_t c, int64_t hw, int64_t width,
+                      int64_t len, float *squares) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const Elem *__restrict xr = x + ch * hw;
+    float *__restrict sq = squares + ch * width;
+    for (int64_t l = 0; l < len; ++l) {
+      float a = lrnActivate<Config>(kernelLoad(xr[l]));
+      sq[l] = a * a;
+    }
+  }
+}
+
 } // namespace detail
 
 /// Forward of the CPU twin on NCHW float or bf16 data (hw = H*W, or the
@@ -273,43 +286,36 @@ void lrnForwardCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
   const int64_t width = detail::lrnTileWidth(c);
   std::unique_ptr<float[]> buffer(new float[(c + 1) * width]);
   float *squares = buffer.get(), *sums = buffer.get() + c * width;
-  detail::lrnForEachTile(hw, begin, end, width, [&](int64_t image,
-                                                    int64_t pixel,
-                                                    int64_t len) {
-    const int64_t offset = image * c * hw + pixel;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const Elem *__restrict xr = x + offset + ch * hw;
-      float *__restrict sq = squares + ch * width;
-      for (int64_t l = 0; l < len; ++l) {
-        float a = lrnActivate<Config>(kernelLoad(xr[l]));
-        sq[l] = a * a;
-      }
-    }
-    for (int64_t ch = 0; ch < c; ++ch) {
-      detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
-                                                     width, len);
-      float *__restrict sr = sums;
-      for (int64_t l = 0; l < len; ++l)
-        sr[l] = lrnScale<Config>(sr[l]);
-      // p goes straight to its output when the backward wants it, else
-      // into SUMS in place.
-      float *__restrict pr = scalePow ? scalePow + offset + ch * hw : sums;
-      detail::lrnScalePowRow<Config>(sums, pr, len);
-      const Elem *__restrict xr = x + offset + ch * hw;
-      Elem *__restrict yr = y + offset + ch * hw;
-      for (int64_t l = 0; l < len; ++l)
-        yr[l] = kernelStore<Elem>(
-            lrnOutput(lrnActivate<Config>(kernelLoad(xr[l])), pr[l]));
-    }
-  });
+  detail::lrnForEachTile(
+      hw, begin, end, width, [&](int64_t image, int64_t pixel, int64_t len) {
+        const int64_t offset = image * c * hw + pixel;
+        detail::lrnSquaresOfTile<Config>(x + offset, c, hw, width, len,
+                                         squares);
+        for (int64_t ch = 0; ch < c; ++ch) {
+          detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
+                                                         width, len);
+          float *__restrict sr = sums;
+          for (int64_t l = 0; l < len; ++l)
+            sr[l] = lrnScale<Config>(sr[l]);
+          // p goes straight to its output when the backward wants it, else
+          // into SUMS in place.
+          float *__restrict pr = scalePow ? scalePow + offset + ch * hw : sums;
+          detail::lrnScalePowRow<Config>(sums, pr, len);
+          const Elem *__restrict xr = x + offset + ch * hw;
+          Elem *__restrict yr = y + offset + ch * hw;
+          for (int64_t l = 0; l < len; ++l)
+            yr[l] = kernelStore<Elem>(
+                lrnOutput(lrnActivate<Config>(kernelLoad(xr[l])), pr[l]));
+        }
+      });
 }
 
 /// Backward of the CPU twin: GX = dL/dx from the forward's input X, its saved
 /// SCALEPOW and GY = dL/dy, for the positions [begin, end) as the forward.
 template <class Config, class Elem>
 void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
-                    Elem *gx, int64_t n, int64_t c, int64_t hw,
-                    int64_t begin, int64_t end) {
+                    Elem *gx, int64_t n, int64_t c, int64_t hw, int64_t begin,
+                    int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
   if (begin >= end || c <= 0)
@@ -318,45 +324,39 @@ void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
   std::unique_ptr<float[]> buffer(new float[(2 * c + 1) * width]);
   float *squares = buffer.get(), *terms = buffer.get() + c * width;
   float *sums = buffer.get() + 2 * c * width;
-  detail::lrnForEachTile(hw, begin, end, width, [&](int64_t image,
-                                                    int64_t pixel,
-                                                    int64_t len) {
-    const int64_t offset = image * c * hw + pixel;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const Elem *__restrict xr = x + offset + ch * hw;
-      float *__restrict sq = squares + ch * width;
-      for (int64_t l = 0; l < len; ++l) {
-        float a = lrnActivate<Config>(kernelLoad(xr[l]));
-        sq[l] = a * a;
-      }
-    }
-    // Terms g_c a_c p_c / scale_c, with scale_c recomputed as the forward did.
-    for (int64_t ch = 0; ch < c; ++ch) {
-      detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
-                                                     width, len);
-      const int64_t at = offset + ch * hw;
-      const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
-      const float *__restrict pr = scalePow + at, *__restrict sr = sums;
-      float *__restrict tr = terms + ch * width;
-      for (int64_t l = 0; l < len; ++l)
-        tr[l] = lrnBackwardTerm(kernelLoad(gr[l]),
-                                lrnActivate<Config>(kernelLoad(xr[l])), pr[l],
-                                lrnScale<Config>(sr[l]));
-    }
-    // Input j collects the terms of the outputs whose window holds j: the
-    // reversed window [j - after, j + before].
-    for (int64_t ch = 0; ch < c; ++ch) {
-      detail::lrnWindowSumRow<T::kAfter, T::kBefore>(terms, sums, ch, c,
-                                                     width, len);
-      const int64_t at = offset + ch * hw;
-      const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
-      const float *__restrict pr = scalePow + at, *__restrict sr = sums;
-      Elem *__restrict gxr = gx + at;
-      for (int64_t l = 0; l < len; ++l)
-        gxr[l] = kernelStore<Elem>(lrnInputGrad<Config>(
-            kernelLoad(gr[l]) * pr[l], kernelLoad(xr[l]), sr[l]));
-    }
-  });
+  detail::lrnForEachTile(
+      hw, begin, end, width, [&](int64_t image, int64_t pixel, int64_t len) {
+        const int64_t offset = image * c * hw + pixel;
+        detail::lrnSquaresOfTile<Config>(x + offset, c, hw, width, len,
+                                         squares);
+        // Terms g_c a_c p_c / scale_c, with scale_c recomputed as the forward
+        // did.
+        for (int64_t ch = 0; ch < c; ++ch) {
+          detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
+                                                         width, len);
+          const int64_t at = offset + ch * hw;
+          const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
+          const float *__restrict pr = scalePow + at, *__restrict sr = sums;
+          float *__restrict tr = terms + ch * width;
+          for (int64_t l = 0; l < len; ++l)
+            tr[l] = lrnBackwardTerm(kernelLoad(gr[l]),
+                                    lrnActivate<Config>(kernelLoad(xr[l])),
+                                    pr[l], lrnScale<Config>(sr[l]));
+        }
+        // Input j collects the terms of the outputs whose window holds j: the
+        // reversed window [j - after, j + before].
+        for (int64_t ch = 0; ch < c; ++ch) {
+          detail::lrnWindowSumRow<T::kAfter, T::kBefore>(terms, sums, ch, c,
+                                                         width, len);
+          const int64_t at = offset + ch * hw;
+          const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
+          const float *__restrict pr = scalePow + at, *__restrict sr = sums;
+          Elem *__restrict gxr = gx + at;
+          for (int64_t l = 0; l < len; ++l)
+            gxr[l] = kernelStore<Elem>(lrnInputGrad<Config>(
+                kernelLoad(gr[l]) * pr[l], kernelLoad(xr[l]), sr[l]));
+        }
+      });
 }
 
 //===----------------------------------------------------------------------===//
@@ -457,14 +457,13 @@ void lrnBackwardNhwcCpu(const Elem *x, const float *scalePow, const Elem *gy,
 /// backward; it may be null (inference). Throws std::runtime_error if the
 /// launch fails.
 template <class Config, class Elem>
-void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n,
-                    int64_t c, int64_t hw, void *stream);
+void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n, int64_t c,
+                    int64_t hw, void *stream);
 
 /// Backward on device pointers: GX from X, the forward's SCALE and GY.
 template <class Config, class Elem>
 void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
-                     Elem *gx, int64_t n, int64_t c, int64_t hw,
-                     void *stream);
+                     Elem *gx, int64_t n, int64_t c, int64_t hw, void *stream);
 
 /// The NHWC forms of the two launchers (data [n, hw, c] in memory; SCALE
 /// too), in the same two element types.
