@@ -179,6 +179,16 @@ public:
   // --- Layers, blocks, heads, devices (Layers.cpp) ---
   void readDevices(const YAML::Node &node, ModelSpec &spec);
   void readBlocks(const YAML::Node &node);
+  /// A block's `args`, `inputs`, `layers` (ITEMNAMES: its items' names) and
+  /// `output`, into DEF; false after an error.
+  bool readBlockArgs(const Entry *a, const std::string &owner, BlockDef &def);
+  bool readBlockInputs(const Entry *in, const std::string &owner,
+                       BlockDef &def);
+  bool readBlockLayers(const Entry *l, const std::string &owner, BlockDef &def,
+                       std::vector<std::string> &itemNames);
+  bool readBlockOutput(const Entry *o, const std::string &owner,
+                       const std::vector<std::string> &itemNames,
+                       BlockDef &def);
   /// Expands the top-level `layers:`; returns the output of the last item
   /// ("" when there is none).
   std::string readLayers(const YAML::Node &node, ModelSpec &spec);
