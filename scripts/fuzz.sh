@@ -27,6 +27,10 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${RTML_FUZZ_DIR:-$root/build-fuzz}
 cxx=${CXX_FUZZ:-clang++-19}
+command -v "$cxx" >/dev/null 2>&1 || {
+  echo "error: $cxx not found: install clang-19 and libclang-rt-19-dev (apt-get install clang-19 libclang-rt-19-dev), or set CXX_FUZZ" >&2
+  exit 1
+}
 flags="-std=c++17 -g -O1 -fexceptions -frtti -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 
 build() {

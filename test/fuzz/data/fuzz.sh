@@ -17,6 +17,10 @@ root=$(cd "$(dirname "$0")/../../.." && pwd)
 out=${RTML_FUZZ_DIR:-$root/build-fuzz}
 build=${RTML_BUILD_DIR:-$root/build}
 cxx=${CXX_FUZZ:-clang++-19}
+command -v "$cxx" >/dev/null 2>&1 || {
+  echo "error: $cxx not found: install clang-19 and libclang-rt-19-dev (apt-get install clang-19 libclang-rt-19-dev), or set CXX_FUZZ" >&2
+  exit 1
+}
 action=${1:-}
 target=${2:-}
 bin=$out/$target-fuzzer
