@@ -5,6 +5,7 @@
 // caught and printed as "error: ...", so a trainer never aborts.
 //
 //===----------------------------------------------------------------------===//
+#include "HeapReuse.h"
 #include "TrainerCommandLine.h"
 #include "TrainerCommands.h"
 
@@ -45,6 +46,7 @@ int runCommand(const CompiledModel &model, CommandArgs &args) {
 } // namespace
 
 int trainerMain(int argc, char **argv, const CompiledModel &model) {
+  keepFreedMemoryForReuse();
   const ModelInfo &info = model.info();
   setProgramName(argc > 0 ? argv[0] : nullptr);
   std::string command = argc > 1 ? argv[1] : "";

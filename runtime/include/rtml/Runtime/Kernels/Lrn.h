@@ -35,6 +35,10 @@
 // scale^-beta, which it saves in float), so it is the float kernel on the
 // bf16-rounded input, rounded once at the end.
 //
+// The CPU loops are written once over CpuLanes.h's lanes (four floats in an
+// SSE register, then a scalar tail), so the ReLU select, the gradient mask
+// and the square roots are vector operations whatever the includer's flags.
+//
 // Windows are summed directly rather than with a running (add the entering,
 // subtract the leaving channel) sum: a running sum in float drifts when large
 // and small values mix, and for LRN's small windows the direct sum costs a few
@@ -45,31 +49,16 @@
 #define RTML_RUNTIME_KERNELS_LRN_H
 
 #include "rtml/Runtime/Kernels/Bf16.h"
+#include "rtml/Runtime/Kernels/CpuLanes.h"
 
 #include <cmath>
 #include <cstdint>
 #include <memory>
 
-#if defined(__SSE2__) && !defined(__CUDACC__)
-#include <emmintrin.h>
-#define RTML_LRN_SSE 1
-#else
-#define RTML_LRN_SSE 0
-#endif
-
 #if defined(__CUDACC__)
 #define RTML_HOST_DEVICE __host__ __device__
 #else
 #define RTML_HOST_DEVICE
-#endif
-
-// GCC vectorizes the CPU twin's loops only when sqrtf need not set errno and
-// selects on floats may be evaluated unconditionally; neither matters here
-// (scale > 0), and a pragma keeps the emitted kernels.cpp's flags irrelevant.
-#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#define RTML_LRN_GCC_OPTIONS 1
-#pragma GCC push_options
-#pragma GCC optimize("no-math-errno", "no-trapping-math")
 #endif
 
 /// Declares an LRN config struct (what an emitted kernels.h writes out by
@@ -103,68 +92,71 @@ template <class Config> struct LrnTraits {
   static constexpr float kGradCoef = 2.0f * Config::kBeta * kAlphaOverSize;
 };
 
+// Each element function is a template over V, a float (the CUDA kernels and
+// the CPU twin's scalar tail) or CpuLanes.h's F4 (the CPU twin's lanes).
+
 /// The LRN input: relu(x) when fused, x otherwise. NaN stays NaN.
-template <class Config> RTML_HOST_DEVICE inline float lrnActivate(float x) {
+template <class Config, class V> RTML_HOST_DEVICE inline V lrnActivate(V x) {
   if constexpr (Config::kRelu)
-    return x < 0.0f ? 0.0f : x;
+    return reluOf(x);
   else
     return x;
 }
 
 /// The gradient mask of the fused ReLU: GRAD where x > 0, else 0 (PyTorch's
-/// threshold_backward tests relu(x) > 0, which is the same set). Testing x,
-/// not relu(x), keeps the CPU loops free of nested selects, which GCC does
-/// not vectorize.
-template <class Config>
-RTML_HOST_DEVICE inline float lrnMaskGrad(float x, float grad) {
+/// threshold_backward tests relu(x) > 0, which is the same set).
+template <class Config, class V>
+RTML_HOST_DEVICE inline V lrnMaskGrad(V x, V grad) {
   if constexpr (Config::kRelu)
-    return x > 0.0f ? grad : 0.0f;
+    return whereXPositive(x, grad);
   else
     return grad;
 }
 
 /// k + alpha/size * (sum of squares over the window).
-template <class Config>
-RTML_HOST_DEVICE inline float lrnScale(float sumSquares) {
-  return Config::kK + LrnTraits<Config>::kAlphaOverSize * sumSquares;
+template <class Config, class V>
+RTML_HOST_DEVICE inline V lrnScale(V sumSquares) {
+  return V(Config::kK) + V(LrnTraits<Config>::kAlphaOverSize) * sumSquares;
 }
 
 /// scale^-beta. The common betas avoid pow (exp and log): 0.75 is the
-/// AlexNet/GoogLeNet value, and sqrt/div vectorize on the CPU where powf does
-/// not. Each is within a few ulp of powf.
-template <class Config> RTML_HOST_DEVICE inline float lrnScalePow(float scale) {
+/// AlexNet/GoogLeNet value, and sqrt/div are vector operations on the CPU
+/// where powf is not. Each is within a few ulp of powf.
+template <class Config, class V>
+RTML_HOST_DEVICE inline V lrnScalePow(V scale) {
   constexpr float beta = Config::kBeta;
   if constexpr (beta == 0.75f) {
-    float r = sqrtf(scale);
-    return 1.0f / (r * sqrtf(r));
+    V r = sqrtOf(scale);
+    return V(1.0f) / (r * sqrtOf(r));
   } else if constexpr (beta == 0.5f) {
-    return 1.0f / sqrtf(scale);
+    return V(1.0f) / sqrtOf(scale);
   } else if constexpr (beta == 1.0f) {
-    return 1.0f / scale;
+    return V(1.0f) / scale;
   } else if constexpr (beta == 0.0f) {
-    return 1.0f;
+    return V(1.0f);
   } else {
-    return powf(scale, -beta);
+    return powOf(scale, -beta);
   }
 }
 
 /// Forward output from the activated input and p = scale^-beta.
-RTML_HOST_DEVICE inline float lrnOutput(float a, float p) { return a * p; }
+template <class V> RTML_HOST_DEVICE inline V lrnOutput(V a, V p) {
+  return a * p;
+}
 
 /// The backward's per-channel term g_c a_c scale_c^-beta / scale_c, summed
 /// over the reversed window of each input channel.
-RTML_HOST_DEVICE inline float lrnBackwardTerm(float grad, float a, float p,
-                                              float scale) {
+template <class V>
+RTML_HOST_DEVICE inline V lrnBackwardTerm(V grad, V a, V p, V scale) {
   return grad * p * a / scale;
 }
 
 /// dL/dx_j from g_j p_j, x_j and the reversed window sum of the terms.
-template <class Config>
-RTML_HOST_DEVICE inline float lrnInputGrad(float gradTimesP, float x,
-                                           float termSum) {
-  float a = lrnActivate<Config>(x);
-  return lrnMaskGrad<Config>(x, gradTimesP -
-                                    LrnTraits<Config>::kGradCoef * a * termSum);
+template <class Config, class V>
+RTML_HOST_DEVICE inline V lrnInputGrad(V gradTimesP, V x, V termSum) {
+  V a = lrnActivate<Config>(x);
+  return lrnMaskGrad<Config>(x, gradTimesP - V(LrnTraits<Config>::kGradCoef) *
+                                                 a * termSum);
 }
 
 //===----------------------------------------------------------------------===//
@@ -213,30 +205,6 @@ inline void lrnWindowSumRow(const float *__restrict rows, float *__restrict out,
   }
 }
 
-/// OUT[l] = lrnScalePow(SCALE[l]) (OUT may be SCALE). GCC does not vectorize
-/// sqrtf unless errno is off for the whole translation unit (a pragma comes
-/// too late for <cmath>'s declarations), so the sqrt forms are written out in
-/// SSE here: the same operations in the same order, correctly rounded sqrt
-/// and division as the scalar function, hence the same bits.
-template <class Config>
-inline void lrnScalePowRow(const float *scale, float *out, int64_t len) {
-  int64_t l = 0;
-#if RTML_LRN_SSE
-  constexpr float beta = Config::kBeta;
-  if constexpr (beta == 0.75f || beta == 0.5f) {
-    const __m128 one = _mm_set1_ps(1.0f);
-    for (; l + 4 <= len; l += 4) {
-      __m128 r = _mm_sqrt_ps(_mm_loadu_ps(scale + l));
-      if constexpr (beta == 0.75f)
-        r = _mm_mul_ps(r, _mm_sqrt_ps(r));
-      _mm_storeu_ps(out + l, _mm_div_ps(one, r));
-    }
-  }
-#endif
-  for (; l < len; ++l)
-    out[l] = lrnScalePow<Config>(scale[l]);
-}
-
 /// Calls FN(image, firstPixel, length) for each run of at most WIDTH pixels
 /// of one image in the flat (image, pixel) range [begin, end).
 template <class Fn>
@@ -260,12 +228,13 @@ template <class Config, class Elem>
 void lrnSquaresOfTile(const Elem *x, int64_t c, int64_t hw, int64_t width,
                       int64_t len, float *squares) {
   for (int64_t ch = 0; ch < c; ++ch) {
-    const Elem *__restrict xr = x + ch * hw;
-    float *__restrict sq = squares + ch * width;
-    for (int64_t l = 0; l < len; ++l) {
-      float a = lrnActivate<Config>(kernelLoad(xr[l]));
-      sq[l] = a * a;
-    }
+    const Elem *xr = x + ch * hw;
+    float *sq = squares + ch * width;
+    forEachLane(len, [&](auto lanes, int64_t l) {
+      using L = decltype(lanes);
+      auto a = lrnActivate<Config>(L::load(xr + l));
+      L::store(sq + l, a * a);
+    });
   }
 }
 
@@ -294,18 +263,18 @@ void lrnForwardCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
         for (int64_t ch = 0; ch < c; ++ch) {
           detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
                                                          width, len);
-          float *__restrict sr = sums;
-          for (int64_t l = 0; l < len; ++l)
-            sr[l] = lrnScale<Config>(sr[l]);
-          // p goes straight to its output when the backward wants it, else
-          // into SUMS in place.
-          float *__restrict pr = scalePow ? scalePow + offset + ch * hw : sums;
-          detail::lrnScalePowRow<Config>(sums, pr, len);
-          const Elem *__restrict xr = x + offset + ch * hw;
-          Elem *__restrict yr = y + offset + ch * hw;
-          for (int64_t l = 0; l < len; ++l)
-            yr[l] = kernelStore<Elem>(
-                lrnOutput(lrnActivate<Config>(kernelLoad(xr[l])), pr[l]));
+          const int64_t at = offset + ch * hw;
+          const Elem *xr = x + at;
+          Elem *yr = y + at;
+          float *pr = scalePow ? scalePow + at : nullptr;
+          forEachLane(len, [&](auto lanes, int64_t l) {
+            using L = decltype(lanes);
+            auto p = lrnScalePow<Config>(lrnScale<Config>(L::load(sums + l)));
+            if (pr)
+              L::store(pr + l, p);
+            L::store(yr + l,
+                     lrnOutput(lrnActivate<Config>(L::load(xr + l)), p));
+          });
         }
       });
 }
@@ -335,13 +304,16 @@ void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
           detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
                                                          width, len);
           const int64_t at = offset + ch * hw;
-          const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
-          const float *__restrict pr = scalePow + at, *__restrict sr = sums;
-          float *__restrict tr = terms + ch * width;
-          for (int64_t l = 0; l < len; ++l)
-            tr[l] = lrnBackwardTerm(kernelLoad(gr[l]),
-                                    lrnActivate<Config>(kernelLoad(xr[l])),
-                                    pr[l], lrnScale<Config>(sr[l]));
+          const Elem *xr = x + at, *gr = gy + at;
+          const float *pr = scalePow + at;
+          float *tr = terms + ch * width;
+          forEachLane(len, [&](auto lanes, int64_t l) {
+            using L = decltype(lanes);
+            L::store(tr + l,
+                     lrnBackwardTerm(
+                         L::load(gr + l), lrnActivate<Config>(L::load(xr + l)),
+                         L::load(pr + l), lrnScale<Config>(L::load(sums + l))));
+          });
         }
         // Input j collects the terms of the outputs whose window holds j: the
         // reversed window [j - after, j + before].
@@ -349,12 +321,15 @@ void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
           detail::lrnWindowSumRow<T::kAfter, T::kBefore>(terms, sums, ch, c,
                                                          width, len);
           const int64_t at = offset + ch * hw;
-          const Elem *__restrict xr = x + at, *__restrict gr = gy + at;
-          const float *__restrict pr = scalePow + at, *__restrict sr = sums;
-          Elem *__restrict gxr = gx + at;
-          for (int64_t l = 0; l < len; ++l)
-            gxr[l] = kernelStore<Elem>(lrnInputGrad<Config>(
-                kernelLoad(gr[l]) * pr[l], kernelLoad(xr[l]), sr[l]));
+          const Elem *xr = x + at, *gr = gy + at;
+          const float *pr = scalePow + at;
+          Elem *gxr = gx + at;
+          forEachLane(len, [&](auto lanes, int64_t l) {
+            using L = decltype(lanes);
+            L::store(gxr + l,
+                     lrnInputGrad<Config>(L::load(gr + l) * L::load(pr + l),
+                                          L::load(xr + l), L::load(sums + l)));
+          });
         }
       });
 }
@@ -476,10 +451,5 @@ void lrnBackwardNhwcCuda(const Elem *x, const float *scale, const Elem *gy,
                          void *stream);
 
 } // namespace rtml::kernels
-
-#ifdef RTML_LRN_GCC_OPTIONS
-#pragma GCC pop_options
-#undef RTML_LRN_GCC_OPTIONS
-#endif
 
 #endif // RTML_RUNTIME_KERNELS_LRN_H

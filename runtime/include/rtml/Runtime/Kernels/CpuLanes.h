@@ -1,0 +1,152 @@
+//===- CpuLanes.h - One loop body for SIMD lanes and the scalar tail ------===//
+//
+// The CPU twins' element loops, written once and run four lanes at a time
+// (SSE) with a scalar tail:
+//
+//   forEachLane(len, [&](auto lanes, int64_t l) {
+//     using L = decltype(lanes);
+//     auto x = L::load(in + l);                 // float, or F4 (4 lanes)
+//     L::store(out + l, reluOf(x) * scale);     // float or Bf16 memory
+//   });
+//
+// Why not leave it to the auto-vectorizer: GCC keeps the ReLU's select and
+// the gradient mask scalar unless the whole translation unit is built with
+// -fno-trapping-math (a pragma or attribute also stops the inlining of
+// everything declared outside it), and sqrtf scalar unless errno is off.
+// The lanes run the same IEEE operations in the same order as the scalar
+// code (no contraction into FMA: these are intrinsics), so a lane and the
+// scalar tail, and the CUDA kernels that call the same element functions,
+// give the same bits.
+//
+// This header is torch-free and host-only; nvcc never sees F4 (the element
+// functions are templates that the CUDA kernels instantiate on float).
+//
+//===----------------------------------------------------------------------===//
+#ifndef RTML_RUNTIME_KERNELS_CPULANES_H
+#define RTML_RUNTIME_KERNELS_CPULANES_H
+
+#include "rtml/Runtime/Kernels/Bf16.h"
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__SSE2__) && !defined(__CUDACC__)
+#include <emmintrin.h>
+#define RTML_CPU_LANES_SSE 1
+#else
+#define RTML_CPU_LANES_SSE 0
+#endif
+
+#if defined(__CUDACC__)
+#define RTML_LANES_HOST_DEVICE __host__ __device__
+#else
+#define RTML_LANES_HOST_DEVICE
+#endif
+
+namespace rtml::kernels {
+
+//===----------------------------------------------------------------------===//
+// The operations element functions use beyond + - * /, for float (host and
+// device) and for F4
+//===----------------------------------------------------------------------===//
+
+/// relu(x) = x < 0 ? 0 : x; NaN stays NaN, -0 stays -0 (PyTorch's relu).
+RTML_LANES_HOST_DEVICE inline float reluOf(float x) {
+  return x < 0.0f ? 0.0f : x;
+}
+
+/// V where X > 0, else +0 (the gradient mask of a ReLU; NaN X gives 0).
+RTML_LANES_HOST_DEVICE inline float whereXPositive(float x, float v) {
+  return x > 0.0f ? v : 0.0f;
+}
+
+RTML_LANES_HOST_DEVICE inline float sqrtOf(float x) { return sqrtf(x); }
+
+RTML_LANES_HOST_DEVICE inline float powOf(float x, float e) {
+  return powf(x, e);
+}
+
+#if RTML_CPU_LANES_SSE
+/// Four floats in one SSE register. It converts from a float (broadcast), so
+/// an element function's constants combine with it as with a float.
+struct F4 {
+  __m128 v;
+  F4(__m128 value) : v(value) {}
+  F4(float value) : v(_mm_set1_ps(value)) {}
+};
+
+inline F4 operator+(F4 a, F4 b) { return _mm_add_ps(a.v, b.v); }
+inline F4 operator-(F4 a, F4 b) { return _mm_sub_ps(a.v, b.v); }
+inline F4 operator*(F4 a, F4 b) { return _mm_mul_ps(a.v, b.v); }
+inline F4 operator/(F4 a, F4 b) { return _mm_div_ps(a.v, b.v); }
+
+/// MAXPS returns its second operand unless the first is greater: x for NaN
+/// and for -0, 0 for x < 0, as reluOf(float).
+inline F4 reluOf(F4 x) { return _mm_max_ps(_mm_setzero_ps(), x.v); }
+
+inline F4 whereXPositive(F4 x, F4 v) {
+  return _mm_and_ps(_mm_cmpgt_ps(x.v, _mm_setzero_ps()), v.v);
+}
+
+inline F4 sqrtOf(F4 x) { return _mm_sqrt_ps(x.v); }
+
+/// powf lane by lane (there is no vector pow to match it bit for bit).
+inline F4 powOf(F4 x, float e) {
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, x.v);
+  for (float &lane : lanes)
+    lane = powf(lane, e);
+  return _mm_load_ps(lanes);
+}
+#endif
+
+//===----------------------------------------------------------------------===//
+// Loads, stores and the loop
+//===----------------------------------------------------------------------===//
+
+/// One element at a time: the scalar tail, and the whole loop without SSE.
+struct ScalarLanes {
+  static constexpr int kWidth = 1;
+  static float load(const float *p) { return *p; }
+  static float load(const Bf16 *p) { return kernelLoad(*p); }
+  static void store(float *p, float v) { *p = v; }
+  static void store(Bf16 *p, float v) { *p = kernelStore<Bf16>(v); }
+};
+
+#if RTML_CPU_LANES_SSE
+/// Four elements at a time; bf16 is widened and rounded lane by lane, by
+/// the scalar conversions.
+struct SseLanes {
+  static constexpr int kWidth = 4;
+  static F4 load(const float *p) { return _mm_loadu_ps(p); }
+  static F4 load(const Bf16 *p) {
+    alignas(16) float lanes[4];
+    for (int i = 0; i < 4; ++i)
+      lanes[i] = kernelLoad(p[i]);
+    return _mm_load_ps(lanes);
+  }
+  static void store(float *p, F4 v) { _mm_storeu_ps(p, v.v); }
+  static void store(Bf16 *p, F4 v) {
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, v.v);
+    for (int i = 0; i < 4; ++i)
+      p[i] = kernelStore<Bf16>(lanes[i]);
+  }
+};
+#endif
+
+/// Calls BODY(lanes, l) for l = 0, 4, 8, ... with SseLanes while four
+/// elements remain, then for each remaining l with ScalarLanes.
+template <class Body> inline void forEachLane(int64_t len, Body &&body) {
+  int64_t l = 0;
+#if RTML_CPU_LANES_SSE
+  for (; l + SseLanes::kWidth <= len; l += SseLanes::kWidth)
+    body(SseLanes{}, l);
+#endif
+  for (; l < len; ++l)
+    body(ScalarLanes{}, l);
+}
+
+} // namespace rtml::kernels
+
+#endif // RTML_RUNTIME_KERNELS_CPULANES_H
