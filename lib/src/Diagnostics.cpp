@@ -1,5 +1,6 @@
 //===- Diagnostics.cpp ----------------------------------------------------===//
 #include "rtml/Support/Diagnostics.h"
+#include "rtml/Support/EnumNames.h"
 
 #include <algorithm>
 #include <sstream>
@@ -56,15 +57,9 @@ bool DiagnosticEngine::sourceLine(const std::string &file, int line,
 }
 
 static const char *severityName(Severity s) {
-  switch (s) {
-  case Severity::Error:
-    return "error";
-  case Severity::Warning:
-    return "warning";
-  case Severity::Note:
-    return "note";
-  }
-  return "error";
+  static constexpr const char *kNames[] = {"error", "warning", "note"};
+  static_assert(std::size(kNames) == size_t(Severity::Note) + 1);
+  return enumName(kNames, s, "error");
 }
 
 void DiagnosticEngine::print(std::ostream &os, const Diagnostic &diag) const {

@@ -1,5 +1,6 @@
 //===- TrainSettings.cpp - The settings table and its rules ---------------===//
 #include "rtml/Support/TrainSettings.h"
+#include "rtml/Support/EnumNames.h"
 
 #include <cstring>
 #include <sstream>
@@ -151,15 +152,9 @@ bool satisfies(Constraint c, double value) {
 }
 
 const char *describe(Constraint c) {
-  switch (c) {
-  case Constraint::None:
-    return "";
-  case Constraint::Positive:
-    return "positive";
-  case Constraint::NonNegative:
-    return "non-negative";
-  }
-  return "";
+  static constexpr const char *kNames[] = {"", "positive", "non-negative"};
+  static_assert(std::size(kNames) == size_t(Constraint::NonNegative) + 1);
+  return enumName(kNames, c, "");
 }
 
 std::string format(const SettingInfo &info, const Value &v) {

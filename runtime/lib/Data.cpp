@@ -4,6 +4,7 @@
 #include "rtml/Runtime/Idx.h"
 #include "rtml/Runtime/Serialization.h"
 
+#include "rtml/Support/EnumNames.h"
 #include "rtml/Support/Shapes.h"
 
 #include <ATen/ATen.h>
@@ -49,17 +50,11 @@ at::Tensor byteTensor(std::vector<uint8_t> bytes,
 } // namespace
 
 const char *formatName(DataFormat format) {
-  switch (format) {
-  case DataFormat::CifarBinary:
-    return "CIFAR-10 binary";
-  case DataFormat::CifarPython:
-    return "CIFAR-10 Python";
-  case DataFormat::Idx:
-    return "IDX (MNIST, Fashion-MNIST)";
-  case DataFormat::ImageFolder:
-    return "ImageFolder (train/<class>/*.jpg|png)";
-  }
-  return "unknown";
+  static constexpr const char *kNames[] = {
+      "CIFAR-10 binary", "CIFAR-10 Python", "IDX (MNIST, Fashion-MNIST)",
+      "ImageFolder (train/<class>/*.jpg|png)"};
+  static_assert(std::size(kNames) == size_t(DataFormat::ImageFolder) + 1);
+  return enumName(kNames, format, "unknown");
 }
 
 DataLocation locateData(const std::string &dir) {

@@ -9,6 +9,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "PickleReader.h"
+#include "TorchStorageTypes.h"
+
+#include "rtml/Support/EnumNames.h"
 
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
@@ -22,58 +25,20 @@
 namespace rtml {
 
 const char *pickleKindName(PickleKind kind) {
-  switch (kind) {
-  case PickleKind::None:
-    return "None";
-  case PickleKind::Bool:
-    return "bool";
-  case PickleKind::Int:
-    return "int";
-  case PickleKind::Float:
-    return "float";
-  case PickleKind::String:
-    return "str";
-  case PickleKind::Bytes:
-    return "bytes";
-  case PickleKind::Tuple:
-    return "tuple";
-  case PickleKind::List:
-    return "list";
-  case PickleKind::Dict:
-    return "dict";
-  case PickleKind::Global:
-    return "global";
-  case PickleKind::Storage:
-    return "storage";
-  case PickleKind::Tensor:
-    return "tensor";
-  case PickleKind::Object:
-    return "object";
-  }
-  return "?";
+  static constexpr const char *kNames[] = {
+      "None", "bool", "int",    "float",   "str",    "bytes", "tuple",
+      "list", "dict", "global", "storage", "tensor", "object"};
+  static_assert(std::size(kNames) == size_t(PickleKind::Object) + 1);
+  return enumName(kNames, kind);
 }
 
 namespace {
 
 at::ScalarType storageDtype(const std::string &global) {
-  static const std::map<std::string, at::ScalarType> types = {
-      {"torch.FloatStorage", at::kFloat},
-      {"torch.DoubleStorage", at::kDouble},
-      {"torch.HalfStorage", at::kHalf},
-      {"torch.BFloat16Storage", at::kBFloat16},
-      {"torch.LongStorage", at::kLong},
-      {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},
-      {"torch.CharStorage", at::kChar},
-      {"torch.ByteStorage", at::kByte},
-      {"torch.BoolStorage", at::kBool},
-      {"torch.UntypedStorage", at::kByte},
-      {"torch.storage.UntypedStorage", at::kByte},
-  };
-  auto it = types.find(global);
-  if (it == types.end())
-    throw std::runtime_error("unsupported storage type " + global);
-  return it->second;
+  for (const detail::TorchStorageType &type : detail::kTorchStorageTypes)
+    if (global == std::string(type.module) + "." + type.name)
+      return type.dtype;
+  throw std::runtime_error("unsupported storage type " + global);
 }
 
 //===----------------------------------------------------------------------===//

@@ -2,6 +2,7 @@
 #include "StepGraph.h"
 
 #include "Evaluation.h"
+#include "rtml/Support/EnumNames.h"
 
 #include <c10/util/Exception.h>
 
@@ -28,15 +29,9 @@ StepMode stepMode(const StepConditions &c) {
 }
 
 const char *stepModeName(StepMode mode) {
-  switch (mode) {
-  case StepMode::Eager:
-    return "eager";
-  case StepMode::Capture:
-    return "capture";
-  case StepMode::Replay:
-    return "replay";
-  }
-  return "?";
+  static constexpr const char *kNames[] = {"eager", "capture", "replay"};
+  static_assert(std::size(kNames) == size_t(StepMode::Replay) + 1);
+  return enumName(kNames, mode);
 }
 
 #ifdef RTML_WITH_CUDA

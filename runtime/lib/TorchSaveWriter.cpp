@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Serialization.h"
 
+#include "TorchStorageTypes.h"
+
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 
@@ -46,7 +48,7 @@ public:
     global("torch._utils", "_rebuild_tensor_v2");
     pickle += "(("; // MARK (args), MARK (persistent id)
     string("storage");
-    global("torch", storageClass(t.scalar_type()));
+    storageGlobal(t.scalar_type());
     string(storageKey);
     string("cpu");
     integer(t.numel());
@@ -93,32 +95,13 @@ private:
   std::string pickle;
   int64_t storageCount = 0;
 
-  static std::string storageClass(at::ScalarType type) {
-    switch (type) {
-    case at::kFloat:
-      return "FloatStorage";
-    case at::kDouble:
-      return "DoubleStorage";
-    case at::kHalf:
-      return "HalfStorage";
-    case at::kBFloat16:
-      return "BFloat16Storage";
-    case at::kLong:
-      return "LongStorage";
-    case at::kInt:
-      return "IntStorage";
-    case at::kShort:
-      return "ShortStorage";
-    case at::kChar:
-      return "CharStorage";
-    case at::kByte:
-      return "ByteStorage";
-    case at::kBool:
-      return "BoolStorage";
-    default:
-      throw std::runtime_error(std::string("cannot save tensors of type ") +
-                               c10::toString(type));
-    }
+  /// The storage global torch.save names a tensor of TYPE by.
+  void storageGlobal(at::ScalarType type) {
+    for (const detail::TorchStorageType &storage : detail::kTorchStorageTypes)
+      if (storage.dtype == type)
+        return global(storage.module, storage.name);
+    throw std::runtime_error(std::string("cannot save tensors of type ") +
+                             c10::toString(type));
   }
   void global(const std::string &module, const std::string &name) {
     pickle += 'c';

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "OpSchema.h"
 
+#include "rtml/Support/EnumNames.h"
+
 namespace rtml::spec {
 
 namespace {
@@ -50,19 +52,11 @@ std::vector<std::string> opNames() {
 }
 
 const char *describeType(FieldType type) {
-  switch (type) {
-  case FieldType::Int:
-    return "an integer";
-  case FieldType::Float:
-    return "a number";
-  case FieldType::Bool:
-    return "true or false";
-  case FieldType::Pair:
-    return "an integer or a pair of integers";
-  case FieldType::String:
-    return "a string";
-  }
-  return "a value";
+  static constexpr const char *kNames[] = {
+      "an integer", "a number", "true or false",
+      "an integer or a pair of integers", "a string"};
+  static_assert(std::size(kNames) == size_t(FieldType::String) + 1);
+  return enumName(kNames, type, "a value");
 }
 
 } // namespace rtml::spec

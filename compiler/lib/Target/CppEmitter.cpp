@@ -9,6 +9,7 @@
 #include "rtml/Dialect/PrecisionAttr.h"
 #include "rtml/Dialect/RtmlOps.h"
 #include "rtml/Dialect/SettingsAttr.h"
+#include "rtml/Support/EnumNames.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -89,15 +90,11 @@ static std::string cppDoubles(ArrayRef<double> values) {
 }
 
 static const char *cppParamInit(ParamInit init) {
-  switch (init) {
-  case ParamInit::FanInUniform:
-    return "rtml::ParamInit::FanInUniform";
-  case ParamInit::Zeros:
-    return "rtml::ParamInit::Zeros";
-  case ParamInit::Ones:
-    return "rtml::ParamInit::Ones";
-  }
-  return "rtml::ParamInit::FanInUniform";
+  static constexpr const char *kNames[] = {"rtml::ParamInit::FanInUniform",
+                                           "rtml::ParamInit::Zeros",
+                                           "rtml::ParamInit::Ones"};
+  static_assert(std::size(kNames) == size_t(ParamInit::Ones) + 1);
+  return enumName(kNames, init, kNames[0]);
 }
 
 static FailureOr<func::FuncOp> forwardFunction(ModuleOp module) {
