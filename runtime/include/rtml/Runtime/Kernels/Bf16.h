@@ -17,14 +17,10 @@
 #ifndef RTML_RUNTIME_KERNELS_BF16_H
 #define RTML_RUNTIME_KERNELS_BF16_H
 
+#include "rtml/Runtime/Kernels/HostDevice.h"
+
 #include <cstdint>
 #include <cstring>
-
-#if defined(__CUDACC__)
-#define RTML_BF16_HOST_DEVICE __host__ __device__
-#else
-#define RTML_BF16_HOST_DEVICE
-#endif
 
 namespace rtml::kernels {
 
@@ -34,7 +30,7 @@ struct Bf16 {
 };
 static_assert(sizeof(Bf16) == 2, "bf16 is two bytes");
 
-RTML_BF16_HOST_DEVICE inline uint32_t bf16FloatBits(float v) {
+RTML_HOST_DEVICE inline uint32_t bf16FloatBits(float v) {
 #if defined(__CUDA_ARCH__)
   return __float_as_uint(v);
 #else
@@ -44,7 +40,7 @@ RTML_BF16_HOST_DEVICE inline uint32_t bf16FloatBits(float v) {
 #endif
 }
 
-RTML_BF16_HOST_DEVICE inline float bf16BitsFloat(uint32_t u) {
+RTML_HOST_DEVICE inline float bf16BitsFloat(uint32_t u) {
 #if defined(__CUDA_ARCH__)
   return __uint_as_float(u);
 #else
@@ -54,17 +50,17 @@ RTML_BF16_HOST_DEVICE inline float bf16BitsFloat(uint32_t u) {
 #endif
 }
 
-RTML_BF16_HOST_DEVICE inline float kernelLoad(float v) { return v; }
-RTML_BF16_HOST_DEVICE inline float kernelLoad(Bf16 v) {
+RTML_HOST_DEVICE inline float kernelLoad(float v) { return v; }
+RTML_HOST_DEVICE inline float kernelLoad(Bf16 v) {
   return bf16BitsFloat(static_cast<uint32_t>(v.bits) << 16);
 }
 
 /// V as an Elem (float or Bf16).
-template <class Elem> RTML_BF16_HOST_DEVICE inline Elem kernelStore(float v);
-template <> RTML_BF16_HOST_DEVICE inline float kernelStore<float>(float v) {
+template <class Elem> RTML_HOST_DEVICE inline Elem kernelStore(float v);
+template <> RTML_HOST_DEVICE inline float kernelStore<float>(float v) {
   return v;
 }
-template <> RTML_BF16_HOST_DEVICE inline Bf16 kernelStore<Bf16>(float v) {
+template <> RTML_HOST_DEVICE inline Bf16 kernelStore<Bf16>(float v) {
   uint32_t u = bf16FloatBits(v);
   if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: c10's canonical one
     return Bf16{0x7fc0u};

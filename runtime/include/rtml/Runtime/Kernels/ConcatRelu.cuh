@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(kConcatReluThreads)
   auto activate = [&](float v) {
     return mean
                ? concatBnReluActivate(v, __ldg(mean), __ldg(scale), __ldg(beta))
-               : concatReluActivate(v);
+               : reluOf(v);
   };
   if constexpr (kVec == 4 && kNhwc) {
     // Every C_i % 4 == 0: 4 consecutive channels of one input and pixel.
@@ -173,7 +173,7 @@ __global__ void __launch_bounds__(kConcatReluThreads)
     auto activateAt = [&](float value, int k) {
       return mean ? concatBnReluActivate(value, __ldg(mean + k),
                                          __ldg(scale + k), __ldg(beta + k))
-                  : concatReluActivate(value);
+                  : reluOf(value);
     };
     v.x = activateAt(v.x, 0);
     v.y = activateAt(v.y, 1);
@@ -214,13 +214,13 @@ __global__ void __launch_bounds__(kConcatReluThreads)
     const float4 g = __ldg(reinterpret_cast<const float4 *>(gradOutput + outAt));
     const float4 y = __ldg(reinterpret_cast<const float4 *>(output + outAt));
     float4 r;
-    r.x = concatReluMaskGrad(y.x, g.x);
-    r.y = concatReluMaskGrad(y.y, g.y);
-    r.z = concatReluMaskGrad(y.z, g.z);
-    r.w = concatReluMaskGrad(y.w, g.w);
+    r.x = zeroWhereNonPositive(y.x, g.x);
+    r.y = zeroWhereNonPositive(y.y, g.y);
+    r.z = zeroWhereNonPositive(y.z, g.z);
+    r.w = zeroWhereNonPositive(y.w, g.w);
     *reinterpret_cast<float4 *>(gx + inAt) = r;
   } else {
-    gx[inAt] = kernelStore<Elem>(concatReluMaskGrad(
+    gx[inAt] = kernelStore<Elem>(zeroWhereNonPositive(
         kernelLdg(output + outAt), kernelLdg(gradOutput + outAt)));
   }
 }

@@ -62,15 +62,10 @@
 #define RTML_RUNTIME_KERNELS_CONCATRELU_H
 
 #include "rtml/Runtime/Kernels/Bf16.h"
+#include "rtml/Runtime/Kernels/CpuLanes.h"
 
 #include <cstdint>
 #include <type_traits>
-
-#if defined(__CUDACC__)
-#define RTML_CONCAT_RELU_HOST_DEVICE __host__ __device__
-#else
-#define RTML_CONCAT_RELU_HOST_DEVICE
-#endif
 
 namespace rtml::kernels {
 
@@ -78,32 +73,25 @@ namespace rtml::kernels {
 // Element functions, shared by the CPU twin and the CUDA kernels
 //===----------------------------------------------------------------------===//
 
-/// relu(x); NaN stays NaN (as at::relu).
-RTML_CONCAT_RELU_HOST_DEVICE inline float concatReluActivate(float x) {
-  return x < 0.0f ? 0.0f : x;
-}
-
-/// The ReLU's gradient from its output Y: GRAD where y > 0, else 0 (as
-/// threshold_backward(grad, y, 0): a NaN output passes the gradient).
-RTML_CONCAT_RELU_HOST_DEVICE inline float concatReluMaskGrad(float y,
-                                                             float grad) {
-  return y <= 0.0f ? 0.0f : grad;
-}
+// Templates over V, a float (the CUDA kernels, the CPU twin's scalar tail)
+// or CpuLanes.h's F4 (the CPU twin's lanes). The plain ReLU is CpuLanes.h's
+// reluOf (NaN stays NaN, as at::relu); its gradient from the output Y is
+// zeroWhereNonPositive(y, grad) (threshold_backward(grad, y, 0)).
 
 /// relu(batch_norm(x)) of one element of a channel with MEAN, SCALE (gamma *
 /// invstd) and BETA.
-RTML_CONCAT_RELU_HOST_DEVICE inline float
-concatBnReluActivate(float x, float mean, float scale, float beta) {
-  return concatReluActivate((x - mean) * scale + beta);
+template <class V>
+RTML_HOST_DEVICE inline V concatBnReluActivate(V x, V mean, V scale, V beta) {
+  return reluOf((x - mean) * scale + beta);
 }
 
 /// The batch norm's input gradient of one element from DZ, its gradient
 /// after the ReLU mask: SCALE * (dz - MEANDZ - (x - MEAN) * XHATCOEF), with
 /// MEANDZ = mean(dz) and XHATCOEF = invstd * mean(dz * xhat) over the
 /// channel (both 0 in evaluation).
-RTML_CONCAT_RELU_HOST_DEVICE inline float
-concatBnReluInputGrad(float dz, float x, float mean, float scale, float meanDz,
-                      float xhatCoef) {
+template <class V>
+RTML_HOST_DEVICE inline V concatBnReluInputGrad(V dz, V x, V mean, V scale,
+                                                V meanDz, V xhatCoef) {
   return scale * (dz - meanDz - (x - mean) * xhatCoef);
 }
 
@@ -249,11 +237,10 @@ void concatReluForwardCpu(
   if (begin >= end || hw <= 0)
     return;
   detail::concatReluForEachRun<Config>(
-      begin, end, [&](int input, int64_t image, int64_t first,
-                      int64_t count) {
-        const Elem *__restrict x =
+      begin, end, [&](int input, int64_t image, int64_t first, int64_t count) {
+        const Elem *x =
             inputs[input] + (image * layout.channels[input] + first) * hw;
-        Elem *__restrict y =
+        Elem *y =
             output +
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
         if (norms && norms->mean[input]) {
@@ -261,14 +248,18 @@ void concatReluForwardCpu(
                       *scale = norms->scale[input] + first,
                       *beta = norms->beta[input] + first;
           for (int64_t c = 0; c < count; ++c, x += hw, y += hw)
-            for (int64_t l = 0; l < hw; ++l)
-              y[l] = kernelStore<Elem>(concatBnReluActivate(
-                  kernelLoad(x[l]), mean[c], scale[c], beta[c]));
+            forEachLane(hw, [&](auto lanes, int64_t l) {
+              using L = decltype(lanes);
+              using V = decltype(L::load(x));
+              L::store(y + l, concatBnReluActivate(L::load(x + l), V(mean[c]),
+                                                   V(scale[c]), V(beta[c])));
+            });
           return;
         }
-        const int64_t len = count * hw;
-        for (int64_t l = 0; l < len; ++l)
-          y[l] = kernelStore<Elem>(concatReluActivate(kernelLoad(x[l])));
+        forEachLane(count * hw, [&](auto lanes, int64_t l) {
+          using L = decltype(lanes);
+          L::store(y + l, reluOf(L::load(x + l)));
+        });
       });
 }
 
@@ -286,19 +277,19 @@ void concatReluBackwardCpu(const Elem *gradOutput, const Elem *output,
   if (begin >= end || hw <= 0)
     return;
   detail::concatReluForEachRun<Config>(
-      begin, end, [&](int input, int64_t image, int64_t first,
-                      int64_t count) {
+      begin, end, [&](int input, int64_t image, int64_t first, int64_t count) {
         if (!gradInputs[input])
           return;
         const int64_t at =
             (image * T::kTotalChannels + layout.offsets[input] + first) * hw;
-        const Elem *__restrict g = gradOutput + at, *__restrict y = output + at;
-        Elem *__restrict gx =
+        const Elem *g = gradOutput + at, *y = output + at;
+        Elem *gx =
             gradInputs[input] + (image * layout.channels[input] + first) * hw;
-        const int64_t len = count * hw;
-        for (int64_t l = 0; l < len; ++l)
-          gx[l] = kernelStore<Elem>(
-              concatReluMaskGrad(kernelLoad(y[l]), kernelLoad(g[l])));
+        forEachLane(count * hw, [&](auto lanes, int64_t l) {
+          using L = decltype(lanes);
+          L::store(gx + l,
+                   zeroWhereNonPositive(L::load(y + l), L::load(g + l)));
+        });
       });
 }
 
@@ -315,12 +306,15 @@ inline void concatBnReluInputGradCpu(Elem *grad, const Elem *x,
                                      int64_t begin, int64_t end) {
   for (int64_t row = begin; row < end; ++row) {
     const int64_t c = row % channels;
-    Elem *__restrict g = grad + row * hw;
-    const Elem *__restrict xr = x + row * hw;
-    for (int64_t l = 0; l < hw; ++l)
-      g[l] = kernelStore<Elem>(
-          concatBnReluInputGrad(kernelLoad(g[l]), kernelLoad(xr[l]), mean[c],
-                                scale[c], meanDz[c], xhatCoef[c]));
+    Elem *g = grad + row * hw;
+    const Elem *xr = x + row * hw;
+    forEachLane(hw, [&](auto lanes, int64_t l) {
+      using L = decltype(lanes);
+      using V = decltype(L::load(xr));
+      L::store(g + l, concatBnReluInputGrad(L::load(g + l), L::load(xr + l),
+                                            V(mean[c]), V(scale[c]),
+                                            V(meanDz[c]), V(xhatCoef[c])));
+    });
   }
 }
 
@@ -350,19 +344,23 @@ void concatReluForwardNhwcCpu(
   for (int64_t pos = begin; pos < end; ++pos) {
     for (int input = 0; input < T::kInputs; ++input) {
       const int64_t channels = layout.channels[input];
-      const Elem *__restrict x = inputs[input] + pos * channels;
-      Elem *__restrict y =
-          output + pos * T::kTotalChannels + layout.offsets[input];
+      const Elem *x = inputs[input] + pos * channels;
+      Elem *y = output + pos * T::kTotalChannels + layout.offsets[input];
       if (norms && norms->mean[input]) {
         const float *mean = norms->mean[input], *scale = norms->scale[input],
                     *beta = norms->beta[input];
-        for (int64_t c = 0; c < channels; ++c)
-          y[c] = kernelStore<Elem>(concatBnReluActivate(
-              kernelLoad(x[c]), mean[c], scale[c], beta[c]));
+        forEachLane(channels, [&](auto lanes, int64_t c) {
+          using L = decltype(lanes);
+          L::store(y + c,
+                   concatBnReluActivate(L::load(x + c), L::load(mean + c),
+                                        L::load(scale + c), L::load(beta + c)));
+        });
         continue;
       }
-      for (int64_t c = 0; c < channels; ++c)
-        y[c] = kernelStore<Elem>(concatReluActivate(kernelLoad(x[c])));
+      forEachLane(channels, [&](auto lanes, int64_t c) {
+        using L = decltype(lanes);
+        L::store(y + c, reluOf(L::load(x + c)));
+      });
     }
   }
 }
@@ -383,11 +381,12 @@ void concatReluBackwardNhwcCpu(const Elem *gradOutput, const Elem *output,
         continue;
       const int64_t channels = layout.channels[input];
       const int64_t at = pos * T::kTotalChannels + layout.offsets[input];
-      const Elem *__restrict g = gradOutput + at, *__restrict y = output + at;
-      Elem *__restrict gx = gradInputs[input] + pos * channels;
-      for (int64_t c = 0; c < channels; ++c)
-        gx[c] = kernelStore<Elem>(
-            concatReluMaskGrad(kernelLoad(y[c]), kernelLoad(g[c])));
+      const Elem *g = gradOutput + at, *y = output + at;
+      Elem *gx = gradInputs[input] + pos * channels;
+      forEachLane(channels, [&](auto lanes, int64_t c) {
+        using L = decltype(lanes);
+        L::store(gx + c, zeroWhereNonPositive(L::load(y + c), L::load(g + c)));
+      });
     }
   }
 }
@@ -396,19 +395,21 @@ void concatReluBackwardNhwcCpu(const Elem *gradOutput, const Elem *output,
 /// memory), in place, for the positions [begin, end) of [0, n * hw);
 /// otherwise as concatBnReluInputGradCpu.
 template <class Elem>
-inline void concatBnReluInputGradNhwcCpu(Elem *grad, const Elem *x,
-                                         const float *mean, const float *scale,
-                                         const float *meanDz,
-                                         const float *xhatCoef,
-                                         int64_t channels, int64_t begin,
-                                         int64_t end) {
+inline void
+concatBnReluInputGradNhwcCpu(Elem *grad, const Elem *x, const float *mean,
+                             const float *scale, const float *meanDz,
+                             const float *xhatCoef, int64_t channels,
+                             int64_t begin, int64_t end) {
   for (int64_t pos = begin; pos < end; ++pos) {
-    Elem *__restrict g = grad + pos * channels;
-    const Elem *__restrict xp = x + pos * channels;
-    for (int64_t c = 0; c < channels; ++c)
-      g[c] = kernelStore<Elem>(
-          concatBnReluInputGrad(kernelLoad(g[c]), kernelLoad(xp[c]), mean[c],
-                                scale[c], meanDz[c], xhatCoef[c]));
+    Elem *g = grad + pos * channels;
+    const Elem *xp = x + pos * channels;
+    forEachLane(channels, [&](auto lanes, int64_t c) {
+      using L = decltype(lanes);
+      L::store(g + c, concatBnReluInputGrad(
+                          L::load(g + c), L::load(xp + c), L::load(mean + c),
+                          L::load(scale + c), L::load(meanDz + c),
+                          L::load(xhatCoef + c)));
+    });
   }
 }
 
@@ -456,11 +457,10 @@ void concatReluBackwardNhwcCuda(const Elem *gradOutput, const Elem *output,
                                 Elem *const *gradInputs, int64_t n, int64_t hw,
                                 void *stream);
 template <class Config, class Elem>
-void concatBnReluInputGradNhwcCuda(Elem *grad, const Elem *x,
-                                   const float *mean, const float *scale,
-                                   const float *meanDz, const float *xhatCoef,
-                                   int64_t n, int64_t channels, int64_t hw,
-                                   void *stream);
+void concatBnReluInputGradNhwcCuda(Elem *grad, const Elem *x, const float *mean,
+                                   const float *scale, const float *meanDz,
+                                   const float *xhatCoef, int64_t n,
+                                   int64_t channels, int64_t hw, void *stream);
 
 } // namespace rtml::kernels
 

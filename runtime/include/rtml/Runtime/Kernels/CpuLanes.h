@@ -37,12 +37,6 @@
 #define RTML_CPU_LANES_SSE 0
 #endif
 
-#if defined(__CUDACC__)
-#define RTML_LANES_HOST_DEVICE __host__ __device__
-#else
-#define RTML_LANES_HOST_DEVICE
-#endif
-
 namespace rtml::kernels {
 
 //===----------------------------------------------------------------------===//
@@ -51,20 +45,21 @@ namespace rtml::kernels {
 //===----------------------------------------------------------------------===//
 
 /// relu(x) = x < 0 ? 0 : x; NaN stays NaN, -0 stays -0 (PyTorch's relu).
-RTML_LANES_HOST_DEVICE inline float reluOf(float x) {
-  return x < 0.0f ? 0.0f : x;
-}
+RTML_HOST_DEVICE inline float reluOf(float x) { return x < 0.0f ? 0.0f : x; }
 
 /// V where X > 0, else +0 (the gradient mask of a ReLU; NaN X gives 0).
-RTML_LANES_HOST_DEVICE inline float whereXPositive(float x, float v) {
+RTML_HOST_DEVICE inline float whereXPositive(float x, float v) {
   return x > 0.0f ? v : 0.0f;
 }
 
-RTML_LANES_HOST_DEVICE inline float sqrtOf(float x) { return sqrtf(x); }
-
-RTML_LANES_HOST_DEVICE inline float powOf(float x, float e) {
-  return powf(x, e);
+/// V, or +0 where Y <= 0 (ATen's threshold_backward: a NaN Y keeps V).
+RTML_HOST_DEVICE inline float zeroWhereNonPositive(float y, float v) {
+  return y <= 0.0f ? 0.0f : v;
 }
+
+RTML_HOST_DEVICE inline float sqrtOf(float x) { return sqrtf(x); }
+
+RTML_HOST_DEVICE inline float powOf(float x, float e) { return powf(x, e); }
 
 #if RTML_CPU_LANES_SSE
 /// Four floats in one SSE register. It converts from a float (broadcast), so
@@ -86,6 +81,10 @@ inline F4 reluOf(F4 x) { return _mm_max_ps(_mm_setzero_ps(), x.v); }
 
 inline F4 whereXPositive(F4 x, F4 v) {
   return _mm_and_ps(_mm_cmpgt_ps(x.v, _mm_setzero_ps()), v.v);
+}
+
+inline F4 zeroWhereNonPositive(F4 y, F4 v) {
+  return _mm_andnot_ps(_mm_cmple_ps(y.v, _mm_setzero_ps()), v.v);
 }
 
 inline F4 sqrtOf(F4 x) { return _mm_sqrt_ps(x.v); }

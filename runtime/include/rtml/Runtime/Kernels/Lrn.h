@@ -55,12 +55,6 @@
 #include <cstdint>
 #include <memory>
 
-#if defined(__CUDACC__)
-#define RTML_HOST_DEVICE __host__ __device__
-#else
-#define RTML_HOST_DEVICE
-#endif
-
 /// Declares an LRN config struct (what an emitted kernels.h writes out by
 /// hand), for tests and checks that instantiate kernels themselves.
 #define RTML_LRN_CONFIG(NAME, SIZE, ALPHA, BETA, K, RELU)                      \

@@ -11,13 +11,9 @@
 #ifndef RTML_RUNTIME_KERNELS_SGD_H
 #define RTML_RUNTIME_KERNELS_SGD_H
 
-#include <cstdint>
+#include "rtml/Runtime/Kernels/HostDevice.h"
 
-#ifdef __CUDACC__
-#define RTML_SGD_HOST_DEVICE __host__ __device__
-#else
-#define RTML_SGD_HOST_DEVICE
-#endif
+#include <cstdint>
 
 namespace rtml::kernels {
 
@@ -37,7 +33,7 @@ struct SgdElement {
 /// BUFFER after a step with gradient GRAD at LEARNINGRATE; INITBUFFER is
 /// the buffer's first step (buffer = d_p; BUFFER is ignored).
 template <class Arith>
-RTML_SGD_HOST_DEVICE inline SgdElement
+RTML_HOST_DEVICE inline SgdElement
 sgdElement(float param, float grad, float buffer, bool initBuffer,
            const SgdConstants &c, float learningRate) {
   // grad.add(p, wd): ATen's add is one fused multiply-add.
