@@ -390,6 +390,52 @@ struct BenchShape {
   int64_t c, h, w;
 };
 
+using TensorFn = std::function<at::Tensor(const at::Tensor &)>;
+
+/// One table of side-by-side timings: each row times OURS and THEIRS
+/// interleaved (3 untimed calls each, then 7 rounds of 10) and prints their
+/// medians; the ratios (theirs / ours) are kept for the summary line.
+struct TimingTable {
+  const char *precision; ///< after the shape: "" or " bf16"
+  const char *theirs;    ///< "PyTorch", "PyTorch autocast"
+  int64_t batch;
+  std::string ratios;
+  double minRatio = 1e30;
+
+  void row(const BenchShape &s, const TensorFn &ours, const TensorFn &their,
+           const at::Tensor &x, const at::Tensor &up) {
+    timeIters(ours, x, up, 3);
+    timeIters(their, x, up, 3);
+    std::vector<double> a, b;
+    for (int r = 0; r < 7; ++r) {
+      a.push_back(timeIters(ours, x, up, 10));
+      b.push_back(timeIters(their, x, up, 10));
+    }
+    double ta = median(a), tb = median(b);
+    minRatio = std::min(minRatio, tb / ta);
+    std::printf("TIME %-28s [%lld, %lld, %lld, %lld]%s: rtml %7.3f ms, "
+                "%s %7.3f ms, ratio %5.2fx\n",
+                s.where, static_cast<long long>(batch),
+                static_cast<long long>(s.c), static_cast<long long>(s.h),
+                static_cast<long long>(s.w), precision, ta, theirs, tb,
+                tb / ta);
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%s%.1fx", ratios.empty() ? "" : ", ",
+                  tb / ta);
+    ratios += buf;
+    std::fflush(stdout);
+  }
+
+  void failed(const BenchShape &s, const std::exception &e) {
+    std::printf("TIME %s: FAILED: %s\n", s.where, e.what());
+    ratios += ratios.empty() ? "failed" : ", failed";
+    std::fflush(stdout);
+  }
+
+  /// The smallest ratio, 0 when no row was timed.
+  double smallest() const { return minRatio > 1e29 ? 0.0 : minRatio; }
+};
+
 //===----------------------------------------------------------------------===//
 // --bf16: the bf16 variants
 //===----------------------------------------------------------------------===//
@@ -545,50 +591,28 @@ int mainBf16(int64_t batch) {
       {"AlexNet LRN2 (relu+lrn)", true, 192, 27, 27},
       {"GoogLeNet LRN2 (relu+lrn)", true, 192, 56, 56},
   };
-  std::string ratios;
-  double minRatio = 1e30;
+  TimingTable table{" bf16", "PyTorch autocast", batch};
   for (const BenchShape &s : shapes) {
     try {
       torch::manual_seed(0);
       at::Tensor x =
           torch::randn({batch, s.c, s.h, s.w}, at::kCUDA).to(at::kBFloat16);
       at::Tensor up = torch::randn(x.sizes(), at::kCUDA).to(at::kBFloat16);
-      std::function<at::Tensor(const at::Tensor &)> ours =
-          [](const at::Tensor &t) {
-            return rtml::kernels::localResponseNorm<SeedRelu>(t);
-          };
+      TensorFn ours = [](const at::Tensor &t) {
+        return rtml::kernels::localResponseNorm<SeedRelu>(t);
+      };
       // What a PyTorch user writes: the same ops under autocast, each in
       // the type autocast picks for it, the result in bf16.
-      std::function<at::Tensor(const at::Tensor &)> theirs =
-          [&](const at::Tensor &t) {
-            setCudaAutocast(true);
-            at::Tensor y = F::local_response_norm(at::relu(t), options);
-            setCudaAutocast(false);
-            return y.to(at::kBFloat16);
-          };
-      timeIters(ours, x, up, 3);
-      timeIters(theirs, x, up, 3);
-      std::vector<double> a, b;
-      for (int r = 0; r < 7; ++r) {
-        a.push_back(timeIters(ours, x, up, 10));
-        b.push_back(timeIters(theirs, x, up, 10));
-      }
-      double ta = median(a), tb = median(b);
-      minRatio = std::min(minRatio, tb / ta);
-      std::printf("TIME %-28s [%lld, %lld, %lld, %lld] bf16: rtml %7.3f ms, "
-                  "PyTorch autocast %7.3f ms, ratio %5.2fx\n",
-                  s.where, static_cast<long long>(batch),
-                  static_cast<long long>(s.c), static_cast<long long>(s.h),
-                  static_cast<long long>(s.w), ta, tb, tb / ta);
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%s%.1fx", ratios.empty() ? "" : ", ",
-                    tb / ta);
-      ratios += buf;
+      TensorFn theirs = [&](const at::Tensor &t) {
+        setCudaAutocast(true);
+        at::Tensor y = F::local_response_norm(at::relu(t), options);
+        setCudaAutocast(false);
+        return y.to(at::kBFloat16);
+      };
+      table.row(s, ours, theirs, x, up);
     } catch (const std::exception &e) {
-      std::printf("TIME %s: FAILED: %s\n", s.where, e.what());
-      ratios += ratios.empty() ? "failed" : ", failed";
+      table.failed(s, e);
     }
-    std::fflush(stdout);
   }
   std::printf("\nSUMMARY-CHECK: %d of %d bf16 kernel checks passed on "
               "cuda:0\n",
@@ -596,8 +620,8 @@ int mainBf16(int64_t batch) {
   std::printf("SUMMARY-BENCH: bf16 fused ReLU+LRN fwd+bwd vs PyTorch "
               "autocast, batch %lld, AlexNet 1/2, GoogLeNet 2: %s (min "
               "%.2fx)\n",
-              static_cast<long long>(batch), ratios.c_str(),
-              minRatio > 1e29 ? 0.0 : minRatio);
+              static_cast<long long>(batch), table.ratios.c_str(),
+              table.smallest());
   return gPassed == gTotal ? 0 : 1;
 }
 
@@ -639,14 +663,13 @@ int main(int argc, char **argv) {
   };
   const auto options =
       F::LocalResponseNormFuncOptions(5).alpha(1e-4).beta(0.75).k(2.0);
-  std::string ratios;
-  double minRatio = 1e30;
+  TimingTable table{"", "PyTorch", batch};
   for (const BenchShape &s : shapes) {
     try {
       torch::manual_seed(0);
       at::Tensor x = torch::randn({batch, s.c, s.h, s.w}, at::kCUDA);
       at::Tensor up = torch::randn(x.sizes(), at::kCUDA);
-      std::function<at::Tensor(const at::Tensor &)> ours, theirs;
+      TensorFn ours, theirs;
       if (s.relu) {
         ours = [](const at::Tensor &t) {
           return rtml::kernels::localResponseNorm<SeedRelu>(t);
@@ -662,36 +685,17 @@ int main(int argc, char **argv) {
           return F::local_response_norm(t, options);
         };
       }
-      timeIters(ours, x, up, 3);
-      timeIters(theirs, x, up, 3);
-      std::vector<double> a, b;
-      for (int r = 0; r < 7; ++r) {
-        a.push_back(timeIters(ours, x, up, 10));
-        b.push_back(timeIters(theirs, x, up, 10));
-      }
-      double ta = median(a), tb = median(b);
-      minRatio = std::min(minRatio, tb / ta);
-      std::printf("TIME %-28s [%lld, %lld, %lld, %lld]: rtml %7.3f ms, "
-                  "PyTorch %7.3f ms, ratio %5.2fx\n",
-                  s.where, static_cast<long long>(batch),
-                  static_cast<long long>(s.c), static_cast<long long>(s.h),
-                  static_cast<long long>(s.w), ta, tb, tb / ta);
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%s%.1fx", ratios.empty() ? "" : ", ",
-                    tb / ta);
-      ratios += buf;
+      table.row(s, ours, theirs, x, up);
     } catch (const std::exception &e) {
-      std::printf("TIME %s: FAILED: %s\n", s.where, e.what());
-      ratios += ratios.empty() ? "failed" : ", failed";
+      table.failed(s, e);
     }
-    std::fflush(stdout);
   }
   std::printf("\nSUMMARY-CHECK: %d of %d kernel checks passed on cuda:0\n",
               gPassed, gTotal);
   std::printf("SUMMARY-BENCH: fused ReLU+LRN fwd+bwd vs PyTorch, batch "
               "%lld, AlexNet 1/2, GoogLeNet 1/2: %s (min %.2fx)\n",
-              static_cast<long long>(batch), ratios.c_str(),
-              minRatio > 1e29 ? 0.0 : minRatio);
+              static_cast<long long>(batch), table.ratios.c_str(),
+              table.smallest());
   return gPassed == gTotal ? 0 : 1;
 }
 
