@@ -1,0 +1,36 @@
+//===- HeapReuseTest.cpp - Freed step buffers stay for the next step ------===//
+#include "HeapReuse.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+// Each gtest runs in its own process under CTest, so changing malloc's
+// settings here touches no other test.
+TEST(HeapReuse, LargeBlocksComeFromTheHeapAndStayThereWhenFreed) {
+#if !defined(__GLIBC__)
+  GTEST_SKIP() << "the policy is glibc's mallopt; elsewhere it does nothing";
+#else
+  rtml::keepFreedMemoryForReuse();
+  const size_t bytes = size_t(96) << 20; // over glibc's largest mmap threshold
+  // Blocks mapped before (static initializers, the test framework) stay
+  // mapped: only the change counts.
+  struct mallinfo2 before = mallinfo2();
+  void *block = std::malloc(bytes);
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, bytes);
+  struct mallinfo2 held = mallinfo2();
+  EXPECT_EQ(held.hblks, before.hblks) << "the block was mapped on its own";
+  EXPECT_GE(held.arena, before.arena + bytes);
+  std::free(block);
+  struct mallinfo2 freed = mallinfo2();
+  EXPECT_GE(freed.arena, before.arena + bytes)
+      << "the freed block went back to the system";
+  EXPECT_GE(freed.fordblks, bytes) << "the freed block is not reusable";
+#endif
+}
