@@ -6,20 +6,13 @@
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/Lrn.cuh"
 
-#define RTML_TEST_LRN_CONFIG(NAME, SIZE, ALPHA, BETA, K, RELU)              \
-  struct NAME {                                                              \
-    static constexpr int kSize = SIZE;                                       \
-    static constexpr float kAlpha = ALPHA;                                   \
-    static constexpr float kBeta = BETA;                                     \
-    static constexpr float kK = K;                                           \
-    static constexpr bool kRelu = RELU;                                      \
-  };
+// RTML_LRN_CONFIG (Lrn.h) writes the struct an emitted kernels.h holds.
 
-RTML_TEST_LRN_CONFIG(SeedRelu, 5, 1.0e-4f, 0.75f, 2.0f, true)
-RTML_TEST_LRN_CONFIG(Seed, 5, 1.0e-4f, 0.75f, 2.0f, false)
-RTML_TEST_LRN_CONFIG(Size1, 1, 0.5f, 0.5f, 1.0f, false)
-RTML_TEST_LRN_CONFIG(Size4Relu, 4, 0.5f, 0.6f, 1.0f, true)
-RTML_TEST_LRN_CONFIG(Size11, 11, 0.9f, 1.0f, 1.0f, false)
+RTML_LRN_CONFIG(SeedRelu, 5, 1.0e-4f, 0.75f, 2.0f, true)
+RTML_LRN_CONFIG(Seed, 5, 1.0e-4f, 0.75f, 2.0f, false)
+RTML_LRN_CONFIG(Size1, 1, 0.5f, 0.5f, 1.0f, false)
+RTML_LRN_CONFIG(Size4Relu, 4, 0.5f, 0.6f, 1.0f, true)
+RTML_LRN_CONFIG(Size11, 11, 0.9f, 1.0f, 1.0f, false)
 
 RTML_INSTANTIATE_LRN_CUDA(SeedRelu)
 RTML_INSTANTIATE_LRN_CUDA(Seed)
