@@ -91,8 +91,10 @@ std::string shapeString(const Shape &shape) {
 
 int gPassed = 0, gTotal = 0;
 
-void report(const std::string &what, double worst) {
-  bool ok = worst < 1e-5;
+/// One check's line: PASS when WORST (a max relative error) is under
+/// TOLERANCE.
+void report(const std::string &what, double worst, double tolerance = 1e-5) {
+  bool ok = worst < tolerance;
   ++gTotal;
   gPassed += ok;
   std::printf("%-4s %-62s max relative error %.2e\n", ok ? "PASS" : "FAIL",
@@ -444,12 +446,7 @@ struct TimingTable {
 constexpr double kBf16Tolerance = 8e-3;
 
 void reportBf16(const std::string &what, double worst) {
-  bool ok = worst < kBf16Tolerance;
-  ++gTotal;
-  gPassed += ok;
-  std::printf("%-4s %-62s max relative error %.2e\n", ok ? "PASS" : "FAIL",
-              what.c_str(), worst);
-  std::fflush(stdout);
+  report(what, worst, kBf16Tolerance);
 }
 
 /// The bf16 LRN op on CUDA against the bf16 op on the CPU (the twin), both
