@@ -3,6 +3,7 @@
 #include "rtml/Runtime/DataFiles.h"
 #include "rtml/Runtime/Idx.h"
 #include "rtml/Runtime/Serialization.h"
+#include "data/ResizedCrop.h"
 
 #include "rtml/Support/EnumNames.h"
 #include "rtml/Support/Shapes.h"
@@ -324,14 +325,6 @@ void checkStep(const TransformConfig &t) {
   }
 }
 
-double uniform(at::Generator &gen, double lo, double hi) {
-  return at::empty({1}, at::kDouble).uniform_(lo, hi, gen).item<double>();
-}
-
-int64_t randomInt(at::Generator &gen, int64_t hiExclusive) {
-  return at::randint(hiExclusive, {1}, gen, at::kLong).item<int64_t>();
-}
-
 at::Tensor resizeTo(const at::Tensor &x, int64_t h, int64_t w) {
   if (x.size(-2) == h && x.size(-1) == w)
     return x;
@@ -366,42 +359,12 @@ at::Tensor BatchTransform::apply(const TransformConfig &t,
     return at::where(flip, x.flip({3}), x);
   }
   case K::RandomResizedCrop: {
-    // torchvision.transforms.RandomResizedCrop.get_params, per image.
-    int64_t height = x.size(2), width = x.size(3);
-    double area = double(height) * width;
-    double logLo = std::log(t.ratio[0]), logHi = std::log(t.ratio[1]);
-    std::vector<at::Tensor> out;
-    for (int64_t k = 0; k < x.size(0); ++k) {
-      int64_t i = -1, j = 0, h = 0, w = 0;
-      for (int attempt = 0; attempt < 10 && i < 0; ++attempt) {
-        double target = area * uniform(gen, t.scale[0], t.scale[1]);
-        double aspect = std::exp(uniform(gen, logLo, logHi));
-        w = std::llround(std::sqrt(target * aspect));
-        h = std::llround(std::sqrt(target / aspect));
-        if (w > 0 && w <= width && h > 0 && h <= height) {
-          i = randomInt(gen, height - h + 1);
-          j = randomInt(gen, width - w + 1);
-        }
-      }
-      if (i < 0) { // fallback: central crop of the nearest allowed ratio
-        double inRatio = double(width) / height;
-        if (inRatio < t.ratio[0]) {
-          w = width;
-          h = std::llround(w / t.ratio[0]);
-        } else if (inRatio > t.ratio[1]) {
-          h = height;
-          w = std::llround(h * t.ratio[1]);
-        } else {
-          w = width;
-          h = height;
-        }
-        i = (height - h) / 2;
-        j = (width - w) / 2;
-      }
-      at::Tensor crop = x.narrow(0, k, 1).narrow(2, i, h).narrow(3, j, w);
-      out.push_back(resizeTo(crop, t.size[0], t.size[1]));
-    }
-    return at::cat(out);
+    // The boxes are drawn on the CPU generator (the same crops on every
+    // device), then the whole batch is cropped and resized on its device.
+    detail::CropBoxes boxes = detail::drawCropBoxes(
+        x.size(0), x.size(2), x.size(3), {t.scale[0], t.scale[1]},
+        {t.ratio[0], t.ratio[1]}, gen);
+    return detail::cropAndResize(x, boxes, t.size[0], t.size[1]);
   }
   case K::Normalize: {
     int64_t c = static_cast<int64_t>(t.mean.size());
