@@ -1,9 +1,9 @@
 //===- Data.cpp - Data set detection, batch transforms and sampling -------===//
 #include "rtml/Runtime/Data.h"
+#include "data/ResizedCrop.h"
 #include "rtml/Runtime/DataFiles.h"
 #include "rtml/Runtime/Idx.h"
 #include "rtml/Runtime/Serialization.h"
-#include "data/ResizedCrop.h"
 
 #include "rtml/Support/EnumNames.h"
 #include "rtml/Support/Shapes.h"
@@ -222,7 +222,10 @@ Dataset Dataset::select(const at::Tensor &idx) const {
   if (streamed())
     return Dataset{at::Tensor(), labels.index_select(0, idx), files,
                    rows.index_select(0, idx)};
-  return Dataset{images.index_select(0, idx), labels.index_select(0, idx)};
+  // A set held on a device is gathered there.
+  at::Tensor onDevice = idx.to(images.device());
+  return Dataset{images.index_select(0, onDevice),
+                 labels.index_select(0, onDevice)};
 }
 
 at::Tensor Dataset::loadImages() const {
@@ -396,7 +399,22 @@ at::Tensor BatchTransform::apply(const TransformConfig &t,
   return x;
 }
 
+uint64_t deviceDataBytes() {
+  return megabytesFromEnv("RTML_DEVICE_DATA_MB", uint64_t(4) << 30);
+}
+
+Dataset keepOnDevice(const Dataset &set, at::Device device, uint64_t budget) {
+  if (!device.is_cuda() || set.streamed() || set.size() == 0)
+    return set;
+  uint64_t bytes = set.images.nbytes() + set.labels.nbytes();
+  if (bytes > budget)
+    return set;
+  return Dataset{set.images.to(device), set.labels.to(device)};
+}
+
 at::Tensor uploadToDevice(const at::Tensor &host, at::Device device) {
+  if (host.device() == device) // already there: a set held on the device
+    return host;
   if (!device.is_cuda())
     return host.to(device);
   return host.pin_memory().to(device, /*non_blocking=*/true);
@@ -428,6 +446,9 @@ void BatchSampler::dropPrefetched() const {
 void BatchSampler::startEpoch() {
   dropPrefetched();
   order = shuffle ? at::randperm(set.size(), gen, at::kLong) : at::Tensor();
+  // The epoch's order goes to a set held on a device once, not per batch.
+  if (order.defined() && !set.labels.is_cpu())
+    order = order.to(set.labels.device());
 }
 
 int64_t BatchSampler::numBatches() const {

@@ -205,6 +205,14 @@ void TrainingRun::setUpModel() {
   // Data parallel: one order for the job; augmentation and dropout differ
   // per process, as the images each sees do.
   uint64_t rankSeed = static_cast<uint64_t>(rank) * 1000003;
+  Dataset held = keepOnDevice(train, options.device, deviceDataBytes());
+  if (held.size() > 0 && !held.labels.is_cpu()) {
+    out << "data: the training set (" << (held.images.nbytes() >> 20)
+        << " MB) stays on " << options.device
+        << "; batches are gathered there (RTML_DEVICE_DATA_MB=0: off)"
+        << std::endl;
+    train = held;
+  }
   sampler = std::make_unique<BatchSampler>(train, cfg.batchSize,
                                            /*shuffle=*/true, cfg.seed + 1);
   if (comm)

@@ -135,14 +135,18 @@ std::vector<std::string> imageFolderClasses(const std::string &dir) {
   return classes;
 }
 
-uint64_t imageCacheBytes() {
-  if (const char *mb = std::getenv("RTML_IMAGE_CACHE_MB")) {
+uint64_t megabytesFromEnv(const char *name, uint64_t fallback) {
+  if (const char *mb = std::getenv(name)) {
     char *end = nullptr;
     unsigned long long v = std::strtoull(mb, &end, 10);
     if (*mb && !*end)
       return uint64_t(v) << 20;
   }
-  return uint64_t(8) << 30;
+  return fallback;
+}
+
+uint64_t imageCacheBytes() {
+  return megabytesFromEnv("RTML_IMAGE_CACHE_MB", uint64_t(8) << 30);
 }
 
 namespace {

@@ -131,3 +131,45 @@ TEST(DataPipeline, ChecksTheDataAgainstTheNetworkInput) {
   msg = errorOf([&] { checkInputMatches(gray, norm, {1, 28, 28}, "d"); });
   EXPECT_NE(msg.find("normalize has 3 channels"), std::string::npos) << msg;
 }
+
+TEST(DeviceData, OnlyAnInMemorySetWithinTheBudgetGoesToACudaDevice) {
+  Dataset set{at::randint(0, 256, {10, 1, 4, 4}, at::kByte),
+              at::arange(10, at::kLong)};
+  const uint64_t bytes = set.images.nbytes() + set.labels.nbytes();
+  // The CPU is where the set already is: nothing moves or is copied.
+  Dataset cpu = keepOnDevice(set, at::kCPU, bytes);
+  EXPECT_TRUE(cpu.images.is_same(set.images));
+  EXPECT_TRUE(cpu.labels.is_same(set.labels));
+  // Over the budget, or a budget of 0: the set stays on the host.
+  const at::Device cuda(at::kCUDA, 0);
+  Dataset over = keepOnDevice(set, cuda, bytes - 1);
+  EXPECT_TRUE(over.images.is_same(set.images));
+  EXPECT_TRUE(keepOnDevice(set, cuda, 0).labels.is_same(set.labels));
+  // A streamed set has no images in memory to move.
+  Dataset streamed{at::Tensor(), set.labels,
+                   std::make_shared<const ImageFiles>(), at::arange(10)};
+  Dataset kept = keepOnDevice(streamed, cuda, uint64_t(1) << 40);
+  EXPECT_TRUE(kept.streamed());
+  EXPECT_TRUE(kept.labels.is_same(set.labels));
+}
+
+TEST(DeviceData, TheBudgetIsFourGigabytesOrTheEnvironmentsMegabytes) {
+  EXPECT_EQ(deviceDataBytes(), uint64_t(4) << 30);
+  {
+    ScopedEnv env("RTML_DEVICE_DATA_MB", "0");
+    EXPECT_EQ(deviceDataBytes(), 0u);
+  }
+  {
+    ScopedEnv env("RTML_DEVICE_DATA_MB", "200");
+    EXPECT_EQ(deviceDataBytes(), uint64_t(200) << 20);
+  }
+  {
+    ScopedEnv env("RTML_DEVICE_DATA_MB", "lots");
+    EXPECT_EQ(deviceDataBytes(), uint64_t(4) << 30);
+  }
+}
+
+TEST(DeviceData, ATensorAlreadyOnTheDeviceIsNotCopied) {
+  at::Tensor labels = at::arange(5, at::kLong);
+  EXPECT_TRUE(uploadToDevice(labels, at::kCPU).is_same(labels));
+}

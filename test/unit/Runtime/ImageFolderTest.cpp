@@ -145,14 +145,6 @@ TEST(ImageFolderData, RefusesBrokenImagesNamingTheFile) {
 namespace {
 
 /// Sets RTML_IMAGE_CACHE_MB for the scope: 0 streams every split.
-class ImageCacheLimit {
-public:
-  explicit ImageCacheLimit(const char *mb) {
-    setenv("RTML_IMAGE_CACHE_MB", mb, 1);
-  }
-  ~ImageCacheLimit() { unsetenv("RTML_IMAGE_CACHE_MB"); }
-};
-
 /// Every batch of two epochs of SAMPLER, concatenated.
 std::pair<at::Tensor, at::Tensor> twoEpochs(BatchSampler &sampler) {
   std::vector<at::Tensor> images, labels;
@@ -178,7 +170,7 @@ TEST(ImageFolderData, SplitsLargerThanTheCacheAreStreamedAsTheSameBatches) {
   ASSERT_FALSE(inMemory.streamed());
   Dataset streamed;
   {
-    ImageCacheLimit limit("0");
+    ScopedEnv limit("RTML_IMAGE_CACHE_MB", "0");
     EXPECT_EQ(imageCacheBytes(), 0u);
     streamed = readTrainSet(dir.path(), config);
   }
@@ -212,7 +204,7 @@ TEST(ImageFolderData, SplitsLargerThanTheCacheAreStreamedAsTheSameBatches) {
 TEST(ImageFolderData, StreamedSplitsRefuseBrokenAndMisfitImagesNamingThem) {
   TempDir dir;
   writeTree(dir, true);
-  ImageCacheLimit limit("0");
+  ScopedEnv limit("RTML_IMAGE_CACHE_MB", "0");
   // Without a resize, the odd-sized image is refused when its batch is read.
   Dataset mixed = readTrainSet(dir.path());
   ASSERT_TRUE(mixed.streamed());

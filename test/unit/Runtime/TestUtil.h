@@ -86,6 +86,18 @@ inline int runPython(const std::string &script, const std::string &workDir,
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/// Sets the environment variable NAME to VALUE for the scope.
+class ScopedEnv {
+public:
+  ScopedEnv(const char *name, const char *value) : name(name) {
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() { unsetenv(name); }
+
+private:
+  const char *name;
+};
+
 } // namespace rtml::test
 
 #endif // RTML_TEST_UNIT_RUNTIME_TESTUTIL_H

@@ -134,6 +134,9 @@ std::string imageFolderTestSplit(const std::string &dir);
 /// 8 GiB, or $RTML_IMAGE_CACHE_MB megabytes. A larger split is streamed
 /// from its files instead (see readImageFolder).
 uint64_t imageCacheBytes();
+/// $NAME as a number of megabytes, in bytes; FALLBACK when it is unset or
+/// not a whole number.
+uint64_t megabytesFromEnv(const char *name, uint64_t fallback);
 /// The images of SPLIT (a train/ or val/ folder) as uint8 [N, 3, H, W] (RGB
 /// as PIL's convert('RGB')), labelled by the index of its folder in
 /// CLASSES. Images of different sizes are resized on load (bilinear,
@@ -176,6 +179,15 @@ std::vector<TransformConfig> evalPipeline(const DataConfig &config);
 /// without waiting: the copy is queued on the current stream, ahead of the
 /// kernels that read it, while the host goes on to the next step.
 at::Tensor uploadToDevice(const at::Tensor &host, at::Device device);
+
+/// The most bytes a training set may take on a CUDA device to stay there
+/// for the whole run: 4 GiB, or $RTML_DEVICE_DATA_MB megabytes (0: never).
+uint64_t deviceDataBytes();
+/// SET held on DEVICE when that is a CUDA device, SET is in memory (not
+/// streamed) and its images and labels take at most BUDGET bytes; else SET
+/// as it is. A held set is uploaded once; a BatchSampler then gathers its
+/// batches on the device, and the transforms find them there.
+Dataset keepOnDevice(const Dataset &set, at::Device device, uint64_t budget);
 
 /// Turns a uint8 batch into the network's input on DEVICE: float in [0, 1],
 /// then the phase's pipeline (resize: bilinear, align_corners=false;
