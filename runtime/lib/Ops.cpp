@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Ops.h"
 
+#include "MaxPoolCpu.h"
+
 #include <ATen/ATen.h>
 
 namespace rtml::ops {
@@ -51,6 +53,11 @@ at::Tensor lrn(const at::Tensor &input, int64_t size, double alpha, double beta,
 at::Tensor maxPool2d(const at::Tensor &input, c10::IntArrayRef kernel,
                      c10::IntArrayRef stride, c10::IntArrayRef padding,
                      bool ceilMode) {
+  if (kernel.size() == 2 && stride.size() == 2 && padding.size() == 2)
+    if (std::optional<at::Tensor> lanes = detail::maxPool2dCpu(
+            input, {kernel[0], kernel[1], stride[0], stride[1], padding[0],
+                    padding[1], ceilMode}))
+      return *lanes;
   return at::max_pool2d(input, kernel, stride, padding, /*dilation=*/{1, 1},
                         ceilMode);
 }

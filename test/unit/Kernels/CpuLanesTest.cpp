@@ -70,6 +70,17 @@ TEST(CpuLanes, MasksAgreeWithTheirScalarForms) {
   EXPECT_EQ(zeroWhereNonPositive(nan, 5.0f), 5.0f);
 }
 
+TEST(CpuLanes, TheMaxScanTakesOverOnGreaterOrNaNAsTheScalarCode) {
+  expectLanesEqualScalar([](auto x) {
+    using V = decltype(x);
+    return pick(takesOverMax(x, V(1.0f)), x, V(0.5f));
+  });
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(takesOverMax(nan, 1.0f));
+  EXPECT_FALSE(takesOverMax(1.0f, 1.0f)); // a tie keeps the first
+  EXPECT_FALSE(takesOverMax(0.0f, nan));  // nothing beats a NaN but a NaN
+}
+
 TEST(CpuLanes, ArithmeticSqrtAndPowRoundAsTheScalarCode) {
   expectLanesEqualScalar([](auto x) {
     using V = decltype(x);

@@ -59,6 +59,17 @@ RTML_HOST_DEVICE inline float zeroWhereNonPositive(float y, float v) {
 
 RTML_HOST_DEVICE inline float sqrtOf(float x) { return sqrtf(x); }
 
+/// Whether V takes over from BEST in a max scan: V > BEST, or V is NaN (as
+/// ATen's max pooling, where a NaN wins). The mask is what pick takes.
+RTML_HOST_DEVICE inline bool takesOverMax(float v, float best) {
+  return v > best || v != v;
+}
+
+/// A where MASK holds, else B.
+RTML_HOST_DEVICE inline float pick(bool mask, float a, float b) {
+  return mask ? a : b;
+}
+
 RTML_HOST_DEVICE inline float powOf(float x, float e) { return powf(x, e); }
 
 #if RTML_CPU_LANES_SSE
@@ -89,6 +100,19 @@ inline F4 zeroWhereNonPositive(F4 y, F4 v) {
 
 inline F4 sqrtOf(F4 x) { return _mm_sqrt_ps(x.v); }
 
+/// A lane mask (all ones or all zeros per lane), as takesOverMax gives.
+struct M4 {
+  __m128 v;
+};
+
+inline M4 takesOverMax(F4 v, F4 best) {
+  return {_mm_or_ps(_mm_cmpgt_ps(v.v, best.v), _mm_cmpunord_ps(v.v, v.v))};
+}
+
+inline F4 pick(M4 mask, F4 a, F4 b) {
+  return _mm_or_ps(_mm_and_ps(mask.v, a.v), _mm_andnot_ps(mask.v, b.v));
+}
+
 /// powf lane by lane (there is no vector pow to match it bit for bit).
 inline F4 powOf(F4 x, float e) {
   alignas(16) float lanes[4];
@@ -110,6 +134,14 @@ struct ScalarLanes {
   static float load(const Bf16 *p) { return kernelLoad(*p); }
   static void store(float *p, float v) { *p = v; }
   static void store(Bf16 *p, float v) { *p = kernelStore<Bf16>(v); }
+  /// *P: the element STRIDE apart from the next lane's (one lane here).
+  static float loadStrided(const float *p, int64_t) { return *p; }
+  /// FIRST, FIRST + STEP, ...: one value per lane.
+  static float iota(float first, float) { return first; }
+  /// A whole number held in a float lane, stored as an integer.
+  static void storeInteger(int64_t *p, float v) {
+    *p = static_cast<int64_t>(v);
+  }
 };
 
 #if RTML_CPU_LANES_SSE
@@ -130,6 +162,18 @@ struct SseLanes {
     _mm_store_ps(lanes, v.v);
     for (int i = 0; i < 4; ++i)
       p[i] = kernelStore<Bf16>(lanes[i]);
+  }
+  static F4 loadStrided(const float *p, int64_t stride) {
+    return _mm_set_ps(p[3 * stride], p[2 * stride], p[stride], p[0]);
+  }
+  static F4 iota(float first, float step) {
+    return _mm_set_ps(first + 3 * step, first + 2 * step, first + step, first);
+  }
+  static void storeInteger(int64_t *p, F4 v) {
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, v.v);
+    for (int i = 0; i < 4; ++i)
+      p[i] = static_cast<int64_t>(lanes[i]);
   }
 };
 #endif

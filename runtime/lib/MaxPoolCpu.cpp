@@ -1,0 +1,149 @@
+//===- MaxPoolCpu.cpp - max_pool2d on the CPU in SSE lanes ----------------===//
+#include "MaxPoolCpu.h"
+
+#include "rtml/Runtime/Kernels/CpuLanes.h"
+#include "rtml/Support/Shapes.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace rtml::detail {
+
+namespace {
+
+using kernels::forEachLane;
+using kernels::pick;
+using kernels::ScalarLanes;
+using kernels::takesOverMax;
+
+/// The windows of outputs [FIRST, FIRST + lanes) of row OY, whose columns
+/// [KWLO, KWHI) of the kernel are inside the plane (all of them for the
+/// lanes; the clipped ones at the edges, one output at a time).
+template <class L>
+void poolOutputs(const float *in, int64_t width, const PoolGeometry &g,
+                 int64_t rowLo, int64_t rowHi, int64_t ox, int64_t kwLo,
+                 int64_t kwHi, float *out, int64_t *indices) {
+  using V = decltype(L::load(in));
+  const int64_t left = ox * g.strideW - g.padW;
+  // ATen starts from -inf at the window's first position inside the plane.
+  V best(-std::numeric_limits<float>::infinity());
+  V bestIndex = L::iota(float(rowLo * width + left + kwLo), float(g.strideW));
+  for (int64_t ih = rowLo; ih < rowHi; ++ih)
+    for (int64_t kw = kwLo; kw < kwHi; ++kw) {
+      const int64_t at = ih * width + left + kw;
+      V v = g.strideW == 1 ? L::load(in + at)
+                           : L::loadStrided(in + at, g.strideW);
+      auto wins = takesOverMax(v, best);
+      best = pick(wins, v, best);
+      bestIndex = pick(wins, L::iota(float(at), float(g.strideW)), bestIndex);
+    }
+  L::store(out, best);
+  L::storeInteger(indices, bestIndex);
+}
+
+} // namespace
+
+void maxPoolPlane(const float *in, int64_t height, int64_t width,
+                  const PoolGeometry &g, float *out, int64_t *indices,
+                  int64_t outHeight, int64_t outWidth) {
+  // Outputs whose window lies inside the plane horizontally: left >= 0 and
+  // left + kernelW <= width.
+  int64_t firstInside = (g.padW + g.strideW - 1) / g.strideW;
+  int64_t endInside = width - g.kernelW + g.padW < 0
+                          ? 0
+                          : (width - g.kernelW + g.padW) / g.strideW + 1;
+  firstInside = std::min(firstInside, outWidth);
+  endInside = std::clamp(endInside, firstInside, outWidth);
+  for (int64_t oy = 0; oy < outHeight; ++oy) {
+    const int64_t top = oy * g.strideH - g.padH;
+    const int64_t rowLo = std::max<int64_t>(top, 0);
+    const int64_t rowHi = std::min(top + g.kernelH, height);
+    float *outRow = out + oy * outWidth;
+    int64_t *indexRow = indices + oy * outWidth;
+    auto clipped = [&](int64_t ox) {
+      const int64_t left = ox * g.strideW - g.padW;
+      poolOutputs<ScalarLanes>(
+          in, width, g, rowLo, rowHi, ox, std::max<int64_t>(-left, 0),
+          std::min(g.kernelW, width - left), outRow + ox, indexRow + ox);
+    };
+    for (int64_t ox = 0; ox < firstInside; ++ox)
+      clipped(ox);
+    forEachLane(endInside - firstInside, [&](auto lanes, int64_t i) {
+      using L = decltype(lanes);
+      const int64_t ox = firstInside + i;
+      poolOutputs<L>(in, width, g, rowLo, rowHi, ox, 0, g.kernelW, outRow + ox,
+                     indexRow + ox);
+    });
+    for (int64_t ox = endInside; ox < outWidth; ++ox)
+      clipped(ox);
+  }
+}
+
+namespace {
+
+/// Forward by maxPoolPlane over every plane; backward by ATen's
+/// max_pool2d_with_indices_backward from the saved indices.
+struct MaxPoolFunction : torch::autograd::Function<MaxPoolFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext *ctx,
+                            const at::Tensor &input, PoolGeometry g,
+                            int64_t outHeight, int64_t outWidth) {
+    const int64_t planes = input.size(0) * input.size(1);
+    const int64_t height = input.size(2), width = input.size(3);
+    at::Tensor out = at::empty(
+        {input.size(0), input.size(1), outHeight, outWidth}, input.options());
+    at::Tensor indices =
+        at::empty(out.sizes(), input.options().dtype(at::kLong));
+    const float *in = input.data_ptr<float>();
+    float *o = out.data_ptr<float>();
+    int64_t *idx = indices.data_ptr<int64_t>();
+    const int64_t plane = height * width, outPlane = outHeight * outWidth;
+    at::parallel_for(0, planes, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p)
+        maxPoolPlane(in + p * plane, height, width, g, o + p * outPlane,
+                     idx + p * outPlane, outHeight, outWidth);
+    });
+    ctx->save_for_backward({input, indices});
+    ctx->saved_data["geometry"] =
+        std::vector<int64_t>{g.kernelH, g.kernelW, g.strideH,         g.strideW,
+                             g.padH,    g.padW,    g.ceilMode ? 1 : 0};
+    ctx->mark_non_differentiable({indices});
+    return out;
+  }
+
+  static torch::autograd::variable_list
+  backward(torch::autograd::AutogradContext *ctx,
+           torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    std::vector<int64_t> g = ctx->saved_data["geometry"].toIntVector();
+    at::Tensor gradInput = at::max_pool2d_with_indices_backward(
+        grads[0], saved[0], {g[0], g[1]}, {g[2], g[3]}, {g[4], g[5]}, {1, 1},
+        g[6] != 0, saved[1]);
+    return {gradInput, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+} // namespace
+
+std::optional<at::Tensor> maxPool2dCpu(const at::Tensor &input,
+                                       const PoolGeometry &g) {
+  if (!input.device().is_cpu() || input.scalar_type() != at::kFloat ||
+      input.dim() != 4 || !input.is_contiguous() || input.numel() == 0)
+    return std::nullopt;
+  if (g.kernelH < 1 || g.kernelW < 1 || g.strideH < 1 || g.strideW < 1 ||
+      g.padH < 0 || g.padW < 0 || g.padH > g.kernelH / 2 ||
+      g.padW > g.kernelW / 2)
+    return std::nullopt;
+  int64_t outHeight =
+      poolOutputSize(input.size(2), g.kernelH, g.strideH, g.padH, g.ceilMode);
+  int64_t outWidth =
+      poolOutputSize(input.size(3), g.kernelW, g.strideW, g.padW, g.ceilMode);
+  if (outHeight < 1 || outWidth < 1)
+    return std::nullopt;
+  return MaxPoolFunction::apply(input, g, outHeight, outWidth);
+}
+
+} // namespace rtml::detail
