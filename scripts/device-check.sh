@@ -83,6 +83,25 @@ stage_cuda_support() {
     cp -L "$cuda_home"/targets/*/lib/libcudart.so.[0-9]* "$staging/cuda/lib/"
 }
 
+# stage_format_libs: the headers and shared libraries of zlib, libjpeg-turbo
+# and libspng (the runtime's data readers use them) under $staging/formats:
+# the GPU machine's image need not have them.
+stage_format_libs() {
+  local header lib path
+  mkdir -p "$staging/formats/include" "$staging/formats/lib"
+  for header in zlib.h zconf.h turbojpeg.h spng.h; do
+    path="$(echo "#include <$header>" | g++ -M -x c++ - | tr ' \\' '\n\n' |
+      grep "/$header\$" | head -n 1)"
+    [[ -n "$path" ]] || { echo "error: $header not found (scripts/setup.sh installs it)" >&2; return 1; }
+    cp -L "$path" "$staging/formats/include/"
+  done
+  for lib in libz.so.1 libturbojpeg.so.0 libspng.so.0; do
+    path="$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')"
+    [[ -n "$path" ]] || { echo "error: $lib not found" >&2; return 1; }
+    cp -L "$path" "$staging/formats/lib/$lib"
+  done
+}
+
 if [[ "${1:-}" == "--prepare" ]]; then
   set -e
   build="${RTML_BUILD_DIR:-$root/build}"
@@ -122,9 +141,13 @@ if [[ "${1:-}" == "--prepare" ]]; then
     --train 200 --test 50 --seed 5
   nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
     "$staging/kernels/DeviceKernelsCheck.o" -I"$root/test/device"
-  # The runtime's own CUDA kernels (multi-tensor SGD), archived with it.
-  nvcc_compile "$root/runtime/lib/SgdCuda.cu" "$staging/kernels/SgdCuda.o"
+  # The runtime's own CUDA kernels (multi-tensor SGD, fused
+  # preprocessing), archived with it.
+  for kernel in SgdCuda PreprocessCuda; do
+    nvcc_compile "$root/runtime/lib/$kernel.cu" "$staging/kernels/$kernel.o"
+  done
   stage_cuda_support
+  stage_format_libs
   echo "prepared $staging ($(du -sh "$staging" | cut -f1))"
   exit 0
 fi
@@ -164,11 +187,19 @@ echo "compiler: $($cxx --version | head -n 1)"
 # LibTorch from the wheel is used directly (its CMake config wants a CUDA
 # toolkit that a GPU machine need not have). --no-as-needed keeps
 # libtorch_cuda linked: nothing names its symbols, but it registers CUDA.
+# The data readers' libraries come staged from the development machine.
+formats="$staging/formats"
 cxxflags=(-O2 -std=c++17 -fPIC -fopenmp -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi"
   -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include"
-  -I"$root/runtime/include" -I"$root/lib/include" -w)
+  -I"$root/runtime/include" -I"$root/lib/include" -I"$formats/include" -w)
 ldflags=(-fopenmp -L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed
-  -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 -lpthread)
+  -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 -lpthread
+  "$formats/lib/libturbojpeg.so.0" "$formats/lib/libspng.so.0"
+  "$formats/lib/libz.so.1" -Wl,-rpath,"$formats/lib")
+[[ -f "$formats/lib/libspng.so.0" ]] || {
+  echo "error: $formats is missing; rerun 'scripts/device-check.sh --prepare'" >&2
+  exit 1
+}
 
 # rtml's own CUDA kernels: objects from --prepare, linked here against the
 # wheel's CUDA runtime (or the staged copy); built in the background while
@@ -189,7 +220,7 @@ section "building the runtime against PyTorch $torch_version ($jobs jobs)"
 start=$SECONDS
 rm -f "$work"/*.o
 sources=()
-for f in "$root"/runtime/lib/*.cpp "$root"/lib/src/*.cpp; do
+for f in "$root"/runtime/lib/*.cpp "$root"/runtime/lib/data/*.cpp "$root"/lib/src/*.cpp; do
   [[ "$(basename "$f")" == Distributed.cpp ]] || sources+=("$f")
 done
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c \
@@ -216,8 +247,11 @@ for variant in "${dist_variants[@]}"; do
 done
 [[ -n "${dist_backends:-}" ]] || { echo "error: Distributed.cpp does not compile (see $work/distributed.log)" >&2; cat "$work/distributed.log" >&2; exit 1; }
 rm -f "$work/librtml_runtime.a"
-[[ -f "$staging/kernels/SgdCuda.o" ]] || { echo "error: $staging/kernels/SgdCuda.o is missing; rerun --prepare" >&2; exit 1; }
-ar rcs "$work/librtml_runtime.a" "$work"/*.o "$staging/kernels/SgdCuda.o"
+runtime_kernels=("$staging/kernels/SgdCuda.o" "$staging/kernels/PreprocessCuda.o")
+for kernel in "${runtime_kernels[@]}"; do
+  [[ -f "$kernel" ]] || { echo "error: $kernel is missing; rerun --prepare" >&2; exit 1; }
+done
+ar rcs "$work/librtml_runtime.a" "$work"/*.o "${runtime_kernels[@]}"
 row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
 
 build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels

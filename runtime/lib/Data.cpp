@@ -1,5 +1,6 @@
 //===- Data.cpp - Data set detection, batch transforms and sampling -------===//
 #include "rtml/Runtime/Data.h"
+#include "data/FusedPreprocess.h"
 #include "data/ResizedCrop.h"
 #include "rtml/Runtime/DataFiles.h"
 #include "rtml/Runtime/Idx.h"
@@ -340,8 +341,10 @@ at::Tensor resizeTo(const at::Tensor &x, int64_t h, int64_t w) {
 
 } // namespace
 
-BatchTransform::BatchTransform(DataConfig config, at::Device dev, uint64_t seed)
+BatchTransform::BatchTransform(DataConfig config, at::Device dev, uint64_t seed,
+                               InputFormat inputFormat)
     : train(trainPipeline(config)), eval(evalPipeline(config)), device(dev),
+      format(inputFormat), fused(dev.is_cuda()),
       gen(at::make_generator<at::CPUGeneratorImpl>(seed)) {
   for (const auto *steps : {&train, &eval})
     for (const TransformConfig &t : *steps)
@@ -356,8 +359,7 @@ at::Tensor BatchTransform::apply(const TransformConfig &t,
     return resizeTo(x, t.size[0], t.size[1]);
   case K::RandomHorizontalFlip: {
     // Drawn on the CPU so that a seed gives the same flips on every device.
-    at::Tensor flip =
-        at::empty({x.size(0)}, at::kFloat).uniform_(0, 1, gen).lt(t.p);
+    at::Tensor flip = detail::drawFlips(x.size(0), t.p, gen);
     flip = uploadToDevice(flip, device).view({-1, 1, 1, 1});
     return at::where(flip, x.flip({3}), x);
   }
@@ -421,8 +423,16 @@ at::Tensor uploadToDevice(const at::Tensor &host, at::Device device) {
 }
 
 at::Tensor BatchTransform::operator()(const at::Tensor &images, bool training) {
+  const std::vector<TransformConfig> &steps = training ? train : eval;
+  if (fused && images.dim() == 4)
+    if (std::optional<detail::FusedPipeline> one = detail::fusePipeline(
+            steps, images.size(1), images.size(2), images.size(3))) {
+      at::Tensor windows = detail::drawWindows(*one, images.size(0), gen);
+      return detail::preprocess(uploadToDevice(images, device).contiguous(),
+                                windows, *one, format.bf16, format.nhwc);
+    }
   at::Tensor x = uploadToDevice(images, device).to(at::kFloat).div_(255.0);
-  for (const TransformConfig &t : training ? train : eval)
+  for (const TransformConfig &t : steps)
     x = apply(t, x);
   return x;
 }

@@ -30,7 +30,8 @@ PhaseMetrics evaluatePhase(const CompiledModel &model,
                            const Dataset &set, at::Device device,
                            int64_t batchSize, const EvalContext &context) {
   c10::NoGradGuard noGrad;
-  BatchTransform transform(model.info().data, device, /*seed=*/0);
+  BatchTransform transform(model.info().data, device, /*seed=*/0,
+                           model.info().inputOn(device));
   BatchSampler sampler(set, batchSize, /*shuffle=*/false, 0);
   bool multiHead = model.info().heads.size() > 1;
   size_t heads = multiHead ? model.info().heads.size() : 0;

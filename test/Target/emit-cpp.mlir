@@ -10,6 +10,9 @@
 // CHECK: class GeneratedModel final : public rtml::CompiledModel {
 // CHECK: info_.name = "tiny";
 // CHECK-NEXT: info_.inputShape = {3, 16, 16};
+// The input as its first ops read it (emit-input-format.test).
+// CHECK-NEXT: info_.cpuInput = {/*nhwc=*/false, /*bf16=*/false};
+// CHECK-NEXT: info_.cudaInput = {/*nhwc=*/true, /*bf16=*/false};
 // CHECK-NEXT: info_.numClasses = 4;
 // Every training and data setting, in the settings table's order.
 // CHECK-NEXT: info_.train.epochs = 3;

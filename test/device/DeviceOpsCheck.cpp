@@ -2,11 +2,13 @@
 //
 // Runs every op of the runtime's op library on CUDA and on the CPU with the
 // same inputs and compares outputs and input gradients, and SGD (the CUDA
-// multi-tensor kernel) against the CPU pass, its twin. Built and run by
+// multi-tensor kernel) against the CPU pass, its twin, and the fused
+// preprocessing kernel against its CPU twin. Built and run by
 // scripts/device-check.sh on a GPU machine, which has LibTorch but no
 // GoogleTest: it prints one line per case and exits 1 if any differs.
 //
 //===----------------------------------------------------------------------===//
+#include "rtml/Runtime/Data.h"
 #include "rtml/Runtime/Ops.h"
 #include "rtml/Runtime/Optimizer.h"
 
@@ -49,8 +51,8 @@ bool runCase(const Case &c, const at::Device &device, double tolerance) {
 
   double worst = relativeError(gpuOut.cpu(), cpuOut.detach());
   for (size_t i = 0; i < cpuInputs.size(); ++i)
-    worst = std::max(worst, relativeError(gpuInputs[i].grad().cpu(),
-                                          cpuInputs[i].grad()));
+    worst = std::max(
+        worst, relativeError(gpuInputs[i].grad().cpu(), cpuInputs[i].grad()));
   bool ok = worst < tolerance;
   std::printf("%-4s %-40s max relative error %.2e\n", ok ? "PASS" : "FAIL",
               c.name.c_str(), worst);
@@ -107,6 +109,45 @@ bool sgdMatchesCpu(const at::Device &device, double momentum, double decay,
               ok ? "PASS" : "FAIL", momentum, decay, int(nesterov), worst,
               worstStrided);
   return ok;
+}
+
+/// The fused preprocessing kernel on DEVICE (BatchTransform's default
+/// there) against its CPU twin, with the same seed: two training and two
+/// evaluation batches of uint8 images of CHANNELS x 40 x 48, written in
+/// FORMAT. Float results agree within float rounding, bf16 ones within
+/// one bf16 step.
+bool preprocessMatchesCpu(const at::Device &device, const std::string &name,
+                          const rtml::DataConfig &config, int64_t channels,
+                          rtml::InputFormat format) {
+  rtml::BatchTransform onGpu(config, device, 11, format);
+  rtml::BatchTransform twin(config, at::kCPU, 11, format);
+  twin.setFused(true);
+  torch::manual_seed(5);
+  double worst = 0;
+  bool formatOk = true;
+  for (int batch = 0; batch < 4; ++batch) {
+    at::Tensor images = torch::randint(0, 256, {9, channels, 40, 48},
+                                       at::TensorOptions().dtype(at::kByte));
+    bool training = batch < 2;
+    at::Tensor gpu = onGpu(images.to(device), training);
+    at::Tensor cpu = twin(images, training);
+    formatOk = formatOk && gpu.scalar_type() == cpu.scalar_type() &&
+               gpu.is_contiguous(format.nhwc ? at::MemoryFormat::ChannelsLast
+                                             : at::MemoryFormat::Contiguous);
+    worst = std::max(
+        worst, relativeError(gpu.cpu().to(at::kFloat), cpu.to(at::kFloat)));
+  }
+  bool ok = formatOk && worst < (format.bf16 ? 8e-3 : 1e-5);
+  std::printf("%-4s preprocess %-34s max relative error %.2e%s\n",
+              ok ? "PASS" : "FAIL", name.c_str(), worst,
+              formatOk ? "" : " (wrong dtype or layout)");
+  return ok;
+}
+
+rtml::TransformConfig step(rtml::TransformConfig::Kind kind) {
+  rtml::TransformConfig t;
+  t.kind = kind;
+  return t;
 }
 
 int main() {
@@ -189,7 +230,49 @@ int main() {
                                    {0.0, 1e-2, false}};
   for (const SgdCase &s : sgdCases)
     failures += sgdMatchesCpu(device, s.momentum, s.decay, s.nesterov) ? 0 : 1;
-  size_t total = cases.size() + sgdCases.size();
+  using Kind = rtml::TransformConfig::Kind;
+  rtml::TransformConfig resize = step(Kind::Resize),
+                        flip = step(Kind::RandomHorizontalFlip),
+                        crop = step(Kind::RandomResizedCrop),
+                        normalize = step(Kind::Normalize),
+                        gray = step(Kind::Grayscale);
+  resize.size = {64, 64};
+  crop.size = {32, 32};
+  normalize.mean = {0.5, 0.4, 0.3};
+  normalize.std = {0.2, 0.25, 0.3};
+  gray.numOutputChannels = 3;
+  struct PreprocessCase {
+    std::string name;
+    std::vector<rtml::TransformConfig> train, eval;
+    int64_t channels;
+    rtml::InputFormat format;
+  };
+  std::vector<PreprocessCase> preprocessCases = {
+      {"resize, flip, normalize (fp32 NCHW)",
+       {resize, flip, normalize},
+       {resize, normalize},
+       3,
+       {false, false}},
+      {"crop, flip, normalize (bf16 NHWC)",
+       {flip, crop, normalize},
+       {resize, normalize},
+       3,
+       {true, true}},
+      {"grayscale 3 of 1 channel (bf16 NCHW)",
+       {gray, crop, flip},
+       {gray, resize},
+       1,
+       {false, true}},
+  };
+  for (const PreprocessCase &p : preprocessCases) {
+    rtml::DataConfig config;
+    config.trainTransforms = p.train;
+    config.evalTransforms = p.eval;
+    failures +=
+        preprocessMatchesCpu(device, p.name, config, p.channels, p.format) ? 0
+                                                                           : 1;
+  }
+  size_t total = cases.size() + sgdCases.size() + preprocessCases.size();
   std::printf("%d of %zu op checks passed on %s\n",
               static_cast<int>(total) - failures, total, device.str().c_str());
   return failures ? 1 : 0;

@@ -347,12 +347,42 @@ static void emitSettings(const Settings &s,
        << cppSetting(info, settings::get(s, i)) << ";\n";
 }
 
+/// ModelInfo's cpuInput and cudaInput: the input's layout is its
+/// rtml.to_layout's when that is its only reader (NCHW otherwise), and it
+/// is bf16 on a device kind where every op reading it (after that
+/// conversion) computes in bf16.
+static void emitInputFormat(func::FuncOp func, llvm::raw_ostream &os) {
+  Value input = func.getArgument(0);
+  bool nhwc[2] = {false, false}, bf16[2] = {true, true};
+  if (input.hasOneUse())
+    if (auto toLayout = dyn_cast<ToLayoutOp>(*input.getUsers().begin())) {
+      nhwc[0] = toLayout.getCpu() == Layout::Nhwc;
+      nhwc[1] = toLayout.getCuda() == Layout::Nhwc;
+      input = toLayout.getResult();
+    }
+  if (input.use_empty())
+    bf16[0] = bf16[1] = false;
+  for (Operation *user : input.getUsers()) {
+    auto computeType = user->getAttrOfType<DictionaryAttr>(kComputeTypeAttr);
+    SmallVector<Math> math = computeType ? policyOf(computeType)
+                                         : SmallVector<Math>(2, Math::Fp32);
+    for (int kind = 0; kind < 2; ++kind)
+      bf16[kind] = bf16[kind] && math[kind] == Math::Bf16;
+  }
+  const char *fields[2] = {"cpuInput", "cudaInput"};
+  for (int kind = 0; kind < 2; ++kind)
+    os << "    info_." << fields[kind] << " = {/*nhwc=*/"
+       << (nhwc[kind] ? "true" : "false") << ", /*bf16=*/"
+       << (bf16[kind] ? "true" : "false") << "};\n";
+}
+
 static void emitInfo(ModuleOp module, func::FuncOp func,
                      llvm::raw_ostream &os) {
   auto inputType = cast<RankedTensorType>(func.getArgumentTypes().front());
   os << "    info_.name = " << cppString(modelName(module)) << ";\n";
   os << "    info_.inputShape = " << cppInts(inputType.getShape().drop_front())
      << ";\n";
+  emitInputFormat(func, os);
   int64_t classes = 0;
   if (auto c = module->getAttrOfType<IntegerAttr>(kClassesAttr))
     classes = c.getInt();

@@ -195,10 +195,22 @@ Dataset keepOnDevice(const Dataset &set, at::Device device, uint64_t budget);
 /// seeded SEED, so a seed gives the same images on every device; grayscale
 /// as torchvision's Grayscale(num_output_channels) on a float tensor for 3
 /// channels, and as its PIL path, which repeats the one channel, for 1).
+///
+/// On a CUDA device a pipeline that folds into the fused preprocessing
+/// kernel (one geometric step at most; see lib/data/FusedPreprocess.h)
+/// runs as that one kernel, which writes the batch in FORMAT (the model's
+/// input layout and precision there): the same draws, the same images
+/// within float rounding. On the CPU the steps run one by one, bit-equal
+/// to the pipeline as written.
 class BatchTransform {
 public:
-  BatchTransform(DataConfig config, at::Device device, uint64_t seed);
+  BatchTransform(DataConfig config, at::Device device, uint64_t seed,
+                 InputFormat format = {});
   at::Tensor operator()(const at::Tensor &images, bool training);
+
+  /// Fused preprocessing on or off, on any device (tests run its CPU twin
+  /// through this).
+  void setFused(bool on) { fused = on; }
 
   /// The random generator's state (a CPU byte tensor), to checkpoint.
   at::Tensor generatorState() const { return gen.get_state(); }
@@ -209,6 +221,8 @@ private:
 
   std::vector<TransformConfig> train, eval;
   at::Device device;
+  InputFormat format;
+  bool fused;
   at::Generator gen;
 };
 

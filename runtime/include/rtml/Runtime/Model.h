@@ -99,9 +99,20 @@ struct DataConfig {
   int64_t splitSeed = -1; ///< < 0: the training seed
 };
 
+/// The form the network's first ops take its input batch in on one device
+/// kind: the compiler's layout of the input (its rtml.to_layout) and its
+/// precision (bf16 where every op that reads it computes in bf16). The
+/// fused preprocessing (Data.h) writes the batch so, and the model's own
+/// conversions of it then have nothing to do.
+struct InputFormat {
+  bool nhwc = false;
+  bool bf16 = false;
+};
+
 struct ModelInfo {
   std::string name;
   std::vector<int64_t> inputShape; ///< C, H, W the network's first layer takes
+  InputFormat cpuInput, cudaInput;
   int64_t numClasses = 0;
   TrainConfig train;
   DataConfig data;
@@ -111,6 +122,11 @@ struct ModelInfo {
   /// default); empty for a model on one device. The trainer maps them to
   /// physical devices (DeviceMap.h).
   std::vector<std::string> devices;
+
+  /// The input's format on DEVICE's kind.
+  InputFormat inputOn(at::Device device) const {
+    return device.is_cuda() ? cudaInput : cpuInput;
+  }
 };
 
 class CompiledModel {
