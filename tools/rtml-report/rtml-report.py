@@ -14,8 +14,9 @@ With --png FILE it draws the same curves into a PNG figure (matplotlib).
 A run trained without a validation split picks its best epoch on the test
 set: that number goes into the column "best test acc % (no val split)", never
 into "best val acc %". The `--set` overrides a model was compiled with come
-from RUN/run.json (rtml-study writes it: {"overrides": {"lrn": "false"}}) and
-show in the table's "overrides" column and in the curves' labels.
+from RUN/run.json (rtml-study writes it: {"overrides": {"lrn": "false"}},
+and "precision": "bf16" for rtmlc --precision) and show in the table's
+"overrides" column and in the curves' labels.
 
 A run without summary.json (still training, or interrupted) is reported from
 its metrics as "unfinished". Exit status: 0 ok, 1 a run cannot be read (the
@@ -84,6 +85,10 @@ def load_run(path):
     if overrides is not None and not isinstance(overrides, dict):
         raise ReportError(f"{description_path}: 'overrides' must be an object "
                           "{NAME: VALUE}")
+    # A precision the model was compiled with (rtmlc --precision) is one more.
+    precision = description.get("precision") if isinstance(description, dict) else None
+    if precision is not None:
+        overrides = dict(overrides or {}, precision=precision)
 
     def last(phase):
         rows = [r for r in metrics if r.get("phase") == phase]

@@ -94,8 +94,10 @@ TRAIN_SETTINGS = {
 RESUME_SETTINGS = ("epochs", "device", "devices", "threads")
 
 STUDY_KEYS = ("format", "name", "title", "data", "val", "train", "runs")
-RUN_KEYS = ("name", "model", "set", "train", "weights", "weights_command",
-            "data", "val")
+RUN_KEYS = ("name", "model", "set", "precision", "train", "weights",
+            "weights_command", "data", "val")
+# rtmlc --precision's modes (rtml::Precision, lib/include/rtml/Support/TrainSettings.h).
+PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -255,6 +257,13 @@ def load_study(path, data_override=None):
         if not os.path.isfile(model):
             raise StudyError(f"{owner}: model file '{model}' does not exist", model_node)
         overrides = reader.overrides(entries["set"][1], owner) if "set" in entries else {}
+        precision = None
+        if "precision" in entries:
+            precision_node = entries["precision"][1]
+            precision = reader.typed(precision_node, "precision", str)
+            if precision not in PRECISIONS:
+                raise StudyError(f"{owner}: invalid precision '{precision}' (one of "
+                                 + ", ".join(PRECISIONS) + ")", precision_node)
         train = dict(default_train)
         if "train" in entries:
             train.update(reader.train(entries["train"][1], owner))
@@ -283,6 +292,7 @@ def load_study(path, data_override=None):
             raise StudyError(f"{owner}: data directory '{data}' does not exist", data_node)
         val = reader.typed(entries["val"][1], "val", int) if "val" in entries else default_val
         runs.append({"name": run_name, "model": model, "overrides": overrides,
+                     "precision": precision,
                      "train": {k: v for k, (_, v) in train.items()}, "weights": weights,
                      "data": data, "val": val})
     study["runs"] = runs
@@ -339,14 +349,17 @@ def import_report():
 # --- compiling and training ---------------------------------------------------
 
 def model_key(run):
-    return (run["model"], tuple(sorted(run["overrides"].items())))
+    return (run["model"], tuple(sorted(run["overrides"].items())), run["precision"])
 
 
 def model_dir_name(run):
     stem = os.path.splitext(os.path.basename(run["model"]))[0]
-    if not run["overrides"]:
+    parts = [f"{k}={v}" for k, v in sorted(run["overrides"].items())]
+    if run["precision"]:
+        parts.append(f"precision={run['precision']}")
+    if not parts:
         return stem
-    spelled = "-".join(f"{k}={v}" for k, v in sorted(run["overrides"].items()))
+    spelled = "-".join(parts)
     safe = re.sub(r"[^A-Za-z0-9_.=-]", "_", spelled)
     if len(safe) > 60:
         safe = hashlib.sha1(spelled.encode()).hexdigest()[:12]
@@ -355,6 +368,12 @@ def model_dir_name(run):
 
 def override_args(overrides):
     return [a for k, v in sorted(overrides.items()) for a in ("--set", f"{k}={v}")]
+
+
+def compile_args(run):
+    """rtmlc's arguments for RUN's overrides and precision."""
+    return override_args(run["overrides"]) + (
+        [f"--precision={run['precision']}"] if run["precision"] else [])
 
 
 def run_child(cmd):
@@ -374,7 +393,7 @@ def run_child(cmd):
 
 def compile_model(rtmlc, run, out):
     build = os.path.join(out, "models", model_dir_name(run))
-    cmd = [rtmlc, run["model"]] + override_args(run["overrides"]) + ["-o", build]
+    cmd = [rtmlc, run["model"]] + compile_args(run) + ["-o", build]
     print("$ " + " ".join(cmd), flush=True)
     result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     lines = result.stdout.strip().splitlines()
@@ -420,7 +439,8 @@ def train_args(run, resume):
 def write_run_description(run, run_dir):
     """run.json: what made this run (rtml-report shows the overrides)."""
     description = {"study_run": run["name"], "model_file": run["model"],
-                   "overrides": run["overrides"], "train": run["train"],
+                   "overrides": run["overrides"], "precision": run["precision"],
+                   "train": run["train"],
                    "weights": run["weights"], "data": run["data"], "val": run["val"]}
     path = os.path.join(run_dir, "run.json")
     tmp = path + ".tmp"
@@ -491,7 +511,7 @@ def main(argv=None):
     if args.check:
         print(f"study {study['name']}: {len(runs)} runs into {out}")
         for run in runs:
-            sets = " ".join(override_args(run["overrides"]))
+            sets = " ".join(compile_args(run))
             print(f"  {run['name']}: {run['model']} {sets}".rstrip())
             print(f"    train {' '.join(train_args(run, False))}".rstrip())
             print(f"    data {run['data']}" + (f", val {run['val']}" if run["val"] is not None else "")
@@ -510,7 +530,7 @@ def main(argv=None):
         key = model_key(run)
         if key not in trainers:
             print(f"==> compiling {os.path.relpath(run['model'])}"
-                  + (" " + " ".join(override_args(run["overrides"])) if run["overrides"] else ""),
+                  + (" " + " ".join(compile_args(run)) if compile_args(run) else ""),
                   flush=True)
             trainers[key], rc = compile_model(rtmlc, run, out)
             if trainers[key] is None:
