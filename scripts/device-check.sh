@@ -16,9 +16,9 @@
 #   scripts/device-check.sh
 #     builds the runtime and the emitted trainers against the LibTorch inside
 #     that PyTorch (CUDA on), runs the checks that use the GPU (every runtime
-#     op and the multi-tensor SGD on CUDA against the CPU, rtml's CUDA
-#     kernels (LRN, ReLU+LRN, fused concat with ReLU / batch norm + ReLU)
-#     against their CPU twins, AlexNet predictions against PyTorch on the
+#     op, the multi-tensor SGD and the fused preprocessing kernel on CUDA
+#     against the CPU, rtml's CUDA kernels (LRN, ReLU+LRN, fused concat
+#     with ReLU / batch norm + ReLU) against their CPU twins, AlexNet predictions against PyTorch on the
 #     GPU, a short training run, the CUDA-graph step against the eager one
 #     (DEVICE_CHECK_ONLY=graph), the bf16 kernel variants against their CPU
 #     twins), times the fused ReLU+LRN kernel against PyTorch's relu + LRN
