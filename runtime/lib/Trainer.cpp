@@ -217,9 +217,9 @@ void TrainingRun::setUpModel() {
                                            /*shuffle=*/true, cfg.seed + 1);
   if (comm)
     sampler->shard(rank, world);
-  transform = std::make_unique<BatchTransform>(
-      info.data, options.device, cfg.seed + 2 + rankSeed,
-      info.inputOn(options.device));
+  transform = std::make_unique<BatchTransform>(info.data, options.device,
+                                               cfg.seed + 2 + rankSeed,
+                                               info.inputOn(options.device));
   at::manual_seed(cfg.seed + 3 + rankSeed);
   result.parameters = registry->numParameters();
   numHeads = info.heads.size() > 1 ? info.heads.size() : 0;

@@ -364,8 +364,8 @@ static void emitInputFormat(func::FuncOp func, llvm::raw_ostream &os) {
     bf16[0] = bf16[1] = false;
   for (Operation *user : input.getUsers()) {
     auto computeType = user->getAttrOfType<DictionaryAttr>(kComputeTypeAttr);
-    SmallVector<Math> math = computeType ? policyOf(computeType)
-                                         : SmallVector<Math>(2, Math::Fp32);
+    SmallVector<Math> math =
+        computeType ? policyOf(computeType) : SmallVector<Math>(2, Math::Fp32);
     for (int kind = 0; kind < 2; ++kind)
       bf16[kind] = bf16[kind] && math[kind] == Math::Bf16;
   }
