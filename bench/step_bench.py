@@ -17,6 +17,7 @@ trainer is faster).
 
     bench/step_bench.py --model alexnet --batch-size 16 --rounds 5
     bench/step_bench.py --model alexnet googlenet --rounds 3 --json
+    bench/step_bench.py --model zoo --rounds 5   # every zoo model with a fusion
 
 The peer benchmark (--peer, issue 14): on one GPU at batch 128, AlexNet-LRN,
 GoogLeNet (the paper's) and googlenet_bn as
@@ -88,6 +89,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 EAGER = BENCH_DIR / "alexnet_eager.py"
 MODELS = ("alexnet", "googlenet", "googlenet_bn")
+# The fusion benchmark also takes the zoo's other models that the fusion
+# passes change (relu_lrn, concat_relu) and that have a PyTorch twin at
+# 3x224x224 in bench/reference_models.py; "zoo" names them all.
+FUSE_MODELS = MODELS + ("alexnet_towers", "alexnet_2gpu",
+                        "torchvision_googlenet")
 FUSE_VARIANTS = ("fused", "no-fuse", "eager")
 PRECISIONS = ("fp32", "tf32", "bf16")
 COMPILE_MODES = {"compile": "default", "compile-max-autotune": "max-autotune"}
@@ -641,8 +647,10 @@ def parse_args(argv):
     p.add_argument("--dry-run", action="store_true",
                    help="the peer benchmark on the CPU, tiny (no CUDA): "
                         "what the test suite runs")
-    p.add_argument("--model", nargs="+", choices=MODELS,
-                   help="models/NAME.yaml, against bench/reference_models.py")
+    p.add_argument("--model", nargs="+", choices=FUSE_MODELS + ("zoo",),
+                   help="models/NAME.yaml, against bench/reference_models.py "
+                        "(the peer benchmark: " + ", ".join(MODELS) +
+                        "); zoo: every model of the fusion benchmark")
     p.add_argument("--variants", nargs="+", choices=PEER_VARIANTS,
                    help="peer benchmark: only these (default: all)")
     p.add_argument("--batch-size", type=positive)
@@ -699,6 +707,15 @@ def parse_args(argv):
             setattr(args, key, value)
     args.compile_budget = {**COMPILE_BUDGET_S, **args.compile_budget}
     args.peak_tflops = {**H200_PEAK_TFLOPS, **args.peak_tflops}
+    if "zoo" in args.model:
+        if args.benchmark != "fuse":
+            p.error("--model zoo is the fusion benchmark's")
+        args.model = list(FUSE_MODELS)
+    elif args.benchmark != "fuse":
+        others = [m for m in args.model if m not in MODELS]
+        if others:
+            p.error(f"the peer benchmark has no {', '.join(others)} "
+                    f"(it times {', '.join(MODELS)})")
     if args.benchmark == "fuse":
         for flag in ("variants", "manifest", "trainer_dir", "write_manifest"):
             if getattr(args, flag):
