@@ -15,6 +15,8 @@ namespace rtml::detail {
 
 namespace {
 
+constexpr int64_t kMaxExactPlane = int64_t(1) << 24;
+
 using kernels::forEachLane;
 using kernels::pick;
 using kernels::ScalarLanes;
@@ -141,7 +143,9 @@ std::optional<at::Tensor> maxPool2dCpu(const at::Tensor &input,
       poolOutputSize(input.size(2), g.kernelH, g.strideH, g.padH, g.ceilMode);
   int64_t outWidth =
       poolOutputSize(input.size(3), g.kernelW, g.strideW, g.padW, g.ceilMode);
-  if (outHeight < 1 || outWidth < 1)
+  // The lanes hold an index into the plane in a float: exact below 2^24.
+  if (outHeight < 1 || outWidth < 1 ||
+      input.size(2) * input.size(3) > kMaxExactPlane)
     return std::nullopt;
   return MaxPoolFunction::apply(input, g, outHeight, outWidth);
 }

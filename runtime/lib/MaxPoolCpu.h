@@ -7,6 +7,8 @@
 // outputs at once (CpuLanes.h) and gives ATen's outputs and indices
 // exactly: the first maximum of each window in row-major order, a NaN
 // winning, padding never chosen. The backward is ATen's, from the indices.
+// Planes over 2^24 positions, whose indices a float lane cannot hold
+// exactly, are left to ATen.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_LIB_MAXPOOLCPU_H

@@ -106,6 +106,9 @@ TEST(MaxPoolCpu, OtherTensorsAndGeometriesAreLeftToAten) {
   EXPECT_FALSE(maxPool2dCpu(x[0], g).has_value()); // 3-D
   EXPECT_FALSE(maxPool2dCpu(x, {3, 3, 2, 2, 2, 2, false}).has_value());
   EXPECT_FALSE(maxPool2dCpu(x, {9, 9, 1, 1, 0, 0, false}).has_value());
+  // A plane over 2^24 positions, whose indices a float lane cannot hold.
+  EXPECT_TRUE(maxPool2dCpu(at::zeros({1, 1, 4096, 4096}), g).has_value());
+  EXPECT_FALSE(maxPool2dCpu(at::zeros({1, 1, 4096, 4097}), g).has_value());
   // ops::maxPool2d still gives ATen's answer, and ATen's errors, there.
   at::Tensor nhwc = x.contiguous(at::MemoryFormat::ChannelsLast);
   EXPECT_TRUE(
