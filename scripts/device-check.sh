@@ -393,22 +393,26 @@ fi
 fi
 
 if wants graph; then
-section "CUDA graph of the training step against the eager step (small CNN, 2 epochs)"
+section "CUDA graph of the training step against the eager step (2 epochs: small CNN; towers sharing one GPU)"
 # 200 images at batch 32: each epoch has 3 eager warm-up steps or replays,
 # a capture, and an eager last short batch; the step schedule changes the
-# rate in epoch 2, which the replays must read from device memory.
-graph_ok=1
-for mode in graph eager; do
-  flags=()
-  [[ $mode == eager ]] && flags=(--no-cuda-graph)
-  "$work/small_cnn" train --device cuda --data "$staging/data-small" --val 0 \
-    --epochs 2 --lr-schedule step --lr-step 1 --lr-gamma 0.1 --no-progress \
-    --out "$work/run-$mode" --overwrite "${flags[@]}" >"$work/run-$mode.txt" 2>&1 ||
-    { graph_ok=0; cat "$work/run-$mode.txt"; }
-done
-if [[ $graph_ok == 1 ]] && grep -q "cuda graph: the training step is captured" "$work/run-graph.txt" &&
-    ! grep -q "cuda graph" "$work/run-eager.txt" &&
-    diff_line="$("$python" - "$work/run-graph" "$work/run-eager" <<'PY'
+# rate in epoch 2, which the replays must read from device memory. The
+# towers' graph holds both logical devices' streams.
+graph_vs_eager() { # LABEL TRAINER [trainer flags...]
+  local label="$1" trainer="$2" ok=1 mode diff_line=""
+  shift 2
+  for mode in graph eager; do
+    local flags=("$@")
+    [[ $mode == eager ]] && flags+=(--no-cuda-graph)
+    "$work/$trainer" train --data "$staging/data-small" --val 0 \
+      --epochs 2 --lr-schedule step --lr-step 1 --lr-gamma 0.1 --no-progress \
+      --out "$work/run-$trainer-$mode" --overwrite "${flags[@]}" \
+      >"$work/run-$trainer-$mode.txt" 2>&1 ||
+      { ok=0; cat "$work/run-$trainer-$mode.txt"; }
+  done
+  if [[ $ok == 1 ]] && grep -q "cuda graph: the training step is captured" "$work/run-$trainer-graph.txt" &&
+      ! grep -q "cuda graph" "$work/run-$trainer-eager.txt" &&
+      diff_line="$("$python" - "$work/run-$trainer-graph" "$work/run-$trainer-eager" <<'PY'
 import json, sys, torch
 graph, eager = sys.argv[1], sys.argv[2]
 def records(run):
@@ -431,10 +435,13 @@ print(f"max relative difference: metrics {worst:.2e}, weights {weights:.2e}")
 sys.exit(0 if worst < 5e-3 and weights < 5e-3 else 1)
 PY
 )"; then
-  row "CUDA graph step vs eager" "PASS: $diff_line"
-else
-  row "CUDA graph step vs eager" "FAIL: ${diff_line:-a run failed or the graph was not captured (see $work/run-graph.txt)}"; status=1
-fi
+    row "$label" "PASS: $diff_line"
+  else
+    row "$label" "FAIL: ${diff_line:-a run failed or the graph was not captured (see $work/run-$trainer-graph.txt)}"; status=1
+  fi
+}
+graph_vs_eager "CUDA graph step vs eager" small_cnn --device cuda
+graph_vs_eager "CUDA graph step vs eager, towers on one GPU" small_towers --devices cuda:0,cuda:0
 fi
 
 if wants inception; then
@@ -562,7 +569,8 @@ def runs(path):
 s, t = runs(sys.argv[1]), runs(sys.argv[2])
 a, b = min(r["mean_ms"] for r in s), min(r["mean_ms"] for r in t)
 mb = lambda n: f"{n / 1e6:.1f} MB"
-print(f"streams {a:.2f} ms, serial {b:.2f} ms (serial/streams {b / a:.2f}x); "
+print(f"streams {a:.2f} ms, serial {b:.2f} ms (serial/streams {b / a:.2f}x, "
+      f"steps {s[0].get('step_mode', '?')}); "
       f"moved per step {mb(s[0]['transfer_forward_bytes'])} fwd, "
       f"{mb(s[0]['transfer_backward_bytes'])} bwd")
 PY

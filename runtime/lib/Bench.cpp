@@ -3,6 +3,7 @@
 #include "Progress.h"
 #include "StepGraph.h"
 
+#include "rtml/Runtime/DeviceMap.h"
 #include "rtml/Runtime/Optimizer.h"
 #include "rtml/Runtime/Parameters.h"
 #include "rtml/Runtime/Trainer.h"
@@ -49,7 +50,8 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
     c.graphsEnabled = cudaGraphs && !graphFailed;
     c.graphsBuilt = StepGraph::built();
     c.onCuda = device.is_cuda();
-    c.logicalDevices = static_cast<int64_t>(info.devices.size());
+    c.physicalDevices =
+        physicalDeviceCount(static_cast<int64_t>(info.devices.size()));
     c.batchImages = c.fullBatch = batchSize;
     c.eagerStepsDone = i;
     c.captured = graph.captured();

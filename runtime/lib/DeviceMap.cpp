@@ -12,6 +12,7 @@
 #include <map>
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <sstream>
@@ -54,6 +55,14 @@ c10::Device physicalDevice(int64_t index) {
     throw std::out_of_range("negative logical device index");
   // A single-device run maps every logical device to the one device.
   return table[static_cast<size_t>(index) < table.size() ? index : 0];
+}
+
+int64_t physicalDeviceCount(int64_t logical) {
+  std::vector<c10::Device> seen;
+  for (int64_t i = 0; i < std::max<int64_t>(logical, 1); ++i)
+    if (std::find(seen.begin(), seen.end(), physicalDevice(i)) == seen.end())
+      seen.push_back(physicalDevice(i));
+  return static_cast<int64_t>(seen.size());
 }
 
 std::vector<c10::Device> parseDeviceList(const std::string &list) {

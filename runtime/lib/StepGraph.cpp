@@ -18,7 +18,7 @@ namespace rtml {
 
 StepMode stepMode(const StepConditions &c) {
   bool graphable = c.graphsEnabled && c.graphsBuilt && c.onCuda &&
-                   c.logicalDevices <= 1 && !c.dataParallel &&
+                   c.physicalDevices <= 1 && !c.dataParallel &&
                    c.fullBatch > 0 && c.batchImages == c.fullBatch;
   if (!graphable)
     return StepMode::Eager;

@@ -29,7 +29,10 @@ struct StepConditions {
   bool graphsEnabled = true;  ///< not --no-cuda-graph
   bool graphsBuilt = false;   ///< the runtime was built with CUDA (graphs)
   bool onCuda = false;        ///< the step's device is a GPU
-  int64_t logicalDevices = 1; ///< > 1: a device-split model (several streams)
+  /// Physical devices the model's logical ones are on (physicalDeviceCount):
+  /// towers sharing a GPU are 1 (their streams fork from and join the
+  /// captured stream), a model split over GPUs is more.
+  int64_t physicalDevices = 1;
   bool dataParallel = false;  ///< a collective in every step
   int64_t batchImages = 0;    ///< this step's batch
   int64_t fullBatch = 0;      ///< --batch-size
@@ -42,10 +45,15 @@ struct StepConditions {
 constexpr int64_t kGraphWarmupSteps = 3;
 
 /// Replay when a graph of this step exists; capture once the warm-up is
-/// done; eager otherwise: graphs off or not built, a CPU, a device-split
-/// model (its streams are not captured) or a data-parallel job (a host
-/// collective per step), and any batch but a full one (the epoch's last,
-/// short batch: the graph's shapes are fixed).
+/// done; eager otherwise: graphs off or not built, a CPU, a model split over
+/// several GPUs (copies between devices, which one device's graph does not
+/// hold) or a data-parallel job (a host collective per step), and any batch
+/// but a full one (the epoch's last, short batch: the graph's shapes are
+/// fixed). Logical devices sharing one GPU are captured with both (every)
+/// stream: DeviceStreams makes each tower's stream wait for the captured
+/// one before its first op and the captured one wait for it at the end, so
+/// the towers' kernels join the capture; a capture that fails anyway falls
+/// back (tryCapture).
 StepMode stepMode(const StepConditions &c);
 
 /// Lowercase name of MODE, for the log and tests.

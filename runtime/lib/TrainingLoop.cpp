@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "TrainingRun.h"
 
+#include "rtml/Runtime/DeviceMap.h"
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
@@ -225,7 +227,8 @@ double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
   conditions.graphsEnabled = options.cudaGraphs && !graphsFailed;
   conditions.graphsBuilt = StepGraph::built();
   conditions.onCuda = options.device.is_cuda();
-  conditions.logicalDevices = static_cast<int64_t>(info.devices.size());
+  conditions.physicalDevices =
+      physicalDeviceCount(static_cast<int64_t>(info.devices.size()));
   conditions.dataParallel = comm != nullptr;
   conditions.batchImages = local;
   conditions.fullBatch = options.train.batchSize;

@@ -369,6 +369,26 @@ TEST(RuntimeOps, ToDeviceOnTheSameDeviceIsTheIdentity) {
   setSingleDevice(at::Device(at::kCPU));
 }
 
+// What the step's CUDA graph decides from (StepConditions::physicalDevices):
+// towers sharing a GPU are one device, a split over two GPUs two. Devices
+// are only named here; nothing runs on them.
+TEST(RuntimeDeviceMap, PhysicalDeviceCountIsOfDistinctDevices) {
+  const at::Device gpu0("cuda:0"), gpu1("cuda:1");
+  setDeviceMap({"gpu0", "gpu1"}, {gpu0, gpu0});
+  EXPECT_EQ(physicalDeviceCount(2), 1);
+  setDeviceMap({"gpu0", "gpu1"}, {gpu0});
+  EXPECT_EQ(physicalDeviceCount(2), 1);
+  setDeviceMap({"gpu0", "gpu1"}, {gpu0, gpu1});
+  EXPECT_EQ(physicalDeviceCount(2), 2);
+  EXPECT_EQ(physicalDeviceCount(1), 1);
+  setDeviceMap({"a", "b", "c", "d"}, {gpu0, gpu1});
+  EXPECT_EQ(physicalDeviceCount(4), 2);
+  setSingleDevice(gpu1);
+  EXPECT_EQ(physicalDeviceCount(4), 1);
+  EXPECT_EQ(physicalDeviceCount(0), 1);
+  setSingleDevice(at::Device(at::kCPU));
+}
+
 TEST(RuntimeParams, FanInUniformBoundsAndStatistics) {
   std::vector<ParameterSpec> specs = {
       {"conv.weight", {64, 3, 11, 11}, ParamInit::FanInUniform, 363},

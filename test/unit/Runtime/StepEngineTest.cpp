@@ -230,7 +230,7 @@ StepConditions graphable() {
   c.graphsEnabled = true;
   c.graphsBuilt = true;
   c.onCuda = true;
-  c.logicalDevices = 1;
+  c.physicalDevices = 1;
   c.batchImages = 128;
   c.fullBatch = 128;
   c.eagerStepsDone = kGraphWarmupSteps;
@@ -262,8 +262,8 @@ TEST(StepMode, FallsBackToTheEagerStepWhereAGraphCannotHold) {
            {"a runtime built without CUDA",
             [](StepConditions &c) { c.graphsBuilt = false; }},
            {"the CPU", [](StepConditions &c) { c.onCuda = false; }},
-           {"a device-split model",
-            [](StepConditions &c) { c.logicalDevices = 2; }},
+           {"a model split over two GPUs",
+            [](StepConditions &c) { c.physicalDevices = 2; }},
            {"data parallel", [](StepConditions &c) { c.dataParallel = true; }},
            {"the epoch's last, short batch",
             [](StepConditions &c) { c.batchImages = 40; }},

@@ -32,6 +32,11 @@ void setSingleDevice(c10::Device device);
 /// The physical device of logical device INDEX.
 c10::Device physicalDevice(int64_t index);
 
+/// How many distinct physical devices logical devices [0, LOGICAL) are on:
+/// 1 for towers sharing one GPU (streams of one device), 2 for a model split
+/// over two GPUs.
+int64_t physicalDeviceCount(int64_t logical);
+
 /// "cuda:0,cuda:1" -> devices; throws std::invalid_argument on a bad entry.
 std::vector<c10::Device> parseDeviceList(const std::string &list);
 
