@@ -267,9 +267,12 @@ at::Tensor nearReluThreshold(const std::vector<at::Tensor> &xs,
       };
       at::Tensor mean = p(2), var = p(3);
       if (training) {
-        std::tie(var, mean) =
-            at::var_mean(z, rtml::kernels::detail::concatReluReducedDims(z),
-                         /*unbiased=*/false, /*keepdim=*/true);
+        Shape reduced; // every dimension but the channels
+        for (int64_t d = 0; d < z.dim(); ++d)
+          if (d != 1)
+            reduced.push_back(d);
+        std::tie(var, mean) = at::var_mean(z, reduced, /*unbiased=*/false,
+                                           /*keepdim=*/true);
       }
       z = (z - mean) * at::rsqrt(var + T::eps(i)) * p(0) + p(1);
       param += 5;
