@@ -6,8 +6,10 @@
 // rtml's kernel (rtml::kernels::localResponseNorm, the CPU twin here) and of
 // PyTorch's at::relu + torch::nn::functional::local_response_norm at the LRN
 // shapes of AlexNet and GoogLeNet (seed constants: size 5, alpha 1e-4, beta
-// 0.75, k 2), alternating the two every repetition so that both see the same
+// 0.75, k 2), alternating them every repetition so that all see the same
 // machine state, and prints the median times and their ratio per shape.
+// Where the ReLU is fused, it also times what rtmlc --no-fuse runs: at::relu
+// and then rtml's LRN kernel alone (the fusion's own gain).
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/LrnOp.h"
@@ -70,6 +72,8 @@ int main(int argc, char **argv) {
   const std::vector<Shape> shapes = {
       {"AlexNet LRN1 (relu+lrn)", true, 64, 55, 55},
       {"AlexNet LRN2 (relu+lrn)", true, 192, 27, 27},
+      {"AlexNet tower LRN1 (relu+lrn)", true, 48, 55, 55},
+      {"AlexNet tower LRN2 (relu+lrn)", true, 128, 27, 27},
       {"GoogLeNet LRN1 (lrn, after pool)", false, 64, 56, 56},
       {"GoogLeNet LRN2 (relu+lrn)", true, 192, 56, 56},
   };
@@ -83,8 +87,11 @@ int main(int argc, char **argv) {
     torch::manual_seed(0);
     at::Tensor x = torch::randn({batch, s.c, s.h, s.w});
     at::Tensor upstream = torch::randn(x.sizes());
-    std::function<at::Tensor(const at::Tensor &)> ours, theirs;
+    std::function<at::Tensor(const at::Tensor &)> ours, theirs, unfused;
     if (s.relu) {
+      unfused = [](const at::Tensor &t) {
+        return rtml::kernels::localResponseNorm<Seed>(at::relu(t));
+      };
       ours = [](const at::Tensor &t) {
         return rtml::kernels::localResponseNorm<SeedRelu>(t);
       };
@@ -102,10 +109,14 @@ int main(int argc, char **argv) {
     // One untimed round each: allocator warm-up, first-touch page faults.
     timeOnce(ours, x, upstream);
     timeOnce(theirs, x, upstream);
-    std::vector<double> tOurs, tTheirs;
+    if (unfused)
+      timeOnce(unfused, x, upstream);
+    std::vector<double> tOurs, tTheirs, tUnfused;
     for (int r = 0; r < reps; ++r) {
       tOurs.push_back(timeOnce(ours, x, upstream));
       tTheirs.push_back(timeOnce(theirs, x, upstream));
+      if (unfused)
+        tUnfused.push_back(timeOnce(unfused, x, upstream));
     }
     double a = rtml::bench::median(tOurs), b = rtml::bench::median(tTheirs);
     logSum += std::log(b / a);
@@ -114,6 +125,12 @@ int main(int argc, char **argv) {
                 s.where, static_cast<long long>(batch),
                 static_cast<long long>(s.c), static_cast<long long>(s.h),
                 static_cast<long long>(s.w), a, b, b / a);
+    if (unfused) {
+      double u = rtml::bench::median(tUnfused);
+      std::printf("%-34s   unfused (relu, then rtml's LRN) %8.2f ms, "
+                  "unfused/fused %5.2fx\n",
+                  "", u, u / a);
+    }
   }
   std::printf("geometric mean ratio (PyTorch / rtml): %.2fx\n",
               std::exp(logSum / shapes.size()));
