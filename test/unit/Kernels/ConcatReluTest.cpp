@@ -545,7 +545,10 @@ std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
 }
 
 /// The kernel on XS in NCHW and in channels_last agrees within float
-/// rounding: forward, gradients and running statistics.
+/// rounding: forward, gradients and running statistics. With batch norms,
+/// ATen's batch norm reductions (statistics, weight and bias gradient sums)
+/// add in another order per layout and per thread count: float sums of
+/// about 1,600 terms here, about sqrt(n) * 2^-24 = 2.4e-6 apart.
 template <class Config>
 void expectNhwcEqualsNchw(const std::vector<at::Tensor> &xs, bool training) {
   SCOPED_TRACE(std::string(training ? "training" : "eval") + ", " +
@@ -561,8 +564,10 @@ void expectNhwcEqualsNchw(const std::vector<at::Tensor> &xs, bool training) {
   auto nhwc = runConcatRelu<Config>(
       xs, upstream, at::MemoryFormat::ChannelsLast, training, 7);
   ASSERT_EQ(nchw.size(), nhwc.size());
+  const double tolerance =
+      rtml::kernels::ConcatReluTraits<Config>::kBatchNorms > 0 ? 1e-5 : 1e-6;
   for (size_t i = 0; i < nchw.size(); ++i)
-    EXPECT_LT(relativeError(nhwc[i], nchw[i]), 1e-6) << "result " << i;
+    EXPECT_LT(relativeError(nhwc[i], nchw[i]), tolerance) << "result " << i;
 }
 
 template <class Config> void checkNhwcShapes() {
