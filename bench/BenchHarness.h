@@ -69,6 +69,13 @@ double timeForwardBackward(Forward forward, const at::Tensor &upstream) {
   return std::chrono::duration<double, std::milli>(stop - start).count();
 }
 
+/// Milliseconds of one forward+backward of FN on a fresh leaf copy of X.
+template <typename Fn>
+double timeOnLeaf(Fn &&fn, const at::Tensor &x, const at::Tensor &upstream) {
+  at::Tensor leaf = x.detach().requires_grad_(true);
+  return timeForwardBackward([&] { return fn(leaf); }, upstream);
+}
+
 } // namespace rtml::bench
 
 #endif // RTML_BENCH_BENCHHARNESS_H

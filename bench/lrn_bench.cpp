@@ -53,13 +53,6 @@ struct Shape {
   int64_t c, h, w;
 };
 
-/// Milliseconds of one forward+backward of FN on a fresh leaf copy of X.
-double timeOnce(const std::function<at::Tensor(const at::Tensor &)> &fn,
-                const at::Tensor &x, const at::Tensor &upstream) {
-  at::Tensor leaf = x.detach().requires_grad_(true);
-  return rtml::bench::timeForwardBackward([&] { return fn(leaf); }, upstream);
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -107,16 +100,16 @@ int main(int argc, char **argv) {
       };
     }
     // One untimed round each: allocator warm-up, first-touch page faults.
-    timeOnce(ours, x, upstream);
-    timeOnce(theirs, x, upstream);
+    rtml::bench::timeOnLeaf(ours, x, upstream);
+    rtml::bench::timeOnLeaf(theirs, x, upstream);
     if (unfused)
-      timeOnce(unfused, x, upstream);
+      rtml::bench::timeOnLeaf(unfused, x, upstream);
     std::vector<double> tOurs, tTheirs, tUnfused;
     for (int r = 0; r < reps; ++r) {
-      tOurs.push_back(timeOnce(ours, x, upstream));
-      tTheirs.push_back(timeOnce(theirs, x, upstream));
+      tOurs.push_back(rtml::bench::timeOnLeaf(ours, x, upstream));
+      tTheirs.push_back(rtml::bench::timeOnLeaf(theirs, x, upstream));
       if (unfused)
-        tUnfused.push_back(timeOnce(unfused, x, upstream));
+        tUnfused.push_back(rtml::bench::timeOnLeaf(unfused, x, upstream));
     }
     double a = rtml::bench::median(tOurs), b = rtml::bench::median(tTheirs);
     logSum += std::log(b / a);

@@ -47,12 +47,6 @@ double timeForward(const Pool &pool, const at::Tensor &x) {
   return std::chrono::duration<double, std::milli>(stop - start).count();
 }
 
-double timeForwardBackward(const Pool &pool, const at::Tensor &x,
-                           const at::Tensor &upstream) {
-  at::Tensor leaf = x.detach().requires_grad_(true);
-  return rtml::bench::timeForwardBackward([&] { return pool(leaf); }, upstream);
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -77,14 +71,14 @@ int main(int argc, char **argv) {
     };
     at::Tensor upstream = torch::randn(theirs(x).sizes());
     // One untimed round each: allocator warm-up, first-touch page faults.
-    timeForwardBackward(ours, x, upstream);
-    timeForwardBackward(theirs, x, upstream);
+    rtml::bench::timeOnLeaf(ours, x, upstream);
+    rtml::bench::timeOnLeaf(theirs, x, upstream);
     std::vector<double> fOurs, fTheirs, fbOurs, fbTheirs;
     for (int r = 0; r < args.reps; ++r) {
       fOurs.push_back(timeForward(ours, x));
       fTheirs.push_back(timeForward(theirs, x));
-      fbOurs.push_back(timeForwardBackward(ours, x, upstream));
-      fbTheirs.push_back(timeForwardBackward(theirs, x, upstream));
+      fbOurs.push_back(rtml::bench::timeOnLeaf(ours, x, upstream));
+      fbTheirs.push_back(rtml::bench::timeOnLeaf(theirs, x, upstream));
     }
     using rtml::bench::median;
     const double fa = median(fOurs), fb = median(fTheirs);
