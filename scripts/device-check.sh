@@ -10,7 +10,12 @@
 #     and compiles the CUDA parts with nvcc there (out/device/kernels/*.o):
 #     the GPU machine may have no CUDA toolkit, only PyTorch's wheels. The
 #     few CUDA runtime headers that c10/cuda includes and libcudart go along
-#     (out/device/cuda/) in case the wheels lack them.
+#     (out/device/cuda/) in case the wheels lack them, and so do the
+#     other libraries the runtime includes and links (out/device/third-party/:
+#     see third_party_headers).
+#   scripts/device-check.sh --check-staging [FILE...]
+#     fails if the runtime (or FILE) includes a header of a library that
+#     --prepare does not stage (run by the suite: test/Target/).
 #
 # On a machine with an NVIDIA GPU and PyTorch 2.x (no network, no MLIR):
 #   scripts/device-check.sh
@@ -83,27 +88,115 @@ stage_cuda_support() {
     cp -L "$cuda_home"/targets/*/lib/libcudart.so.[0-9]* "$staging/cuda/lib/"
 }
 
-# stage_format_libs: the headers and shared libraries of zlib, libjpeg-turbo
-# and libspng (the runtime's data readers use them) under $staging/formats:
-# the GPU machine's image need not have them.
-stage_format_libs() {
-  local header lib path
-  mkdir -p "$staging/formats/include" "$staging/formats/lib"
-  for header in zlib.h zconf.h turbojpeg.h spng.h; do
-    path="$(echo "#include <$header>" | g++ -M -x c++ - | tr ' \\' '\n\n' |
-      grep "/$header\$" | head -n 1)"
-    [[ -n "$path" ]] || { echo "error: $header not found (scripts/setup.sh installs it)" >&2; return 1; }
-    cp -L "$path" "$staging/formats/include/"
+# The libraries besides LibTorch, CUDA and the C/C++ standard library that
+# the runtime includes (the data readers' codecs, the trainer's JSON and
+# CLI), and the shared objects of those that are not header-only: the GPU
+# machine's image has PyTorch's wheels only, so --prepare stages them from
+# here. --check-staging fails on an include that this list misses.
+third_party_headers=(zlib.h turbojpeg.h spng.h nlohmann/json.hpp CLI/CLI.hpp)
+third_party_libs=(libz.so.1 libturbojpeg.so.0 libspng.so.0)
+# Debian packages whose headers a GPU machine has in its own form: the C and
+# C++ standard libraries (its compiler's) and LibTorch (the wheel's).
+base_header_owners='^(libc6-dev|linux-libc-dev|libstdc\+\+-[0-9]+-dev|libgcc-[0-9]+-dev|libtorch-dev)$'
+
+# header_owners FILE...: "PACKAGE<TAB>FILE" per header, from dpkg; a file
+# that two packages share gets the first.
+header_owners() {
+  dpkg -S "$@" 2>/dev/null | sed -E 's/^([^:,]+).*: (\/[^ ]*)$/\1\t\2/'
+}
+
+# outside_base: the header_owners lines whose package is not a base one.
+outside_base() {
+  awk -F'\t' -v base="$base_header_owners" '$1 !~ base'
+}
+
+# third_party_closure: the third-party headers and every header they
+# include outside the base packages; one path per line.
+third_party_closure() {
+  local probe deps
+  probe="$(mktemp --suffix=.cpp)"
+  printf '#include <%s>\n' "${third_party_headers[@]}" >"$probe"
+  mapfile -t deps < <(g++ -std=c++17 -M "$probe" | tr ' \\' '\n\n' |
+    grep '^/usr/include/' | sort -u)
+  rm -f "$probe"
+  header_owners "${deps[@]}" | outside_base | cut -f2 | sort -u
+}
+
+# stage_third_party: those headers and shared objects under
+# $staging/third-party (include/ keeps their include paths; a few MB).
+stage_third_party() {
+  local header rel lib path
+  mkdir -p "$staging/third-party/include" "$staging/third-party/lib"
+  for header in "${third_party_headers[@]}"; do
+    echo "#include <$header>" | g++ -std=c++17 -fsyntax-only -x c++ - || {
+      echo "error: <$header> not found (scripts/setup.sh installs it)" >&2
+      return 1
+    }
   done
-  for lib in libz.so.1 libturbojpeg.so.0 libspng.so.0; do
-    path="$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')"
+  while read -r header; do
+    rel="${header#/usr/include/}"
+    rel="${rel#"$(gcc -print-multiarch)"/}"
+    mkdir -p "$staging/third-party/include/$(dirname "$rel")"
+    cp -L "$header" "$staging/third-party/include/$rel"
+  done < <(third_party_closure)
+  for lib in "${third_party_libs[@]}"; do
+    # (awk reads to the end: one that exits early would kill ldconfig with
+    # SIGPIPE, and pipefail would end --prepare with nothing said.)
+    path="$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found {found = $NF} END {print found}')"
     [[ -n "$path" ]] || { echo "error: $lib not found" >&2; return 1; }
-    cp -L "$path" "$staging/formats/lib/$lib"
+    cp -L "$path" "$staging/third-party/lib/$lib"
   done
 }
 
+# --check-staging [FILE...]: every <...> include of the sources that the GPU
+# half compiles (and of the FILEs), resolved on this machine's include path,
+# is the C/C++ standard library's, LibTorch's, CUDA's or in
+# third_party_closure; otherwise the GPU machine's build would fail on it.
+if [[ "${1:-}" == "--check-staging" ]]; then
+  shift
+  command -v dpkg >/dev/null || { echo "error: --check-staging needs dpkg (Debian)" >&2; exit 1; }
+  mapfile -t sources < <(find "$root/runtime" "$root/lib" "$root/test/device" \
+    -path "$root/test/device/cuda-stub" -prune -o \
+    \( -name '*.cpp' -o -name '*.h' -o -name '*.cu' \) -print | sort)
+  sources+=("$@")
+  mapfile -t search_dirs < <(printf '%s\n' "$root/runtime/include" \
+    "$root/runtime/lib" "$root/lib/include" /usr/include/torch/csrc/api/include
+    g++ -std=c++17 -xc++ -E -v - </dev/null 2>&1 |
+      sed -n '/^#include <...> search starts here:/,/^End of search list/p' |
+      sed -n 's/^ //p')
+  declare -A staged=()
+  while read -r header; do staged["$header"]=1; done < <(third_party_closure)
+  missing=0 resolved=()
+  while read -r include; do
+    path=""
+    for dir in "${search_dirs[@]}"; do
+      [[ -f "$dir/$include" ]] && { path="$dir/$include"; break; }
+    done
+    if [[ -z "$path" ]]; then
+      # CUDA's headers come from the wheel or from --prepare's staged copy.
+      [[ "$include" =~ ^(cuda[a-z_0-9]*\.h|(c10|ATen)/cuda/.*)$ ]] && continue
+      echo "error: <$include> is included but not found on this machine" >&2
+      missing=1
+    elif [[ "$path" == /usr/include/* ]]; then
+      resolved+=("$path")
+    fi
+  done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*<([^>]+)>.*/\1/p' \
+    "${sources[@]}" | sort -u)
+  third_party_includes=0
+  while IFS=$'\t' read -r owner path; do
+    third_party_includes=$((third_party_includes + 1))
+    [[ -n "${staged[$path]:-}" ]] && continue
+    echo "error: <${path#/usr/include/}> (Debian package $owner) is not staged for the GPU machine: add it to third_party_headers in scripts/device-check.sh" >&2
+    missing=1
+  done < <(header_owners "${resolved[@]}" | outside_base)
+  [[ $missing -eq 0 ]] || exit 1
+  echo "ok: ${#sources[@]} sources; their ${third_party_includes} third-party includes are staged (${#staged[@]} headers)"
+  exit 0
+fi
+
 if [[ "${1:-}" == "--prepare" ]]; then
   set -e
+  trap 'echo "error: --prepare failed (line $LINENO: $BASH_COMMAND)" >&2' ERR
   build="${RTML_BUILD_DIR:-$root/build}"
   nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
   [[ -x "$nvcc" ]] || { echo "error: nvcc not found (set NVCC)" >&2; exit 1; }
@@ -147,7 +240,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
     nvcc_compile "$root/runtime/lib/$kernel.cu" "$staging/kernels/$kernel.o"
   done
   stage_cuda_support
-  stage_format_libs
+  stage_third_party
   echo "prepared $staging ($(du -sh "$staging" | cut -f1))"
   exit 0
 fi
@@ -187,19 +280,22 @@ echo "compiler: $($cxx --version | head -n 1)"
 # LibTorch from the wheel is used directly (its CMake config wants a CUDA
 # toolkit that a GPU machine need not have). --no-as-needed keeps
 # libtorch_cuda linked: nothing names its symbols, but it registers CUDA.
-# The data readers' libraries come staged from the development machine.
-formats="$staging/formats"
+# The third-party headers and libraries come staged from the development
+# machine (third_party_headers, third_party_libs).
+third_party="$staging/third-party"
 cxxflags=(-O2 -std=c++17 -fPIC -fopenmp -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi"
   -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include"
-  -I"$root/runtime/include" -I"$root/lib/include" -I"$formats/include" -w)
+  -I"$root/runtime/include" -I"$root/lib/include" -I"$third_party/include" -w)
 ldflags=(-fopenmp -L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed
   -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 -lpthread
-  "$formats/lib/libturbojpeg.so.0" "$formats/lib/libspng.so.0"
-  "$formats/lib/libz.so.1" -Wl,-rpath,"$formats/lib")
-[[ -f "$formats/lib/libspng.so.0" ]] || {
-  echo "error: $formats is missing; rerun 'scripts/device-check.sh --prepare'" >&2
-  exit 1
-}
+  -Wl,-rpath,"$third_party/lib")
+for lib in "${third_party_libs[@]}"; do ldflags+=("$third_party/lib/$lib"); done
+for staged_file in "${third_party_headers[@]/#/include/}" "${third_party_libs[@]/#/lib/}"; do
+  [[ -f "$third_party/$staged_file" ]] || {
+    echo "error: $third_party/$staged_file is missing; rerun 'scripts/device-check.sh --prepare'" >&2
+    exit 1
+  }
+done
 
 # rtml's own CUDA kernels: objects from --prepare, linked here against the
 # wheel's CUDA runtime (or the staged copy); built in the background while

@@ -1,5 +1,6 @@
 # lit configuration of the rtml test suite.
 import os
+import shutil
 
 import lit.formats
 
@@ -47,3 +48,7 @@ nvcc = os.environ.get("NVCC", "/usr/local/cuda/bin/nvcc")
 if os.path.exists(nvcc):
     config.available_features.add("nvcc")
     config.substitutions.append(("%nvcc", nvcc))
+# scripts/device-check.sh --check-staging asks dpkg which package owns a
+# header.
+if shutil.which("dpkg"):
+    config.available_features.add("dpkg")

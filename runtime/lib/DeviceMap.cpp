@@ -6,6 +6,7 @@
 #include <c10/core/GradMode.h>
 
 #ifdef RTML_WITH_CUDA
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>

@@ -7,6 +7,7 @@
 namespace c10::cuda {
 struct CUDAGuard {
   explicit CUDAGuard(c10::Device device);
+  explicit CUDAGuard(c10::DeviceIndex device_index);
   ~CUDAGuard();
 };
 struct CUDAStreamGuard {
