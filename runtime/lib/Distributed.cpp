@@ -54,12 +54,14 @@ int64_t parseInteger(const char *name, const char *text, int64_t min,
 } // namespace
 
 DistributedEnv
-parseDistributedEnv(const std::function<const char *(const char *)> &getenv) {
+parseDistributedEnv(const std::function<const char *(const char *)> &getenv,
+                    bool groupOfOne) {
   DistributedEnv env;
   const char *world = getenv("WORLD_SIZE");
   if (!world)
     return env;
   env.worldSize = parseInteger("WORLD_SIZE", world, 1, 1 << 20);
+  env.groupOfOne = groupOfOne && env.worldSize == 1;
   if (!env.enabled())
     return env;
   auto required = [&](const char *name) {
@@ -84,9 +86,9 @@ parseDistributedEnv(const std::function<const char *(const char *)> &getenv) {
   return env;
 }
 
-DistributedEnv distributedEnvFromEnvironment() {
-  return parseDistributedEnv(
-      [](const char *name) { return std::getenv(name); });
+DistributedEnv distributedEnvFromEnvironment(bool groupOfOne) {
+  return parseDistributedEnv([](const char *name) { return std::getenv(name); },
+                             groupOfOne);
 }
 
 #ifdef RTML_WITH_C10D

@@ -367,7 +367,8 @@ TrainResult TrainingRun::run() {
       << test.size() << " test images, device " << options.device.str()
       << std::endl;
   if (comm)
-    out << "data parallel: " << world << " processes (" << comm->backend()
+    out << "data parallel: " << world
+        << (world == 1 ? " process (" : " processes (") << comm->backend()
         << "), " << cfg.batchSize << " images per process, "
         << cfg.batchSize * world << " per step" << std::endl;
   for (int64_t epoch = startEpoch; epoch <= cfg.epochs; ++epoch)

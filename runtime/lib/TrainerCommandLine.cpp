@@ -242,7 +242,8 @@ std::unique_ptr<CLI::App> trainCommand(const ModelInfo &info, TrainArgs &a) {
       ->type_name("S");
   addText(*app, "dist-backend", a.distBackend, "NAME",
           "data parallel: gloo or nccl (default nccl on CUDA when LibTorch "
-          "has it, else gloo; gloo lets processes share a GPU)");
+          "has it, else gloo; gloo lets processes share a GPU); given under "
+          "torchrun, one process (WORLD_SIZE=1) forms its group too");
   addHelp(*app);
   return app;
 }

@@ -106,7 +106,8 @@ int runTrain(const CompiledModel &model, CommandArgs &all) {
   options.cudaGraphs = !args.noCudaGraph;
   DistributedEnv env;
   try {
-    env = distributedEnvFromEnvironment();
+    // A backend named under torchrun forms the group even for one process.
+    env = distributedEnvFromEnvironment(!args.distBackend.empty());
   } catch (const std::invalid_argument &e) {
     throw UsageError(e.what());
   }

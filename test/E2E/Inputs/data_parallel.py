@@ -18,6 +18,10 @@ CHECK is one of:
   mismatch      processes started with different flags (the extra
                 TRAIN-ARGS go to rank 1 only) end with one clear error
                 on every rank.
+  group-of-one  one process launched with WORLD_SIZE=1 and a --dist-backend
+                forms its group, runs every collective and ends with the
+                weights and metrics of a plain run; without --dist-backend
+                it trains alone.
 """
 import os
 import signal
@@ -41,13 +45,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def launch(trainer, args, port, logs, rank_args=None):
-    """Starts the job's processes; returns them with their output files
-    (LOGS.rankN.log). RANK_ARGS: {rank: more arguments for that rank}."""
+def launch(trainer, args, port, logs, rank_args=None, world=WORLD):
+    """Starts the job's WORLD processes; returns them with their output
+    files (LOGS.rankN.log). RANK_ARGS: {rank: more arguments for that
+    rank}."""
     procs = []
-    for rank in range(WORLD):
+    for rank in range(world):
         more = (rank_args or {}).get(rank, [])
-        env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(WORLD),
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world),
                    LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                    MASTER_PORT=str(port))
         out = open(f"{logs}.rank{rank}.log", "w+")
@@ -156,6 +161,27 @@ def same_weights(trainer, data, work, extra):
     if run.returncode != 0:
         fail(f"torchrun: {run.stdout} {run.stderr}")
     compare_runs(f"{work}/single", f"{work}/torchrun", "2 processes by torchrun")
+
+
+def group_of_one(trainer, data, work, extra):
+    common = ["--data", data, "--no-progress", "--threads", "1",
+              "--batch-size", "32"] + extra
+    single = subprocess.run([trainer, "train", "--out", f"{work}/single"] +
+                            common, capture_output=True, text=True)
+    if single.returncode != 0:
+        fail(f"single process: {single.stderr}")
+    for backend, run in ((["--dist-backend", "gloo"], "group"), ([], "alone")):
+        procs = launch(trainer, ["--out", f"{work}/{run}"] + backend + common,
+                       free_port(), f"{work}/{run}", world=1)
+        [(rc, out)] = wait_all(procs, 300)
+        if rc != 0:
+            fail(f"{run}: exit status {rc}: {out}")
+        described = "data parallel: 1 process (gloo), 32 images per process"
+        if (described in out) != bool(backend):
+            fail(f"{run}: expected {'' if backend else 'no '}'{described}' "
+                 f"in: {out}")
+        compare_runs(f"{work}/single", f"{work}/{run}",
+                     f"WORLD_SIZE=1, {'gloo' if backend else 'no backend'}")
 
 
 def long_job(trainer, data, work, timeout):
@@ -277,6 +303,8 @@ def main():
         nan_loss(trainer, data, work)
     elif check == "mismatch":
         mismatch(trainer, data, work, extra)
+    elif check == "group-of-one":
+        group_of_one(trainer, data, work, extra)
     else:
         fail(f"unknown check {check}")
     print(f"{check}: ok")

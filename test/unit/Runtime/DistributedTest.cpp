@@ -72,6 +72,34 @@ TEST(DistributedEnvTest, AbsentWorldSizeMeansOneProcess) {
   EXPECT_FALSE(parse({{"WORLD_SIZE", "1"}}).enabled());
 }
 
+TEST(DistributedEnvTest, ABackendUnderTorchrunFormsAGroupOfOne) {
+  std::map<std::string, std::string> one{{"WORLD_SIZE", "1"},
+                                         {"RANK", "0"},
+                                         {"MASTER_ADDR", "127.0.0.1"},
+                                         {"MASTER_PORT", "29500"}};
+  DistributedEnv env = parseDistributedEnv(
+      [&](const char *name) -> const char * {
+        auto it = one.find(name);
+        return it == one.end() ? nullptr : it->second.c_str();
+      },
+      /*groupOfOne=*/true);
+  EXPECT_TRUE(env.enabled());
+  EXPECT_EQ(env.worldSize, 1);
+  EXPECT_EQ(env.masterPort, 29500);
+  // Not launched (no WORLD_SIZE), or launched as more processes: as before.
+  EXPECT_FALSE(parseDistributedEnv([](const char *) { return nullptr; },
+                                   /*groupOfOne=*/true)
+                   .enabled());
+  one["WORLD_SIZE"] = "2";
+  EXPECT_FALSE(parseDistributedEnv(
+                   [&](const char *name) -> const char * {
+                     auto it = one.find(name);
+                     return it == one.end() ? nullptr : it->second.c_str();
+                   },
+                   /*groupOfOne=*/true)
+                   .groupOfOne);
+}
+
 TEST(DistributedEnvTest, ReadsTorchrunVariables) {
   DistributedEnv env = parse({{"WORLD_SIZE", "4"},
                               {"RANK", "3"},
@@ -159,6 +187,19 @@ TEST_F(CollectivesTest, GradientsOfTwoRanksSumScaledAndParametersBroadcast) {
     EXPECT_TRUE(at::equal(got[2], at::full({3}, 7.0)));
     EXPECT_EQ(got[3].item<int64_t>(), 100);
   }
+}
+
+TEST_F(CollectivesTest, AGroupOfOneRunsEveryCollective) {
+  DistributedEnv env = rankEnv(0, 1, freePort());
+  env.groupOfOne = true;
+  auto comm = Communicator::connect(env, at::kCPU, std::chrono::seconds(30));
+  at::Tensor a = at::zeros({3}).requires_grad_();
+  a.mutable_grad() = at::full({3}, 6.0);
+  allReduceGradients(*comm, {a}, 0.5);
+  EXPECT_TRUE(at::allclose(a.grad(), at::full({3}, 3.0)));
+  at::Tensor weight = at::full({2}, 7.0);
+  broadcastFromRankZero(*comm, {weight}, "parameters");
+  EXPECT_TRUE(at::equal(weight, at::full({2}, 7.0)));
 }
 
 /// The message of the std::runtime_error ACTION throws; fails the test

@@ -31,17 +31,22 @@ struct DistributedEnv {
   /// torchrun's agent already serves the store at MASTER_ADDR:MASTER_PORT
   /// (TORCHELASTIC_USE_AGENT_STORE=True): every rank is a client.
   bool agentStore = false;
-  bool enabled() const { return worldSize > 1; }
+  /// A job of one process (WORLD_SIZE=1) that still forms its process group
+  /// and runs every collective: what a --dist-backend under torchrun asks.
+  bool groupOfOne = false;
+  bool enabled() const { return worldSize > 1 || groupOfOne; }
 };
 
 /// Reads RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT and
-/// TORCHELASTIC_USE_AGENT_STORE through GETENV. Without WORLD_SIZE (or with
-/// 1) the process trains alone. Throws std::invalid_argument naming the
-/// variable when one is missing or malformed.
+/// TORCHELASTIC_USE_AGENT_STORE through GETENV. Without WORLD_SIZE the
+/// process trains alone; with WORLD_SIZE=1 too, unless GROUP_OF_ONE (then it
+/// is a one-process job). Throws std::invalid_argument naming the variable
+/// when one is missing or malformed.
 DistributedEnv
-parseDistributedEnv(const std::function<const char *(const char *)> &getenv);
+parseDistributedEnv(const std::function<const char *(const char *)> &getenv,
+                    bool groupOfOne = false);
 /// parseDistributedEnv over the process environment.
-DistributedEnv distributedEnvFromEnvironment();
+DistributedEnv distributedEnvFromEnvironment(bool groupOfOne = false);
 
 /// Whether this runtime was built with c10d (Gloo headers were found).
 bool distributedAvailable();
