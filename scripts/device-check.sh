@@ -692,25 +692,33 @@ fi
 
 if wants dp; then
 section "data parallel: one process on NCCL; 2 processes by torchrun (CPU, Gloo) and on one GPU (Gloo)"
-# NCCL refuses two ranks on one GPU: one rank is all one GPU can show, but
-# it runs the NCCL process group, its all-reduce and the wheel's libnccl.
-if [[ "${dist_backends:-none}" == *nccl* ]]; then
-  rm -rf "$work/dp-nccl"
-  if "$python" -m torch.distributed.run --standalone --nproc_per_node 1 \
-      --no-python "$work/small_cnn" train --device cuda:0 --dist-backend nccl \
-      --data "$staging/data" --out "$work/dp-nccl" --batch-size 64 --epochs 1 \
-      --no-progress >"$work/dp-nccl.txt" 2>&1; then
-    acc="$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['best_test_accuracy'])" "$work/dp-nccl/summary.json")"
-    row "data parallel, 1 process on cuda:0 (torchrun, nccl)" "PASS: best test accuracy $acc"
+# gpu_job NPROC BACKEND EPOCHS: the small CNN trained by NPROC processes
+# on cuda:0 under torchrun, one table row.
+gpu_job() {
+  local nproc="$1" backend="$2" epochs="$3" out="$work/dp-gpu-$2-$1"
+  local label="data parallel, $nproc process(es) on cuda:0 (torchrun, $backend)"
+  rm -rf "$out"
+  if "$python" -m torch.distributed.run --standalone --nproc_per_node "$nproc" \
+      --no-python "$work/small_cnn" train --device cuda:0 --dist-backend "$backend" \
+      --data "$staging/data" --out "$out" --batch-size 64 --epochs "$epochs" \
+      --no-progress >"$out.txt" 2>&1; then
+    acc="$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['best_test_accuracy'])" "$out/summary.json")"
+    row "$label" "PASS: best test accuracy $acc"
   else
-    row "data parallel, 1 process on cuda:0 (torchrun, nccl)" "FAIL: $(tail -n 2 "$work/dp-nccl.txt" | tr '\n' ' ')"; status=1
+    row "$label" "FAIL: $(tail -n 2 "$out.txt" | tr '\n' ' ')"; status=1
   fi
+}
+# NCCL refuses two ranks on one GPU: one rank (a group of one, as
+# --dist-backend asks) is all one GPU can show, but it runs the NCCL
+# process group, its all-reduce and the wheel's libnccl.
+if [[ "${dist_backends:-none}" == *nccl* ]]; then
+  gpu_job 1 nccl 1
 else
   row "data parallel, nccl" "SKIPPED: runtime has ${dist_backends:-none} (no NCCL headers in the wheel)"
 fi
 if [[ "${dist_backends:-none}" != *gloo* ]]; then
-  # NCCL refuses two ranks on one GPU, and the CPU checks need Gloo.
-  row "data parallel" "SKIPPED: runtime has ${dist_backends:-none} (no Gloo headers in the wheel); NCCL needs a GPU per process"
+  # The CPU checks and two ranks sharing a GPU need Gloo.
+  row "data parallel, gloo" "SKIPPED: runtime has ${dist_backends:-none} (no Gloo headers in the wheel)"
 else
   if "$python" "$root/test/E2E/Inputs/data_parallel.py" same-weights \
       "$work/dp_cnn" "$staging/data-small" "$work/dp" >"$work/dp.txt" 2>&1; then
@@ -718,16 +726,7 @@ else
   else
     row "data parallel, 2 vs 1 process (CPU, torchrun)" "FAIL: $(tail -n 1 "$work/dp.txt")"; status=1
   fi
-  rm -rf "$work/dp-gpu"
-  if "$python" -m torch.distributed.run --standalone --nproc_per_node 2 \
-      --no-python "$work/small_cnn" train --device cuda:0 --dist-backend gloo \
-      --data "$staging/data" --out "$work/dp-gpu" --batch-size 64 --epochs 2 \
-      --no-progress >"$work/dp-gpu.txt" 2>&1; then
-    acc="$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['best_test_accuracy'])" "$work/dp-gpu/summary.json")"
-    row "data parallel, 2 processes on cuda:0 (torchrun, gloo)" "PASS: best test accuracy $acc"
-  else
-    row "data parallel, 2 processes on cuda:0 (torchrun, gloo)" "FAIL: $(tail -n 2 "$work/dp-gpu.txt" | tr '\n' ' ')"; status=1
-  fi
+  gpu_job 2 gloo 2
 fi
 fi
 
