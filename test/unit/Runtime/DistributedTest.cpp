@@ -23,11 +23,14 @@ using namespace rtml;
 
 namespace {
 
-DistributedEnv parse(const std::map<std::string, std::string> &vars) {
-  return parseDistributedEnv([&](const char *name) -> const char * {
-    auto it = vars.find(name);
-    return it == vars.end() ? nullptr : it->second.c_str();
-  });
+DistributedEnv parse(const std::map<std::string, std::string> &vars,
+                     bool groupOfOne = false) {
+  return parseDistributedEnv(
+      [&](const char *name) -> const char * {
+        auto it = vars.find(name);
+        return it == vars.end() ? nullptr : it->second.c_str();
+      },
+      groupOfOne);
 }
 
 std::string parseError(const std::map<std::string, std::string> &vars) {
@@ -77,27 +80,14 @@ TEST(DistributedEnvTest, ABackendUnderTorchrunFormsAGroupOfOne) {
                                          {"RANK", "0"},
                                          {"MASTER_ADDR", "127.0.0.1"},
                                          {"MASTER_PORT", "29500"}};
-  DistributedEnv env = parseDistributedEnv(
-      [&](const char *name) -> const char * {
-        auto it = one.find(name);
-        return it == one.end() ? nullptr : it->second.c_str();
-      },
-      /*groupOfOne=*/true);
+  DistributedEnv env = parse(one, /*groupOfOne=*/true);
   EXPECT_TRUE(env.enabled());
   EXPECT_EQ(env.worldSize, 1);
   EXPECT_EQ(env.masterPort, 29500);
   // Not launched (no WORLD_SIZE), or launched as more processes: as before.
-  EXPECT_FALSE(parseDistributedEnv([](const char *) { return nullptr; },
-                                   /*groupOfOne=*/true)
-                   .enabled());
+  EXPECT_FALSE(parse({}, /*groupOfOne=*/true).enabled());
   one["WORLD_SIZE"] = "2";
-  EXPECT_FALSE(parseDistributedEnv(
-                   [&](const char *name) -> const char * {
-                     auto it = one.find(name);
-                     return it == one.end() ? nullptr : it->second.c_str();
-                   },
-                   /*groupOfOne=*/true)
-                   .groupOfOne);
+  EXPECT_FALSE(parse(one, /*groupOfOne=*/true).groupOfOne);
 }
 
 TEST(DistributedEnvTest, ReadsTorchrunVariables) {
