@@ -70,7 +70,8 @@ ParameterRegistry::ParameterRegistry(std::vector<ParameterSpec> specs,
                                   "'");
     // A partitioned model's parameters live on their op's device.
     at::Device target = spec.device == 0 ? device : physicalDevice(spec.device);
-    at::Tensor t = initParameter(spec, gen).to(target);
+    at::Tensor t = initParameter(spec, gen).to(target).contiguous(
+        storageFormat(spec, target));
     if (spec.trainable) {
       t.set_requires_grad(true);
       trainable.push_back(t);
@@ -123,8 +124,11 @@ void Sgd::zeroGrad() {
 
 namespace {
 
-/// Whether a multi-tensor kernel can update P: floats, contiguous (the
-/// buffer once it exists), on the CPU or, in a CUDA build, one GPU.
+/// Whether a multi-tensor kernel can update P: floats, dense, with the
+/// gradient (and the buffer once it exists) laid out as P (contiguous, or
+/// a channels_last convolution weight), on the CPU or, in a CUDA build, one
+/// GPU. The kernels treat the three as flat arrays; elements are
+/// independent, so any common order updates the same values.
 bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
                       const at::Tensor &buf) {
 #ifdef RTML_WITH_CUDA
@@ -134,7 +138,8 @@ bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
 #endif
   auto plain = [&](const at::Tensor &t) {
     return t.device() == p.device() && t.scalar_type() == at::kFloat &&
-           t.is_contiguous() && t.layout() == at::kStrided;
+           t.layout() == at::kStrided && t.is_non_overlapping_and_dense() &&
+           t.strides() == p.strides();
   };
   return deviceHasKernel && plain(p) && plain(grad) &&
          (!buf.defined() || plain(buf));
@@ -196,7 +201,7 @@ void Sgd::step() {
     if (fusedStepApplies(p, dp, buf)) {
       bool initBuffer = opts.momentum != 0 && !buf.defined();
       if (initBuffer)
-        buf = at::empty_like(p, at::MemoryFormat::Contiguous);
+        buf = at::empty_like(p, at::MemoryFormat::Preserve);
       auto it = std::find_if(lists.begin(), lists.end(), [&](const auto &l) {
         return l.first == p.device();
       });
@@ -245,7 +250,9 @@ void Sgd::setMomentumBuffer(size_t index, const at::Tensor &buffer) {
   TORCH_CHECK(buffer.sizes() == params[index].sizes(), "momentum buffer shape ",
               buffer.sizes(), " does not match parameter shape ",
               params[index].sizes());
-  buffers[index] = buffer.detach().to(params[index].options()).clone();
+  // In the parameter's layout, as the step's own buffers.
+  buffers[index] = at::empty_like(params[index], at::MemoryFormat::Preserve)
+                       .copy_(buffer.detach());
 }
 
 at::Tensor crossEntropy(const at::Tensor &logits, const at::Tensor &targets) {

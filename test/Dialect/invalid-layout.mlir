@@ -1,5 +1,6 @@
 // RUN: rtml-opt %s -split-input-file -verify-diagnostics
-// The verifier errors of rtml.to_layout and of the module's rtml.layout.
+// The verifier errors of rtml.to_layout, of a parameter's stored layout and
+// of the module's rtml.layout.
 
 func.func @nhwc_needs_four_dims(%x: tensor<?x16xf32>) -> tensor<?x16xf32> {
   // expected-error @+1 {{'rtml.to_layout' op nhwc needs a 4-D [N, C, H, W] tensor, got 'tensor<?x16xf32>'}}
@@ -33,4 +34,29 @@ module attributes {rtml.layout = {cpu = "nchw", cuda = "chwn"}} {
 
 // expected-error @+1 {{'builtin.module' op 'rtml.layout' needs both 'cpu' and 'cuda', got {cuda = "nhwc"}}}
 module attributes {rtml.layout = {cuda = "nhwc"}} {
+}
+
+// -----
+
+func.func @stored_nhwc_needs_four_dims() -> tensor<16xf32> {
+  // expected-error @+1 {{'rtml.param' op parameter 'fc.bias': nhwc needs a 4-D tensor, got [16]}}
+  %0 = rtml.param "fc.bias" fan_in_uniform stored cpu nchw cuda nhwc {fan_in = 4 : i64} : tensor<16xf32>
+  return %0 : tensor<16xf32>
+}
+
+// -----
+
+// A stored layout names both device kinds (the generic form could omit one).
+func.func @stored_for_one_kind() -> tensor<2x3x1x1xf32> {
+  // expected-error @+1 {{'rtml.param' op parameter 'w' needs a stored layout for both cpu and cuda}}
+  %0 = "rtml.param"() <{name = "w", init = 0 : i32, fan_in = 3 : i64, stored_cuda = 1 : i32}> : () -> tensor<2x3x1x1xf32>
+  return %0 : tensor<2x3x1x1xf32>
+}
+
+// -----
+
+func.func @stored_unknown_layout() -> tensor<2x3x1x1xf32> {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'stored_cuda' [nchw, nhwc]}}
+  %0 = rtml.param "w" fan_in_uniform stored cpu nchw cuda chwn {fan_in = 3 : i64} : tensor<2x3x1x1xf32>
+  return %0 : tensor<2x3x1x1xf32>
 }

@@ -41,20 +41,20 @@
 // CHECK-NEXT: t.std = {1, 2, 4};
 // CHECK: info_.data.evalTransforms.push_back([] {
 // CHECK: params_ = {
-// CHECK-NEXT: {"conv.weight", {8, 3, 3, 3}, rtml::ParamInit::FanInUniform, 27},
+// The pipeline stores the convolution's weight channels_last on CUDA.
+// CHECK-NEXT: {"conv.weight", {8, 3, 3, 3}, rtml::ParamInit::FanInUniform, 27, /*trainable=*/true, c10::ScalarType::Float, /*device=*/0, /*storedNhwc=*/{false, true}},
 // CHECK-NEXT: {"conv.bias", {8}, rtml::ParamInit::Zeros, 27},
 // CHECK-NEXT: {"fc.weight", {4, 32}, rtml::ParamInit::FanInUniform, 32},
 // CHECK-NEXT: };
 // CHECK: at::Tensor forward(const at::Tensor &x,
 // CHECK: rtml::ops::usePrecision(x, rtml::Precision::Fp32, rtml::Precision::Fp32);
-// The convolution stack's input and weight in the device kind's layout.
+// The convolution stack's input in the device kind's layout; its weight is
+// stored in it, so no step converts it.
 // CHECK: at::Tensor x_layout = rtml::ops::toLayout(x, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
 // CHECK-NEXT: const at::Tensor &p_0 = p[0];
-// CHECK-NEXT: // rtml.to_layout
-// CHECK-NEXT: at::Tensor p_0_layout = rtml::ops::toLayout(p_0, rtml::ops::Layout::Nchw, rtml::ops::Layout::Nhwc);
 // CHECK-NEXT: const at::Tensor &p_1 = p[1];
 // CHECK-NEXT: // rtml.conv2d 'conv' at model.yaml:12:5
-// CHECK-NEXT: at::Tensor conv = rtml::ops::conv2d(x_layout, p_0_layout, p_1, {2, 2}, {1, 1}, {1, 1}, 1);
+// CHECK-NEXT: at::Tensor conv = rtml::ops::conv2d(x_layout, p_0, p_1, {2, 2}, {1, 1}, {1, 1}, 1);
 // The default pipeline fused relu into lrn; the fused kernel is kernels.h's.
 // CHECK-NOT: rtml::ops::relu(
 // CHECK: at::Tensor lrn = rtml_lrn_0(conv);

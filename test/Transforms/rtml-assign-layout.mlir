@@ -8,30 +8,33 @@
 // RUN: not rtml-opt %s --rtml-assign-layout='layout=nhcw' 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: Cannot find option named 'nhcw'
 
-// A convolution stack ends at the flatten: the input and the weight enter
-// in the device kind's layout (NHWC on CUDA, NCHW on the CPU), the stack's
-// output goes back to NCHW for the flatten; the linear is left alone.
+// A convolution stack ends at the flatten: the input enters in the device
+// kind's layout (NHWC on CUDA, NCHW on the CPU), the weight is stored in it,
+// the stack's output goes back to NCHW for the flatten; the linear and the
+// bias (1-D) are left alone.
 // CHECK-LABEL: module attributes {rtml.layout = {cpu = "nchw", cuda = "nhwc"}}
 // CHECK-LABEL: func.func @conv_then_linear
 // CHECK-SAME: (%[[X:.*]]: tensor<?x3x8x8xf32>)
 // CHECK-NEXT: %[[XL:.*]] = rtml.to_layout %[[X]] cpu nchw cuda nhwc : tensor<?x3x8x8xf32>
-// CHECK-NEXT: %[[W:.*]] = rtml.param "conv.weight"
-// CHECK-NEXT: %[[WL:.*]] = rtml.to_layout %[[W]] cpu nchw cuda nhwc : tensor<4x3x3x3xf32>
-// CHECK-NEXT: %[[B:.*]] = rtml.param "conv.bias"
-// CHECK-NEXT: %[[C:.*]] = rtml.conv2d %[[XL]], %[[WL]], %[[B]]
+// CHECK-NEXT: %[[W:.*]] = rtml.param "conv.weight" fan_in_uniform stored cpu nchw cuda nhwc {fan_in = 27 : i64} : tensor<4x3x3x3xf32>
+// CHECK-NEXT: %[[B:.*]] = rtml.param "conv.bias" fan_in_uniform {fan_in = 27 : i64} : tensor<4xf32>
+// CHECK-NEXT: %[[C:.*]] = rtml.conv2d %[[XL]], %[[W]], %[[B]]
 // CHECK-NEXT: %[[R:.*]] = rtml.relu %[[C]]
 // CHECK-NEXT: %[[P:.*]] = rtml.max_pool2d %[[R]]
 // CHECK-NEXT: %[[PL:.*]] = rtml.to_layout %[[P]] cpu nchw cuda nchw : tensor<?x4x4x4xf32>
 // CHECK-NEXT: %[[F:.*]] = rtml.flatten %[[PL]]
 // CHECK-NOT: rtml.to_layout
 // CHECK: rtml.linear %[[F]]
+// CHECK-NOT: stored
 // NHWC-LABEL: module attributes {rtml.layout = {cpu = "nhwc", cuda = "nhwc"}
 // NHWC: rtml.to_layout %{{.*}} cpu nhwc cuda nhwc : tensor<?x3x8x8xf32>
-// NHWC: rtml.to_layout %{{.*}} cpu nhwc cuda nhwc : tensor<4x3x3x3xf32>
+// NHWC-NEXT: rtml.param "conv.weight" fan_in_uniform stored cpu nhwc cuda nhwc
+// NHWC-NOT: rtml.to_layout %{{.*}} : tensor<4x3x3x3xf32>
 // NHWC: rtml.to_layout %{{.*}} cpu nchw cuda nchw : tensor<?x4x4x4xf32>
 // NHWC-NEXT: rtml.flatten
 // NCHW-LABEL: module attributes {rtml.layout = {cpu = "nchw", cuda = "nchw"}}
 // NCHW-NOT: rtml.to_layout
+// NCHW-NOT: stored
 func.func @conv_then_linear(%x: tensor<?x3x8x8xf32>) -> tensor<?x10xf32> {
   %w = rtml.param "conv.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<4x3x3x3xf32>
   %b = rtml.param "conv.bias" fan_in_uniform {fan_in = 27 : i64} : tensor<4xf32>
@@ -74,11 +77,9 @@ func.func @no_conv(%x: tensor<?x3x4x4xf32>) -> tensor<?x48xf32> {
 // CHECK-LABEL: func.func @branches
 // CHECK-SAME: (%[[X:.*]]: tensor<?x4x4x4xf32>, %[[Z:.*]]: tensor<?x2x2x2xf32>)
 // CHECK-NEXT: %[[XL:.*]] = rtml.to_layout %[[X]] cpu nchw cuda nhwc
-// CHECK-NEXT: rtml.param "a.weight"
-// CHECK-NEXT: %[[WA:.*]] = rtml.to_layout
+// CHECK-NEXT: %[[WA:.*]] = rtml.param "a.weight" fan_in_uniform stored cpu nchw cuda nhwc
 // CHECK-NEXT: %[[A:.*]] = rtml.conv2d %[[XL]], %[[WA]]
-// CHECK-NEXT: rtml.param "b.weight"
-// CHECK-NEXT: %[[WB:.*]] = rtml.to_layout
+// CHECK-NEXT: %[[WB:.*]] = rtml.param "b.weight" fan_in_uniform stored cpu nchw cuda nhwc
 // CHECK-NEXT: %[[B:.*]] = rtml.conv2d %[[XL]], %[[WB]]
 // CHECK-NEXT: %[[CAT:.*]] = rtml.concat_relu %[[A]], %[[B]]
 // CHECK-NEXT: %[[L:.*]] = rtml.relu_lrn %[[CAT]]
@@ -96,6 +97,46 @@ func.func @branches(%x: tensor<?x4x4x4xf32>, %z: tensor<?x2x2x2xf32>) -> (tensor
   %f = rtml.flatten %l : tensor<?x6x4x4xf32> -> tensor<?x96xf32>
   %zr = rtml.relu %z : tensor<?x2x2x2xf32>
   return %l, %f, %zr : tensor<?x6x4x4xf32>, tensor<?x96xf32>, tensor<?x2x2x2xf32>
+}
+
+// -----
+
+// A weight that something outside the stack reads as well (here the return)
+// stays NCHW and is converted where it enters the stack, once; so is one
+// that reaches its convolution through a transfer (converted after it). The
+// one read by its convolutions alone is stored in their layout, even when
+// two of them share it.
+// CHECK-LABEL: func.func @weights_read_elsewhere
+// CHECK-SAME: (%[[X:.*]]: tensor<?x3x4x4xf32>)
+// CHECK-NEXT: %[[XL:.*]] = rtml.to_layout %[[X]] cpu nchw cuda nhwc
+// CHECK-NEXT: %[[W:.*]] = rtml.param "returned.weight" fan_in_uniform {fan_in = 3 : i64,
+// CHECK-NEXT: %[[WL:.*]] = rtml.to_layout %[[W]] cpu nchw cuda nhwc {{.*}}: tensor<3x3x1x1xf32>
+// CHECK-NEXT: %[[A:.*]] = rtml.conv2d %[[XL]], %[[WL]]
+// CHECK-NEXT: %[[V:.*]] = rtml.param "moved.weight" fan_in_uniform {fan_in = 3 : i64,
+// CHECK-NEXT: %[[VT:.*]] = rtml.transfer %[[V]] {rtml.device = "gpu0"}
+// CHECK-NEXT: %[[VTL:.*]] = rtml.to_layout %[[VT]] cpu nchw cuda nhwc
+// CHECK-NEXT: %[[B:.*]] = rtml.conv2d %[[A]], %[[VTL]]
+// CHECK-NEXT: %[[S:.*]] = rtml.param "shared.weight" fan_in_uniform stored cpu nchw cuda nhwc
+// CHECK-NEXT: %[[C:.*]] = rtml.conv2d %[[B]], %[[S]]
+// CHECK-NEXT: %[[D:.*]] = rtml.conv2d %[[C]], %[[S]]
+// CHECK-NEXT: %[[DL:.*]] = rtml.to_layout %[[D]] cpu nchw cuda nchw
+// CHECK-NEXT: return %[[DL]], %[[W]]
+// NHWC-LABEL: func.func @weights_read_elsewhere
+// NHWC: rtml.param "returned.weight" fan_in_uniform {fan_in = 3 : i64,
+// NHWC-NEXT: rtml.to_layout %{{.*}} cpu nhwc cuda nhwc {{.*}}: tensor<3x3x1x1xf32>
+// NHWC: rtml.param "shared.weight" fan_in_uniform stored cpu nhwc cuda nhwc
+module attributes {rtml.devices = ["gpu0", "gpu1"]} {
+  func.func @weights_read_elsewhere(%x: tensor<?x3x4x4xf32>) -> (tensor<?x3x4x4xf32>, tensor<3x3x1x1xf32>) {
+    %w = rtml.param "returned.weight" fan_in_uniform {fan_in = 3 : i64, rtml.device = "gpu0"} : tensor<3x3x1x1xf32>
+    %a = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, rtml.device = "gpu0"} : tensor<?x3x4x4xf32>, tensor<3x3x1x1xf32> -> tensor<?x3x4x4xf32>
+    %v = rtml.param "moved.weight" fan_in_uniform {fan_in = 3 : i64, rtml.device = "gpu1"} : tensor<3x3x1x1xf32>
+    %vt = rtml.transfer %v {rtml.device = "gpu0"} : tensor<3x3x1x1xf32>
+    %b = rtml.conv2d %a, %vt {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, rtml.device = "gpu0"} : tensor<?x3x4x4xf32>, tensor<3x3x1x1xf32> -> tensor<?x3x4x4xf32>
+    %s = rtml.param "shared.weight" fan_in_uniform {fan_in = 3 : i64, rtml.device = "gpu0"} : tensor<3x3x1x1xf32>
+    %c = rtml.conv2d %b, %s {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, rtml.device = "gpu0"} : tensor<?x3x4x4xf32>, tensor<3x3x1x1xf32> -> tensor<?x3x4x4xf32>
+    %d = rtml.conv2d %c, %s {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, rtml.device = "gpu0"} : tensor<?x3x4x4xf32>, tensor<3x3x1x1xf32> -> tensor<?x3x4x4xf32>
+    return %d, %w : tensor<?x3x4x4xf32>, tensor<3x3x1x1xf32>
+  }
 }
 
 // -----

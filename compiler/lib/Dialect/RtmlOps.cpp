@@ -86,6 +86,14 @@ LogicalResult ParamOp::verify() {
       (!getBuffer() || getInit() == ParamInit::FanInUniform))
     return emitOpError("integer parameter '")
            << getName() << "' must be a buffer starting at zeros or ones";
+  if (getStoredCpu().has_value() != getStoredCuda().has_value())
+    return emitOpError("parameter '")
+           << getName() << "' needs a stored layout for both cpu and cuda";
+  if ((getStoredCpu() == Layout::Nhwc || getStoredCuda() == Layout::Nhwc) &&
+      getType().getRank() != 4)
+    return emitOpError("parameter '")
+           << getName() << "': nhwc needs a 4-D tensor, got "
+           << shapeOf(getType());
   return success();
 }
 

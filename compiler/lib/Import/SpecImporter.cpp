@@ -77,7 +77,8 @@ Value SpecImporter::param(Location loc, const std::string &name,
   auto op = builder.create<ParamOp>(
       loc, type, builder.getStringAttr(name),
       ParamInitAttr::get(&context, init), builder.getI64IntegerAttr(fanIn),
-      buffer ? builder.getUnitAttr() : UnitAttr());
+      buffer ? builder.getUnitAttr() : UnitAttr(),
+      /*stored_cpu=*/LayoutAttr(), /*stored_cuda=*/LayoutAttr());
   return op.getResult();
 }
 

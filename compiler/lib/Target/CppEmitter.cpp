@@ -498,14 +498,21 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
                   cppParamInit(param.getInit()) + ", " +
                   std::to_string(param.getFanIn());
     int64_t device = deviceIndex(param);
-    if (param.getBuffer() || device != 0)
+    bool cpuNhwc = param.getStoredCpu() == Layout::Nhwc;
+    bool cudaNhwc = param.getStoredCuda() == Layout::Nhwc;
+    bool stored = cpuNhwc || cudaNhwc;
+    if (param.getBuffer() || device != 0 || stored)
       paramTable += std::string(", /*trainable=*/") +
                     (param.getBuffer() ? "false" : "true") + ", " +
                     (type.getElementType().isInteger(64)
                          ? "c10::ScalarType::Long"
                          : "c10::ScalarType::Float");
-    if (device != 0)
+    if (device != 0 || stored)
       paramTable += ", /*device=*/" + std::to_string(device);
+    if (stored)
+      paramTable += std::string(", /*storedNhwc=*/{") +
+                    (cpuNhwc ? "true" : "false") + ", " +
+                    (cudaNhwc ? "true" : "false") + "}";
     paramTable += "},\n";
     int index = static_cast<int>(paramIndex.size());
     paramIndex[param] = index;

@@ -2,9 +2,11 @@
 //
 // Finds the convolution stacks of the forward function and puts an
 // rtml.to_layout at each of their boundaries: into the stack's layout per
-// device kind where a value enters, back to NCHW where one leaves. Inside a
-// stack every op keeps the layout it is given, so the emitted code needs no
-// other layout decision.
+// device kind where a value enters, back to NCHW where one leaves. A weight
+// that only the stack reads is instead stored in the stack's layout (the
+// param's `stored` layouts), so no step converts it. Inside a stack every op
+// keeps the layout it is given, so the emitted code needs no other layout
+// decision.
 //
 //===----------------------------------------------------------------------===//
 #include "InsertionPoint.h"
@@ -120,6 +122,20 @@ void AssignLayoutPass::assign(func::FuncOp func, LayoutPolicy policy) {
     return conversion.getResult();
   };
 
+  // A parameter that only the stack reads is stored in the stack's layout
+  // (its gradient and momentum follow), instead of being converted in every
+  // step; one read from elsewhere keeps it NCHW, converted where it enters.
+  auto storeInStackLayout = [&](Value value) {
+    auto param = value.getDefiningOp<ParamOp>();
+    if (!param || !llvm::all_of(param->getUsers(), [&](Operation *user) {
+          return inStack.contains(user) && !isa<TransferOp>(user);
+        }))
+      return false;
+    param.setStoredCpu(policy.cpu);
+    param.setStoredCuda(policy.cuda);
+    return true;
+  };
+
   SmallVector<Operation *> ops;
   for (Operation &op : body)
     if (inStack.contains(&op))
@@ -133,7 +149,8 @@ void AssignLayoutPass::assign(func::FuncOp func, LayoutPolicy policy) {
       Operation *producer = value.getDefiningOp();
       bool madeInStack =
           producer && inStack.contains(producer) && !isa<TransferOp>(producer);
-      if (!isFourDimensional(value) || madeInStack || isa<TransferOp>(op))
+      if (!isFourDimensional(value) || madeInStack || isa<TransferOp>(op) ||
+          storeInStackLayout(value))
         continue;
       operand.set(convert(value, policy, op));
     }

@@ -336,6 +336,34 @@ TEST_F(RuntimeWeights, RebuildsViewsDtypesAndScalars) {
   EXPECT_NE(msg.find("expected a state dict"), std::string::npos) << msg;
 }
 
+// A convolution weight the layout pass stores channels_last on this kind of
+// device starts with the values a contiguous one draws, loads a state dict
+// into that layout, and is saved as an ordinary contiguous tensor.
+TEST_F(RuntimeWeights, AChannelsLastWeightHoldsAndSavesTheSameValues) {
+  std::vector<ParameterSpec> specs = modelSpecs();
+  specs[0].storedNhwc.cpu = true;
+  EXPECT_EQ(storageFormat(specs[0], at::kCPU), at::MemoryFormat::ChannelsLast);
+  EXPECT_EQ(storageFormat(specs[1], at::kCPU), at::MemoryFormat::Contiguous);
+  ParameterRegistry stored(specs, at::kCPU, 7);
+  ParameterRegistry plain(modelSpecs(), at::kCPU, 7);
+  at::Tensor w = stored.find("features.0.weight");
+  ASSERT_TRUE(w.is_contiguous(at::MemoryFormat::ChannelsLast));
+  ASSERT_FALSE(w.is_contiguous());
+  EXPECT_TRUE(w.is_leaf() && w.requires_grad());
+  EXPECT_TRUE(at::equal(w, plain.find("features.0.weight")));
+  EXPECT_TRUE(at::equal(stored.find("fc.weight"), plain.find("fc.weight")));
+
+  loadIntoRegistry(stored, loadStateDict(path("plain.pt")), "plain.pt");
+  EXPECT_TRUE(w.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(at::equal(w, expectedValue(specs[0])));
+
+  saveStateDict(registryStateDict(stored), scratch("saved.pt"));
+  for (const auto &[name, t] : loadStateDict(scratch("saved.pt"))) {
+    EXPECT_TRUE(t.is_contiguous()) << name;
+    EXPECT_TRUE(at::equal(t, stored.find(name))) << name;
+  }
+}
+
 TEST_F(RuntimeWeights, ShapeMismatchNamesKeyAndShapes) {
   std::vector<ParameterSpec> specs = modelSpecs();
   specs[2].shape = {3, 8};

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <memory>
 
 using namespace rtml;
 
@@ -221,6 +222,73 @@ TEST(MultiTensorSgd, ListsOfParametersEqualTorchOptimSgdBitForBit) {
     EXPECT_EQ(sgd.momentumBuffers()[5].defined(), false);
     EXPECT_EQ(sgd.momentumBuffers()[3].defined(), c.momentum != 0);
   }
+}
+
+// Convolution weights the layout pass stores channels_last: with gradients
+// in the same layout (what autograd gives such a leaf) the step keeps
+// torch.optim.SGD's bits and the momentum buffer takes the weight's layout;
+// a gradient in another layout (here contiguous) is still applied by value,
+// not by memory order; a buffer restored from a contiguous checkpoint
+// tensor is kept in the weight's layout and continues the same updates.
+TEST(MultiTensorSgd, ChannelsLastWeightsEqualTorchOptimSgdBitForBit) {
+  at::set_num_threads(2);
+  torch::manual_seed(5);
+  const auto channelsLast = at::MemoryFormat::ChannelsLast;
+  std::vector<at::Tensor> inits = {at::randn({8, 3, 5, 5}),
+                                   at::randn({16, 8, 3, 3}), at::randn({16})};
+  auto stored = [&](const at::Tensor &t) {
+    return t.dim() == 4 ? t.contiguous(channelsLast) : t.clone();
+  };
+  std::vector<at::Tensor> ours, theirs;
+  for (const at::Tensor &init : inits) {
+    ours.push_back(stored(init).requires_grad_(true));
+    theirs.push_back(init.clone().requires_grad_(true));
+  }
+  ASSERT_TRUE(ours[0].is_contiguous(channelsLast) && !ours[0].is_contiguous());
+  SgdOptions options{0.05, 0.9, 5e-4, false};
+  auto sgd = std::make_unique<Sgd>(ours, options);
+  torch::optim::SGD ref(theirs, torch::optim::SGDOptions(options.learningRate)
+                                    .momentum(options.momentum)
+                                    .weight_decay(options.weightDecay));
+  auto step = [&](bool gradsChannelsLast) {
+    sgd->zeroGrad();
+    ref.zero_grad();
+    for (size_t i = 0; i < inits.size(); ++i) {
+      at::Tensor grad = at::randn_like(inits[i]);
+      ours[i].mutable_grad() = gradsChannelsLast ? stored(grad) : grad.clone();
+      theirs[i].mutable_grad() = grad.clone();
+    }
+    sgd->step();
+    ref.step();
+  };
+  auto expectTorchValues = [&](const char *when) {
+    for (size_t i = 0; i < ours.size(); ++i) {
+      ASSERT_TRUE(at::equal(ours[i], theirs[i]))
+          << when << ": param " << i << " max diff "
+          << (ours[i] - theirs[i]).abs().max().item<double>();
+      EXPECT_EQ(ours[i].strides(), stored(inits[i]).strides())
+          << when << ": param " << i << " changed its layout";
+    }
+  };
+  for (int i = 0; i < 3; ++i)
+    step(/*gradsChannelsLast=*/true);
+  expectTorchValues("channels_last gradients");
+  EXPECT_TRUE(sgd->momentumBuffers()[1].is_contiguous(channelsLast));
+  step(/*gradsChannelsLast=*/false);
+  expectTorchValues("contiguous gradients");
+
+  // Resume: the buffers as a checkpoint holds them, contiguous.
+  std::vector<at::Tensor> resumed;
+  for (const at::Tensor &p : ours)
+    resumed.push_back(p.detach().clone().requires_grad_(true));
+  auto restored = std::make_unique<Sgd>(resumed, options);
+  for (size_t i = 0; i < ours.size(); ++i)
+    restored->setMomentumBuffer(i, sgd->momentumBuffers()[i].contiguous());
+  EXPECT_TRUE(restored->momentumBuffers()[0].is_contiguous(channelsLast));
+  ours = resumed;
+  sgd = std::move(restored);
+  step(/*gradsChannelsLast=*/true);
+  expectTorchValues("after the buffers were restored");
 }
 
 namespace {

@@ -25,6 +25,14 @@ def Rtml_ParamInit : I32EnumAttr<"ParamInit", "how a parameter starts", [
   let cppNamespace = "::rtml";
 }
 
+// The memory layout of a 4-D value on one kind of device (--rtml-assign-layout).
+def Rtml_Layout : I32EnumAttr<"Layout",
+    "memory layout of an [N, C, H, W] tensor", [
+    I32EnumAttrCase<"Nchw", 0, "nchw">,
+    I32EnumAttrCase<"Nhwc", 1, "nhwc">]> {
+  let cppNamespace = "::rtml";
+}
+
 def Rtml_ParamOp : Rtml_Op<"param", [Pure]> {
   let summary = "a named, trainable parameter";
   let description = [{
@@ -40,12 +48,29 @@ def Rtml_ParamOp : Rtml_Op<"param", [Pure]> {
     %m = rtml.param "bn.running_mean" zeros buffer {fan_in = 1 : i64}
         : tensor<64xf32>
     ```
+
+    A 4-D parameter read only by a convolution stack may be `stored` in that
+    stack's layout, per device kind (what `--rtml-assign-layout` decides
+    instead of an `rtml.to_layout` of the parameter in every step): the
+    trainer keeps the tensor, its gradient and its momentum in that layout
+    on that kind of device. The values, and the state dict, are the same.
+
+    ```mlir
+    %w = rtml.param "conv.weight" fan_in_uniform stored cpu nchw cuda nhwc
+        {fan_in = 27 : i64} : tensor<4x3x3x3xf32>
+    ```
   }];
   let arguments = (ins StrAttr:$name, Rtml_ParamInit:$init,
                        ConfinedAttr<I64Attr, [IntMinValue<1>]>:$fan_in,
-                       UnitAttr:$buffer);
+                       UnitAttr:$buffer,
+                       OptionalAttr<Rtml_Layout>:$stored_cpu,
+                       OptionalAttr<Rtml_Layout>:$stored_cuda);
   let results = (outs Rtml_ParamTensor:$result);
-  let assemblyFormat = "$name $init (`buffer` $buffer^)? attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $name $init (`buffer` $buffer^)?
+    (`stored` `cpu` $stored_cpu^ `cuda` $stored_cuda)? attr-dict `:`
+    type($result)
+  }];
   let hasVerifier = 1;
 }
 
@@ -465,19 +490,12 @@ def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu", [AttrSizedOperandSegments]> 
 // Memory layout (--rtml-assign-layout)
 //===----------------------------------------------------------------------===//
 
-def Rtml_Layout : I32EnumAttr<"Layout",
-    "memory layout of an [N, C, H, W] tensor", [
-    I32EnumAttrCase<"Nchw", 0, "nchw">,
-    I32EnumAttrCase<"Nhwc", 1, "nhwc">]> {
-  let cppNamespace = "::rtml";
-}
-
 def Rtml_ToLayoutOp : Rtml_Op<"to_layout", [Pure, SameOperandsAndResultType]> {
   let summary = "a value in the memory layout of the device kind it is on";
   let description = [{
     What `--rtml-assign-layout` inserts where a convolution stack begins
-    (its input, each convolution's weight) and ends (a value read by a
-    flatten, a linear or anything else outside the stack). The layout is
+    (its input, a weight read outside the stack too) and ends (a value read
+    by a flatten, a linear or anything else outside the stack). The layout is
     chosen per device kind, because logical devices are mapped onto physical
     ones only when the trainer runs: on a CPU tensor the result is in layout
     `cpu`, on a CUDA tensor in layout `cuda`. `nchw` is the contiguous

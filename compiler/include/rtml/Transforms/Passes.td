@@ -77,10 +77,13 @@ def AssignLayout : Pass<"rtml-assign-layout", "mlir::ModuleOp"> {
     that keep any memory layout (convolution, activations, LRN, pooling,
     batch norm, dropout, add, concat, transfers and the fused ops), holding at
     least one convolution. Each stack gets an `rtml.to_layout` into its
-    layout on every value it reads from outside (the model's input, each
-    convolution's weight) and after each transfer inside it (the target may
-    be another kind of device), and an `rtml.to_layout` back to NCHW on
-    every value read outside it (a flatten, a linear, a result). Logical
+    layout on every value it reads from outside (the model's input) and
+    after each transfer inside it (the target may be another kind of
+    device), and an `rtml.to_layout` back to NCHW on every value read
+    outside it (a flatten, a linear, a result). A convolution weight read by
+    the stack alone is instead `stored` in the stack's layout (its
+    rtml.param's attributes), so that no step converts it or its gradient;
+    one read elsewhere too is converted where it enters. Logical
     devices meet physical ones at run time, so the layout is decided per
     device kind: with `layout=auto`, NHWC (channels_last, what cuDNN's
     convolutions are fastest in) on CUDA and NCHW on the CPU, where

@@ -44,7 +44,20 @@ struct ParameterSpec {
   c10::ScalarType dtype = c10::ScalarType::Float;
   /// Index into ModelInfo::devices of the logical device it lives on.
   int64_t device = 0;
+  /// Whether it is stored channels_last (NHWC) on each kind of device, as
+  /// the layout pass decided (rtml.param's `stored`), with its gradient and
+  /// momentum; contiguous otherwise. The values are the same either way.
+  struct {
+    bool cpu = false, cuda = false;
+  } storedNhwc;
 };
+
+/// The memory format SPEC keeps its tensor in on DEVICE.
+inline c10::MemoryFormat storageFormat(const ParameterSpec &spec,
+                                       c10::Device device) {
+  bool nhwc = device.is_cuda() ? spec.storedNhwc.cuda : spec.storedNhwc.cpu;
+  return nhwc ? c10::MemoryFormat::ChannelsLast : c10::MemoryFormat::Contiguous;
+}
 
 /// One classifier head. The training loss is the sum over heads of
 /// lossWeight * cross-entropy; evaluation and predict use the main head.
