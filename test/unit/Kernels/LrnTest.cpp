@@ -255,18 +255,16 @@ TEST(LrnKernel, CpuTwinIndependentOfRangeSplit) {
   const int64_t n = 2, c = 13, hw = 50;
   at::Tensor x = torch::randn({n, c, hw}), g = torch::randn({n, c, hw});
   auto run = [&](int64_t piece) {
-    at::Tensor y = torch::empty_like(x), p = torch::empty_like(x),
-               gx = torch::empty_like(x);
+    at::Tensor y = torch::empty_like(x), gx = torch::empty_like(x);
     for (int64_t b = 0; b < n * hw; b += piece) {
       int64_t e = std::min(n * hw, b + piece);
       rtml::kernels::lrnForwardCpu<Size4Relu>(
-          x.data_ptr<float>(), y.data_ptr<float>(), p.data_ptr<float>(), n, c,
-          hw, b, e);
+          x.data_ptr<float>(), y.data_ptr<float>(), n, c, hw, b, e);
       rtml::kernels::lrnBackwardCpu<Size4Relu>(
-          x.data_ptr<float>(), p.data_ptr<float>(), g.data_ptr<float>(),
-          gx.data_ptr<float>(), n, c, hw, b, e);
+          x.data_ptr<float>(), g.data_ptr<float>(), gx.data_ptr<float>(), n, c,
+          hw, b, e);
     }
-    return std::vector<at::Tensor>{y, p, gx};
+    return std::vector<at::Tensor>{y, gx};
   };
   auto whole = run(n * hw);
   for (int64_t piece : {1, 7, 33, 64}) {
@@ -367,18 +365,16 @@ TEST(LrnKernelNhwc, CpuTwinIndependentOfRangeSplit) {
   const int64_t n = 2, c = 11, hw = 15;
   at::Tensor x = torch::randn({n, hw, c}), g = torch::randn({n, hw, c});
   auto run = [&](int64_t piece) {
-    at::Tensor y = torch::empty_like(x), p = torch::empty_like(x),
-               gx = torch::empty_like(x);
+    at::Tensor y = torch::empty_like(x), gx = torch::empty_like(x);
     for (int64_t b = 0; b < n * hw; b += piece) {
       int64_t e = std::min(b + piece, n * hw);
       rtml::kernels::lrnForwardNhwcCpu<Size4Relu>(
-          x.data_ptr<float>(), y.data_ptr<float>(), p.data_ptr<float>(), n, c,
-          hw, b, e);
+          x.data_ptr<float>(), y.data_ptr<float>(), n, c, hw, b, e);
       rtml::kernels::lrnBackwardNhwcCpu<Size4Relu>(
-          x.data_ptr<float>(), p.data_ptr<float>(), g.data_ptr<float>(),
-          gx.data_ptr<float>(), n, c, hw, b, e);
+          x.data_ptr<float>(), g.data_ptr<float>(), gx.data_ptr<float>(), n, c,
+          hw, b, e);
     }
-    return std::vector<at::Tensor>{y, p, gx};
+    return std::vector<at::Tensor>{y, gx};
   };
   auto whole = run(n * hw);
   for (int64_t piece : {1, 4, 17}) {

@@ -14,7 +14,9 @@
 // coalesced row segment of one channel. Each thread keeps the window's
 // activated inputs in registers (the config fixes its size, so the shifts
 // unroll into register moves): every input is read from memory once per pass,
-// and the window sum is a few register FMAs instead of SIZE loads.
+// and the window sum is a few register FMAs instead of SIZE loads. The
+// backward recomputes each channel's scale^-beta from the window it holds
+// anyway, so the forward writes nothing but y (Lrn.h says why).
 //
 // NHWC (channels_last, the *Nhwc launchers, in both element types) keeps one
 // thread per pixel: its channels, the window's direction, are then one
@@ -107,8 +109,7 @@ __device__ __forceinline__ void lrnLocate(int64_t pos, int c, int64_t hw,
 template <class Config, class Elem, bool kNhwc>
 __global__ void __launch_bounds__(kLrnThreads)
     lrnForwardKernel(const Elem *__restrict__ x, Elem *__restrict__ y,
-                     float *__restrict__ scalePow, int64_t positions, int c,
-                     int64_t hw) {
+                     int64_t positions, int c, int64_t hw) {
   using T = LrnTraits<Config>;
   const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
   if (pos >= positions)
@@ -117,8 +118,6 @@ __global__ void __launch_bounds__(kLrnThreads)
   lrnLocate<kNhwc>(pos, c, hw, offset, stride);
   x += offset;
   y += offset;
-  if (scalePow)
-    scalePow += offset;
 
   // window[i]: activated input of channel ch - kBefore + i.
   float window[T::kSize];
@@ -127,20 +126,18 @@ __global__ void __launch_bounds__(kLrnThreads)
     window[i] = lrnLoad<Config>(x, i - T::kBefore, c, stride);
 #pragma unroll 4
   for (int ch = 0; ch < c; ++ch) {
-    const float p = lrnScalePow<Config>(lrnScale<Config>(lrnSumSquares(window)));
+    const float p =
+        lrnScalePow<Config>(lrnScale<Config>(lrnSumSquares(window)));
     y[ch * stride] = kernelStore<Elem>(lrnOutput(window[T::kBefore], p));
-    if (scalePow)
-      scalePow[ch * stride] = p;
     lrnShift(window, lrnLoad<Config>(x, ch + 1 + T::kAfter, c, stride));
   }
 }
 
 template <class Config, class Elem, bool kNhwc>
 __global__ void __launch_bounds__(kLrnThreads)
-    lrnBackwardKernel(const Elem *__restrict__ x,
-                      const float *__restrict__ scalePow,
-                      const Elem *__restrict__ gy, Elem *__restrict__ gx,
-                      int64_t positions, int c, int64_t hw) {
+    lrnBackwardKernel(const Elem *__restrict__ x, const Elem *__restrict__ gy,
+                      Elem *__restrict__ gx, int64_t positions, int c,
+                      int64_t hw) {
   using T = LrnTraits<Config>;
   const int64_t pos = blockIdx.x * int64_t(kLrnThreads) + threadIdx.x;
   if (pos >= positions)
@@ -148,7 +145,6 @@ __global__ void __launch_bounds__(kLrnThreads)
   int64_t offset, stride;
   lrnLocate<kNhwc>(pos, c, hw, offset, stride);
   x += offset;
-  scalePow += offset;
   gy += offset;
   gx += offset;
 
@@ -169,17 +165,20 @@ __global__ void __launch_bounds__(kLrnThreads)
   for (int i = 0; i <= T::kBefore; ++i)
     gradP[i] = xs[i] = 0.0f;
 
-  // Step ch computes the term of channel ch and the gradient of channel
-  // ch - kBefore, the last input whose reversed window is then complete.
+    // Step ch computes the term of channel ch and the gradient of channel
+    // ch - kBefore, the last input whose reversed window is then complete.
+    // Channel ch's scale and scale^-beta are recomputed from its window, as the
+    // forward computed them.
 #pragma unroll 4
   for (int ch = 0; ch < c + T::kBefore; ++ch) {
     float term = 0.0f, gp = 0.0f, xv = 0.0f;
     if (ch < c) {
       xv = kernelLdg(x + ch * stride);
-      gp = kernelLdg(gy + ch * stride) * __ldg(scalePow + ch * stride);
-      term = lrnBackwardTerm(kernelLdg(gy + ch * stride), window[T::kBefore],
-                             __ldg(scalePow + ch * stride),
-                             lrnScale<Config>(lrnSumSquares(window)));
+      const float g = kernelLdg(gy + ch * stride);
+      const float scale = lrnScale<Config>(lrnSumSquares(window));
+      const float p = lrnScalePow<Config>(scale);
+      gp = g * p;
+      term = lrnBackwardTerm(g, window[T::kBefore], p, scale);
     }
     lrnShift(terms, term);
     lrnShift(gradP, gp);
@@ -195,81 +194,75 @@ __global__ void __launch_bounds__(kLrnThreads)
 /// Launches the forward kernel of (Config, Elem, kNhwc); WHAT names it in
 /// the error if the launch fails.
 template <class Config, class Elem, bool kNhwc>
-void lrnForwardLaunch(const Elem *x, Elem *y, float *scale, int64_t n,
-                      int64_t c, int64_t hw, void *stream, const char *what) {
+void lrnForwardLaunch(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
+                      void *stream, const char *what) {
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
-  lrnForwardKernel<Config, Elem, kNhwc>
-      <<<lrnBlocks(positions), kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, y, scale, positions,
-                                              static_cast<int>(c), hw);
+  lrnForwardKernel<Config, Elem, kNhwc><<<lrnBlocks(positions), kLrnThreads, 0,
+                                          static_cast<cudaStream_t>(stream)>>>(
+      x, y, positions, static_cast<int>(c), hw);
   lrnCheckLaunch(what);
 }
 
 template <class Config, class Elem, bool kNhwc>
-void lrnBackwardLaunch(const Elem *x, const float *scale, const Elem *gy,
-                       Elem *gx, int64_t n, int64_t c, int64_t hw,
-                       void *stream, const char *what) {
+void lrnBackwardLaunch(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
+                       int64_t c, int64_t hw, void *stream, const char *what) {
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
-  lrnBackwardKernel<Config, Elem, kNhwc>
-      <<<lrnBlocks(positions), kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, scale, gy, gx, positions,
-                                              static_cast<int>(c), hw);
+  lrnBackwardKernel<Config, Elem, kNhwc><<<lrnBlocks(positions), kLrnThreads, 0,
+                                           static_cast<cudaStream_t>(stream)>>>(
+      x, gy, gx, positions, static_cast<int>(c), hw);
   lrnCheckLaunch(what);
 }
 
 } // namespace cuda_detail
 
 template <class Config, class Elem>
-void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n, int64_t c,
-                    int64_t hw, void *stream) {
-  cuda_detail::lrnForwardLaunch<Config, Elem, false>(x, y, scale, n, c, hw,
-                                                     stream, "forward");
+void lrnForwardCuda(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
+                    void *stream) {
+  cuda_detail::lrnForwardLaunch<Config, Elem, false>(x, y, n, c, hw, stream,
+                                                     "forward");
 }
 
 template <class Config, class Elem>
-void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
-                     Elem *gx, int64_t n, int64_t c, int64_t hw, void *stream) {
-  cuda_detail::lrnBackwardLaunch<Config, Elem, false>(x, scale, gy, gx, n, c,
-                                                      hw, stream, "backward");
+void lrnBackwardCuda(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
+                     int64_t c, int64_t hw, void *stream) {
+  cuda_detail::lrnBackwardLaunch<Config, Elem, false>(x, gy, gx, n, c, hw,
+                                                      stream, "backward");
 }
 
 template <class Config, class Elem>
-void lrnForwardNhwcCuda(const Elem *x, Elem *y, float *scale, int64_t n,
-                        int64_t c, int64_t hw, void *stream) {
-  cuda_detail::lrnForwardLaunch<Config, Elem, true>(x, y, scale, n, c, hw,
-                                                    stream, "NHWC forward");
+void lrnForwardNhwcCuda(const Elem *x, Elem *y, int64_t n, int64_t c,
+                        int64_t hw, void *stream) {
+  cuda_detail::lrnForwardLaunch<Config, Elem, true>(x, y, n, c, hw, stream,
+                                                    "NHWC forward");
 }
 
 template <class Config, class Elem>
-void lrnBackwardNhwcCuda(const Elem *x, const float *scale, const Elem *gy,
-                         Elem *gx, int64_t n, int64_t c, int64_t hw,
-                         void *stream) {
-  cuda_detail::lrnBackwardLaunch<Config, Elem, true>(
-      x, scale, gy, gx, n, c, hw, stream, "NHWC backward");
+void lrnBackwardNhwcCuda(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
+                         int64_t c, int64_t hw, void *stream) {
+  cuda_detail::lrnBackwardLaunch<Config, Elem, true>(x, gy, gx, n, c, hw,
+                                                     stream, "NHWC backward");
 }
 
 } // namespace rtml::kernels
 
 /// Explicit instantiations of the launchers (NCHW and NHWC) for CONFIG and
 /// element ELEM, at global scope in a .cu file that has CONFIG's definition.
-#define RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, Elem)                         \
-  template void ::rtml::kernels::lrnForwardCuda<Config, Elem>(               \
-      const Elem *, Elem *, float *, int64_t, int64_t, int64_t, void *);     \
-  template void ::rtml::kernels::lrnBackwardCuda<Config, Elem>(              \
-      const Elem *, const float *, const Elem *, Elem *, int64_t, int64_t,   \
-      int64_t, void *);                                                      \
-  template void ::rtml::kernels::lrnForwardNhwcCuda<Config, Elem>(           \
-      const Elem *, Elem *, float *, int64_t, int64_t, int64_t, void *);     \
-  template void ::rtml::kernels::lrnBackwardNhwcCuda<Config, Elem>(          \
-      const Elem *, const float *, const Elem *, Elem *, int64_t, int64_t,   \
-      int64_t, void *);
+#define RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, Elem)                           \
+  template void ::rtml::kernels::lrnForwardCuda<Config, Elem>(                 \
+      const Elem *, Elem *, int64_t, int64_t, int64_t, void *);                \
+  template void ::rtml::kernels::lrnBackwardCuda<Config, Elem>(                \
+      const Elem *, const Elem *, Elem *, int64_t, int64_t, int64_t, void *);  \
+  template void ::rtml::kernels::lrnForwardNhwcCuda<Config, Elem>(             \
+      const Elem *, Elem *, int64_t, int64_t, int64_t, void *);                \
+  template void ::rtml::kernels::lrnBackwardNhwcCuda<Config, Elem>(            \
+      const Elem *, const Elem *, Elem *, int64_t, int64_t, int64_t, void *);
 /// Both element types: the float and the bf16 variant, each in both layouts.
-#define RTML_INSTANTIATE_LRN_CUDA(Config)                                    \
-  RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, float)                              \
+#define RTML_INSTANTIATE_LRN_CUDA(Config)                                      \
+  RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, float)                                \
   RTML_INSTANTIATE_LRN_CUDA_ELEM(Config, ::rtml::kernels::Bf16)
 
 #endif // RTML_RUNTIME_KERNELS_LRN_CUH

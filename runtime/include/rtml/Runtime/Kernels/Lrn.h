@@ -21,8 +21,13 @@
 //                                          scale_c^-beta / scale_c
 //   dL/dx_j = dL/da_j, masked where x_j <= 0 when fused with ReLU.
 //
-// The forward saves p = scale^-beta (the expensive part); the backward
-// recomputes scale from x (a few adds per element, cheaper than a second pow).
+// Each direction writes only its result: the backward recomputes scale and
+// p = scale^-beta from x, as the forward computed them (the same functions
+// on the same window sums, so the same bits). That costs a few adds, and for
+// the common betas two square roots and a division, per element, against
+// writing a float per element in the forward and reading it back: the LRN
+// is bound by memory, most of all in bf16, where that float was as much
+// traffic as the input, output and gradients together.
 //
 // This header is torch-free: it is compiled as plain C++17 (the CPU twin,
 // through LrnOp.h) and by nvcc (through Lrn.cuh). The CPU twin and the CUDA
@@ -32,8 +37,8 @@
 // Each kernel has a float and a bf16 variant (Elem = float or Bf16): the
 // bf16 one reads x and dL/dy and writes y and dL/dx in bf16, and does all of
 // its arithmetic in float (the squares, the window sums, scale and
-// scale^-beta, which it saves in float), so it is the float kernel on the
-// bf16-rounded input, rounded once at the end.
+// scale^-beta), so it is the float kernel on the bf16-rounded input, rounded
+// once at the end.
 //
 // The CPU loops are written once over CpuLanes.h's lanes (four floats in an
 // SSE register, then a scalar tail), so the ReLU select, the gradient mask
@@ -160,9 +165,9 @@ RTML_HOST_DEVICE inline V lrnInputGrad(V gradTimesP, V x, V termSum) {
 namespace detail {
 
 /// Pixels processed together. A tile is C rows of this many floats; the
-/// forward keeps one tile and the backward two in cache (squares, then the
-/// backward terms), so the width shrinks as C grows: about 48 KiB per tile,
-/// at least 16 pixels so the inner loops stay vector loops.
+/// forward keeps one tile and the backward three in cache (squares, g p and
+/// the backward terms), so the width shrinks as C grows: about 48 KiB per
+/// tile, at least 16 pixels so the inner loops stay vector loops.
 inline int64_t lrnTileWidth(int64_t channels) {
   int64_t width = (12288 / (channels > 0 ? channels : 1)) & ~int64_t(15);
   return width < 16 ? 16 : (width > 1024 ? 1024 : width);
@@ -236,12 +241,11 @@ void lrnSquaresOfTile(const Elem *x, int64_t c, int64_t hw, int64_t width,
 
 /// Forward of the CPU twin on NCHW float or bf16 data (hw = H*W, or the
 /// product of all trailing dimensions) for the flat (image, pixel) positions
-/// [begin, end) of [0, n*hw). Writes y and, when SCALEPOW is not null,
-/// scale^-beta (float) for the backward. Positions are independent: disjoint
+/// [begin, end) of [0, n*hw): writes y. Positions are independent: disjoint
 /// ranges may run in parallel.
 template <class Config, class Elem>
-void lrnForwardCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
-                   int64_t c, int64_t hw, int64_t begin, int64_t end) {
+void lrnForwardCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
+                   int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
   if (begin >= end || c <= 0)
@@ -260,12 +264,9 @@ void lrnForwardCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
           const int64_t at = offset + ch * hw;
           const Elem *xr = x + at;
           Elem *yr = y + at;
-          float *pr = scalePow ? scalePow + at : nullptr;
           forEachLane(len, [&](auto lanes, int64_t l) {
             using L = decltype(lanes);
             auto p = lrnScalePow<Config>(lrnScale<Config>(L::load(sums + l)));
-            if (pr)
-              L::store(pr + l, p);
             L::store(yr + l,
                      lrnOutput(lrnActivate<Config>(L::load(xr + l)), p));
           });
@@ -273,40 +274,42 @@ void lrnForwardCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
       });
 }
 
-/// Backward of the CPU twin: GX = dL/dx from the forward's input X, its saved
-/// SCALEPOW and GY = dL/dy, for the positions [begin, end) as the forward.
+/// Backward of the CPU twin: GX = dL/dx from the forward's input X and
+/// GY = dL/dy, for the positions [begin, end) as the forward.
 template <class Config, class Elem>
-void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
-                    Elem *gx, int64_t n, int64_t c, int64_t hw, int64_t begin,
-                    int64_t end) {
+void lrnBackwardCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
+                    int64_t c, int64_t hw, int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
   if (begin >= end || c <= 0)
     return;
   const int64_t width = detail::lrnTileWidth(c);
-  std::unique_ptr<float[]> buffer(new float[(2 * c + 1) * width]);
+  std::unique_ptr<float[]> buffer(new float[(3 * c + 1) * width]);
   float *squares = buffer.get(), *terms = buffer.get() + c * width;
-  float *sums = buffer.get() + 2 * c * width;
+  float *gradP = buffer.get() + 2 * c * width;
+  float *sums = buffer.get() + 3 * c * width;
   detail::lrnForEachTile(
       hw, begin, end, width, [&](int64_t image, int64_t pixel, int64_t len) {
         const int64_t offset = image * c * hw + pixel;
         detail::lrnSquaresOfTile<Config>(x + offset, c, hw, width, len,
                                          squares);
-        // Terms g_c a_c p_c / scale_c, with scale_c recomputed as the forward
-        // did.
+        // Terms g_c a_c p_c / scale_c and g_c p_c, with scale_c and p_c
+        // recomputed as the forward computed them.
         for (int64_t ch = 0; ch < c; ++ch) {
           detail::lrnWindowSumRow<T::kBefore, T::kAfter>(squares, sums, ch, c,
                                                          width, len);
           const int64_t at = offset + ch * hw;
           const Elem *xr = x + at, *gr = gy + at;
-          const float *pr = scalePow + at;
-          float *tr = terms + ch * width;
+          float *tr = terms + ch * width, *gpr = gradP + ch * width;
           forEachLane(len, [&](auto lanes, int64_t l) {
             using L = decltype(lanes);
+            auto scale = lrnScale<Config>(L::load(sums + l));
+            auto p = lrnScalePow<Config>(scale);
+            auto g = L::load(gr + l);
+            L::store(gpr + l, g * p);
             L::store(tr + l,
-                     lrnBackwardTerm(
-                         L::load(gr + l), lrnActivate<Config>(L::load(xr + l)),
-                         L::load(pr + l), lrnScale<Config>(L::load(sums + l))));
+                     lrnBackwardTerm(g, lrnActivate<Config>(L::load(xr + l)), p,
+                                     scale));
           });
         }
         // Input j collects the terms of the outputs whose window holds j: the
@@ -315,14 +318,14 @@ void lrnBackwardCpu(const Elem *x, const float *scalePow, const Elem *gy,
           detail::lrnWindowSumRow<T::kAfter, T::kBefore>(terms, sums, ch, c,
                                                          width, len);
           const int64_t at = offset + ch * hw;
-          const Elem *xr = x + at, *gr = gy + at;
-          const float *pr = scalePow + at;
+          const Elem *xr = x + at;
+          const float *gpr = gradP + ch * width;
           Elem *gxr = gx + at;
           forEachLane(len, [&](auto lanes, int64_t l) {
             using L = decltype(lanes);
             L::store(gxr + l,
-                     lrnInputGrad<Config>(L::load(gr + l) * L::load(pr + l),
-                                          L::load(xr + l), L::load(sums + l)));
+                     lrnInputGrad<Config>(L::load(gpr + l), L::load(xr + l),
+                                          L::load(sums + l)));
           });
         }
       });
@@ -355,10 +358,10 @@ inline float lrnWindowSum(const float *v, int64_t ch, int64_t c) {
 
 /// Forward of the CPU twin on NHWC float or bf16 data ([n, hw, c] in memory)
 /// for the flat (image, pixel) positions [begin, end) of [0, n*hw), with the
-/// arguments of lrnForwardCpu (scale^-beta in float, NHWC too).
+/// arguments of lrnForwardCpu.
 template <class Config, class Elem>
-void lrnForwardNhwcCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
-                       int64_t c, int64_t hw, int64_t begin, int64_t end) {
+void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
+                       int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
   (void)hw;
@@ -375,8 +378,6 @@ void lrnForwardNhwcCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
     for (int64_t ch = 0; ch < c; ++ch) {
       float p = lrnScalePow<Config>(lrnScale<Config>(
           detail::lrnWindowSum<T::kBefore, T::kAfter>(squares.get(), ch, c)));
-      if (scalePow)
-        scalePow[pos * c + ch] = p;
       yp[ch] = kernelStore<Elem>(
           lrnOutput(lrnActivate<Config>(kernelLoad(xp[ch])), p));
     }
@@ -386,32 +387,35 @@ void lrnForwardNhwcCpu(const Elem *x, Elem *y, float *scalePow, int64_t n,
 /// Backward of the CPU twin on NHWC data, with the arguments of
 /// lrnBackwardCpu.
 template <class Config, class Elem>
-void lrnBackwardNhwcCpu(const Elem *x, const float *scalePow, const Elem *gy,
-                        Elem *gx, int64_t n, int64_t c, int64_t hw,
-                        int64_t begin, int64_t end) {
+void lrnBackwardNhwcCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
+                        int64_t c, int64_t hw, int64_t begin, int64_t end) {
   using T = LrnTraits<Config>;
   (void)n;
   (void)hw;
   if (begin >= end || c <= 0)
     return;
-  std::unique_ptr<float[]> buffer(new float[2 * c]);
+  std::unique_ptr<float[]> buffer(new float[3 * c]);
   float *squares = buffer.get(), *terms = buffer.get() + c;
+  float *gradP = buffer.get() + 2 * c;
   for (int64_t pos = begin; pos < end; ++pos) {
     const Elem *xp = x + pos * c, *gp = gy + pos * c;
-    const float *pp = scalePow + pos * c;
     for (int64_t ch = 0; ch < c; ++ch) {
       float a = lrnActivate<Config>(kernelLoad(xp[ch]));
       squares[ch] = a * a;
     }
-    for (int64_t ch = 0; ch < c; ++ch)
-      terms[ch] = lrnBackwardTerm(
-          kernelLoad(gp[ch]), lrnActivate<Config>(kernelLoad(xp[ch])), pp[ch],
-          lrnScale<Config>(
-              detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c)));
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float scale = lrnScale<Config>(
+          detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c));
+      float p = lrnScalePow<Config>(scale);
+      float g = kernelLoad(gp[ch]);
+      gradP[ch] = g * p;
+      terms[ch] =
+          lrnBackwardTerm(g, lrnActivate<Config>(kernelLoad(xp[ch])), p, scale);
+    }
     // The reversed window [j - after, j + before], as the NCHW twin.
     for (int64_t ch = 0; ch < c; ++ch)
       gx[pos * c + ch] = kernelStore<Elem>(lrnInputGrad<Config>(
-          kernelLoad(gp[ch]) * pp[ch], kernelLoad(xp[ch]),
+          gradP[ch], kernelLoad(xp[ch]),
           detail::lrnWindowSum<T::kAfter, T::kBefore>(terms, ch, c)));
   }
 }
@@ -422,27 +426,25 @@ void lrnBackwardNhwcCpu(const Elem *x, const float *scalePow, const Elem *gy,
 //===----------------------------------------------------------------------===//
 
 /// Forward on device pointers (NCHW, hw as the CPU twin; Elem float or Bf16)
-/// on STREAM (a cudaStream_t). SCALE receives scale^-beta (float) for the
-/// backward; it may be null (inference). Throws std::runtime_error if the
-/// launch fails.
+/// on STREAM (a cudaStream_t). Throws std::runtime_error if the launch
+/// fails.
 template <class Config, class Elem>
-void lrnForwardCuda(const Elem *x, Elem *y, float *scale, int64_t n, int64_t c,
-                    int64_t hw, void *stream);
+void lrnForwardCuda(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
+                    void *stream);
 
-/// Backward on device pointers: GX from X, the forward's SCALE and GY.
+/// Backward on device pointers: GX from the forward's input X and GY.
 template <class Config, class Elem>
-void lrnBackwardCuda(const Elem *x, const float *scale, const Elem *gy,
-                     Elem *gx, int64_t n, int64_t c, int64_t hw, void *stream);
+void lrnBackwardCuda(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
+                     int64_t c, int64_t hw, void *stream);
 
-/// The NHWC forms of the two launchers (data [n, hw, c] in memory; SCALE
-/// too), in the same two element types.
+/// The NHWC forms of the two launchers (data [n, hw, c] in memory), in the
+/// same two element types.
 template <class Config, class Elem>
-void lrnForwardNhwcCuda(const Elem *x, Elem *y, float *scale, int64_t n,
-                        int64_t c, int64_t hw, void *stream);
+void lrnForwardNhwcCuda(const Elem *x, Elem *y, int64_t n, int64_t c,
+                        int64_t hw, void *stream);
 template <class Config, class Elem>
-void lrnBackwardNhwcCuda(const Elem *x, const float *scale, const Elem *gy,
-                         Elem *gx, int64_t n, int64_t c, int64_t hw,
-                         void *stream);
+void lrnBackwardNhwcCuda(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
+                         int64_t c, int64_t hw, void *stream);
 
 } // namespace rtml::kernels
 

@@ -48,8 +48,7 @@ inline LrnShape lrnShape(const at::Tensor &x) {
               "rtml LRN: expected an input with at least 3 dimensions "
               "[N, C, ...], got ",
               x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat ||
-                  x.scalar_type() == at::kBFloat16,
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16,
               "rtml LRN: only float32 and bfloat16 are supported, got ",
               x.scalar_type());
   int64_t n = x.size(0), c = x.size(1);
@@ -65,8 +64,8 @@ inline int64_t lrnGrain(int64_t c) {
 
 inline void lrnCheckDevice(const at::Tensor &x) {
 #ifdef RTML_WITH_CUDA
-  TORCH_CHECK(x.is_cpu() || x.is_cuda(),
-              "rtml LRN: unsupported device ", x.device());
+  TORCH_CHECK(x.is_cpu() || x.is_cuda(), "rtml LRN: unsupported device ",
+              x.device());
 #else
   TORCH_CHECK(x.is_cpu(), "rtml LRN: input on ", x.device(),
               " but this model's kernels were built without CUDA (configure "
@@ -117,21 +116,15 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
     const at::MemoryFormat format = detail::lrnMemoryFormat(nhwc);
     at::Tensor x = input.contiguous(format);
     at::Tensor y = at::empty_like(x, format);
-    // scale^-beta (float in both variants, in X's layout), for the backward;
-    // skipped when no gradient will be asked.
-    const bool saveForBackward = input.requires_grad();
-    at::Tensor p;
-    if (saveForBackward)
-      p = at::empty(x.sizes(), x.options().dtype(at::kFloat), format);
-    float *pd = saveForBackward ? p.data_ptr<float>() : nullptr;
     if (x.scalar_type() == at::kBFloat16)
-      runForward(x, detail::lrnData<Bf16>(x), detail::lrnData<Bf16>(y), pd, s,
+      runForward(x, detail::lrnData<Bf16>(x), detail::lrnData<Bf16>(y), s,
                  nhwc);
     else
-      runForward(x, detail::lrnData<float>(x), detail::lrnData<float>(y), pd, s,
+      runForward(x, detail::lrnData<float>(x), detail::lrnData<float>(y), s,
                  nhwc);
-    if (saveForBackward) {
-      ctx->save_for_backward({x, p});
+    // The backward recomputes everything else from the input.
+    if (input.requires_grad()) {
+      ctx->save_for_backward({x});
       ctx->saved_data["nhwc"] = nhwc;
     }
     return y;
@@ -140,25 +133,24 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
   /// The forward in element type Elem, in NHWC or NCHW.
   template <class Elem>
   static void runForward(const at::Tensor &x, const Elem *xd, Elem *yd,
-                         float *pd, const detail::LrnShape &s, bool nhwc) {
+                         const detail::LrnShape &s, bool nhwc) {
     if (x.is_cpu()) {
-      at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
-                       [&](int64_t begin, int64_t end) {
-                         if (nhwc)
-                           lrnForwardNhwcCpu<Config>(xd, yd, pd, s.n, s.c,
-                                                     s.hw, begin, end);
-                         else
-                           lrnForwardCpu<Config>(xd, yd, pd, s.n, s.c, s.hw,
-                                                 begin, end);
-                       });
+      at::parallel_for(
+          0, s.n * s.hw, detail::lrnGrain(s.c),
+          [&](int64_t begin, int64_t end) {
+            if (nhwc)
+              lrnForwardNhwcCpu<Config>(xd, yd, s.n, s.c, s.hw, begin, end);
+            else
+              lrnForwardCpu<Config>(xd, yd, s.n, s.c, s.hw, begin, end);
+          });
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(x.device());
       if (nhwc)
-        lrnForwardNhwcCuda<Config>(xd, yd, pd, s.n, s.c, s.hw,
+        lrnForwardNhwcCuda<Config>(xd, yd, s.n, s.c, s.hw,
                                    detail::lrnCurrentStream(x));
       else
-        lrnForwardCuda<Config>(xd, yd, pd, s.n, s.c, s.hw,
+        lrnForwardCuda<Config>(xd, yd, s.n, s.c, s.hw,
                                detail::lrnCurrentStream(x));
 #endif
     }
@@ -168,7 +160,7 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
   backward(torch::autograd::AutogradContext *ctx,
            torch::autograd::variable_list gradOutputs) {
     torch::autograd::variable_list saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &p = saved[1];
+    const at::Tensor &x = saved[0];
     const detail::LrnShape s = detail::lrnShape(x);
     const bool nhwc = ctx->saved_data["nhwc"].toBool();
     const at::MemoryFormat format = detail::lrnMemoryFormat(nhwc);
@@ -176,39 +168,36 @@ struct LrnFunction : torch::autograd::Function<LrnFunction<Config>> {
     at::Tensor gy = gradOutputs[0].to(x.scalar_type()).contiguous(format);
     at::Tensor gx = at::empty_like(x, format);
     if (x.scalar_type() == at::kBFloat16)
-      runBackward(x, detail::lrnData<Bf16>(x), p.data_ptr<float>(),
-                  detail::lrnData<Bf16>(gy), detail::lrnData<Bf16>(gx), s,
-                  nhwc);
+      runBackward(x, detail::lrnData<Bf16>(x), detail::lrnData<Bf16>(gy),
+                  detail::lrnData<Bf16>(gx), s, nhwc);
     else
-      runBackward(x, detail::lrnData<float>(x), p.data_ptr<float>(),
-                  detail::lrnData<float>(gy), detail::lrnData<float>(gx), s,
-                  nhwc);
+      runBackward(x, detail::lrnData<float>(x), detail::lrnData<float>(gy),
+                  detail::lrnData<float>(gx), s, nhwc);
     return {gx};
   }
 
   /// The backward in element type Elem, in NHWC or NCHW.
   template <class Elem>
-  static void runBackward(const at::Tensor &x, const Elem *xd, const float *pd,
-                          const Elem *gyd, Elem *gxd, const detail::LrnShape &s,
-                          bool nhwc) {
+  static void runBackward(const at::Tensor &x, const Elem *xd, const Elem *gyd,
+                          Elem *gxd, const detail::LrnShape &s, bool nhwc) {
     if (x.is_cpu()) {
       at::parallel_for(0, s.n * s.hw, detail::lrnGrain(s.c),
                        [&](int64_t begin, int64_t end) {
                          if (nhwc)
-                           lrnBackwardNhwcCpu<Config>(xd, pd, gyd, gxd, s.n,
-                                                      s.c, s.hw, begin, end);
+                           lrnBackwardNhwcCpu<Config>(xd, gyd, gxd, s.n, s.c,
+                                                      s.hw, begin, end);
                          else
-                           lrnBackwardCpu<Config>(xd, pd, gyd, gxd, s.n, s.c,
-                                                  s.hw, begin, end);
+                           lrnBackwardCpu<Config>(xd, gyd, gxd, s.n, s.c, s.hw,
+                                                  begin, end);
                        });
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(x.device());
       if (nhwc)
-        lrnBackwardNhwcCuda<Config>(xd, pd, gyd, gxd, s.n, s.c, s.hw,
+        lrnBackwardNhwcCuda<Config>(xd, gyd, gxd, s.n, s.c, s.hw,
                                     detail::lrnCurrentStream(x));
       else
-        lrnBackwardCuda<Config>(xd, pd, gyd, gxd, s.n, s.c, s.hw,
+        lrnBackwardCuda<Config>(xd, gyd, gxd, s.n, s.c, s.hw,
                                 detail::lrnCurrentStream(x));
 #endif
     }
