@@ -1,11 +1,17 @@
 //===- BenchHarness.h - What the C++ kernel benchmarks share --------------===//
 //
 // The flags (--batch, --reps, --threads), the median of repetitions, and the
-// timing of one forward+backward, so every benchmark measures the same way.
+// timing of one forward+backward, so every benchmark measures the same way:
+// under the trainer's malloc policy, which keeps freed blocks for reuse.
+// Without it, glibc returns a large freed block to the system, and whichever
+// variant runs after one that freed many (PyTorch's unfused ops) pays for
+// page-faulting its buffers back in, which the trainer never does.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_BENCH_BENCHHARNESS_H
 #define RTML_BENCH_BENCHHARNESS_H
+
+#include "HeapReuse.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
@@ -27,8 +33,10 @@ struct BenchArgs {
 };
 
 /// Parses --batch N, --reps R, --threads T into ARGS (defaults as given);
-/// exits on a bad flag, with status 0 for --help.
+/// exits on a bad flag, with status 0 for --help. Sets the trainer's malloc
+/// policy.
 inline void parseBenchArgs(int argc, char **argv, BenchArgs &args) {
+  keepFreedMemoryForReuse();
   for (int i = 1; i < argc; ++i) {
     auto next = [&]() -> const char * {
       if (i + 1 >= argc) {
