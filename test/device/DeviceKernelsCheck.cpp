@@ -37,7 +37,8 @@
 // kernels on both devices), within two bf16 roundings (nvcc contracts to
 // FMAs, so a float result may round to the neighbouring bf16), and times the
 // bf16 fused ReLU+LRN against PyTorch's relu + local_response_norm under
-// bf16 autocast, with the same two summary lines.
+// bf16 autocast, in NCHW and in NHWC (the layout a trainer runs on CUDA),
+// with the same two summary lines.
 //
 //===----------------------------------------------------------------------===//
 #include "DeviceKernelsConfigs.h"
@@ -586,34 +587,45 @@ int mainBf16(int64_t batch) {
       {"GoogLeNet LRN2 (relu+lrn)", true, 192, 56, 56},
   };
   TimingTable table{" bf16", "PyTorch autocast", batch};
-  for (const BenchShape &s : shapes) {
-    try {
-      torch::manual_seed(0);
-      at::Tensor x =
-          torch::randn({batch, s.c, s.h, s.w}, at::kCUDA).to(at::kBFloat16);
-      at::Tensor up = torch::randn(x.sizes(), at::kCUDA).to(at::kBFloat16);
-      TensorFn ours = [](const at::Tensor &t) {
-        return rtml::kernels::localResponseNorm<SeedRelu>(t);
-      };
-      // What a PyTorch user writes: the same ops under autocast, each in
-      // the type autocast picks for it, the result in bf16.
-      TensorFn theirs = [&](const at::Tensor &t) {
-        setCudaAutocast(true);
-        at::Tensor y = F::local_response_norm(at::relu(t), options);
-        setCudaAutocast(false);
-        return y.to(at::kBFloat16);
-      };
-      table.row(s, ours, theirs, x, up);
-    } catch (const std::exception &e) {
-      table.failed(s, e);
+  // NCHW, then NHWC: the layout a trainer runs on CUDA, and the one a tuned
+  // PyTorch model (channels_last) hands its LRN.
+  for (at::MemoryFormat format :
+       {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast})
+    for (BenchShape s : shapes) {
+      const std::string label =
+          std::string(s.where) +
+          (format == at::MemoryFormat::ChannelsLast ? " NHWC" : " NCHW");
+      s.where = label.c_str();
+      try {
+        torch::manual_seed(0);
+        at::Tensor x = torch::randn({batch, s.c, s.h, s.w}, at::kCUDA)
+                           .to(at::kBFloat16)
+                           .contiguous(format);
+        at::Tensor up = torch::randn(x.sizes(), at::kCUDA)
+                            .to(at::kBFloat16)
+                            .contiguous(format);
+        TensorFn ours = [](const at::Tensor &t) {
+          return rtml::kernels::localResponseNorm<SeedRelu>(t);
+        };
+        // What a PyTorch user writes: the same ops under autocast, each in
+        // the type autocast picks for it, the result in bf16.
+        TensorFn theirs = [&](const at::Tensor &t) {
+          setCudaAutocast(true);
+          at::Tensor y = F::local_response_norm(at::relu(t), options);
+          setCudaAutocast(false);
+          return y.to(at::kBFloat16);
+        };
+        table.row(s, ours, theirs, x, up);
+      } catch (const std::exception &e) {
+        table.failed(s, e);
+      }
     }
-  }
   std::printf("\nSUMMARY-CHECK: %d of %d bf16 kernel checks passed on "
               "cuda:0\n",
               gPassed, gTotal);
   std::printf("SUMMARY-BENCH: bf16 fused ReLU+LRN fwd+bwd vs PyTorch "
-              "autocast, batch %lld, AlexNet 1/2, GoogLeNet 2: %s (min "
-              "%.2fx)\n",
+              "autocast, batch %lld, AlexNet 1/2, GoogLeNet 2 in NCHW, then "
+              "NHWC: %s (min %.2fx)\n",
               static_cast<long long>(batch), table.ratios.c_str(),
               table.smallest());
   return gPassed == gTotal ? 0 : 1;
