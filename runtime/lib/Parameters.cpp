@@ -136,10 +136,20 @@ bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
 #else
   bool deviceHasKernel = p.device().is_cpu();
 #endif
+  // The same element at the same offset: equal strides wherever the size
+  // is not 1 (a 1x1 convolution's weight is both contiguous and
+  // channels_last, and autograd may hand it a gradient with the other's
+  // strides).
+  auto sameOrder = [&](const at::Tensor &t) {
+    for (int64_t d = 0; d < p.dim(); ++d)
+      if (p.size(d) != 1 && t.stride(d) != p.stride(d))
+        return false;
+    return true;
+  };
   auto plain = [&](const at::Tensor &t) {
     return t.device() == p.device() && t.scalar_type() == at::kFloat &&
-           t.layout() == at::kStrided && t.is_non_overlapping_and_dense() &&
-           t.strides() == p.strides();
+           t.layout() == at::kStrided && t.sizes() == p.sizes() &&
+           t.is_non_overlapping_and_dense() && sameOrder(t);
   };
   return deviceHasKernel && plain(p) && plain(grad) &&
          (!buf.defined() || plain(buf));

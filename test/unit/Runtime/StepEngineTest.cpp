@@ -234,10 +234,13 @@ TEST(MultiTensorSgd, ChannelsLastWeightsEqualTorchOptimSgdBitForBit) {
   at::set_num_threads(2);
   torch::manual_seed(5);
   const auto channelsLast = at::MemoryFormat::ChannelsLast;
+  // The 1x1 weight is contiguous and channels_last at once; its gradients
+  // below come with either's strides.
   std::vector<at::Tensor> inits = {at::randn({8, 3, 5, 5}),
-                                   at::randn({16, 8, 3, 3}), at::randn({16})};
+                                   at::randn({16, 8, 3, 3}),
+                                   at::randn({16, 8, 1, 1}), at::randn({16})};
   auto stored = [&](const at::Tensor &t) {
-    return t.dim() == 4 ? t.contiguous(channelsLast) : t.clone();
+    return t.dim() == 4 ? t.clone(channelsLast) : t.clone();
   };
   std::vector<at::Tensor> ours, theirs;
   for (const at::Tensor &init : inits) {
