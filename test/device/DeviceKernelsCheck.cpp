@@ -175,9 +175,11 @@ void checkLayoutsAgree(const char *name, const Shape &shape) {
 }
 
 template <class Config> void checkConfig(const char *name) {
-  const std::vector<Shape> shapes = {{2, 13, 7, 9},    {3, 64, 13, 13},
-                                     {1, 3, 5, 5},     {2, 1, 4, 4},
-                                     {4, 192, 27, 27}, {2, 7, 300}};
+  // 2048 channels fill one NHWC tile with one pixel; 2049 take the NHWC
+  // walk that serves pixels wider than a tile (Lrn.cuh).
+  const std::vector<Shape> shapes = {
+      {2, 13, 7, 9},    {3, 64, 13, 13}, {1, 3, 5, 5},    {2, 1, 4, 4},
+      {4, 192, 27, 27}, {2, 7, 300},     {2, 2048, 2, 3}, {1, 2049, 3, 2}};
   for (const Shape &shape : shapes) {
     try {
       checkLaunchers<Config>(name, shape);

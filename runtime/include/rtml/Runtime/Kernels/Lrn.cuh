@@ -18,12 +18,17 @@
 // backward recomputes each channel's scale^-beta from the window it holds
 // anyway, so the forward writes nothing but y (Lrn.h says why).
 //
-// NHWC (channels_last, the *Nhwc launchers, in both element types) keeps one
-// thread per pixel: its channels, the window's direction, are then one
-// contiguous run, which the thread reads a cache line at a time; the
-// arithmetic, and so every bit of the result, is the NCHW kernel's. One
-// kernel body serves all four (element, layout) pairs: the layout is only
-// where a pixel starts and how far apart its channels are (lrnLocate).
+// NHWC (channels_last, the *Nhwc launchers, in both element types) cannot
+// walk the channels the same way: a pixel's channels are one contiguous run,
+// so a warp of pixel-walking threads would touch 32 cache lines per load and
+// use one element of each. There a block takes a tile of whole pixels (at
+// most kLrnNhwcTileFloats elements), one thread per element: it reads the
+// tile once, coalesced, into shared memory as squares, then each thread sums
+// its window from there. The passes and the element functions are the NHWC
+// CPU twin's (Lrn.h), so the two agree to float rounding (nvcc contracts
+// k + alpha*sum into an FMA). A pixel wider than a tile (C above
+// kLrnNhwcTileFloats) falls back to the NCHW kernel's walk with stride 1
+// (lrnLocate), correct but uncoalesced.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_LRN_CUH
@@ -191,6 +196,89 @@ __global__ void __launch_bounds__(kLrnThreads)
   }
 }
 
+//===----------------------------------------------------------------------===//
+// NHWC: tiles of whole pixels in shared memory, one thread per element
+//===----------------------------------------------------------------------===//
+
+/// Elements per tile: 8 KiB of floats per shared array. The backward keeps
+/// three (24 KiB per block of kLrnThreads), which leaves room for eight
+/// blocks, the full 2048 threads, per SM.
+constexpr int kLrnNhwcTileFloats = 2048;
+
+/// Where block BLOCK's tile of PIXELS pixels (C channels each) starts and
+/// how many of its elements exist (the last tile may be short).
+__device__ __forceinline__ int lrnNhwcTile(int64_t positions, int c, int pixels,
+                                           int64_t &base) {
+  const int64_t first = blockIdx.x * int64_t(pixels);
+  const int64_t count =
+      positions - first < pixels ? positions - first : int64_t(pixels);
+  base = first * c;
+  return static_cast<int>(count) * c;
+}
+
+/// The three passes of the NHWC CPU twin (Lrn.h) over a tile, one thread
+/// per element, each pass reading shared memory the one before wrote.
+template <class Config, class Elem>
+__global__ void __launch_bounds__(kLrnThreads)
+    lrnForwardNhwcTileKernel(const Elem *__restrict__ x, Elem *__restrict__ y,
+                             int64_t positions, int c, int pixels) {
+  __shared__ float squares[kLrnNhwcTileFloats];
+  int64_t base;
+  const int elements = lrnNhwcTile(positions, c, pixels, base);
+  x += base;
+  y += base;
+  for (int e = threadIdx.x; e < elements; e += kLrnThreads)
+    squares[e] = lrnNhwcSquare<Config>(kernelLdg(x + e));
+  __syncthreads();
+  for (int e = threadIdx.x; e < elements; e += kLrnThreads) {
+    const int ch = e % c;
+    y[e] = kernelStore<Elem>(
+        lrnNhwcOutputAt<Config>(squares + (e - ch), kernelLdg(x + e), ch, c));
+  }
+}
+
+template <class Config, class Elem>
+__global__ void __launch_bounds__(kLrnThreads)
+    lrnBackwardNhwcTileKernel(const Elem *__restrict__ x,
+                              const Elem *__restrict__ gy,
+                              Elem *__restrict__ gx, int64_t positions, int c,
+                              int pixels) {
+  __shared__ float squares[kLrnNhwcTileFloats];
+  __shared__ float terms[kLrnNhwcTileFloats];
+  __shared__ float gradP[kLrnNhwcTileFloats];
+  int64_t base;
+  const int elements = lrnNhwcTile(positions, c, pixels, base);
+  x += base;
+  gy += base;
+  gx += base;
+  for (int e = threadIdx.x; e < elements; e += kLrnThreads)
+    squares[e] = lrnNhwcSquare<Config>(kernelLdg(x + e));
+  __syncthreads();
+  for (int e = threadIdx.x; e < elements; e += kLrnThreads) {
+    const int ch = e % c;
+    terms[e] = lrnNhwcTermAt<Config>(squares + (e - ch), kernelLdg(x + e),
+                                     kernelLdg(gy + e), ch, c, gradP[e]);
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < elements; e += kLrnThreads) {
+    const int ch = e % c;
+    gx[e] = kernelStore<Elem>(lrnNhwcInputGradAt<Config>(
+        terms + (e - ch), gradP[e], kernelLdg(x + e), ch, c));
+  }
+}
+
+/// Pixels per NHWC tile for C channels, or 0 where one pixel does not fit
+/// (or there are no channels: the walk's launcher then does nothing).
+inline int lrnNhwcTilePixels(int64_t c) {
+  return c > 0 && c <= kLrnNhwcTileFloats
+             ? static_cast<int>(kLrnNhwcTileFloats / c)
+             : 0;
+}
+
+inline unsigned lrnNhwcTiles(int64_t positions, int pixels) {
+  return static_cast<unsigned>((positions + pixels - 1) / pixels);
+}
+
 /// Launches the forward kernel of (Config, Elem, kNhwc); WHAT names it in
 /// the error if the launch fails.
 template <class Config, class Elem, bool kNhwc>
@@ -236,15 +324,41 @@ void lrnBackwardCuda(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
 template <class Config, class Elem>
 void lrnForwardNhwcCuda(const Elem *x, Elem *y, int64_t n, int64_t c,
                         int64_t hw, void *stream) {
-  cuda_detail::lrnForwardLaunch<Config, Elem, true>(x, y, n, c, hw, stream,
-                                                    "NHWC forward");
+  using namespace cuda_detail;
+  const int pixels = lrnNhwcTilePixels(c);
+  const int64_t positions = n * hw;
+  if (pixels == 0) {
+    lrnForwardLaunch<Config, Elem, true>(x, y, n, c, hw, stream,
+                                         "NHWC forward");
+    return;
+  }
+  if (positions == 0)
+    return;
+  lrnForwardNhwcTileKernel<Config, Elem>
+      <<<lrnNhwcTiles(positions, pixels), kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, y, positions,
+                                              static_cast<int>(c), pixels);
+  lrnCheckLaunch("NHWC forward");
 }
 
 template <class Config, class Elem>
 void lrnBackwardNhwcCuda(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
                          int64_t c, int64_t hw, void *stream) {
-  cuda_detail::lrnBackwardLaunch<Config, Elem, true>(x, gy, gx, n, c, hw,
-                                                     stream, "NHWC backward");
+  using namespace cuda_detail;
+  const int pixels = lrnNhwcTilePixels(c);
+  const int64_t positions = n * hw;
+  if (pixels == 0) {
+    lrnBackwardLaunch<Config, Elem, true>(x, gy, gx, n, c, hw, stream,
+                                          "NHWC backward");
+    return;
+  }
+  if (positions == 0)
+    return;
+  lrnBackwardNhwcTileKernel<Config, Elem>
+      <<<lrnNhwcTiles(positions, pixels), kLrnThreads, 0,
+         static_cast<cudaStream_t>(stream)>>>(x, gy, gx, positions,
+                                              static_cast<int>(c), pixels);
+  lrnCheckLaunch("NHWC backward");
 }
 
 } // namespace rtml::kernels

@@ -339,13 +339,16 @@ void lrnBackwardCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
 // slice of it. The sums are taken over the same clipped windows, from 0.0f,
 // in ascending channel order, as the NCHW twin does: both give the same bits,
 // in either element type (a bf16 input is widened to float as it is read).
+// The CUDA NHWC kernels run the same three passes per pixel (squares; scale,
+// p and the terms; the gradients), one thread per element.
 
 namespace detail {
 
 /// Sum of V[j] over the window [ch - before, ch + after] clipped to [0, c),
 /// in ascending order.
 template <int kBefore, int kAfter>
-inline float lrnWindowSum(const float *v, int64_t ch, int64_t c) {
+RTML_HOST_DEVICE inline float lrnWindowSum(const float *v, int64_t ch,
+                                           int64_t c) {
   int64_t lo = ch - kBefore < 0 ? 0 : ch - kBefore;
   int64_t hi = ch + kAfter >= c ? c - 1 : ch + kAfter;
   float s = 0.0f;
@@ -356,13 +359,58 @@ inline float lrnWindowSum(const float *v, int64_t ch, int64_t c) {
 
 } // namespace detail
 
+// The three NHWC passes, one element at a time: channel CH of a pixel of C
+// channels, whose values from the pass before (SQUARES or TERMS) start at
+// the pointer given. The CPU twin keeps one pixel in such arrays, the CUDA
+// kernels a tile of whole pixels in shared memory.
+
+/// Pass 1: the square of the activated input X.
+template <class Config> RTML_HOST_DEVICE inline float lrnNhwcSquare(float x) {
+  const float a = lrnActivate<Config>(x);
+  return a * a;
+}
+
+/// Forward output of channel CH with input X, from the pixel's SQUARES.
+template <class Config>
+RTML_HOST_DEVICE inline float lrnNhwcOutputAt(const float *squares, float x,
+                                              int64_t ch, int64_t c) {
+  using T = LrnTraits<Config>;
+  const float p = lrnScalePow<Config>(lrnScale<Config>(
+      detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c)));
+  return lrnOutput(lrnActivate<Config>(x), p);
+}
+
+/// Backward pass 2: channel CH's g p (into GRADP) and its term g a p / scale
+/// (returned), with scale and p recomputed as the forward computed them.
+template <class Config>
+RTML_HOST_DEVICE inline float lrnNhwcTermAt(const float *squares, float x,
+                                            float g, int64_t ch, int64_t c,
+                                            float &gradP) {
+  using T = LrnTraits<Config>;
+  const float scale = lrnScale<Config>(
+      detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c));
+  const float p = lrnScalePow<Config>(scale);
+  gradP = g * p;
+  return lrnBackwardTerm(g, lrnActivate<Config>(x), p, scale);
+}
+
+/// Backward pass 3: dL/dx of channel CH from its g p, its input X and the
+/// pixel's TERMS over CH's reversed window [ch - after, ch + before].
+template <class Config>
+RTML_HOST_DEVICE inline float lrnNhwcInputGradAt(const float *terms,
+                                                 float gradP, float x,
+                                                 int64_t ch, int64_t c) {
+  using T = LrnTraits<Config>;
+  return lrnInputGrad<Config>(
+      gradP, x, detail::lrnWindowSum<T::kAfter, T::kBefore>(terms, ch, c));
+}
+
 /// Forward of the CPU twin on NHWC float or bf16 data ([n, hw, c] in memory)
 /// for the flat (image, pixel) positions [begin, end) of [0, n*hw), with the
 /// arguments of lrnForwardCpu.
 template <class Config, class Elem>
 void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
                        int64_t begin, int64_t end) {
-  using T = LrnTraits<Config>;
   (void)n;
   (void)hw;
   if (begin >= end || c <= 0)
@@ -371,16 +419,11 @@ void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
   for (int64_t pos = begin; pos < end; ++pos) {
     const Elem *xp = x + pos * c;
     Elem *yp = y + pos * c;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float a = lrnActivate<Config>(kernelLoad(xp[ch]));
-      squares[ch] = a * a;
-    }
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float p = lrnScalePow<Config>(lrnScale<Config>(
-          detail::lrnWindowSum<T::kBefore, T::kAfter>(squares.get(), ch, c)));
+    for (int64_t ch = 0; ch < c; ++ch)
+      squares[ch] = lrnNhwcSquare<Config>(kernelLoad(xp[ch]));
+    for (int64_t ch = 0; ch < c; ++ch)
       yp[ch] = kernelStore<Elem>(
-          lrnOutput(lrnActivate<Config>(kernelLoad(xp[ch])), p));
-    }
+          lrnNhwcOutputAt<Config>(squares.get(), kernelLoad(xp[ch]), ch, c));
   }
 }
 
@@ -389,7 +432,6 @@ void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
 template <class Config, class Elem>
 void lrnBackwardNhwcCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
                         int64_t c, int64_t hw, int64_t begin, int64_t end) {
-  using T = LrnTraits<Config>;
   (void)n;
   (void)hw;
   if (begin >= end || c <= 0)
@@ -399,24 +441,14 @@ void lrnBackwardNhwcCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
   float *gradP = buffer.get() + 2 * c;
   for (int64_t pos = begin; pos < end; ++pos) {
     const Elem *xp = x + pos * c, *gp = gy + pos * c;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float a = lrnActivate<Config>(kernelLoad(xp[ch]));
-      squares[ch] = a * a;
-    }
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float scale = lrnScale<Config>(
-          detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c));
-      float p = lrnScalePow<Config>(scale);
-      float g = kernelLoad(gp[ch]);
-      gradP[ch] = g * p;
-      terms[ch] =
-          lrnBackwardTerm(g, lrnActivate<Config>(kernelLoad(xp[ch])), p, scale);
-    }
-    // The reversed window [j - after, j + before], as the NCHW twin.
     for (int64_t ch = 0; ch < c; ++ch)
-      gx[pos * c + ch] = kernelStore<Elem>(lrnInputGrad<Config>(
-          gradP[ch], kernelLoad(xp[ch]),
-          detail::lrnWindowSum<T::kAfter, T::kBefore>(terms, ch, c)));
+      squares[ch] = lrnNhwcSquare<Config>(kernelLoad(xp[ch]));
+    for (int64_t ch = 0; ch < c; ++ch)
+      terms[ch] = lrnNhwcTermAt<Config>(squares, kernelLoad(xp[ch]),
+                                        kernelLoad(gp[ch]), ch, c, gradP[ch]);
+    for (int64_t ch = 0; ch < c; ++ch)
+      gx[pos * c + ch] = kernelStore<Elem>(lrnNhwcInputGradAt<Config>(
+          terms, gradP[ch], kernelLoad(xp[ch]), ch, c));
   }
 }
 
