@@ -68,7 +68,7 @@ template <> RTML_HOST_DEVICE inline Bf16 kernelStore<Bf16>(float v) {
   return Bf16{static_cast<uint16_t>(u >> 16)};
 }
 
-#if defined(__CUDACC__)
+#if defined(RTML_KERNEL_CODE)
 /// *P as a float, through the read-only data cache.
 __device__ __forceinline__ float kernelLdg(const float *p) { return __ldg(p); }
 __device__ __forceinline__ float kernelLdg(const Bf16 *p) {

@@ -287,23 +287,24 @@ void concatReluForward(
         constexpr bool kNorm = T::kBatchNorms > 0;
         constexpr int kIn = T::kInputs;
         if (narrow && vec == 4)
-          concatReluForwardKernel<uint32_t, kVec, kIn, kNorm, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(
-                  args, norms, output, static_cast<uint32_t>(perImage),
-                  static_cast<uint32_t>(hw), first);
-        else if (narrow)
-          concatReluForwardKernel<uint32_t, 1, kIn, kNorm, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(
-                  args, norms, output, static_cast<uint32_t>(perImage),
-                  static_cast<uint32_t>(hw), first);
-        else if (vec == 4)
-          concatReluForwardKernel<int64_t, kVec, kIn, kNorm, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
-                                                   perImage, hw, first);
-        else
-          concatReluForwardKernel<int64_t, 1, kIn, kNorm, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(args, norms, output,
-                                                   perImage, hw, first);
+          RTML_LAUNCH(
+              grid, kConcatReluThreads, s,
+              concatReluForwardKernel<uint32_t, kVec, kIn, kNorm, Elem, kNhwc>)
+        (args, norms, output, static_cast<uint32_t>(perImage),
+         static_cast<uint32_t>(hw), first);
+        else if (narrow) RTML_LAUNCH(
+            grid, kConcatReluThreads, s,
+            concatReluForwardKernel<uint32_t, 1, kIn, kNorm, Elem, kNhwc>)(
+            args, norms, output, static_cast<uint32_t>(perImage),
+            static_cast<uint32_t>(hw), first);
+        else if (vec == 4) RTML_LAUNCH(
+            grid, kConcatReluThreads, s,
+            concatReluForwardKernel<int64_t, kVec, kIn, kNorm, Elem, kNhwc>)(
+            args, norms, output, perImage, hw, first);
+        else RTML_LAUNCH(
+            grid, kConcatReluThreads, s,
+            concatReluForwardKernel<int64_t, 1, kIn, kNorm, Elem, kNhwc>)(
+            args, norms, output, perImage, hw, first);
         concatReluCheckLaunch("forward");
       });
 }
@@ -331,23 +332,24 @@ void concatReluBackward(const Elem *gradOutput, const Elem *output,
       [&](dim3 grid, int64_t first, int vec, bool narrow) {
         constexpr int kIn = T::kInputs;
         if (narrow && vec == 4)
-          concatReluBackwardKernel<uint32_t, kVec, kIn, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(
-                  args, gradOutput, output, static_cast<uint32_t>(perImage),
-                  static_cast<uint32_t>(hw), first);
-        else if (narrow)
-          concatReluBackwardKernel<uint32_t, 1, kIn, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(
-                  args, gradOutput, output, static_cast<uint32_t>(perImage),
-                  static_cast<uint32_t>(hw), first);
-        else if (vec == 4)
-          concatReluBackwardKernel<int64_t, kVec, kIn, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(args, gradOutput, output,
-                                                   perImage, hw, first);
-        else
-          concatReluBackwardKernel<int64_t, 1, kIn, Elem, kNhwc>
-              <<<grid, kConcatReluThreads, 0, s>>>(args, gradOutput, output,
-                                                   perImage, hw, first);
+          RTML_LAUNCH(
+              grid, kConcatReluThreads, s,
+              concatReluBackwardKernel<uint32_t, kVec, kIn, Elem, kNhwc>)
+        (args, gradOutput, output, static_cast<uint32_t>(perImage),
+         static_cast<uint32_t>(hw), first);
+        else if (narrow) RTML_LAUNCH(
+            grid, kConcatReluThreads, s,
+            concatReluBackwardKernel<uint32_t, 1, kIn, Elem, kNhwc>)(
+            args, gradOutput, output, static_cast<uint32_t>(perImage),
+            static_cast<uint32_t>(hw), first);
+        else if (vec == 4) RTML_LAUNCH(
+            grid, kConcatReluThreads, s,
+            concatReluBackwardKernel<int64_t, kVec, kIn, Elem, kNhwc>)(
+            args, gradOutput, output, perImage, hw, first);
+        else RTML_LAUNCH(
+            grid, kConcatReluThreads, s,
+            concatReluBackwardKernel<int64_t, 1, kIn, Elem, kNhwc>)(
+            args, gradOutput, output, perImage, hw, first);
         concatReluCheckLaunch("backward");
       });
 }
@@ -421,9 +423,9 @@ void concatBnReluInputGrad(Elem *grad, const Elem *x, const float *mean,
   // Grid-stride beyond 2^16 blocks: enough to fill any GPU.
   const int64_t blocks = (total + kConcatReluThreads - 1) / kConcatReluThreads;
   const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
-  concatBnReluInputGradKernel<Config, Elem, kNhwc>
-      <<<grid, kConcatReluThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-          grad, x, mean, scale, meanDz, xhatCoef, total, channels, hw);
+  RTML_LAUNCH(grid, kConcatReluThreads, static_cast<cudaStream_t>(stream),
+              concatBnReluInputGradKernel<Config, Elem, kNhwc>)
+  (grad, x, mean, scale, meanDz, xhatCoef, total, channels, hw);
   concatReluCheckLaunch("batch norm backward");
 }
 } // namespace cuda_detail

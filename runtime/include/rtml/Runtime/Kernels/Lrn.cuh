@@ -287,9 +287,10 @@ void lrnForwardLaunch(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
-  lrnForwardKernel<Config, Elem, kNhwc><<<lrnBlocks(positions), kLrnThreads, 0,
-                                          static_cast<cudaStream_t>(stream)>>>(
-      x, y, positions, static_cast<int>(c), hw);
+  RTML_LAUNCH(lrnBlocks(positions), kLrnThreads,
+              static_cast<cudaStream_t>(stream),
+              lrnForwardKernel<Config, Elem, kNhwc>)
+  (x, y, positions, static_cast<int>(c), hw);
   lrnCheckLaunch(what);
 }
 
@@ -299,9 +300,10 @@ void lrnBackwardLaunch(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
   const int64_t positions = n * hw;
   if (positions == 0 || c == 0)
     return;
-  lrnBackwardKernel<Config, Elem, kNhwc><<<lrnBlocks(positions), kLrnThreads, 0,
-                                           static_cast<cudaStream_t>(stream)>>>(
-      x, gy, gx, positions, static_cast<int>(c), hw);
+  RTML_LAUNCH(lrnBlocks(positions), kLrnThreads,
+              static_cast<cudaStream_t>(stream),
+              lrnBackwardKernel<Config, Elem, kNhwc>)
+  (x, gy, gx, positions, static_cast<int>(c), hw);
   lrnCheckLaunch(what);
 }
 
@@ -334,10 +336,10 @@ void lrnForwardNhwcCuda(const Elem *x, Elem *y, int64_t n, int64_t c,
   }
   if (positions == 0)
     return;
-  lrnForwardNhwcTileKernel<Config, Elem>
-      <<<lrnNhwcTiles(positions, pixels), kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, y, positions,
-                                              static_cast<int>(c), pixels);
+  RTML_LAUNCH(lrnNhwcTiles(positions, pixels), kLrnThreads,
+              static_cast<cudaStream_t>(stream),
+              lrnForwardNhwcTileKernel<Config, Elem>)
+  (x, y, positions, static_cast<int>(c), pixels);
   lrnCheckLaunch("NHWC forward");
 }
 
@@ -354,10 +356,10 @@ void lrnBackwardNhwcCuda(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
   }
   if (positions == 0)
     return;
-  lrnBackwardNhwcTileKernel<Config, Elem>
-      <<<lrnNhwcTiles(positions, pixels), kLrnThreads, 0,
-         static_cast<cudaStream_t>(stream)>>>(x, gy, gx, positions,
-                                              static_cast<int>(c), pixels);
+  RTML_LAUNCH(lrnNhwcTiles(positions, pixels), kLrnThreads,
+              static_cast<cudaStream_t>(stream),
+              lrnBackwardNhwcTileKernel<Config, Elem>)
+  (x, gy, gx, positions, static_cast<int>(c), pixels);
   lrnCheckLaunch("NHWC backward");
 }
 

@@ -48,8 +48,9 @@ inline void launchPreprocessCuda(const PreprocessArgs &a, void *stream) {
   int64_t blocks = (pixels + kPreprocessThreads - 1) / kPreprocessThreads;
   if (blocks > (int64_t(1) << 20))
     blocks = int64_t(1) << 20; // the grid stride covers the rest
-  preprocessKernel<<<unsigned(blocks), kPreprocessThreads, 0,
-                     static_cast<cudaStream_t>(stream)>>>(a);
+  RTML_LAUNCH(unsigned(blocks), kPreprocessThreads,
+              static_cast<cudaStream_t>(stream), preprocessKernel)
+  (a);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess)
     throw std::runtime_error(

@@ -83,9 +83,9 @@ inline void launchSgdMultiTensorCuda(const SgdTensorList &list,
   int64_t blocks = (total + kSgdThreads - 1) / kSgdThreads;
   if (blocks > kSgdMaxBlocks)
     blocks = kSgdMaxBlocks;
-  sgdMultiTensorKernel<<<unsigned(blocks), kSgdThreads, 0,
-                         static_cast<cudaStream_t>(stream)>>>(list, c,
-                                                              learningRate);
+  RTML_LAUNCH(unsigned(blocks), kSgdThreads, static_cast<cudaStream_t>(stream),
+              sgdMultiTensorKernel)
+  (list, c, learningRate);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess)
     throw std::runtime_error(std::string("rtml SGD: kernel launch failed: ") +

@@ -1,0 +1,329 @@
+//===- EmulatedCudaTest.cpp - The CUDA kernels, run on the CPU ------------===//
+//
+// The runtime's CUDA kernels (the .cuh headers a model's kernels.cu and the
+// runtime's .cu files include), compiled as host code against
+// CudaEmulation/cuda_runtime.h and run through their own launchers, against
+// their CPU twins. The twins are tested against float64 and LibTorch
+// elsewhere; here the kernels' indexing, tiling, shared memory and
+// barriers are. Built with -ffp-contract=off, as the twins' arithmetic is
+// compiled, so that each result is the twin's, bit for bit. On the device,
+// nvcc contracts some products and sums into FMAs and the results differ in
+// the last bits; scripts/device-check.sh compares them there with a
+// tolerance.
+//
+//===----------------------------------------------------------------------===//
+// CudaEmulation/cuda_runtime.h comes first, by -include (CMakeLists.txt).
+#include "rtml/Runtime/Kernels/ConcatRelu.cuh"
+#include "rtml/Runtime/Kernels/Lrn.cuh"
+#include "rtml/Runtime/Kernels/Sgd.cuh"
+
+#include "SgdKernel.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using rtml::kernels::Bf16;
+using rtml::kernels::kernelLoad;
+using rtml::kernels::kernelStore;
+
+RTML_LRN_CONFIG(SeedRelu, 5, 1.0e-4f, 0.75f, 2.0f, true)
+RTML_LRN_CONFIG(Size4Relu, 4, 0.5f, 0.6f, 1.0f, true)
+RTML_LRN_CONFIG(Size11, 11, 0.9f, 1.0f, 1.0f, false)
+
+struct Shape {
+  int64_t n, c, hw;
+};
+
+std::string describe(const Shape &s) {
+  return std::to_string(s.n) + "x" + std::to_string(s.c) + "x" +
+         std::to_string(s.hw);
+}
+
+template <class Elem> std::vector<Elem> randomData(int64_t count, int seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::vector<Elem> v(count);
+  for (Elem &e : v)
+    e = kernelStore<Elem>(normal(gen));
+  return v;
+}
+
+template <class Elem> uint32_t bitsOf(Elem v) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, &v, sizeof v);
+  return bits;
+}
+
+/// The index of the first element where A and B differ in any bit, or -1.
+template <class Elem>
+int64_t firstDifference(const std::vector<Elem> &a, const std::vector<Elem> &b) {
+  for (size_t i = 0; i < a.size(); ++i)
+    if (bitsOf(a[i]) != bitsOf(b[i]))
+      return static_cast<int64_t>(i);
+  return -1;
+}
+
+/// The four CUDA launchers (NCHW, NHWC; forward, backward) against the
+/// CPU twins of the same layout, on SHAPE.
+template <class Config, class Elem> void checkLrnAgainstTwins(const Shape &s) {
+  namespace k = rtml::kernels;
+  const int64_t count = s.n * s.c * s.hw;
+  std::vector<Elem> x = randomData<Elem>(count, 1), gy = randomData<Elem>(count, 2);
+  for (bool nhwc : {false, true}) {
+    SCOPED_TRACE(describe(s) + (nhwc ? " NHWC" : " NCHW"));
+    std::vector<Elem> yTwin(count), gxTwin(count), yCuda(count, Elem{}),
+        gxCuda(count, Elem{});
+    if (nhwc) {
+      k::lrnForwardNhwcCpu<Config>(x.data(), yTwin.data(), s.n, s.c, s.hw, 0,
+                                   s.n * s.hw);
+      k::lrnBackwardNhwcCpu<Config>(x.data(), gy.data(), gxTwin.data(), s.n,
+                                    s.c, s.hw, 0, s.n * s.hw);
+      k::lrnForwardNhwcCuda<Config>(x.data(), yCuda.data(), s.n, s.c, s.hw,
+                                    nullptr);
+      k::lrnBackwardNhwcCuda<Config>(x.data(), gy.data(), gxCuda.data(), s.n,
+                                     s.c, s.hw, nullptr);
+    } else {
+      k::lrnForwardCpu<Config>(x.data(), yTwin.data(), s.n, s.c, s.hw, 0,
+                               s.n * s.hw);
+      k::lrnBackwardCpu<Config>(x.data(), gy.data(), gxTwin.data(), s.n, s.c,
+                                s.hw, 0, s.n * s.hw);
+      k::lrnForwardCuda<Config>(x.data(), yCuda.data(), s.n, s.c, s.hw,
+                                nullptr);
+      k::lrnBackwardCuda<Config>(x.data(), gy.data(), gxCuda.data(), s.n, s.c,
+                                 s.hw, nullptr);
+    }
+    int64_t at = firstDifference(yCuda, yTwin);
+    EXPECT_EQ(at, -1) << "forward differs at " << at << ": "
+                      << kernelLoad(yCuda[at < 0 ? 0 : at]) << " vs "
+                      << kernelLoad(yTwin[at < 0 ? 0 : at]);
+    at = firstDifference(gxCuda, gxTwin);
+    EXPECT_EQ(at, -1) << "backward differs at " << at << ": "
+                      << kernelLoad(gxCuda[at < 0 ? 0 : at]) << " vs "
+                      << kernelLoad(gxTwin[at < 0 ? 0 : at]);
+  }
+}
+
+// Shapes that reach every path of the launchers: one NHWC tile holding
+// many pixels with a short last one (64 and 192 channels), a pixel that
+// fills a tile alone (2048), one wider than a tile, which takes the
+// walking kernel (2049), a single channel, and NCHW grids of several
+// blocks with a partial last block.
+const std::vector<Shape> kLrnShapes = {{2, 64, 35},  {3, 192, 7}, {1, 2048, 3},
+                                       {1, 2049, 2}, {2, 1, 300}, {1, 13, 1}};
+
+TEST(EmulatedCudaLrn, FusedSeedConstantsEqualTheCpuTwinsBitForBit) {
+  for (const Shape &s : kLrnShapes)
+    checkLrnAgainstTwins<SeedRelu, float>(s);
+}
+
+TEST(EmulatedCudaLrn, EvenWindowGenericBetaEqualsTheCpuTwinsBitForBit) {
+  for (const Shape &s : kLrnShapes)
+    checkLrnAgainstTwins<Size4Relu, float>(s);
+}
+
+TEST(EmulatedCudaLrn, WideWindowEqualsTheCpuTwinsBitForBit) {
+  for (const Shape &s : kLrnShapes)
+    checkLrnAgainstTwins<Size11, float>(s);
+}
+
+TEST(EmulatedCudaLrn, Bf16EqualsTheBf16CpuTwinsBitForBit) {
+  for (const Shape &s : kLrnShapes) {
+    checkLrnAgainstTwins<SeedRelu, Bf16>(s);
+    checkLrnAgainstTwins<Size4Relu, Bf16>(s);
+  }
+}
+
+TEST(EmulatedCudaLrn, EmptyInputsLaunchNothing) {
+  float x = 1.0f, y = 7.0f;
+  rtml::kernels::lrnForwardNhwcCuda<SeedRelu>(&x, &y, 0, 64, 9, nullptr);
+  rtml::kernels::lrnForwardNhwcCuda<SeedRelu>(&x, &y, 2, 0, 9, nullptr);
+  rtml::kernels::lrnForwardCuda<SeedRelu>(&x, &y, 2, 64, 0, nullptr);
+  EXPECT_EQ(y, 7.0f);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+}
+
+// Concat configs: odd channel counts (one element per thread), counts that
+// are multiples of 4 (float4 in NHWC, and in NCHW where hw is too), and
+// googlenet_bn's mix of batch norm epilogues and a plain ReLU.
+struct Odd3 {
+  static constexpr int kInputs = 3;
+  static constexpr int64_t kChannels[kInputs] = {3, 1, 5};
+  static constexpr int64_t kTotalChannels = 9;
+};
+struct ByFour {
+  static constexpr int kInputs = 2;
+  static constexpr int64_t kChannels[kInputs] = {8, 4};
+  static constexpr int64_t kTotalChannels = 12;
+};
+struct MixedBatchNorm {
+  static constexpr int kInputs = 3;
+  static constexpr int64_t kChannels[kInputs] = {6, 3, 4};
+  static constexpr int64_t kTotalChannels = 13;
+  static constexpr bool kBatchNorm[kInputs] = {true, false, true};
+  static constexpr double kEps[kInputs] = {0.001, 0, 0.001};
+  static constexpr double kMomentum[kInputs] = {0.1, 0, 0.1};
+};
+
+/// The concat launchers (forward, backward and, for inputs with a batch
+/// norm, its input-gradient pass) against the CPU twins, in LAYOUT.
+template <class Config, class Elem>
+void checkConcatAgainstTwins(int64_t n, int64_t hw, bool nhwc) {
+  namespace k = rtml::kernels;
+  using T = k::ConcatReluTraits<Config>;
+  constexpr int kIn = T::kInputs;
+  SCOPED_TRACE("n " + std::to_string(n) + " hw " + std::to_string(hw) +
+               (nhwc ? " NHWC" : " NCHW"));
+  std::vector<std::vector<Elem>> inputs;
+  std::vector<const Elem *> inputPtrs;
+  std::vector<std::vector<float>> constants; // mean, scale, beta, meanDz, coef
+  k::ConcatReluNorms<kIn> norms{};
+  for (int i = 0; i < kIn; ++i) {
+    inputs.push_back(randomData<Elem>(n * Config::kChannels[i] * hw, 20 + i));
+    inputPtrs.push_back(inputs.back().data());
+    if (!T::batchNorm(i))
+      continue;
+    for (int j = 0; j < 5; ++j)
+      constants.push_back(randomData<float>(Config::kChannels[i], 40 + 5 * i + j));
+    const size_t at = constants.size() - 5;
+    norms.mean[i] = constants[at].data();
+    norms.scale[i] = constants[at + 1].data();
+    norms.beta[i] = constants[at + 2].data();
+  }
+  const int64_t outCount = n * T::kTotalChannels * hw;
+  std::vector<Elem> yTwin(outCount), yCuda(outCount, Elem{});
+  const std::vector<Elem> gy = randomData<Elem>(outCount, 3);
+  if (nhwc) {
+    k::concatReluForwardNhwcCpu<Config>(inputPtrs.data(), yTwin.data(), n, hw,
+                                        0, n * hw, &norms);
+    k::concatReluForwardNhwcCuda<Config>(inputPtrs.data(), yCuda.data(), n, hw,
+                                         norms, nullptr);
+  } else {
+    k::concatReluForwardCpu<Config>(inputPtrs.data(), yTwin.data(), n, hw, 0,
+                                    n * T::kTotalChannels, &norms);
+    k::concatReluForwardCuda<Config>(inputPtrs.data(), yCuda.data(), n, hw,
+                                     norms, nullptr);
+  }
+  EXPECT_EQ(firstDifference(yCuda, yTwin), -1) << "forward";
+
+  std::vector<std::vector<Elem>> gxTwin, gxCuda;
+  std::vector<Elem *> twinPtrs, cudaPtrs;
+  for (int i = 0; i < kIn; ++i) {
+    gxTwin.emplace_back(n * Config::kChannels[i] * hw);
+    gxCuda.emplace_back(n * Config::kChannels[i] * hw, Elem{});
+    // Input 1 wants no gradient: the launchers skip it.
+    twinPtrs.push_back(i == 1 ? nullptr : gxTwin.back().data());
+    cudaPtrs.push_back(i == 1 ? nullptr : gxCuda.back().data());
+  }
+  if (nhwc) {
+    k::concatReluBackwardNhwcCpu<Config>(gy.data(), yTwin.data(),
+                                         twinPtrs.data(), n, hw, 0, n * hw);
+    k::concatReluBackwardNhwcCuda<Config>(gy.data(), yTwin.data(),
+                                          cudaPtrs.data(), n, hw, nullptr);
+  } else {
+    k::concatReluBackwardCpu<Config>(gy.data(), yTwin.data(), twinPtrs.data(),
+                                     n, hw, 0, n * T::kTotalChannels);
+    k::concatReluBackwardCuda<Config>(gy.data(), yTwin.data(), cudaPtrs.data(),
+                                      n, hw, nullptr);
+  }
+  for (int i = 0, bn = 0; i < kIn; ++i) {
+    SCOPED_TRACE("input " + std::to_string(i));
+    if (T::batchNorm(i) && twinPtrs[i]) {
+      const int64_t c = Config::kChannels[i];
+      const float *mean = constants[5 * bn].data(),
+                  *scale = constants[5 * bn + 1].data(),
+                  *meanDz = constants[5 * bn + 3].data(),
+                  *coef = constants[5 * bn + 4].data();
+      const Elem *x = inputs[i].data();
+      if (nhwc) {
+        k::concatBnReluInputGradNhwcCpu(twinPtrs[i], x, mean, scale, meanDz,
+                                        coef, c, 0, n * hw);
+        k::concatBnReluInputGradNhwcCuda<Config>(cudaPtrs[i], x, mean, scale,
+                                                 meanDz, coef, n, c, hw,
+                                                 nullptr);
+      } else {
+        k::concatBnReluInputGradCpu(twinPtrs[i], x, mean, scale, meanDz, coef,
+                                    c, hw, 0, n * c);
+        k::concatBnReluInputGradCuda<Config>(cudaPtrs[i], x, mean, scale,
+                                             meanDz, coef, n, c, hw, nullptr);
+      }
+    }
+    bn += T::batchNorm(i);
+    EXPECT_EQ(firstDifference(gxCuda[i], gxTwin[i]), -1) << "backward";
+  }
+}
+
+template <class Config, class Elem> void checkConcatShapes() {
+  for (bool nhwc : {false, true})
+    for (auto [n, hw] : std::vector<std::pair<int64_t, int64_t>>{
+             {2, 12}, {3, 7}, {1, 1}, {2, 300}})
+      checkConcatAgainstTwins<Config, Elem>(n, hw, nhwc);
+}
+
+TEST(EmulatedCudaConcatRelu, OddChannelsEqualTheCpuTwinsBitForBit) {
+  checkConcatShapes<Odd3, float>();
+  checkConcatShapes<Odd3, Bf16>();
+}
+
+TEST(EmulatedCudaConcatRelu, Float4PathsEqualTheCpuTwinsBitForBit) {
+  checkConcatShapes<ByFour, float>();
+}
+
+TEST(EmulatedCudaConcatRelu, BatchNormEpiloguesEqualTheCpuTwinsBitForBit) {
+  checkConcatShapes<MixedBatchNorm, float>();
+  checkConcatShapes<MixedBatchNorm, Bf16>();
+}
+
+/// The CUDA multi-tensor SGD against the CPU pass, tensor by tensor, over
+/// several steps (the first initializes the buffers).
+void checkSgdAgainstCpu(const rtml::kernels::SgdConstants &c) {
+  namespace k = rtml::kernels;
+  // Sizes around the block size and one over the grid's reach (the grid
+  // stride), and a tensor of one element.
+  const std::vector<int64_t> sizes = {1, 255, 256, 1000,
+                                      k::cuda_detail::kSgdMaxBlocks * 256 + 3};
+  std::vector<std::vector<float>> pCuda, pCpu, bCuda, bCpu, grads;
+  for (size_t t = 0; t < sizes.size(); ++t) {
+    pCuda.push_back(randomData<float>(sizes[t], 10 + int(t)));
+    pCpu.push_back(pCuda.back());
+    bCuda.emplace_back(sizes[t], -99.0f); // overwritten by the first step
+    bCpu.emplace_back(sizes[t], -99.0f);
+  }
+  const float rate = 0.05f;
+  for (int step = 0; step < 3; ++step) {
+    k::SgdTensorList list{};
+    list.offsets[0] = 0;
+    for (size_t t = 0; t < sizes.size(); ++t) {
+      grads.push_back(randomData<float>(sizes[t], 100 * step + int(t)));
+      list.params[t] = pCuda[t].data();
+      list.grads[t] = grads.back().data();
+      list.buffers[t] = c.momentum != 0 ? bCuda[t].data() : nullptr;
+      list.offsets[t + 1] = list.offsets[t] + sizes[t];
+      rtml::detail::sgdUpdate(pCpu[t].data(), grads.back().data(),
+                              c.momentum != 0 ? bCpu[t].data() : nullptr,
+                              step == 0, sizes[t], c, rate);
+    }
+    list.count = static_cast<int>(sizes.size());
+    list.initBuffers = step == 0 && c.momentum != 0 ? ~uint64_t(0) : 0;
+    k::sgdMultiTensorCuda(list, c, &rate, nullptr);
+  }
+  for (size_t t = 0; t < sizes.size(); ++t) {
+    SCOPED_TRACE("tensor of " + std::to_string(sizes[t]));
+    EXPECT_EQ(firstDifference(pCuda[t], pCpu[t]), -1);
+    if (c.momentum != 0)
+      EXPECT_EQ(firstDifference(bCuda[t], bCpu[t]), -1);
+  }
+}
+
+TEST(EmulatedCudaSgd, MultiTensorEqualsTheCpuPassBitForBit) {
+  checkSgdAgainstCpu({0.9f, 5e-4f, false});
+  checkSgdAgainstCpu({0.9f, 0.0f, true});
+  checkSgdAgainstCpu({0.0f, 1e-3f, false});
+}
+
+} // namespace
