@@ -198,18 +198,10 @@ at::Tensor preprocess(const at::Tensor &images, const at::Tensor &windows,
     throw std::runtime_error("preprocess: this runtime was built without CUDA");
 #endif
   }
-  // The CPU twin: the kernel's element functions, a row of pixels at a time.
   a.windows = reinterpret_cast<const kernels::ImageWindow *>(
       windows.data_ptr<int32_t>());
   at::parallel_for(0, n * f.outHeight, 16, [&](int64_t begin, int64_t end) {
-    float values[kMax];
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t i = r / f.outHeight, y = r % f.outHeight;
-      for (int64_t x = 0; x < f.outWidth; ++x) {
-        kernels::preprocessPixel(a, i, y, x, values);
-        kernels::storePixel(a, i, y, x, values);
-      }
-    }
+    kernels::preprocessRowsCpu(a, begin, end);
   });
   return out;
 }

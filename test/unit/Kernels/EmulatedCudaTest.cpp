@@ -15,6 +15,7 @@
 // CudaEmulation/cuda_runtime.h comes first, by -include (CMakeLists.txt).
 #include "rtml/Runtime/Kernels/ConcatRelu.cuh"
 #include "rtml/Runtime/Kernels/Lrn.cuh"
+#include "rtml/Runtime/Kernels/Preprocess.cuh"
 #include "rtml/Runtime/Kernels/Sgd.cuh"
 
 #include "SgdKernel.h"
@@ -277,6 +278,67 @@ TEST(EmulatedCudaConcatRelu, Float4PathsEqualTheCpuTwinsBitForBit) {
 TEST(EmulatedCudaConcatRelu, BatchNormEpiloguesEqualTheCpuTwinsBitForBit) {
   checkConcatShapes<MixedBatchNorm, float>();
   checkConcatShapes<MixedBatchNorm, Bf16>();
+}
+
+/// The fused preprocessing kernel against its CPU twin: IN_CHANNELS-channel
+/// images to OUT_CHANNELS at OUT_HEIGHT x OUT_WIDTH, through crops (some
+/// flipped, one the whole image), in each element type and layout.
+void checkPreprocessAgainstTwin(int64_t inChannels, int64_t outChannels,
+                                int64_t outHeight, int64_t outWidth) {
+  namespace k = rtml::kernels;
+  const int64_t n = 3, inHeight = 11, inWidth = 9;
+  std::mt19937 gen(7);
+  std::vector<uint8_t> images(n * inChannels * inHeight * inWidth);
+  for (uint8_t &v : images)
+    v = static_cast<uint8_t>(gen() & 0xff);
+  const std::vector<k::ImageWindow> windows = {
+      {0, 0, int32_t(inHeight), int32_t(inWidth), 0},
+      {2, 1, 5, 7, 1},
+      {10, 8, 1, 1, 1}};
+  k::PreprocessArgs a{};
+  a.images = images.data();
+  a.windows = windows.data();
+  a.n = n;
+  a.inChannels = inChannels;
+  a.inHeight = inHeight;
+  a.inWidth = inWidth;
+  a.outChannels = outChannels;
+  a.outHeight = outHeight;
+  a.outWidth = outWidth;
+  for (int64_t o = 0; o < outChannels; ++o) {
+    a.map.bias[o] = -0.5f + 0.25f * o;
+    for (int64_t c = 0; c < inChannels; ++c)
+      a.map.weight[o][c] = (1.0f + o + 2 * c) / 255.0f;
+  }
+  const int64_t count = n * outChannels * outHeight * outWidth;
+  for (bool bf16 : {false, true})
+    for (bool nhwc : {false, true}) {
+      SCOPED_TRACE(std::to_string(inChannels) + " to " +
+                   std::to_string(outChannels) + " channels, " +
+                   std::to_string(outHeight) + "x" + std::to_string(outWidth) +
+                   (bf16 ? " bf16" : " float") + (nhwc ? " NHWC" : " NCHW"));
+      a.bf16 = bf16;
+      a.nhwc = nhwc;
+      std::vector<float> twin(count, -1.0f), cuda(count, -2.0f);
+      a.out = twin.data();
+      k::preprocessRowsCpu(a, 0, n * outHeight);
+      a.out = cuda.data();
+      k::preprocessCuda(a, nullptr);
+      // bf16 fills the first half of each buffer; the rest stays as set.
+      EXPECT_EQ(firstDifference(cuda, twin), bf16 ? count / 2 : -1);
+      if (bf16)
+        EXPECT_EQ(
+            firstDifference(
+                std::vector<float>(cuda.begin(), cuda.begin() + count / 2),
+                std::vector<float>(twin.begin(), twin.begin() + count / 2)),
+            -1);
+    }
+}
+
+TEST(EmulatedCudaPreprocess, EqualsTheCpuTwinBitForBit) {
+  checkPreprocessAgainstTwin(3, 3, 8, 6);   // RGB, downsampled crops
+  checkPreprocessAgainstTwin(1, 3, 16, 12); // gray to 3 channels, upsampled
+  checkPreprocessAgainstTwin(3, 1, 4, 5);   // to grayscale
 }
 
 /// The CUDA multi-tensor SGD against the CPU pass, tensor by tensor, over

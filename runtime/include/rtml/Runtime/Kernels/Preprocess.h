@@ -125,6 +125,21 @@ RTML_HOST_DEVICE inline void storePixel(const PreprocessArgs &a, int64_t i,
   }
 }
 
+/// The CPU twin: output rows [BEGIN, END) of the flat (image, row) range
+/// [0, n * outHeight) of A, a row of pixels at a time. Rows are
+/// independent: disjoint ranges may run in parallel.
+inline void preprocessRowsCpu(const PreprocessArgs &a, int64_t begin,
+                              int64_t end) {
+  float values[kPreprocessMaxChannels];
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t i = r / a.outHeight, y = r % a.outHeight;
+    for (int64_t x = 0; x < a.outWidth; ++x) {
+      preprocessPixel(a, i, y, x, values);
+      storePixel(a, i, y, x, values);
+    }
+  }
+}
+
 /// The CUDA kernel over A on STREAM (a cudaStream_t). Defined by
 /// runtime/lib/PreprocessCuda.cu (nvcc) in a CUDA build; throws
 /// std::runtime_error when the launch fails.
