@@ -23,8 +23,9 @@
 // so a warp of pixel-walking threads would touch 32 cache lines per load and
 // use one element of each. There a block takes a tile of whole pixels (at
 // most kLrnNhwcTileFloats elements), one thread per element: it reads the
-// tile once, coalesced, into shared memory as squares, then each thread sums
-// its window from there. The passes and the element functions are the NHWC
+// tile once, coalesced, into shared memory as squares (each thread keeping
+// its own inputs in registers), then each thread sums its window from
+// there. The passes and the element functions are the NHWC
 // CPU twin's (Lrn.h), so the two agree to float rounding (nvcc contracts
 // k + alpha*sum into an FMA). A pixel wider than a tile (C above
 // kLrnNhwcTileFloats) falls back to the NCHW kernel's walk with stride 1
@@ -201,9 +202,14 @@ __global__ void __launch_bounds__(kLrnThreads)
 //===----------------------------------------------------------------------===//
 
 /// Elements per tile: 8 KiB of floats per shared array. The backward keeps
-/// three (24 KiB per block of kLrnThreads), which leaves room for eight
-/// blocks, the full 2048 threads, per SM.
+/// two (16 KiB per block of kLrnThreads), which leaves room for the full
+/// 2048 threads per SM.
 constexpr int kLrnNhwcTileFloats = 2048;
+/// Elements per thread: each keeps its own inputs (and, backward, g p) in
+/// registers across the passes, so x is read from memory once.
+constexpr int kLrnNhwcPerThread = kLrnNhwcTileFloats / kLrnThreads;
+static_assert(kLrnNhwcPerThread * kLrnThreads == kLrnNhwcTileFloats,
+              "a tile is a whole number of elements per thread");
 
 /// Where block BLOCK's tile of PIXELS pixels (C channels each) starts and
 /// how many of its elements exist (the last tile may be short).
@@ -217,7 +223,8 @@ __device__ __forceinline__ int lrnNhwcTile(int64_t positions, int c, int pixels,
 }
 
 /// The three passes of the NHWC CPU twin (Lrn.h) over a tile, one thread
-/// per element, each pass reading shared memory the one before wrote.
+/// per element (element threadIdx.x + k * kLrnThreads for each k), each
+/// pass reading the shared memory the one before wrote.
 template <class Config, class Elem>
 __global__ void __launch_bounds__(kLrnThreads)
     lrnForwardNhwcTileKernel(const Elem *__restrict__ x, Elem *__restrict__ y,
@@ -227,13 +234,24 @@ __global__ void __launch_bounds__(kLrnThreads)
   const int elements = lrnNhwcTile(positions, c, pixels, base);
   x += base;
   y += base;
-  for (int e = threadIdx.x; e < elements; e += kLrnThreads)
-    squares[e] = lrnNhwcSquare<Config>(kernelLdg(x + e));
+  float xs[kLrnNhwcPerThread];
+#pragma unroll
+  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
+    const int e = threadIdx.x + k * kLrnThreads;
+    if (e < elements) {
+      xs[k] = kernelLdg(x + e);
+      squares[e] = lrnNhwcSquare<Config>(xs[k]);
+    }
+  }
   __syncthreads();
-  for (int e = threadIdx.x; e < elements; e += kLrnThreads) {
-    const int ch = e % c;
-    y[e] = kernelStore<Elem>(
-        lrnNhwcOutputAt<Config>(squares + (e - ch), kernelLdg(x + e), ch, c));
+#pragma unroll
+  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
+    const int e = threadIdx.x + k * kLrnThreads;
+    if (e < elements) {
+      const int ch = e % c;
+      y[e] = kernelStore<Elem>(
+          lrnNhwcOutputAt<Config>(squares + (e - ch), xs[k], ch, c));
+    }
   }
 }
 
@@ -245,25 +263,39 @@ __global__ void __launch_bounds__(kLrnThreads)
                               int pixels) {
   __shared__ float squares[kLrnNhwcTileFloats];
   __shared__ float terms[kLrnNhwcTileFloats];
-  __shared__ float gradP[kLrnNhwcTileFloats];
   int64_t base;
   const int elements = lrnNhwcTile(positions, c, pixels, base);
   x += base;
   gy += base;
   gx += base;
-  for (int e = threadIdx.x; e < elements; e += kLrnThreads)
-    squares[e] = lrnNhwcSquare<Config>(kernelLdg(x + e));
-  __syncthreads();
-  for (int e = threadIdx.x; e < elements; e += kLrnThreads) {
-    const int ch = e % c;
-    terms[e] = lrnNhwcTermAt<Config>(squares + (e - ch), kernelLdg(x + e),
-                                     kernelLdg(gy + e), ch, c, gradP[e]);
+  float xs[kLrnNhwcPerThread], gradP[kLrnNhwcPerThread];
+#pragma unroll
+  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
+    const int e = threadIdx.x + k * kLrnThreads;
+    if (e < elements) {
+      xs[k] = kernelLdg(x + e);
+      squares[e] = lrnNhwcSquare<Config>(xs[k]);
+    }
   }
   __syncthreads();
-  for (int e = threadIdx.x; e < elements; e += kLrnThreads) {
-    const int ch = e % c;
-    gx[e] = kernelStore<Elem>(lrnNhwcInputGradAt<Config>(
-        terms + (e - ch), gradP[e], kernelLdg(x + e), ch, c));
+#pragma unroll
+  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
+    const int e = threadIdx.x + k * kLrnThreads;
+    if (e < elements) {
+      const int ch = e % c;
+      terms[e] = lrnNhwcTermAt<Config>(squares + (e - ch), xs[k],
+                                       kernelLdg(gy + e), ch, c, gradP[k]);
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
+    const int e = threadIdx.x + k * kLrnThreads;
+    if (e < elements) {
+      const int ch = e % c;
+      gx[e] = kernelStore<Elem>(
+          lrnNhwcInputGradAt<Config>(terms + (e - ch), gradP[k], xs[k], ch, c));
+    }
   }
 }
 
