@@ -211,7 +211,7 @@ constexpr int kLrnNhwcPerThread = kLrnNhwcTileFloats / kLrnThreads;
 static_assert(kLrnNhwcPerThread * kLrnThreads == kLrnNhwcTileFloats,
               "a tile is a whole number of elements per thread");
 
-/// Where block BLOCK's tile of PIXELS pixels (C channels each) starts and
+/// Where this block's tile of PIXELS pixels (C channels each) starts, and
 /// how many of its elements exist (the last tile may be short).
 __device__ __forceinline__ int lrnNhwcTile(int64_t positions, int c, int pixels,
                                            int64_t &base) {
@@ -220,6 +220,22 @@ __device__ __forceinline__ int lrnNhwcTile(int64_t positions, int c, int pixels,
       positions - first < pixels ? positions - first : int64_t(pixels);
   base = first * c;
   return static_cast<int>(count) * c;
+}
+
+/// Pass 1 over a tile of ELEMENTS elements at X: this thread's inputs into
+/// XS, their squares into SQUARES.
+template <class Config, class Elem>
+__device__ __forceinline__ void
+lrnNhwcLoadTile(const Elem *__restrict__ x, int elements,
+                float (&xs)[kLrnNhwcPerThread], float *squares) {
+#pragma unroll
+  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
+    const int e = threadIdx.x + k * kLrnThreads;
+    if (e < elements) {
+      xs[k] = kernelLdg(x + e);
+      squares[e] = lrnNhwcSquare<Config>(xs[k]);
+    }
+  }
 }
 
 /// The three passes of the NHWC CPU twin (Lrn.h) over a tile, one thread
@@ -235,14 +251,7 @@ __global__ void __launch_bounds__(kLrnThreads)
   x += base;
   y += base;
   float xs[kLrnNhwcPerThread];
-#pragma unroll
-  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
-    const int e = threadIdx.x + k * kLrnThreads;
-    if (e < elements) {
-      xs[k] = kernelLdg(x + e);
-      squares[e] = lrnNhwcSquare<Config>(xs[k]);
-    }
-  }
+  lrnNhwcLoadTile<Config>(x, elements, xs, squares);
   __syncthreads();
 #pragma unroll
   for (int k = 0; k < kLrnNhwcPerThread; ++k) {
@@ -269,14 +278,7 @@ __global__ void __launch_bounds__(kLrnThreads)
   gy += base;
   gx += base;
   float xs[kLrnNhwcPerThread], gradP[kLrnNhwcPerThread];
-#pragma unroll
-  for (int k = 0; k < kLrnNhwcPerThread; ++k) {
-    const int e = threadIdx.x + k * kLrnThreads;
-    if (e < elements) {
-      xs[k] = kernelLdg(x + e);
-      squares[e] = lrnNhwcSquare<Config>(xs[k]);
-    }
-  }
+  lrnNhwcLoadTile<Config>(x, elements, xs, squares);
   __syncthreads();
 #pragma unroll
   for (int k = 0; k < kLrnNhwcPerThread; ++k) {
