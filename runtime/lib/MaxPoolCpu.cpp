@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 namespace rtml::detail {
 
@@ -22,13 +23,20 @@ using kernels::pick;
 using kernels::ScalarLanes;
 using kernels::takesOverMax;
 
+/// An index held in a float lane, stored as the caller keeps it: as an
+/// integer (the op's indices) or as the float (the separable scan's rows).
+template <class L, class V> void storeIndex(int64_t *p, V v) {
+  L::storeInteger(p, v);
+}
+template <class L, class V> void storeIndex(float *p, V v) { L::store(p, v); }
+
 /// The windows of outputs [FIRST, FIRST + lanes) of row OY, whose columns
 /// [KWLO, KWHI) of the kernel are inside the plane (all of them for the
 /// lanes; the clipped ones at the edges, one output at a time).
-template <class L>
+template <class L, class Index>
 void poolOutputs(const float *in, int64_t width, const PoolGeometry &g,
                  int64_t rowLo, int64_t rowHi, int64_t ox, int64_t kwLo,
-                 int64_t kwHi, float *out, int64_t *indices) {
+                 int64_t kwHi, float *out, Index *indices) {
   using V = decltype(L::load(in));
   const int64_t left = ox * g.strideW - g.padW;
   // ATen starts from -inf at the window's first position inside the plane.
@@ -44,14 +52,15 @@ void poolOutputs(const float *in, int64_t width, const PoolGeometry &g,
       bestIndex = pick(wins, L::iota(float(at), float(g.strideW)), bestIndex);
     }
   L::store(out, best);
-  L::storeInteger(indices, bestIndex);
+  storeIndex<L>(indices, bestIndex);
 }
 
-} // namespace
-
-void maxPoolPlane(const float *in, int64_t height, int64_t width,
-                  const PoolGeometry &g, float *out, int64_t *indices,
-                  int64_t outHeight, int64_t outWidth) {
+/// Calls OUTPUTS(lanes, ox, kwLo, kwHi) for every output column: the
+/// clipped windows at both edges one at a time (ScalarLanes), the windows
+/// inside the plane in lanes.
+template <class Fn>
+void forEachOutputColumn(int64_t width, const PoolGeometry &g, int64_t outWidth,
+                         Fn &&outputs) {
   // Outputs whose window lies inside the plane horizontally: left >= 0 and
   // left + kernelW <= width.
   int64_t firstInside = (g.padW + g.strideW - 1) / g.strideW;
@@ -60,28 +69,89 @@ void maxPoolPlane(const float *in, int64_t height, int64_t width,
                           : (width - g.kernelW + g.padW) / g.strideW + 1;
   firstInside = std::min(firstInside, outWidth);
   endInside = std::clamp(endInside, firstInside, outWidth);
+  auto clipped = [&](int64_t ox) {
+    const int64_t left = ox * g.strideW - g.padW;
+    outputs(ScalarLanes{}, ox, std::max<int64_t>(-left, 0),
+            std::min(g.kernelW, width - left));
+  };
+  for (int64_t ox = 0; ox < firstInside; ++ox)
+    clipped(ox);
+  forEachLane(endInside - firstInside, [&](auto lanes, int64_t i) {
+    outputs(lanes, firstInside + i, int64_t(0), g.kernelW);
+  });
+  for (int64_t ox = endInside; ox < outWidth; ++ox)
+    clipped(ox);
+}
+
+/// Stride 1 in both directions (the inceptions' 3x3/1 pools): the window
+/// is separable. Each input row's horizontal maximum (with its flat index)
+/// for every output column first, then the rows of each window. Scanning
+/// row by row, each from -inf with a strict "greater, or NaN" rule, picks
+/// the same element as one row-major scan of the whole window: the first
+/// maximum, or the last NaN. kernelH + kernelW compares per output instead
+/// of kernelH * kernelW.
+void maxPoolPlaneSeparable(const float *in, int64_t height, int64_t width,
+                           const PoolGeometry &g, float *out, int64_t *indices,
+                           int64_t outHeight, int64_t outWidth) {
+  // Per thread, reused across planes and calls: rows x outWidth maxima and
+  // their indices.
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(2 * height * outWidth));
+  float *rowMax = scratch.data(), *rowIndex = rowMax + height * outWidth;
+  for (int64_t ih = 0; ih < height; ++ih)
+    forEachOutputColumn(
+        width, g, outWidth,
+        [&](auto lanes, int64_t ox, int64_t kwLo, int64_t kwHi) {
+          using L = decltype(lanes);
+          poolOutputs<L>(in, width, g, ih, ih + 1, ox, kwLo, kwHi,
+                         rowMax + ih * outWidth + ox,
+                         rowIndex + ih * outWidth + ox);
+        });
+  for (int64_t oy = 0; oy < outHeight; ++oy) {
+    const int64_t top = oy - g.padH;
+    const int64_t rowLo = std::max<int64_t>(top, 0);
+    const int64_t rowHi = std::min(top + g.kernelH, height);
+    // The first row's scan is where the window's scan stands after it.
+    forEachLane(outWidth, [&](auto lanes, int64_t ox) {
+      using L = decltype(lanes);
+      auto best = L::load(rowMax + rowLo * outWidth + ox);
+      auto bestIndex = L::load(rowIndex + rowLo * outWidth + ox);
+      for (int64_t ih = rowLo + 1; ih < rowHi; ++ih) {
+        auto v = L::load(rowMax + ih * outWidth + ox);
+        auto wins = takesOverMax(v, best);
+        best = pick(wins, v, best);
+        bestIndex =
+            pick(wins, L::load(rowIndex + ih * outWidth + ox), bestIndex);
+      }
+      L::store(out + oy * outWidth + ox, best);
+      L::storeInteger(indices + oy * outWidth + ox, bestIndex);
+    });
+  }
+}
+
+} // namespace
+
+void maxPoolPlane(const float *in, int64_t height, int64_t width,
+                  const PoolGeometry &g, float *out, int64_t *indices,
+                  int64_t outHeight, int64_t outWidth) {
+  if (g.strideH == 1 && g.strideW == 1 && g.kernelH > 1) {
+    maxPoolPlaneSeparable(in, height, width, g, out, indices, outHeight,
+                          outWidth);
+    return;
+  }
   for (int64_t oy = 0; oy < outHeight; ++oy) {
     const int64_t top = oy * g.strideH - g.padH;
     const int64_t rowLo = std::max<int64_t>(top, 0);
     const int64_t rowHi = std::min(top + g.kernelH, height);
     float *outRow = out + oy * outWidth;
     int64_t *indexRow = indices + oy * outWidth;
-    auto clipped = [&](int64_t ox) {
-      const int64_t left = ox * g.strideW - g.padW;
-      poolOutputs<ScalarLanes>(
-          in, width, g, rowLo, rowHi, ox, std::max<int64_t>(-left, 0),
-          std::min(g.kernelW, width - left), outRow + ox, indexRow + ox);
-    };
-    for (int64_t ox = 0; ox < firstInside; ++ox)
-      clipped(ox);
-    forEachLane(endInside - firstInside, [&](auto lanes, int64_t i) {
-      using L = decltype(lanes);
-      const int64_t ox = firstInside + i;
-      poolOutputs<L>(in, width, g, rowLo, rowHi, ox, 0, g.kernelW, outRow + ox,
-                     indexRow + ox);
-    });
-    for (int64_t ox = endInside; ox < outWidth; ++ox)
-      clipped(ox);
+    forEachOutputColumn(
+        width, g, outWidth,
+        [&](auto lanes, int64_t ox, int64_t kwLo, int64_t kwHi) {
+          using L = decltype(lanes);
+          poolOutputs<L>(in, width, g, rowLo, rowHi, ox, kwLo, kwHi,
+                         outRow + ox, indexRow + ox);
+        });
   }
 }
 

@@ -6,9 +6,10 @@
 // time, a fifth of GoogLeNet's CPU step; this one scans four neighbouring
 // outputs at once (CpuLanes.h) and gives ATen's outputs and indices
 // exactly: the first maximum of each window in row-major order, a NaN
-// winning, padding never chosen. The backward is ATen's, from the indices.
-// Planes over 2^24 positions, whose indices a float lane cannot hold
-// exactly, are left to ATen.
+// winning, padding never chosen. Stride-1 windows are scanned separably
+// (row maxima, then the window's rows), with the same result. The backward is
+// ATen's, from the indices. Planes over 2^24 positions, whose indices a float
+// lane cannot hold exactly, are left to ATen.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_LIB_MAXPOOLCPU_H

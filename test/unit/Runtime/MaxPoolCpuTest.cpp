@@ -74,11 +74,20 @@ TEST(MaxPoolCpu, EqualsAtenForEveryGeometry) {
   // 2), and edge cases: 1x1, wide kernels, stride 3, rectangular windows,
   // widths that leave a scalar tail and planes narrower than four outputs.
   const PoolGeometry geometries[] = {
-      {3, 3, 1, 1, 1, 1, false}, {3, 3, 2, 2, 0, 0, true},
-      {3, 3, 2, 2, 0, 0, false}, {2, 2, 2, 2, 0, 0, false},
-      {1, 1, 1, 1, 0, 0, false}, {5, 5, 1, 1, 2, 2, false},
-      {3, 2, 3, 1, 1, 1, true},  {2, 4, 1, 3, 1, 2, true},
-      {4, 4, 3, 3, 2, 0, true}};
+      {3, 3, 1, 1, 1, 1, false},
+      {3, 3, 2, 2, 0, 0, true},
+      {3, 3, 2, 2, 0, 0, false},
+      {2, 2, 2, 2, 0, 0, false},
+      {1, 1, 1, 1, 0, 0, false},
+      {5, 5, 1, 1, 2, 2, false},
+      {3, 2, 3, 1, 1, 1, true},
+      {2, 4, 1, 3, 1, 2, true},
+      {4, 4, 3, 3, 2, 0, true},
+      // Stride 1 takes the separable scan: rectangular, even and
+      // one-column windows, with and without padding and ceil mode.
+      {2, 3, 1, 1, 1, 1, true},
+      {4, 1, 1, 1, 2, 0, false},
+      {3, 5, 1, 1, 0, 2, false}};
   for (const PoolGeometry &g : geometries)
     for (auto [h, w] : {std::pair<int64_t, int64_t>{13, 17},
                         {8, 8},
