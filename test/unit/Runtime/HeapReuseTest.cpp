@@ -29,18 +29,18 @@ TEST(HeapReuse, LargeBlocksComeFromTheHeapAndStayThereWhenFreed) {
 #else
   rtml::keepFreedMemoryForReuse();
   const size_t bytes = size_t(96) << 20; // over glibc's largest mmap threshold
-  // Blocks mapped before (static initializers, the test framework) stay
-  // mapped: only the change counts.
+  // Earlier work in this process may have left the heap with room to spare,
+  // so the block need not grow it: only mapping and shrinking count.
   struct mallinfo2 before = mallinfo2();
   void *block = std::malloc(bytes);
   ASSERT_NE(block, nullptr);
   std::memset(block, 1, bytes);
   struct mallinfo2 held = mallinfo2();
   EXPECT_EQ(held.hblks, before.hblks) << "the block was mapped on its own";
-  EXPECT_GE(held.arena, before.arena + bytes);
+  EXPECT_GE(held.arena, bytes) << "the heap cannot be holding the block";
   std::free(block);
   struct mallinfo2 freed = mallinfo2();
-  EXPECT_GE(freed.arena, before.arena + bytes)
+  EXPECT_GE(freed.arena, held.arena)
       << "the freed block went back to the system";
   EXPECT_GE(freed.fordblks, bytes) << "the freed block is not reusable";
 #endif
