@@ -9,7 +9,9 @@
 // 0.75, k 2), alternating them every repetition so that all see the same
 // machine state, and prints the median times and their ratio per shape.
 // Where the ReLU is fused, it also times what rtmlc --no-fuse runs: at::relu
-// and then rtml's LRN kernel alone (the fusion's own gain).
+// and then rtml's LRN kernel alone (the fusion's own gain). It also times
+// rtml's kernel on the same input in channels_last (what rtmlc
+// --layout=nhwc runs), against its NCHW time.
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/LrnOp.h"
@@ -80,6 +82,9 @@ int main(int argc, char **argv) {
     torch::manual_seed(0);
     at::Tensor x = torch::randn({batch, s.c, s.h, s.w});
     at::Tensor upstream = torch::randn(x.sizes());
+    const at::Tensor xNhwc = x.contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor upstreamNhwc =
+        upstream.contiguous(at::MemoryFormat::ChannelsLast);
     std::function<at::Tensor(const at::Tensor &)> ours, theirs, unfused;
     if (s.relu) {
       unfused = [](const at::Tensor &t) {
@@ -102,12 +107,14 @@ int main(int argc, char **argv) {
     // One untimed round each: allocator warm-up, first-touch page faults.
     rtml::bench::timeOnLeaf(ours, x, upstream);
     rtml::bench::timeOnLeaf(theirs, x, upstream);
+    rtml::bench::timeOnLeaf(ours, xNhwc, upstreamNhwc);
     if (unfused)
       rtml::bench::timeOnLeaf(unfused, x, upstream);
-    std::vector<double> tOurs, tTheirs, tUnfused;
+    std::vector<double> tOurs, tTheirs, tUnfused, tNhwc;
     for (int r = 0; r < reps; ++r) {
       tOurs.push_back(rtml::bench::timeOnLeaf(ours, x, upstream));
       tTheirs.push_back(rtml::bench::timeOnLeaf(theirs, x, upstream));
+      tNhwc.push_back(rtml::bench::timeOnLeaf(ours, xNhwc, upstreamNhwc));
       if (unfused)
         tUnfused.push_back(rtml::bench::timeOnLeaf(unfused, x, upstream));
     }
@@ -118,6 +125,9 @@ int main(int argc, char **argv) {
                 s.where, static_cast<long long>(batch),
                 static_cast<long long>(s.c), static_cast<long long>(s.h),
                 static_cast<long long>(s.w), a, b, b / a);
+    const double nhwc = rtml::bench::median(tNhwc);
+    std::printf("%-34s   rtml in NHWC %8.2f ms, NHWC/NCHW %5.2fx\n", "", nhwc,
+                nhwc / a);
     if (unfused) {
       double u = rtml::bench::median(tUnfused);
       std::printf("%-34s   unfused (relu, then rtml's LRN) %8.2f ms, "

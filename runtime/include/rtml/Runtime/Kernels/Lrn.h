@@ -339,8 +339,9 @@ void lrnBackwardCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
 // slice of it. The sums are taken over the same clipped windows, from 0.0f,
 // in ascending channel order, as the NCHW twin does: both give the same bits,
 // in either element type (a bf16 input is widened to float as it is read).
-// The CUDA NHWC kernels run the same three passes per pixel (squares; scale,
-// p and the terms; the gradients), one thread per element.
+// The CPU twin runs three passes per pixel (squares; scale, p and the terms;
+// the gradients) with the channels in lanes; the CUDA NHWC kernels run the
+// same passes over a tile of pixels, one thread per element.
 
 namespace detail {
 
@@ -405,25 +406,70 @@ RTML_HOST_DEVICE inline float lrnNhwcInputGradAt(const float *terms,
       gradP, x, detail::lrnWindowSum<T::kAfter, T::kBefore>(terms, ch, c));
 }
 
+namespace detail {
+
+/// Calls INTERIOR(lanes, ch) for the channels whose whole window
+/// [ch - before, ch + after] lies in [0, c), four at a time (CpuLanes.h),
+/// and EDGE(ch) for the clipped ones at both ends. A full window's sum in
+/// lanes adds the same values from 0.0f in the same order as lrnWindowSum.
+template <int kBefore, int kAfter, class Interior, class Edge>
+inline void lrnNhwcForEachChannel(int64_t c, Interior &&interior, Edge &&edge) {
+  const int64_t first = kBefore < c ? kBefore : c;
+  const int64_t end = c - kAfter > first ? c - kAfter : first;
+  for (int64_t ch = 0; ch < first; ++ch)
+    edge(ch);
+  forEachLane(end - first,
+              [&](auto lanes, int64_t i) { interior(lanes, first + i); });
+  for (int64_t ch = end; ch < c; ++ch)
+    edge(ch);
+}
+
+/// The sums of V over the full windows of the lanes' channels from CH on.
+template <int kBefore, int kAfter, class L>
+inline auto lrnNhwcFullWindowSum(L, const float *v, int64_t ch) {
+  decltype(L::load(v)) s(0.0f);
+  for (int j = 0; j <= kBefore + kAfter; ++j)
+    s = s + L::load(v + ch - kBefore + j);
+  return s;
+}
+
+} // namespace detail
+
 /// Forward of the CPU twin on NHWC float or bf16 data ([n, hw, c] in memory)
 /// for the flat (image, pixel) positions [begin, end) of [0, n*hw), with the
-/// arguments of lrnForwardCpu.
+/// arguments of lrnForwardCpu. The pixel's channels are the lanes.
 template <class Config, class Elem>
 void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
                        int64_t begin, int64_t end) {
+  using T = LrnTraits<Config>;
   (void)n;
   (void)hw;
   if (begin >= end || c <= 0)
     return;
-  std::unique_ptr<float[]> squares(new float[c]);
+  std::unique_ptr<float[]> buffer(new float[c]);
+  float *squares = buffer.get();
   for (int64_t pos = begin; pos < end; ++pos) {
     const Elem *xp = x + pos * c;
     Elem *yp = y + pos * c;
-    for (int64_t ch = 0; ch < c; ++ch)
-      squares[ch] = lrnNhwcSquare<Config>(kernelLoad(xp[ch]));
-    for (int64_t ch = 0; ch < c; ++ch)
-      yp[ch] = kernelStore<Elem>(
-          lrnNhwcOutputAt<Config>(squares.get(), kernelLoad(xp[ch]), ch, c));
+    forEachLane(c, [&](auto lanes, int64_t ch) {
+      using L = decltype(lanes);
+      auto a = lrnActivate<Config>(L::load(xp + ch));
+      L::store(squares + ch, a * a);
+    });
+    detail::lrnNhwcForEachChannel<T::kBefore, T::kAfter>(
+        c,
+        [&](auto lanes, int64_t ch) {
+          using L = decltype(lanes);
+          auto p = lrnScalePow<Config>(lrnScale<Config>(
+              detail::lrnNhwcFullWindowSum<T::kBefore, T::kAfter>(
+                  lanes, squares, ch)));
+          L::store(yp + ch,
+                   lrnOutput(lrnActivate<Config>(L::load(xp + ch)), p));
+        },
+        [&](int64_t ch) {
+          yp[ch] = kernelStore<Elem>(
+              lrnNhwcOutputAt<Config>(squares, kernelLoad(xp[ch]), ch, c));
+        });
   }
 }
 
@@ -432,6 +478,7 @@ void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
 template <class Config, class Elem>
 void lrnBackwardNhwcCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
                         int64_t c, int64_t hw, int64_t begin, int64_t end) {
+  using T = LrnTraits<Config>;
   (void)n;
   (void)hw;
   if (begin >= end || c <= 0)
@@ -441,14 +488,45 @@ void lrnBackwardNhwcCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
   float *gradP = buffer.get() + 2 * c;
   for (int64_t pos = begin; pos < end; ++pos) {
     const Elem *xp = x + pos * c, *gp = gy + pos * c;
-    for (int64_t ch = 0; ch < c; ++ch)
-      squares[ch] = lrnNhwcSquare<Config>(kernelLoad(xp[ch]));
-    for (int64_t ch = 0; ch < c; ++ch)
-      terms[ch] = lrnNhwcTermAt<Config>(squares, kernelLoad(xp[ch]),
-                                        kernelLoad(gp[ch]), ch, c, gradP[ch]);
-    for (int64_t ch = 0; ch < c; ++ch)
-      gx[pos * c + ch] = kernelStore<Elem>(lrnNhwcInputGradAt<Config>(
-          terms, gradP[ch], kernelLoad(xp[ch]), ch, c));
+    Elem *gxp = gx + pos * c;
+    forEachLane(c, [&](auto lanes, int64_t ch) {
+      using L = decltype(lanes);
+      auto a = lrnActivate<Config>(L::load(xp + ch));
+      L::store(squares + ch, a * a);
+    });
+    detail::lrnNhwcForEachChannel<T::kBefore, T::kAfter>(
+        c,
+        [&](auto lanes, int64_t ch) {
+          using L = decltype(lanes);
+          auto scale = lrnScale<Config>(
+              detail::lrnNhwcFullWindowSum<T::kBefore, T::kAfter>(lanes,
+                                                                  squares, ch));
+          auto p = lrnScalePow<Config>(scale);
+          auto g = L::load(gp + ch);
+          L::store(gradP + ch, g * p);
+          L::store(terms + ch,
+                   lrnBackwardTerm(g, lrnActivate<Config>(L::load(xp + ch)), p,
+                                   scale));
+        },
+        [&](int64_t ch) {
+          terms[ch] =
+              lrnNhwcTermAt<Config>(squares, kernelLoad(xp[ch]),
+                                    kernelLoad(gp[ch]), ch, c, gradP[ch]);
+        });
+    detail::lrnNhwcForEachChannel<T::kAfter, T::kBefore>(
+        c,
+        [&](auto lanes, int64_t ch) {
+          using L = decltype(lanes);
+          L::store(gxp + ch,
+                   lrnInputGrad<Config>(
+                       L::load(gradP + ch), L::load(xp + ch),
+                       detail::lrnNhwcFullWindowSum<T::kAfter, T::kBefore>(
+                           lanes, terms, ch)));
+        },
+        [&](int64_t ch) {
+          gxp[ch] = kernelStore<Elem>(lrnNhwcInputGradAt<Config>(
+              terms, gradP[ch], kernelLoad(xp[ch]), ch, c));
+        });
   }
 }
 
