@@ -164,6 +164,11 @@ struct SseLanes {
       p[i] = kernelStore<Bf16>(lanes[i]);
   }
   static F4 loadStrided(const float *p, int64_t stride) {
+    if (stride == 2) {
+      // p[0..3] and p[3..6], the even ones picked out: no read past p[6].
+      __m128 low = _mm_loadu_ps(p), high = _mm_loadu_ps(p + 3);
+      return _mm_shuffle_ps(low, high, _MM_SHUFFLE(3, 1, 2, 0));
+    }
     return _mm_set_ps(p[3 * stride], p[2 * stride], p[stride], p[0]);
   }
   static F4 iota(float first, float step) {
