@@ -120,3 +120,42 @@ TEST(CpuLanes, Bf16LanesRoundAsTheScalarConversion) {
   for (size_t i = 0; i < in.size(); ++i)
     EXPECT_EQ(lanes[i].bits, scalar[i].bits) << "input " << in[i];
 }
+
+// Every bf16 widens as the scalar conversion widens it, and every float
+// rounds as it does: all 2^16 top halves, each with the low halves around
+// a tie (below, at, above), zero and all ones.
+TEST(CpuLanes, Bf16LanesConvertEveryBitPatternAsTheScalarCode) {
+  std::vector<Bf16> halves(1 << 16);
+  for (uint32_t h = 0; h < halves.size(); ++h)
+    halves[h].bits = static_cast<uint16_t>(h);
+  std::vector<float> widened(halves.size());
+  forEachLane(static_cast<int64_t>(halves.size()), [&](auto l, int64_t i) {
+    using L = decltype(l);
+    L::store(widened.data() + i, L::load(halves.data() + i));
+  });
+  for (size_t h = 0; h < halves.size(); ++h) {
+    float expected = kernelLoad(halves[h]);
+    ASSERT_EQ(std::memcmp(&widened[h], &expected, sizeof expected), 0)
+        << "bf16 bits " << h;
+  }
+
+  std::vector<float> floats;
+  for (uint32_t h = 0; h < (1u << 16); ++h)
+    for (uint32_t low : {0x0000u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu}) {
+      uint32_t u = h << 16 | low;
+      float f;
+      std::memcpy(&f, &u, sizeof f);
+      floats.push_back(f);
+    }
+  std::vector<Bf16> rounded(floats.size());
+  forEachLane(static_cast<int64_t>(floats.size()), [&](auto l, int64_t i) {
+    using L = decltype(l);
+    L::store(rounded.data() + i, L::load(floats.data() + i));
+  });
+  for (size_t i = 0; i < floats.size(); ++i) {
+    uint32_t u;
+    std::memcpy(&u, &floats[i], sizeof u);
+    ASSERT_EQ(rounded[i].bits, kernelStore<Bf16>(floats[i]).bits)
+        << "float bits 0x" << std::hex << u;
+  }
+}

@@ -145,23 +145,30 @@ struct ScalarLanes {
 };
 
 #if RTML_CPU_LANES_SSE
-/// Four elements at a time; bf16 is widened and rounded lane by lane, by
-/// the scalar conversions.
+/// Four elements at a time. bf16 is widened by a shift and rounded as
+/// kernelStore<Bf16> rounds (ties to even, a NaN to 0x7fc0), in integer
+/// lanes.
 struct SseLanes {
   static constexpr int kWidth = 4;
   static F4 load(const float *p) { return _mm_loadu_ps(p); }
   static F4 load(const Bf16 *p) {
-    alignas(16) float lanes[4];
-    for (int i = 0; i < 4; ++i)
-      lanes[i] = kernelLoad(p[i]);
-    return _mm_load_ps(lanes);
+    // The four bf16 become the top halves of four floats.
+    __m128i bits = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p));
+    return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), bits));
   }
   static void store(float *p, F4 v) { _mm_storeu_ps(p, v.v); }
   static void store(Bf16 *p, F4 v) {
-    alignas(16) float lanes[4];
-    _mm_store_ps(lanes, v.v);
-    for (int i = 0; i < 4; ++i)
-      p[i] = kernelStore<Bf16>(lanes[i]);
+    __m128i u = _mm_castps_si128(v.v);
+    __m128i lsb = _mm_and_si128(_mm_srli_epi32(u, 16), _mm_set1_epi32(1));
+    u = _mm_add_epi32(u, _mm_add_epi32(_mm_set1_epi32(0x7fff), lsb));
+    // Arithmetic shift: each lane's 16 bits as a signed value, which the
+    // saturating pack keeps as they are.
+    __m128i rounded = _mm_srai_epi32(u, 16);
+    __m128i nan = _mm_castps_si128(_mm_cmpunord_ps(v.v, v.v));
+    rounded = _mm_or_si128(_mm_and_si128(nan, _mm_set1_epi32(0x7fc0)),
+                           _mm_andnot_si128(nan, rounded));
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(p),
+                     _mm_packs_epi32(rounded, rounded));
   }
   static F4 loadStrided(const float *p, int64_t stride) {
     if (stride == 2) {
