@@ -233,7 +233,7 @@ lrnNhwcLoadTile(const Elem *__restrict__ x, int elements,
     const int e = threadIdx.x + k * kLrnThreads;
     if (e < elements) {
       xs[k] = kernelLdg(x + e);
-      squares[e] = lrnNhwcSquare<Config>(xs[k]);
+      squares[e] = lrnSquare<Config>(xs[k]);
     }
   }
 }

@@ -158,6 +158,30 @@ RTML_HOST_DEVICE inline V lrnInputGrad(V gradTimesP, V x, V termSum) {
                                                  a * termSum);
 }
 
+/// The square of the activated input X: what the window sums add.
+template <class Config, class V> RTML_HOST_DEVICE inline V lrnSquare(V x) {
+  V a = lrnActivate<Config>(x);
+  return a * a;
+}
+
+/// Forward output of input X from its window's sum of squares.
+template <class Config, class V>
+RTML_HOST_DEVICE inline V lrnOutputOfSum(V sumSquares, V x) {
+  V p = lrnScalePow<Config>(lrnScale<Config>(sumSquares));
+  return lrnOutput(lrnActivate<Config>(x), p);
+}
+
+/// The backward's term of input X with upstream gradient G, from its
+/// window's sum of squares (scale and p recomputed as the forward computed
+/// them); g p into GRADP.
+template <class Config, class V>
+RTML_HOST_DEVICE inline V lrnTermOfSum(V sumSquares, V x, V g, V &gradP) {
+  V scale = lrnScale<Config>(sumSquares);
+  V p = lrnScalePow<Config>(scale);
+  gradP = g * p;
+  return lrnBackwardTerm(g, lrnActivate<Config>(x), p, scale);
+}
+
 //===----------------------------------------------------------------------===//
 // CPU twin
 //===----------------------------------------------------------------------===//
@@ -231,8 +255,7 @@ void lrnSquaresOfTile(const Elem *x, int64_t c, int64_t hw, int64_t width,
     float *sq = squares + ch * width;
     forEachLane(len, [&](auto lanes, int64_t l) {
       using L = decltype(lanes);
-      auto a = lrnActivate<Config>(L::load(xr + l));
-      L::store(sq + l, a * a);
+      L::store(sq + l, lrnSquare<Config>(L::load(xr + l)));
     });
   }
 }
@@ -266,9 +289,8 @@ void lrnForwardCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
           Elem *yr = y + at;
           forEachLane(len, [&](auto lanes, int64_t l) {
             using L = decltype(lanes);
-            auto p = lrnScalePow<Config>(lrnScale<Config>(L::load(sums + l)));
-            L::store(yr + l,
-                     lrnOutput(lrnActivate<Config>(L::load(xr + l)), p));
+            L::store(yr + l, lrnOutputOfSum<Config>(L::load(sums + l),
+                                                    L::load(xr + l)));
           });
         }
       });
@@ -303,13 +325,11 @@ void lrnBackwardCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
           float *tr = terms + ch * width, *gpr = gradP + ch * width;
           forEachLane(len, [&](auto lanes, int64_t l) {
             using L = decltype(lanes);
-            auto scale = lrnScale<Config>(L::load(sums + l));
-            auto p = lrnScalePow<Config>(scale);
-            auto g = L::load(gr + l);
-            L::store(gpr + l, g * p);
+            auto g = L::load(gr + l), gradPLanes = g;
             L::store(tr + l,
-                     lrnBackwardTerm(g, lrnActivate<Config>(L::load(xr + l)), p,
-                                     scale));
+                     lrnTermOfSum<Config>(L::load(sums + l), L::load(xr + l), g,
+                                          gradPLanes));
+            L::store(gpr + l, gradPLanes);
           });
         }
         // Input j collects the terms of the outputs whose window holds j: the
@@ -360,39 +380,30 @@ RTML_HOST_DEVICE inline float lrnWindowSum(const float *v, int64_t ch,
 
 } // namespace detail
 
-// The three NHWC passes, one element at a time: channel CH of a pixel of C
-// channels, whose values from the pass before (SQUARES or TERMS) start at
-// the pointer given. The CPU twin keeps one pixel in such arrays, the CUDA
-// kernels a tile of whole pixels in shared memory.
-
-/// Pass 1: the square of the activated input X.
-template <class Config> RTML_HOST_DEVICE inline float lrnNhwcSquare(float x) {
-  const float a = lrnActivate<Config>(x);
-  return a * a;
-}
+// The NHWC passes after the squares (lrnSquare), one element at a time:
+// channel CH of a pixel of C channels, whose values from the pass before
+// (SQUARES or TERMS) start at the pointer given. The CPU twin keeps one
+// pixel in such arrays, the CUDA kernels a tile of whole pixels in shared
+// memory.
 
 /// Forward output of channel CH with input X, from the pixel's SQUARES.
 template <class Config>
 RTML_HOST_DEVICE inline float lrnNhwcOutputAt(const float *squares, float x,
                                               int64_t ch, int64_t c) {
   using T = LrnTraits<Config>;
-  const float p = lrnScalePow<Config>(lrnScale<Config>(
-      detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c)));
-  return lrnOutput(lrnActivate<Config>(x), p);
+  return lrnOutputOfSum<Config>(
+      detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c), x);
 }
 
 /// Backward pass 2: channel CH's g p (into GRADP) and its term g a p / scale
-/// (returned), with scale and p recomputed as the forward computed them.
+/// (returned), from the pixel's SQUARES.
 template <class Config>
 RTML_HOST_DEVICE inline float lrnNhwcTermAt(const float *squares, float x,
                                             float g, int64_t ch, int64_t c,
                                             float &gradP) {
   using T = LrnTraits<Config>;
-  const float scale = lrnScale<Config>(
-      detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c));
-  const float p = lrnScalePow<Config>(scale);
-  gradP = g * p;
-  return lrnBackwardTerm(g, lrnActivate<Config>(x), p, scale);
+  return lrnTermOfSum<Config>(
+      detail::lrnWindowSum<T::kBefore, T::kAfter>(squares, ch, c), x, g, gradP);
 }
 
 /// Backward pass 3: dL/dx of channel CH from its g p, its input X and the
@@ -453,18 +464,17 @@ void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
     Elem *yp = y + pos * c;
     forEachLane(c, [&](auto lanes, int64_t ch) {
       using L = decltype(lanes);
-      auto a = lrnActivate<Config>(L::load(xp + ch));
-      L::store(squares + ch, a * a);
+      L::store(squares + ch, lrnSquare<Config>(L::load(xp + ch)));
     });
     detail::lrnNhwcForEachChannel<T::kBefore, T::kAfter>(
         c,
         [&](auto lanes, int64_t ch) {
           using L = decltype(lanes);
-          auto p = lrnScalePow<Config>(lrnScale<Config>(
-              detail::lrnNhwcFullWindowSum<T::kBefore, T::kAfter>(
-                  lanes, squares, ch)));
           L::store(yp + ch,
-                   lrnOutput(lrnActivate<Config>(L::load(xp + ch)), p));
+                   lrnOutputOfSum<Config>(
+                       detail::lrnNhwcFullWindowSum<T::kBefore, T::kAfter>(
+                           lanes, squares, ch),
+                       L::load(xp + ch)));
         },
         [&](int64_t ch) {
           yp[ch] = kernelStore<Elem>(
@@ -491,22 +501,19 @@ void lrnBackwardNhwcCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
     Elem *gxp = gx + pos * c;
     forEachLane(c, [&](auto lanes, int64_t ch) {
       using L = decltype(lanes);
-      auto a = lrnActivate<Config>(L::load(xp + ch));
-      L::store(squares + ch, a * a);
+      L::store(squares + ch, lrnSquare<Config>(L::load(xp + ch)));
     });
     detail::lrnNhwcForEachChannel<T::kBefore, T::kAfter>(
         c,
         [&](auto lanes, int64_t ch) {
           using L = decltype(lanes);
-          auto scale = lrnScale<Config>(
-              detail::lrnNhwcFullWindowSum<T::kBefore, T::kAfter>(lanes,
-                                                                  squares, ch));
-          auto p = lrnScalePow<Config>(scale);
-          auto g = L::load(gp + ch);
-          L::store(gradP + ch, g * p);
+          auto g = L::load(gp + ch), gradPLanes = g;
           L::store(terms + ch,
-                   lrnBackwardTerm(g, lrnActivate<Config>(L::load(xp + ch)), p,
-                                   scale));
+                   lrnTermOfSum<Config>(
+                       detail::lrnNhwcFullWindowSum<T::kBefore, T::kAfter>(
+                           lanes, squares, ch),
+                       L::load(xp + ch), g, gradPLanes));
+          L::store(gradP + ch, gradPLanes);
         },
         [&](int64_t ch) {
           terms[ch] =
