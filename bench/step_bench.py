@@ -13,11 +13,14 @@ commands are printed last. A benchmark, run by hand; nothing asserts a time.
 The fusion benchmark (the default): the trainer rtmlc builds with the
 default pipeline (fused), the one it builds with --no-fuse, and PyTorch
 eager, with the ratios no-fuse/fused and eager/fused (above 1: the fused
-trainer is faster).
+trainer is faster). With --versus FLAGS, the default trainer ("default")
+against the one rtmlc builds with FLAGS instead of --no-fuse (ratios
+FLAGS/default and eager/default; above 1: the default trainer is faster):
 
     bench/step_bench.py --model alexnet --batch-size 16 --rounds 5
     bench/step_bench.py --model alexnet googlenet --rounds 3 --json
     bench/step_bench.py --model zoo --rounds 5   # every zoo model with a fusion
+    bench/step_bench.py --model googlenet --versus=--layout=nhwc --rounds 3
 
 The peer benchmark (--peer, issue 14): on one GPU at batch 128, AlexNet-LRN,
 GoogLeNet (the paper's) and googlenet_bn as
@@ -94,7 +97,6 @@ MODELS = ("alexnet", "googlenet", "googlenet_bn")
 # 3x224x224 in bench/reference_models.py; "zoo" names them all.
 FUSE_MODELS = MODELS + ("alexnet_towers", "alexnet_2gpu",
                         "torchvision_googlenet")
-FUSE_VARIANTS = ("fused", "no-fuse", "eager")
 PRECISIONS = ("fp32", "tf32", "bf16")
 COMPILE_MODES = {"compile": "default", "compile-max-autotune": "max-autotune"}
 RTML_VARIANTS = ("rtml",) + tuple(f"rtml-{p}" for p in PRECISIONS)
@@ -331,11 +333,20 @@ def eager_command(args, model, extra=()):
             common_flags(args) + list(extra))
 
 
+def fuse_trainers(args, model):
+    """(variant name, trainer directory, rtmlc flags) of the fusion
+    benchmark's two trainers: the default one first."""
+    if args.versus is None:
+        return (("fused", model, []),
+                ("no-fuse", model + "-nofuse", ["--no-fuse"]))
+    flags = shlex.split(args.versus)
+    slug = re.sub(r"[^A-Za-z0-9.,+-]+", "_", " ".join(flags)).strip("-_")
+    return (("default", model, []), (args.versus, f"{model}-{slug}", flags))
+
+
 def fuse_bench(args, model):
     variants = []
-    for name, dir_name, flags in (("fused", model, []),
-                                  ("no-fuse", model + "-nofuse",
-                                   ["--no-fuse"])):
+    for name, dir_name, flags in fuse_trainers(args, model):
         trainer, why = build_trainer(args, model, dir_name, flags)
         if why:
             fail(why)
@@ -493,39 +504,50 @@ def ratio(numerator, denominator):
 
 
 def fuse_result(args, bench):
-    v = bench.variants
-    order = [v[name] for name in FUSE_VARIANTS]
+    # The default trainer, the one it is measured against, eager.
+    base, other, eager = bench.variants.values()
+    ratios = ({"no_fuse_over_fused": ratio(other, base)}
+              if args.versus is None else
+              {"versus": args.versus, "versus_over_default": ratio(other, base)})
+    ratios[f"eager_over_{base.name}"] = ratio(eager, base)
+    order = (base, other, eager)
     return {"model": bench.model, "batch": args.batch_size,
             "steps": args.steps, "warmup": args.warmup,
             "threads": args.threads, "rounds": args.rounds,
+            "variants": [x.name for x in order],
             "median_ms": {x.name: x.median() for x in order},
             "round_medians_ms": {x.name: [x.results[r]["median_ms"]
                                           for r in sorted(x.results)]
                                  for x in order},
-            "no_fuse_over_fused": ratio(v["no-fuse"], v["fused"]),
-            "eager_over_fused": ratio(v["eager"], v["fused"]),
+            **ratios,
             "commands": {x.name: shlex.join(x.cmd) for x in order}}
 
 
 def fuse_report(result):
     model = result["model"]
+    base, other, eager = result["variants"]
+    width = max(8, len(other))
     print(f"{model}: batch {result['batch']}, {result['threads']} threads, "
           f"{result['rounds']} rounds of {result['steps']} steps "
           f"(+{result['warmup']} warm-up), variants interleaved")
-    for variant in FUSE_VARIANTS:
+    for variant in result["variants"]:
         rounds = " ".join(f"{ms:.0f}"
                           for ms in result["round_medians_ms"][variant])
-        print(f"  {variant:8} median {result['median_ms'][variant]:9.1f} ms "
-              f"  (rounds: {rounds})")
-    for label, key in (("no-fuse/fused", "no_fuse_over_fused"),
-                       ("eager/fused", "eager_over_fused")):
+        print(f"  {variant:{width}} median "
+              f"{result['median_ms'][variant]:9.1f} ms   (rounds: {rounds})")
+    other_key = ("versus_over_default" if "versus" in result else
+                 "no_fuse_over_fused")
+    labels = ((f"{other}/{base}", other_key),
+              (f"{eager}/{base}", f"eager_over_{base}"))
+    label_width = max(14, max(len(label) for label, _ in labels))
+    for label, key in labels:
         ratio = result[key]
         paired = " ".join(f"{r:.3f}" for r in ratio["paired"])
-        print(f"  {label:14} {ratio['of_medians']:.3f} (of the medians; "
-              f"median of paired rounds {ratio['median_paired']:.3f}: "
-              f"{paired})")
+        print(f"  {label:{label_width}} {ratio['of_medians']:.3f} (of the "
+              f"medians; median of paired rounds "
+              f"{ratio['median_paired']:.3f}: {paired})")
     print("  commands:")
-    for variant in FUSE_VARIANTS:
+    for variant in result["variants"]:
         print(f"    {variant}: {result['commands'][variant]}")
 
 
@@ -651,6 +673,10 @@ def parse_args(argv):
                    help="models/NAME.yaml, against bench/reference_models.py "
                         "(the peer benchmark: " + ", ".join(MODELS) +
                         "); zoo: every model of the fusion benchmark")
+    p.add_argument("--versus", metavar="FLAGS",
+                   help="fusion benchmark: time the trainer rtmlc builds "
+                        "with FLAGS (e.g. --versus=--layout=nhwc) against "
+                        "the default one, instead of --no-fuse")
     p.add_argument("--variants", nargs="+", choices=PEER_VARIANTS,
                    help="peer benchmark: only these (default: all)")
     p.add_argument("--batch-size", type=positive)
@@ -717,6 +743,14 @@ def parse_args(argv):
             p.error(f"the peer benchmark has no {', '.join(others)} "
                     f"(it times {', '.join(MODELS)})")
     if args.benchmark == "fuse":
+        if args.versus is not None:
+            try:
+                flags = shlex.split(args.versus)
+            except ValueError as e:
+                p.error(f"--versus {args.versus!r}: {e}")
+            if not flags:
+                p.error("--versus needs rtmlc flags, e.g. "
+                        "--versus=--layout=nhwc")
         for flag in ("variants", "manifest", "trainer_dir", "write_manifest"):
             if getattr(args, flag):
                 p.error(f"--{flag.replace('_', '-')} needs --peer or "
@@ -724,6 +758,8 @@ def parse_args(argv):
         if args.device != "cpu":
             p.error("--device needs --peer or --dry-run (the fusion "
                     "benchmark runs on the CPU)")
+    elif args.versus is not None:
+        p.error("--versus is the fusion benchmark's (no --peer or --dry-run)")
     args.variants = [v for v in PEER_VARIANTS
                      if v in (args.variants or PEER_VARIANTS)]
     if bool(args.manifest) != bool(args.trainer_dir):
