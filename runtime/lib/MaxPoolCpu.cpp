@@ -41,7 +41,10 @@ void poolOutputs(const float *in, int64_t width, const PoolGeometry &g,
   const int64_t left = ox * g.strideW - g.padW;
   // ATen starts from -inf at the window's first position inside the plane.
   V best(-std::numeric_limits<float>::infinity());
-  V bestIndex = L::iota(float(rowLo * width + left + kwLo), float(g.strideW));
+  // Each lane's index is the window position's plus the lane's offset (whole
+  // numbers below 2^24, so the float sums are exact).
+  const V laneOffsets = L::iota(0.0f, float(g.strideW));
+  V bestIndex = V(float(rowLo * width + left + kwLo)) + laneOffsets;
   for (int64_t ih = rowLo; ih < rowHi; ++ih)
     for (int64_t kw = kwLo; kw < kwHi; ++kw) {
       const int64_t at = ih * width + left + kw;
@@ -49,7 +52,7 @@ void poolOutputs(const float *in, int64_t width, const PoolGeometry &g,
                            : L::loadStrided(in + at, g.strideW);
       auto wins = takesOverMax(v, best);
       best = pick(wins, v, best);
-      bestIndex = pick(wins, L::iota(float(at), float(g.strideW)), bestIndex);
+      bestIndex = pick(wins, V(float(at)) + laneOffsets, bestIndex);
     }
   L::store(out, best);
   storeIndex<L>(indices, bestIndex);
