@@ -245,19 +245,23 @@ inline void lrnForEachTile(int64_t hw, int64_t begin, int64_t end,
   }
 }
 
+/// SQUARES[l] = activate(X[l])^2 for the LEN contiguous elements at X: an
+/// NCHW tile's channel row, or an NHWC pixel's channels.
+template <class Config, class Elem>
+void lrnSquaresOfRun(const Elem *x, int64_t len, float *squares) {
+  forEachLane(len, [&](auto lanes, int64_t l) {
+    using L = decltype(lanes);
+    L::store(squares + l, lrnSquare<Config>(L::load(x + l)));
+  });
+}
+
 /// SQUARES[ch * WIDTH + l] = activate(x)^2 of the LEN pixels of a tile that
 /// starts at X, its C channels HW apart.
 template <class Config, class Elem>
 void lrnSquaresOfTile(const Elem *x, int64_t c, int64_t hw, int64_t width,
                       int64_t len, float *squares) {
-  for (int64_t ch = 0; ch < c; ++ch) {
-    const Elem *xr = x + ch * hw;
-    float *sq = squares + ch * width;
-    forEachLane(len, [&](auto lanes, int64_t l) {
-      using L = decltype(lanes);
-      L::store(sq + l, lrnSquare<Config>(L::load(xr + l)));
-    });
-  }
+  for (int64_t ch = 0; ch < c; ++ch)
+    lrnSquaresOfRun<Config>(x + ch * hw, len, squares + ch * width);
 }
 
 } // namespace detail
@@ -462,10 +466,7 @@ void lrnForwardNhwcCpu(const Elem *x, Elem *y, int64_t n, int64_t c, int64_t hw,
   for (int64_t pos = begin; pos < end; ++pos) {
     const Elem *xp = x + pos * c;
     Elem *yp = y + pos * c;
-    forEachLane(c, [&](auto lanes, int64_t ch) {
-      using L = decltype(lanes);
-      L::store(squares + ch, lrnSquare<Config>(L::load(xp + ch)));
-    });
+    detail::lrnSquaresOfRun<Config>(xp, c, squares);
     detail::lrnNhwcForEachChannel<T::kBefore, T::kAfter>(
         c,
         [&](auto lanes, int64_t ch) {
@@ -499,10 +500,7 @@ void lrnBackwardNhwcCpu(const Elem *x, const Elem *gy, Elem *gx, int64_t n,
   for (int64_t pos = begin; pos < end; ++pos) {
     const Elem *xp = x + pos * c, *gp = gy + pos * c;
     Elem *gxp = gx + pos * c;
-    forEachLane(c, [&](auto lanes, int64_t ch) {
-      using L = decltype(lanes);
-      L::store(squares + ch, lrnSquare<Config>(L::load(xp + ch)));
-    });
+    detail::lrnSquaresOfRun<Config>(xp, c, squares);
     detail::lrnNhwcForEachChannel<T::kBefore, T::kAfter>(
         c,
         [&](auto lanes, int64_t ch) {
