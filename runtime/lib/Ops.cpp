@@ -21,6 +21,30 @@ at::Tensor conv2d(const at::Tensor &input, const at::Tensor &weight,
   return at::conv2d(input, weight, bias, stride, padding, dilation, groups);
 }
 
+std::vector<at::Tensor>
+siblingConv2d(const at::Tensor &input, at::TensorList weights,
+              at::TensorList biases, c10::IntArrayRef stride,
+              c10::IntArrayRef padding, c10::IntArrayRef dilation) {
+  TORCH_CHECK(!weights.empty(), "sibling_conv2d: no weights");
+  TORCH_CHECK(biases.empty() || biases.size() == weights.size(),
+              "sibling_conv2d: ", biases.size(), " biases for ", weights.size(),
+              " weights");
+  std::vector<int64_t> channels;
+  for (const at::Tensor &weight : weights)
+    channels.push_back(weight.size(0));
+  at::Tensor output = at::conv2d(
+      input, at::cat(weights), biases.empty() ? at::Tensor() : at::cat(biases),
+      stride, padding, dilation, /*groups=*/1);
+  // Dense copies in the output's layout, not views: a channel slice is
+  // neither contiguous nor channels_last, and the ops after it (batch norm,
+  // the fused kernels) would take a slow path or fall back to NCHW.
+  at::MemoryFormat format = output.suggest_memory_format();
+  std::vector<at::Tensor> results;
+  for (const at::Tensor &slice : output.split_with_sizes(channels, /*dim=*/1))
+    results.push_back(slice.contiguous(format));
+  return results;
+}
+
 at::Tensor relu(const at::Tensor &input) { return at::relu(input); }
 
 at::Tensor tanh(const at::Tensor &input) { return at::tanh(input); }

@@ -402,3 +402,35 @@ func.func @concat_relu_bn_momentum(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf
   %0 = rtml.concat_relu %a, %b bn(%w, %w, %w, %w, %n) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 1.5>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
   return %0 : tensor<?x5x4x4xf32>
 }
+
+// -----
+
+func.func @sibling_conv_one_weight(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>) -> tensor<?x2x4x4xf32> {
+  // expected-error @+1 {{sibling_conv2d needs at least 2 weights, got 1}}
+  %0 = rtml.sibling_conv2d %x weights(%w) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>) -> tensor<?x2x4x4xf32>
+  return %0 : tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @sibling_conv_bias_count(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>) {
+  // expected-error @+1 {{sibling_conv2d needs no biases or one per weight (2), got 1}}
+  %0:2 = rtml.sibling_conv2d %x weights(%w, %w) biases(%b) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2x8x1x1xf32>, tensor<2xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>)
+  return %0#0, %0#1 : tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @sibling_conv_kernels(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %v: tensor<2x8x3x3xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x2x2xf32>) {
+  // expected-error @+1 {{sibling_conv2d weights need one kernel size, got [2, 8, 1, 1], [2, 8, 3, 3]}}
+  %0:2 = rtml.sibling_conv2d %x weights(%w, %v) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2x8x3x3xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x2x2xf32>)
+  return %0#0, %0#1 : tensor<?x2x4x4xf32>, tensor<?x2x2x2xf32>
+}
+
+// -----
+
+func.func @sibling_conv_channels(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %v: tensor<2x4x1x1xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>) {
+  // expected-error @+1 {{sibling_conv2d input has 8 channels but the weight [2, 4, 1, 1] expects 4 (input shape [?, 8, 4, 4])}}
+  %0:2 = rtml.sibling_conv2d %x weights(%w, %v) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2x4x1x1xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>)
+  return %0#0, %0#1 : tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>
+}

@@ -56,3 +56,12 @@ func.func @concat_relu(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %w: ten
   %1 = rtml.concat_relu %a, %b bn(%w, %bias, %m, %v, %n) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 0.1>} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
   return %0, %1 : tensor<?x5x4x4xf32>, tensor<?x5x4x4xf32>
 }
+
+// CHECK-LABEL: func.func @sibling_conv2d
+// CHECK: %[[M:.*]]:2 = rtml.sibling_conv2d %arg0 weights(%arg1, %arg2) biases(%arg3, %arg4) {dilation = array<i64: 1, 1>, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x8x4x4xf32>, tensor<2x8x3x3xf32>, tensor<3x8x3x3xf32>, tensor<2xf32>, tensor<3xf32>) -> (tensor<?x2x2x2xf32>, tensor<?x3x2x2xf32>)
+// CHECK: rtml.sibling_conv2d %arg0 weights(%arg1, %arg2) {
+func.func @sibling_conv2d(%x: tensor<?x8x4x4xf32>, %w0: tensor<2x8x3x3xf32>, %w1: tensor<3x8x3x3xf32>, %b0: tensor<2xf32>, %b1: tensor<3xf32>) -> (tensor<?x2x2x2xf32>, tensor<?x3x2x2xf32>) {
+  %0:2 = rtml.sibling_conv2d %x weights(%w0, %w1) biases(%b0, %b1) {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x3x3xf32>, tensor<3x8x3x3xf32>, tensor<2xf32>, tensor<3xf32>) -> (tensor<?x2x2x2xf32>, tensor<?x3x2x2xf32>)
+  %1:2 = rtml.sibling_conv2d %x weights(%w0, %w1) {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x3x3xf32>, tensor<3x8x3x3xf32>) -> (tensor<?x2x2x2xf32>, tensor<?x3x2x2xf32>)
+  return %0#0, %1#1 : tensor<?x2x2x2xf32>, tensor<?x3x2x2xf32>
+}

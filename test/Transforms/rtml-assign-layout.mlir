@@ -183,3 +183,29 @@ module attributes {rtml.layout = {cpu = "nhwc", cuda = "nhwc"}} {
     return %c : tensor<?x2x4x4xf32>
   }
 }
+
+// -----
+
+// A sibling_conv2d is a convolution of the stack with several results: it
+// makes a stack by itself, its weights are stored in the stack's layout,
+// and each result read outside the stack (here the second, by a flatten)
+// leaves it through its own conversion.
+// CHECK-LABEL: func.func @siblings
+// CHECK-SAME: (%[[X:.*]]: tensor<?x8x4x4xf32>)
+// CHECK-NEXT: %[[XL:.*]] = rtml.to_layout %[[X]] cpu nchw cuda nhwc
+// CHECK-NEXT: rtml.param "a.weight" fan_in_uniform stored cpu nchw cuda nhwc
+// CHECK-NEXT: rtml.param "b.weight" fan_in_uniform stored cpu nchw cuda nhwc
+// CHECK-NEXT: %[[M:.*]]:2 = rtml.sibling_conv2d %[[XL]]
+// CHECK-NEXT: %[[ML:.*]] = rtml.to_layout %[[M]]#1 cpu nchw cuda nchw : tensor<?x3x4x4xf32>
+// CHECK-NEXT: %[[R:.*]] = rtml.relu %[[M]]#0
+// CHECK-NEXT: %[[RL:.*]] = rtml.to_layout %[[R]] cpu nchw cuda nchw : tensor<?x2x4x4xf32>
+// CHECK-NEXT: rtml.flatten %[[ML]]
+// CHECK: return %[[RL]]
+func.func @siblings(%x: tensor<?x8x4x4xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x48xf32>) {
+  %w0 = rtml.param "a.weight" fan_in_uniform {fan_in = 8 : i64} : tensor<2x8x1x1xf32>
+  %w1 = rtml.param "b.weight" fan_in_uniform {fan_in = 8 : i64} : tensor<3x8x1x1xf32>
+  %m:2 = rtml.sibling_conv2d %x weights(%w0, %w1) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<3x8x1x1xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>)
+  %r = rtml.relu %m#0 : tensor<?x2x4x4xf32>
+  %f = rtml.flatten %m#1 : tensor<?x3x4x4xf32> -> tensor<?x48xf32>
+  return %r, %f : tensor<?x2x4x4xf32>, tensor<?x48xf32>
+}

@@ -105,3 +105,19 @@ module {
     return %c : tensor<?x8x4x4xf32>
   }
 }
+
+// -----
+
+// Merged convolutions are convolutions: the device kind's math.
+// CHECK-LABEL: module attributes
+// CHECK: rtml.sibling_conv2d
+// AUTO-SAME: rtml.compute_type = {cpu = f32, cuda = bf16}
+// BF16-SAME: rtml.compute_type = {cpu = bf16, cuda = bf16}
+// TF32-SAME: rtml.compute_type = {cpu = f32, cuda = tf32}
+// FP32-SAME: rtml.compute_type = {cpu = f32, cuda = f32}
+module {
+  func.func @forward(%x: tensor<?x8x4x4xf32>, %w0: tensor<2x8x1x1xf32>, %w1: tensor<3x8x1x1xf32>) -> tensor<?x2x4x4xf32> {
+    %m:2 = rtml.sibling_conv2d %x weights(%w0, %w1) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<3x8x1x1xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>)
+    return %m#0 : tensor<?x2x4x4xf32>
+  }
+}

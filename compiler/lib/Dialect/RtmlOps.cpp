@@ -35,6 +35,14 @@ static std::string shapeOf(ArrayRef<int64_t> dims) {
   return shapeString(std::vector<int64_t>(dims.begin(), dims.end()));
 }
 
+/// "[?, 64, 28, 28], [?, 128, 14, 14]": the shapes a multi-input op met.
+static std::string shapesOf(ValueRange values) {
+  std::string s;
+  for (Value v : values)
+    s += (s.empty() ? "" : ", ") + shapeOf(v.getType());
+  return s;
+}
+
 static RankedTensorType tensorType(MLIRContext *ctx, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, Float32Type::get(ctx));
 }
@@ -101,43 +109,45 @@ LogicalResult ParamOp::verify() {
 // Conv2dOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &results) {
-  Type inputType = adaptor.getInput().getType();
-  if (failed(checkActivation(loc, "conv2d", inputType, 4)))
+/// The result type of a convolution of INPUT by WEIGHT (and BIAS, when
+/// given), with the shape checks PyTorch's conv2d makes; WHAT names the op in
+/// the errors.
+static LogicalResult inferConvType(MLIRContext *ctx,
+                                   std::optional<Location> loc, StringRef what,
+                                   Type inputType, Value weightValue,
+                                   Value bias, ArrayRef<int64_t> stride,
+                                   ArrayRef<int64_t> padding,
+                                   ArrayRef<int64_t> dilation, int64_t groups,
+                                   SmallVectorImpl<Type> &results) {
+  if (failed(checkActivation(loc, what, inputType, 4)))
     return failure();
   auto input = cast<RankedTensorType>(inputType);
-  auto weight = dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
+  auto weight = dyn_cast<RankedTensorType>(weightValue.getType());
   if (!weight || weight.getRank() != 4 || !weight.hasStaticShape())
-    return emitOptionalError(loc, "conv2d expects a static rank-4 weight "
-                                  "[out, in/groups, kh, kw], got ",
-                             shapeOf(adaptor.getWeight().getType()));
-  ArrayRef<int64_t> stride = adaptor.getStride();
-  ArrayRef<int64_t> padding = adaptor.getPadding();
-  ArrayRef<int64_t> dilation = adaptor.getDilation();
-  if (failed(checkPair(loc, "conv2d", "stride", stride, 1)) ||
-      failed(checkPair(loc, "conv2d", "padding", padding, 0)) ||
-      failed(checkPair(loc, "conv2d", "dilation", dilation, 1)))
+    return emitOptionalError(loc, what,
+                             " expects a static rank-4 weight "
+                             "[out, in/groups, kh, kw], got ",
+                             shapeOf(weightValue.getType()));
+  if (failed(checkPair(loc, what, "stride", stride, 1)) ||
+      failed(checkPair(loc, what, "padding", padding, 0)) ||
+      failed(checkPair(loc, what, "dilation", dilation, 1)))
     return failure();
-  int64_t groups = adaptor.getGroups();
   int64_t inChannels = input.getDimSize(1);
   int64_t outChannels = weight.getDimSize(0);
   if (groups < 1 || inChannels % groups != 0 || outChannels % groups != 0)
-    return emitOptionalError(loc, "conv2d groups (", groups,
+    return emitOptionalError(loc, what, " groups (", groups,
                              ") must divide the input channels (", inChannels,
                              ") and the output channels (", outChannels, ")");
   if (weight.getDimSize(1) * groups != inChannels)
-    return emitOptionalError(
-        loc, "conv2d input has ", inChannels, " channels but the weight ",
-        shapeOf(weight), " expects ", weight.getDimSize(1) * groups,
-        " (input shape ", shapeOf(input), ")");
-  if (Value bias = adaptor.getBias()) {
+    return emitOptionalError(loc, what, " input has ", inChannels,
+                             " channels but the weight ", shapeOf(weight),
+                             " expects ", weight.getDimSize(1) * groups,
+                             " (input shape ", shapeOf(input), ")");
+  if (bias) {
     auto biasType = dyn_cast<RankedTensorType>(bias.getType());
     if (!biasType || biasType.getRank() != 1 ||
         biasType.getDimSize(0) != outChannels)
-      return emitOptionalError(loc, "conv2d bias must be [", outChannels,
+      return emitOptionalError(loc, what, " bias must be [", outChannels,
                                "], got ", shapeOf(bias.getType()));
   }
   SmallVector<int64_t> shape = {input.getDimSize(0), outChannels};
@@ -147,7 +157,7 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
     int64_t extent = dilation[i] * (kernel - 1) + 1;
     if (extent > in + 2 * padding[i])
       return emitOptionalError(
-          loc, "conv2d kernel ", shapeOf(weight.getShape().drop_front(2)),
+          loc, what, " kernel ", shapeOf(weight.getShape().drop_front(2)),
           " (dilated extent ", extent, ") is larger than the padded input ",
           shapeOf(input), " with padding ", padding[i]);
     shape.push_back(convOutputSize(in, kernel, stride[i], padding[i],
@@ -156,6 +166,60 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
   results.push_back(tensorType(ctx, shape));
   return success();
 }
+
+LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  return inferConvType(ctx, loc, "conv2d", adaptor.getInput().getType(),
+                       adaptor.getWeight(), adaptor.getBias(),
+                       adaptor.getStride(), adaptor.getPadding(),
+                       adaptor.getDilation(), adaptor.getGroups(), results);
+}
+
+//===----------------------------------------------------------------------===//
+// SiblingConv2dOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+SiblingConv2dOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
+  ValueRange weights = adaptor.getWeights(), biases = adaptor.getBiases();
+  if (weights.size() < 2)
+    return emitOptionalError(loc,
+                             "sibling_conv2d needs at least 2 weights, "
+                             "got ",
+                             weights.size());
+  if (!biases.empty() && biases.size() != weights.size())
+    return emitOptionalError(loc,
+                             "sibling_conv2d needs no biases or one per "
+                             "weight (",
+                             weights.size(), "), got ", biases.size());
+  // One convolution computes them all: the weights are concatenated along
+  // their output channels, so everything else about them must agree.
+  ArrayRef<int64_t> kernel;
+  for (auto [i, weight] : llvm::enumerate(weights)) {
+    if (failed(inferConvType(ctx, loc, "sibling_conv2d",
+                             adaptor.getInput().getType(), weight,
+                             biases.empty() ? Value() : biases[i],
+                             adaptor.getStride(), adaptor.getPadding(),
+                             adaptor.getDilation(), /*groups=*/1, results)))
+      return failure();
+    ArrayRef<int64_t> own =
+        cast<RankedTensorType>(weight.getType()).getShape().drop_front(2);
+    if (i == 0)
+      kernel = own;
+    else if (own != kernel)
+      return emitOptionalError(loc,
+                               "sibling_conv2d weights need one kernel "
+                               "size, got ",
+                               shapesOf(weights));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 
 //===----------------------------------------------------------------------===//
 // Element-wise ops: lrn, dropout (relu's and dropout's shape function is
@@ -353,14 +417,6 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *ctx,
 //===----------------------------------------------------------------------===//
 // Multi-input ops: concat, add
 //===----------------------------------------------------------------------===//
-
-/// "[?, 64, 28, 28], [?, 128, 14, 14]": the shapes a multi-input op met.
-static std::string shapesOf(ValueRange values) {
-  std::string s;
-  for (Value v : values)
-    s += (s.empty() ? "" : ", ") + shapeOf(v.getType());
-  return s;
-}
 
 /// Channel concatenation's result type (concat, concat_relu).
 static LogicalResult inferConcatType(MLIRContext *ctx,

@@ -29,6 +29,16 @@ std::string modelName(ModuleOp module) {
   return "model";
 }
 
+/// The name of the I-th layer a sibling_conv2d merged: its results are named
+/// after the convolutions they replace.
+static std::string mergedLayerName(SiblingConv2dOp op, unsigned i) {
+  if (auto fused = dyn_cast<FusedLoc>(op->getLoc()))
+    if (i < fused.getLocations().size())
+      if (auto name = dyn_cast<NameLoc>(fused.getLocations()[i]))
+        return name.getName().str();
+  return "";
+}
+
 /// The layer name an op was imported from (its NameLoc), if any.
 static std::string layerName(Operation *op) {
   if (auto name = dyn_cast<NameLoc>(op->getLoc()))
@@ -180,7 +190,9 @@ public:
   /// Names V by EXPRESSION until clearCasts().
   void castAs(Value v, std::string expression) { casts[v] = expression; }
   void clearCasts() { casts.clear(); }
-  void assign(Value v, StringRef hint) {
+  /// A fresh C++ local named after HINT, for a value the IR does not have
+  /// (the vector a multi-result call returns).
+  std::string local(StringRef hint) {
     std::string base = "v";
     if (!hint.empty()) {
       base = "";
@@ -193,8 +205,9 @@ public:
     for (int i = 1; used.contains(candidate); ++i)
       candidate = base + "_" + std::to_string(i);
     used.insert(candidate);
-    names[v] = candidate;
+    return candidate;
   }
+  void assign(Value v, StringRef hint) { names[v] = local(hint); }
 
 private:
   llvm::DenseMap<Value, std::string> names, casts;
@@ -289,6 +302,15 @@ emitOpCall(Operation *op, const ValueNamer &namer,
       })
       .Case([&](ToLayoutOp toLayout) -> FailureOr<std::string> {
         return toLayoutCall(toLayout, namer);
+      })
+      .Case([&](SiblingConv2dOp siblings) -> FailureOr<std::string> {
+        return runtimeCall("siblingConv2d",
+                           {args.tensor(siblings.getInput()),
+                            args.tensors(siblings.getWeights()),
+                            args.tensors(siblings.getBiases()),
+                            args.attribute(siblings.getStrideAttr()),
+                            args.attribute(siblings.getPaddingAttr()),
+                            args.attribute(siblings.getDilationAttr())});
       })
       .Default([&](Operation *other) -> FailureOr<std::string> {
         other->emitError("the C++ emitter has no lowering for '")
@@ -544,14 +566,31 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     namer.clearCasts();
     if (failed(call))
       return failure();
-    // A conversion is named after what it converts, so that the layer's
-    // own op keeps the layer's name.
-    namer.assign(op.getResult(0),
-                 isa<ToLayoutOp>(op)
-                     ? namer.name(op.getOperand(0)) + "_layout"
-                     : layerName(&op));
     std::string where = sourcePosition(&op);
     st << "    // " << op.getName().getStringRef();
+    if (auto siblings = dyn_cast<SiblingConv2dOp>(op)) {
+      // One call, then one local per merged convolution, named after it.
+      std::vector<std::string> layers;
+      for (unsigned i = 0; i < op.getNumResults(); ++i)
+        layers.push_back(mergedLayerName(siblings, i));
+      if (!layers.front().empty())
+        st << " '" << llvm::join(layers, "', '") << "'";
+      if (!where.empty())
+        st << " at " << where;
+      std::string all = namer.local(layers.front() + "_siblings");
+      st << "\n    std::vector<at::Tensor> " << all << " = " << *call << ";\n";
+      for (auto [i, result] : llvm::enumerate(op.getResults())) {
+        namer.assign(result, layers[i]);
+        st << "    const at::Tensor &" << namer.name(result) << " = " << all
+           << "[" << i << "];\n";
+      }
+      continue;
+    }
+    // A conversion is named after what it converts, so that the layer's
+    // own op keeps the layer's name.
+    namer.assign(op.getResult(0), isa<ToLayoutOp>(op)
+                                      ? namer.name(op.getOperand(0)) + "_layout"
+                                      : layerName(&op));
     if (!layerName(&op).empty())
       st << " '" << layerName(&op) << "'";
     if (!where.empty())

@@ -56,11 +56,15 @@ bool isFourDimensional(Value v) {
 /// Whether OP can be part of a stack: it computes a 4-D value with LibTorch
 /// ops or rtml kernels that accept, and keep, either layout.
 bool isStackOp(Operation *op) {
-  return isa<Conv2dOp, ReluOp, TanhOp, SigmoidOp, LeakyReluOp, LrnOp, ReluLrnOp,
-             MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp, BatchNormOp,
-             DropoutOp, AddOp, ConcatOp, ConcatReluOp, TransferOp>(op) &&
-         op->getNumResults() == 1 && isFourDimensional(op->getResult(0));
+  return isa<Conv2dOp, SiblingConv2dOp, ReluOp, TanhOp, SigmoidOp, LeakyReluOp,
+             LrnOp, ReluLrnOp, MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp,
+             BatchNormOp, DropoutOp, AddOp, ConcatOp, ConcatReluOp, TransferOp>(
+             op) &&
+         op->getNumResults() >= 1 &&
+         llvm::all_of(op->getResults(), isFourDimensional);
 }
+
+bool isConvolution(Operation *op) { return isa<Conv2dOp, SiblingConv2dOp>(op); }
 
 struct AssignLayoutPass : rtml::impl::AssignLayoutBase<AssignLayoutPass> {
   using AssignLayoutBase::AssignLayoutBase;
@@ -88,9 +92,9 @@ AssignLayoutPass::stackOps(func::FuncOp func,
         stacks.unionSets(&op, producer);
   }
   llvm::DenseSet<Operation *> withConv;
-  for (auto conv : body.getOps<Conv2dOp>())
-    if (isStackOp(conv))
-      withConv.insert(stacks.getLeaderValue(conv.getOperation()));
+  for (Operation &op : body)
+    if (isConvolution(&op) && isStackOp(&op))
+      withConv.insert(stacks.getLeaderValue(&op));
   llvm::DenseSet<Operation *> ops;
   for (Operation &op : body)
     if (isStackOp(&op) && withConv.contains(stacks.getLeaderValue(&op)))
@@ -155,13 +159,13 @@ void AssignLayoutPass::assign(func::FuncOp func, LayoutPolicy policy) {
       operand.set(convert(value, policy, op));
     }
     // Leaving: every user outside the stack reads NCHW.
-    Value result = op->getResult(0);
-    for (OpOperand &use : llvm::make_early_inc_range(result.getUses())) {
-      Operation *user = use.getOwner();
-      if (inStack.contains(user) || isa<ToLayoutOp>(user))
-        continue;
-      use.set(convert(result, {Layout::Nchw, Layout::Nchw}, op));
-    }
+    for (Value result : op->getResults())
+      for (OpOperand &use : llvm::make_early_inc_range(result.getUses())) {
+        Operation *user = use.getOwner();
+        if (inStack.contains(user) || isa<ToLayoutOp>(user))
+          continue;
+        use.set(convert(result, {Layout::Nchw, Layout::Nchw}, op));
+      }
   }
 }
 

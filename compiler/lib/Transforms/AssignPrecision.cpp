@@ -34,7 +34,8 @@ enum class OpClass {
 
 OpClass classify(Operation *op) {
   return llvm::TypeSwitch<Operation *, OpClass>(op)
-      .Case<Conv2dOp, LinearOp>([](auto) { return OpClass::Matmul; })
+      .Case<Conv2dOp, SiblingConv2dOp, LinearOp>(
+          [](auto) { return OpClass::Matmul; })
       .Case<LrnOp, ReluLrnOp, ConcatReluOp>(
           [](auto) { return OpClass::Kernel; })
       .Case<BatchNormOp>([](auto) { return OpClass::Reduction; })

@@ -37,6 +37,7 @@ std::unique_ptr<Pass> assignLayout(const DefaultPipelineOptions &options) {
 
 static const PipelineStep kPipeline[] = {
     {"rtml-partition-devices", false, withoutOptions<createPartitionDevices>},
+    {"rtml-merge-sibling-convs", true, withoutOptions<createMergeSiblingConvs>},
     {"rtml-fuse-relu-lrn", true, withoutOptions<createFuseReluLrn>},
     {"rtml-fuse-concat", true, withoutOptions<createFuseConcat>},
     // After fusion, so that the fused kernels get their types too.

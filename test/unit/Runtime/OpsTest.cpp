@@ -106,6 +106,67 @@ TEST(RuntimeOps, WeightGradientOfConvAndLinear) {
   EXPECT_TRUE(at::allclose(lb1.grad(), lb2.grad(), 1e-5, 1e-5));
 }
 
+// One convolution by the concatenated weights, split: each result, the
+// input's gradient and every weight's and bias's gradient are those of the
+// separate convolutions, with and without biases, in both layouts.
+TEST(RuntimeOps, SiblingConv2dIsTheSeparateConvolutions) {
+  torch::manual_seed(3);
+  const std::vector<int64_t> channels = {2, 5, 1};
+  for (bool bias : {true, false})
+    for (auto format :
+         {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast}) {
+      SCOPED_TRACE(
+          std::string(bias ? "bias, " : "no bias, ") +
+          (format == at::MemoryFormat::ChannelsLast ? "nhwc" : "nchw"));
+      at::Tensor x = at::randn({3, 4, 7, 6}).contiguous(format);
+      std::vector<at::Tensor> weights[2], biases[2];
+      at::Tensor inputs[2];
+      for (int side = 0; side < 2; ++side)
+        inputs[side] = x.detach().clone(format).requires_grad_(true);
+      for (int64_t out : channels) {
+        at::Tensor w = at::randn({out, 4, 3, 3}).contiguous(format);
+        at::Tensor b = at::randn({out});
+        for (int side = 0; side < 2; ++side) {
+          weights[side].push_back(
+              w.detach().clone(format).requires_grad_(true));
+          if (bias)
+            biases[side].push_back(b.detach().clone().requires_grad_(true));
+        }
+      }
+      std::vector<at::Tensor> merged = ops::siblingConv2d(
+          inputs[0], weights[0], biases[0], {2, 1}, {1, 0}, {1, 2});
+      ASSERT_EQ(merged.size(), channels.size());
+      at::Tensor lossMerged = at::zeros({}), lossSeparate = at::zeros({});
+      for (size_t i = 0; i < channels.size(); ++i) {
+        at::Tensor separate = ops::conv2d(inputs[1], weights[1][i],
+                                          bias ? biases[1][i] : at::Tensor(),
+                                          {2, 1}, {1, 0}, {1, 2}, 1);
+        ASSERT_EQ(merged[i].sizes(), separate.sizes());
+        // Dense in the layout it was computed in, as the next ops expect.
+        EXPECT_TRUE(merged[i].is_contiguous(format)) << "result " << i;
+        EXPECT_TRUE(at::allclose(merged[i], separate, 1e-5, 1e-5))
+            << "result " << i;
+        // A different upstream gradient per result, so that a gradient
+        // sent to the wrong weight shows.
+        at::Tensor upstream = at::randn(separate.sizes());
+        lossMerged = lossMerged + (merged[i] * upstream).sum();
+        lossSeparate = lossSeparate + (separate * upstream).sum();
+      }
+      lossMerged.backward();
+      lossSeparate.backward();
+      EXPECT_TRUE(at::allclose(inputs[0].grad(), inputs[1].grad(), 1e-4, 1e-4));
+      for (size_t i = 0; i < channels.size(); ++i) {
+        EXPECT_TRUE(at::allclose(weights[0][i].grad(), weights[1][i].grad(),
+                                 1e-4, 1e-4))
+            << "weight " << i;
+        if (bias)
+          EXPECT_TRUE(at::allclose(biases[0][i].grad(), biases[1][i].grad(),
+                                   1e-4, 1e-4))
+              << "bias " << i;
+      }
+    }
+}
+
 TEST(RuntimeOps, ReluMaxPoolAdaptiveAvgPoolFlattenLinear) {
   torch::manual_seed(3);
   expectSameForwardAndGrad(

@@ -161,6 +161,11 @@ def Rtml_Conv2dOp : Rtml_SpecOp<"conv2d"> {
   let specDoc = [{
     2-D convolution (`nn.Conv2d`); parameters weight
     `[out_channels, in_channels/groups, kh, kw]` and bias `[out_channels]`.
+    Convolutions without groups that read one input with the same kernel,
+    stride, padding and dilation (an inception's 1x1 convolutions) run as
+    one convolution by their concatenated weights
+    (`rtml-merge-sibling-convs`; `--no-fuse` turns it off); their
+    parameters stay separate.
   }];
   let specFields = [
     Rtml_Required<"out_channels", "int", "positive",
@@ -483,6 +488,40 @@ def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu", [AttrSizedOperandSegments]> 
     /// The five bn_params of input I (hasBatchNorm(i)): weight, bias,
     /// running_mean, running_var, num_batches_tracked.
     mlir::OperandRange getBatchNormParams(unsigned i);
+  }];
+}
+
+def Rtml_SiblingConv2dOp
+    : Rtml_LayerOp<"sibling_conv2d", [AttrSizedOperandSegments]> {
+  let summary = "convolutions of one input with one geometry, as one";
+  let description = [{
+    What `--rtml-merge-sibling-convs` makes of convolutions that read the
+    same value with the same kernel size, stride, padding and dilation (an
+    inception's 1x1 convolutions): one convolution whose weight is the
+    weights concatenated along the output channels, and whose output is
+    split back into one result per weight. The backward then reads the
+    input's gradient from one convolution instead of summing one per
+    branch, and the device runs one larger GEMM. The weights (and biases)
+    stay separate parameters. `biases` is empty for convolutions without a
+    bias, else it has one per weight.
+
+    ```mlir
+    %a, %b = rtml.sibling_conv2d %x weights(%w0, %w1) biases(%b0, %b1)
+        {dilation = array<i64: 1, 1>, padding = array<i64: 0, 0>,
+         stride = array<i64: 1, 1>}
+        : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<3x8x1x1xf32>,
+           tensor<2xf32>, tensor<3xf32>)
+        -> (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>)
+    ```
+  }];
+  let arguments = (ins Rtml_Tensor:$input, Variadic<Rtml_Tensor>:$weights,
+                       Variadic<Rtml_Tensor>:$biases,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilation);
+  let results = (outs Variadic<Rtml_Tensor>:$results);
+  let assemblyFormat = [{
+    $input `weights` `(` $weights `)` (`biases` `(` $biases^ `)`)? attr-dict
+    `:` functional-type(operands, results)
   }];
 }
 

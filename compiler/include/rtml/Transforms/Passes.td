@@ -32,6 +32,26 @@ def PartitionDevices : Pass<"rtml-partition-devices", "mlir::ModuleOp"> {
   let dependentDialects = ["::rtml::RtmlDialect"];
 }
 
+def MergeSiblingConvs : Pass<"rtml-merge-sibling-convs", "mlir::ModuleOp"> {
+  let summary = "Convolutions that read one value with one geometry -> rtml.sibling_conv2d";
+  let description = [{
+    Convolutions without groups that read the same value with the same
+    kernel size, stride, padding and dilation, all with a bias or all
+    without, on one device, become one `rtml.sibling_conv2d`: one
+    convolution by their concatenated weights, its output split back into
+    their results. An inception module's 1x1 convolutions (three, on the
+    module's input) are the case it is for: one GEMM instead of three each
+    way, and the input's gradient comes out of it summed instead of being
+    added up from three. The weights stay separate parameters, in their
+    order. The merged op goes after the last of the weights, and the ops
+    between that read an earlier convolution's result move down after it;
+    a group whose move would pass a dropout is left alone (dropouts draw
+    their masks in program order). Grouped convolutions, and a convolution
+    with no sibling, are left alone.
+  }];
+  let dependentDialects = ["::rtml::RtmlDialect"];
+}
+
 def FuseConcat : Pass<"rtml-fuse-concat", "mlir::ModuleOp"> {
   let summary = "Inception concat elimination: concat of ReLU epilogues -> rtml.concat_relu";
   let description = [{

@@ -22,6 +22,16 @@ namespace rtml::ops {
 /// differentiable; counted in transferBytes().
 at::Tensor toDevice(const at::Tensor &input, int64_t to, int64_t from);
 
+/// rtml.sibling_conv2d: conv2d(INPUT, WEIGHTS[i], BIASES[i]) for every i,
+/// computed as one convolution by the weights concatenated along their
+/// output channels (BIASES empty: none has a bias). The results are that
+/// convolution's output split by channels, one per weight, in order, each
+/// dense in the output's layout; differentiable.
+std::vector<at::Tensor>
+siblingConv2d(const at::Tensor &input, at::TensorList weights,
+              at::TensorList biases, c10::IntArrayRef stride,
+              c10::IntArrayRef padding, c10::IntArrayRef dilation);
+
 /// The memory layout of an [N, C, H, W] tensor: contiguous, or PyTorch's
 /// channels_last.
 enum class Layout { Nchw, Nhwc };
