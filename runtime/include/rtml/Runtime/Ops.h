@@ -25,8 +25,8 @@ at::Tensor toDevice(const at::Tensor &input, int64_t to, int64_t from);
 /// rtml.sibling_conv2d: conv2d(INPUT, WEIGHTS[i], BIASES[i]) for every i,
 /// computed as one convolution by the weights concatenated along their
 /// output channels (BIASES empty: none has a bias). The results are that
-/// convolution's output split by channels, one per weight, in order, each
-/// dense in the output's layout; differentiable.
+/// convolution's output split by channels, one per weight, in order: views
+/// of it in NCHW, dense copies in channels_last; differentiable.
 std::vector<at::Tensor>
 siblingConv2d(const at::Tensor &input, at::TensorList weights,
               at::TensorList biases, c10::IntArrayRef stride,
