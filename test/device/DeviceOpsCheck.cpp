@@ -172,6 +172,24 @@ int main() {
        [none](const std::vector<at::Tensor> &t) {
          return rtml::ops::conv2d(t[0], t[1], none, {1, 1}, {1, 1}, {1, 1}, 2);
        }},
+      // Merged convolutions: both results, flattened into one output, so
+      // that each gets its own part of the random upstream gradient.
+      {"sibling_conv2d 1x1, biases (NCHW views)",
+       {{2, 8, 7, 7}, {3, 8, 1, 1}, {5, 8, 1, 1}, {3}, {5}},
+       [](const std::vector<at::Tensor> &t) {
+         std::vector<at::Tensor> r = rtml::ops::siblingConv2d(
+             t[0], {t[1], t[2]}, {t[3], t[4]}, {1, 1}, {0, 0}, {1, 1});
+         return at::cat({r[0].flatten(), r[1].flatten()});
+       }},
+      {"sibling_conv2d 3x3/2, channels_last",
+       {{2, 6, 9, 8}, {4, 6, 3, 3}, {2, 6, 3, 3}},
+       [](const std::vector<at::Tensor> &t) {
+         auto cl = at::MemoryFormat::ChannelsLast;
+         std::vector<at::Tensor> r = rtml::ops::siblingConv2d(
+             t[0].contiguous(cl), {t[1].contiguous(cl), t[2].contiguous(cl)},
+             {}, {2, 2}, {1, 1}, {1, 1});
+         return at::cat({r[0].flatten(), r[1].flatten()});
+       }},
       {"relu",
        {{3, 5, 7, 7}},
        [](const std::vector<at::Tensor> &t) { return rtml::ops::relu(t[0]); }},
