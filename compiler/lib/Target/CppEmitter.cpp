@@ -566,17 +566,22 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     namer.clearCasts();
     if (failed(call))
       return failure();
-    std::string where = sourcePosition(&op);
-    st << "    // " << op.getName().getStringRef();
-    if (auto siblings = dyn_cast<SiblingConv2dOp>(op)) {
-      // One call, then one local per merged convolution, named after it.
-      std::vector<std::string> layers;
+    // The layers the op computes: one, or each convolution a
+    // sibling_conv2d merged, whose result is named after it.
+    auto siblings = dyn_cast<SiblingConv2dOp>(op);
+    std::vector<std::string> layers;
+    if (siblings)
       for (unsigned i = 0; i < op.getNumResults(); ++i)
         layers.push_back(mergedLayerName(siblings, i));
-      if (!layers.front().empty())
-        st << " '" << llvm::join(layers, "', '") << "'";
-      if (!where.empty())
-        st << " at " << where;
+    else
+      layers.push_back(layerName(&op));
+    std::string where = sourcePosition(&op);
+    st << "    // " << op.getName().getStringRef();
+    if (!layers.front().empty())
+      st << " '" << llvm::join(layers, "', '") << "'";
+    if (!where.empty())
+      st << " at " << where;
+    if (siblings) {
       std::string all = namer.local(layers.front() + "_siblings");
       st << "\n    std::vector<at::Tensor> " << all << " = " << *call << ";\n";
       for (auto [i, result] : llvm::enumerate(op.getResults())) {
@@ -590,11 +595,7 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     // own op keeps the layer's name.
     namer.assign(op.getResult(0), isa<ToLayoutOp>(op)
                                       ? namer.name(op.getOperand(0)) + "_layout"
-                                      : layerName(&op));
-    if (!layerName(&op).empty())
-      st << " '" << layerName(&op) << "'";
-    if (!where.empty())
-      st << " at " << where;
+                                      : layers.front());
     st << "\n    at::Tensor " << namer.name(op.getResult(0)) << " = " << *call
        << ";\n";
   }

@@ -91,10 +91,12 @@ struct MergeSiblingConvsPass
   /// order they are initialized and saved in); the ops in between that
   /// read an earlier member's result move down after it, in their order.
   void merge(ArrayRef<Conv2dOp> group) {
-    Operation *first = group.front();
+    Conv2dOp lead = group.front();
+    Operation *first = lead;
     Operation *after = lastOperandProducer(group);
+    bool goesLater = after && first->isBeforeInBlock(after);
     SmallVector<Operation *> moved;
-    if (after && first->isBeforeInBlock(after)) {
+    if (goesLater) {
       llvm::DenseSet<Operation *> dependent(group.begin(), group.end());
       for (Operation &op : llvm::make_range(std::next(first->getIterator()),
                                             after->getIterator())) {
@@ -112,7 +114,7 @@ struct MergeSiblingConvsPass
       }
     }
     OpBuilder builder(first);
-    if (after && first->isBeforeInBlock(after))
+    if (goesLater)
       builder.setInsertionPointAfter(after);
 
     SmallVector<Value> weights, biases;
@@ -125,7 +127,6 @@ struct MergeSiblingConvsPass
       types.push_back(conv.getType());
       locs.push_back(conv.getLoc());
     }
-    Conv2dOp lead = group.front();
     auto merged = builder.create<SiblingConv2dOp>(
         builder.getFusedLoc(locs), types, lead.getInput(), weights, biases,
         lead.getStrideAttr(), lead.getPaddingAttr(), lead.getDilationAttr());
