@@ -228,9 +228,12 @@ void RunFolder::appendMetrics(const PhaseMetrics &m) {
 }
 
 void RunFolder::saveWeights(const StateDict &state, bool best) {
-  saveStateDict(state, run + "/checkpoints/last.pt");
+  // Serialized once: the copy to the CPU is most of the cost.
+  std::vector<char> bytes = serializeStateDict(state);
+  writeFileAtomically(run + "/checkpoints/last.pt", bytes.data(), bytes.size());
   if (best)
-    saveStateDict(state, run + "/checkpoints/best.pt");
+    writeFileAtomically(run + "/checkpoints/best.pt", bytes.data(),
+                        bytes.size());
 }
 
 void RunFolder::writeSummary(const ordered_json &summary) {
