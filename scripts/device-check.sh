@@ -256,6 +256,14 @@ mkdir -p "$work"
 declare -a rows=()
 status=0
 row() { rows+=("$1|$2"); }
+print_summary() {
+  section "summary"
+  printf '| %-45s | %s\n' "check" "result"
+  printf '|%s|%s\n' "-----------------------------------------------" "---------"
+  for r in "${rows[@]}"; do
+    printf '| %-45s | %s\n' "${r%%|*}" "${r#*|}"
+  done
+}
 section() { printf '\n==> %s\n' "$*"; }
 # DEVICE_CHECK_ONLY=towers-bench,dp runs only those checks (names below).
 wants() { [[ -z "${DEVICE_CHECK_ONLY:-}" || ",$DEVICE_CHECK_ONLY," == *",$1,"* ]]; }
@@ -289,7 +297,11 @@ echo "compiler: $($cxx --version | head -n 1)"
 # The third-party headers and libraries come staged from the development
 # machine (third_party_headers, third_party_libs).
 third_party="$staging/third-party"
-cxxflags=(-O2 -std=c++17 -fPIC -fopenmp -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi"
+# ATen's headers want C++20 from PyTorch 2.12 on.
+cxx_std=c++17
+"$python" -c "import sys; v = tuple(int(x) for x in sys.argv[1].split('+')[0].split('.')[:2]); sys.exit(0 if v >= (2, 12) else 1)" "$torch_version" 2>/dev/null &&
+  cxx_std=c++20
+cxxflags=(-O2 -std="$cxx_std" -fPIC -fopenmp -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi"
   -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include"
   -I"$root/runtime/include" -I"$root/lib/include" -I"$third_party/include" -w)
 ldflags=(-fopenmp -L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed
@@ -318,6 +330,19 @@ echo "CUDA runtime for rtml's kernels: ${cudart:-none found}; headers: ${cuda_in
 # The runtime's stream code (DeviceMap.cpp) calls the CUDA runtime too.
 [[ -n "$cudart" ]] && ldflags+=("$cudart" -Wl,-rpath,"$(dirname "$cudart")")
 
+# A build that fails here still leaves the peer benchmark's PyTorch rows to
+# time (its rtml rows then read "failed"); every other check needs the
+# builds, so the check then ends with the table. Each failed file's first
+# errors are printed, all of them in one session.
+build_failed=()
+build_logs="$work/build-logs"
+rm -rf "$build_logs" && mkdir -p "$build_logs"
+show_build_errors() { # NAME: the first errors of NAME's build log
+  echo "---- $1: $build_logs/$1.log (first errors)" >&2
+  grep -m 20 -A 3 -E 'error|undefined reference' "$build_logs/$1.log" >&2 ||
+    tail -n 20 "$build_logs/$1.log" >&2
+}
+
 section "building the runtime against PyTorch $torch_version ($jobs jobs)"
 start=$SECONDS
 rm -f "$work"/*.o
@@ -326,8 +351,12 @@ for f in "$root"/runtime/lib/*.cpp "$root"/runtime/lib/data/*.cpp "$root"/lib/sr
   [[ "$(basename "$f")" == Distributed.cpp ]] || sources+=("$f")
 done
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c \
-  'f="{}"; o="'"$work"'/$(basename "$f" .cpp).o"; '"$cxx"' '"${cxxflags[*]} ${cuda_flags[*]}"' -c "$f" -o "$o" || { echo "FAILED: $f" >&2; exit 255; }'
-if [[ $? -ne 0 ]]; then echo "error: runtime build failed" >&2; exit 1; fi
+  'f="{}"; n="$(basename "$f" .cpp)"; '"$cxx"' '"${cxxflags[*]} ${cuda_flags[*]}"' -c "$f" -o "'"$work"'/$n.o" >"'"$build_logs"'/$n.log" 2>&1 || { echo "FAILED: $f" >&2; exit 0; }' \
+  2>"$build_logs/failed.txt"
+while read -r _ failed_source; do
+  build_failed+=("$(basename "$failed_source" .cpp)")
+  show_build_errors "$(basename "$failed_source" .cpp)"
+done <"$build_logs/failed.txt"
 # Data parallel: c10d with NCCL and Gloo, else Gloo alone, else none,
 # whichever the wheel's headers allow.
 nccl_include="$(find "$(dirname "$torch_dir")/nvidia" -name nccl.h 2>/dev/null | head -n 1)"
@@ -347,21 +376,30 @@ for variant in "${dist_variants[@]}"; do
     break
   fi
 done
-[[ -n "${dist_backends:-}" ]] || { echo "error: Distributed.cpp does not compile (see $work/distributed.log)" >&2; cat "$work/distributed.log" >&2; exit 1; }
+if [[ -z "${dist_backends:-}" ]]; then
+  echo "error: Distributed.cpp does not compile with any backend (see $work/distributed.log)" >&2
+  grep -m 20 -A 3 error "$work/distributed.log" >&2
+  build_failed+=(Distributed)
+fi
 rm -f "$work/librtml_runtime.a"
 runtime_kernels=("$staging/kernels/SgdCuda.o" "$staging/kernels/PreprocessCuda.o")
 for kernel in "${runtime_kernels[@]}"; do
   [[ -f "$kernel" ]] || { echo "error: $kernel is missing; rerun --prepare" >&2; exit 1; }
 done
-ar rcs "$work/librtml_runtime.a" "$work"/*.o "${runtime_kernels[@]}"
-row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
+if [[ ${#build_failed[@]} -eq 0 ]]; then
+  ar rcs "$work/librtml_runtime.a" "$work"/*.o "${runtime_kernels[@]}"
+  row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
+else
+  row "runtime build (LibTorch $torch_version, CUDA)" "FAILED: ${build_failed[*]} (errors above; logs in $build_logs)"
+  status=1
+fi
 
 build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
   local dir="$2"
   "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" -I"$dir" "$dir/model.cpp" \
     "$dir/kernels.cpp" "$dir/kernels_cuda.o" -o "$work/$1" \
     "$work/librtml_runtime.a" "${ldflags[@]}" "$cudart" \
-    -Wl,-rpath,"$(dirname "$cudart")"
+    -Wl,-rpath,"$(dirname "$cudart")" >"$build_logs/$1.log" 2>&1
 }
 section "building the emitted trainers and the device op check"
 start=$SECONDS
@@ -376,14 +414,26 @@ if wants peer-bench && [[ -f "$staging/peer-bench.trainers" ]]; then
     [[ " ${models[*]} " == *" $name "* ]] || peer_trainers+=("$name")
   done <"$staging/peer-bench.trainers"
 fi
-for m in "${models[@]}" "${peer_trainers[@]}"; do build_exe "$m" "$staging/$m" & done
-"$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
-  -o "$work/device-ops-check" "$work/librtml_runtime.a" "${ldflags[@]}" &
-wait
-for exe in "${models[@]}" device-ops-check; do
-  [[ -x "$work/$exe" ]] || { echo "error: building $exe failed" >&2; exit 1; }
+# No binary of an earlier run may stand in for one that fails to build.
+for exe in "${models[@]}" "${peer_trainers[@]}" device-ops-check; do
+  rm -f "$work/$exe"
 done
-row "trainers built from emitted source" "ok in $((SECONDS - start)) s"
+if [[ ${#build_failed[@]} -eq 0 ]]; then
+  for m in "${models[@]}" "${peer_trainers[@]}"; do build_exe "$m" "$staging/$m" & done
+  "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
+    -o "$work/device-ops-check" "$work/librtml_runtime.a" "${ldflags[@]}" \
+    >"$build_logs/device-ops-check.log" 2>&1 &
+  wait
+  for exe in "${models[@]}" device-ops-check; do
+    [[ -x "$work/$exe" ]] || { build_failed+=("$exe"); show_build_errors "$exe"; }
+  done
+  if [[ ${#build_failed[@]} -eq 0 ]]; then
+    row "trainers built from emitted source" "ok in $((SECONDS - start)) s"
+  else
+    row "trainers built from emitted source" "FAILED: ${build_failed[*]} (errors above; logs in $build_logs)"
+    status=1
+  fi
+fi
 
 if wants peer-bench; then
 section "peer benchmark: rtml against PyTorch eager, tuned and torch.compile (batch $batch)"
@@ -423,6 +473,12 @@ PY
 else
   row "peer benchmark" "FAILED (exit $peer_rc; see $work/peer-bench.txt)"; status=1
 fi
+fi
+
+if [[ ${#build_failed[@]} -gt 0 ]]; then
+  print_summary
+  echo "error: the build failed (${build_failed[*]}); the checks after the peer benchmark need it" >&2
+  exit 1
 fi
 
 kernels_log="$work/device-kernels-check.build.log"
@@ -730,10 +786,5 @@ else
 fi
 fi
 
-section "summary"
-printf '| %-45s | %s\n' "check" "result"
-printf '|%s|%s\n' "-----------------------------------------------" "---------"
-for r in "${rows[@]}"; do
-  printf '| %-45s | %s\n' "${r%%|*}" "${r#*|}"
-done
+print_summary
 exit $status

@@ -225,8 +225,10 @@ Communicator::connect(const DistributedEnv &env, at::Device device,
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(env.masterPort);
     options.isServer = env.rank == 0 && !env.agentStore;
-    options.numWorkers =
-        env.agentStore ? c10::nullopt : c10::optional<size_t>(env.worldSize);
+    // Assigned, not spelled as an optional: c10::optional is 1.13's type and
+    // a deprecated alias of std::optional in PyTorch 2.
+    if (!env.agentStore)
+      options.numWorkers = static_cast<size_t>(env.worldSize);
     options.waitWorkers = !env.agentStore;
     options.timeout = timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.masterAddr, options);
