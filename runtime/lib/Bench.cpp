@@ -24,9 +24,10 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
   const ModelInfo &info = model.info();
   ParameterRegistry registry(model.parameters(), device, seed);
   const TrainConfig &cfg = info.train;
-  Sgd sgd(registry.trainableTensors(),
-          SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay,
-                     cfg.nesterov});
+  Sgd sgd(
+      registry.trainableTensors(),
+      SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay, cfg.nesterov},
+      registry.trainableCopies());
   at::manual_seed(seed);
   std::vector<int64_t> shape = {batchSize};
   shape.insert(shape.end(), info.inputShape.begin(), info.inputShape.end());
@@ -39,7 +40,7 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
       torch::cuda::synchronize(device.index());
   };
   auto step = [&] {
-    trainingLoss(model, x, registry.tensors(), y).backward();
+    trainingLoss(model, x, registry.forwardTensors(), y).backward();
     sgd.step();
   };
   StepGraph graph;

@@ -72,12 +72,34 @@ ParameterRegistry::ParameterRegistry(std::vector<ParameterSpec> specs,
     at::Device target = spec.device == 0 ? device : physicalDevice(spec.device);
     at::Tensor t = initParameter(spec, gen).to(target).contiguous(
         storageFormat(spec, target));
+    at::Tensor copy;
+    if (spec.trainable && t.scalar_type() == at::kFloat &&
+        readsBf16Copy(spec, target)) {
+      copy = at::empty_like(t, t.options().dtype(at::kBFloat16),
+                            storageFormat(spec, target));
+      copy.copy_(t);
+      copy.set_requires_grad(true);
+    }
     if (spec.trainable) {
       t.set_requires_grad(true);
       trainable.push_back(t);
+      trainableCopy.push_back(copy);
     }
     values.push_back(t);
+    copies.push_back(copy);
+    forwardValues.push_back(copy.defined() ? copy : t);
+    copiedVersions.push_back(t._version());
   }
+}
+
+const std::vector<at::Tensor> &ParameterRegistry::forwardTensors() const {
+  for (size_t i = 0; i < copies.size(); ++i)
+    if (copies[i].defined() && values[i]._version() != copiedVersions[i]) {
+      c10::NoGradGuard noGrad;
+      copies[i].copy_(values[i]);
+      copiedVersions[i] = values[i]._version();
+    }
+  return forwardValues;
 }
 
 at::Tensor ParameterRegistry::find(const std::string &name) const {
@@ -93,8 +115,14 @@ int64_t ParameterRegistry::indexOf(const std::string &name) const {
 /// Elements per thread below which a parameter's update stays on one thread.
 static constexpr int64_t kSgdGrainSize = 1 << 16;
 
-Sgd::Sgd(std::vector<at::Tensor> parameters, SgdOptions options)
-    : params(std::move(parameters)), buffers(params.size()), opts(options) {
+Sgd::Sgd(std::vector<at::Tensor> parameters, SgdOptions options,
+         std::vector<at::Tensor> bf16Copies)
+    : params(std::move(parameters)), copies(std::move(bf16Copies)),
+      buffers(params.size()), opts(options) {
+  if (copies.empty())
+    copies.resize(params.size());
+  TORCH_CHECK(copies.size() == params.size(), "Sgd: ", copies.size(),
+              " copies for ", params.size(), " parameters");
   for (const at::Tensor &p : params)
     if (p.is_cuda() && !learningRateOn(p.device()).defined())
       deviceLearningRates.emplace_back(
@@ -117,9 +145,28 @@ at::Tensor Sgd::learningRateOn(at::Device device) const {
 }
 
 void Sgd::zeroGrad() {
-  for (at::Tensor &p : params)
-    if (p.grad().defined())
-      p.mutable_grad().reset();
+  for (auto *tensors : {&params, &copies})
+    for (at::Tensor &t : *tensors)
+      if (t.defined() && t.grad().defined())
+        t.mutable_grad().reset();
+}
+
+void Sgd::moveCopyGradientsToParameters() {
+  c10::NoGradGuard noGrad;
+  for (size_t i = 0; i < params.size(); ++i)
+    if (copies[i].defined() && copies[i].grad().defined()) {
+      if (!params[i].grad().defined())
+        params[i].mutable_grad() = copies[i].grad().to(at::kFloat);
+      else
+        params[i].mutable_grad().add_(copies[i].grad());
+      copies[i].mutable_grad().reset();
+    }
+}
+
+at::Tensor Sgd::gradientOf(size_t i) const {
+  if (params[i].grad().defined() || !copies[i].defined())
+    return params[i].grad();
+  return copies[i].grad();
 }
 
 namespace {
@@ -130,7 +177,7 @@ namespace {
 /// GPU. The kernels treat the three as flat arrays; elements are
 /// independent, so any common order updates the same values.
 bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
-                      const at::Tensor &buf) {
+                      const at::Tensor &buf, const at::Tensor &copy) {
 #ifdef RTML_WITH_CUDA
   bool deviceHasKernel = p.device().is_cpu() || p.device().is_cuda();
 #else
@@ -146,13 +193,18 @@ bool fusedStepApplies(const at::Tensor &p, const at::Tensor &grad,
         return false;
     return true;
   };
-  auto plain = [&](const at::Tensor &t) {
-    return t.device() == p.device() && t.scalar_type() == at::kFloat &&
+  auto plain = [&](const at::Tensor &t, at::ScalarType type) {
+    return t.device() == p.device() && t.scalar_type() == type &&
            t.layout() == at::kStrided && t.sizes() == p.sizes() &&
            t.is_non_overlapping_and_dense() && sameOrder(t);
   };
-  return deviceHasKernel && plain(p) && plain(grad) &&
-         (!buf.defined() || plain(buf));
+  // A copy's bf16 gradient, or the parameter's own f32 one.
+  at::ScalarType gradType =
+      copy.defined() && grad.scalar_type() == at::kBFloat16 ? at::kBFloat16
+                                                            : at::kFloat;
+  return deviceHasKernel && plain(p, at::kFloat) && plain(grad, gradType) &&
+         (!buf.defined() || plain(buf, at::kFloat)) &&
+         (!copy.defined() || plain(copy, at::kBFloat16));
 }
 
 /// The CPU twin of sgdMultiTensorCuda: each tensor of LIST in one pass
@@ -163,14 +215,18 @@ void sgdMultiTensorCpu(const kernels::SgdTensorList &list,
   for (int t = 0; t < list.count; ++t) {
     float *param = list.params[t];
     const float *grad = list.grads[t];
+    const kernels::Bf16 *bf16Grad = list.bf16Grads[t];
+    kernels::Bf16 *copy = list.copies[t];
     float *buffer = list.buffers[t];
     bool initBuffer = (list.initBuffers >> t) & 1;
     at::parallel_for(0, list.offsets[t + 1] - list.offsets[t], kSgdGrainSize,
                      [&](int64_t begin, int64_t end) {
-                       detail::sgdUpdate(param + begin, grad + begin,
-                                         buffer ? buffer + begin : nullptr,
-                                         initBuffer, end - begin, c,
-                                         learningRate);
+                       detail::sgdUpdate(
+                           param + begin, grad ? grad + begin : nullptr,
+                           bf16Grad ? bf16Grad + begin : nullptr,
+                           copy ? copy + begin : nullptr,
+                           buffer ? buffer + begin : nullptr, initBuffer,
+                           end - begin, c, learningRate);
                      });
   }
 }
@@ -204,11 +260,12 @@ void Sgd::step() {
   };
   for (size_t i = 0; i < params.size(); ++i) {
     at::Tensor &p = params[i];
-    if (!p.grad().defined())
+    at::Tensor dp = gradientOf(i);
+    if (!dp.defined())
       continue;
-    at::Tensor dp = p.grad();
     at::Tensor &buf = buffers[i];
-    if (fusedStepApplies(p, dp, buf)) {
+    const at::Tensor &copy = copies[i];
+    if (fusedStepApplies(p, dp, buf, copy)) {
       bool initBuffer = opts.momentum != 0 && !buf.defined();
       if (initBuffer)
         buf = at::empty_like(p, at::MemoryFormat::Preserve);
@@ -224,15 +281,23 @@ void Sgd::step() {
       }
       kernels::SgdTensorList &list = it->second;
       int t = list.count++;
+      bool bf16Grad = dp.scalar_type() == at::kBFloat16;
       list.params[t] = p.data_ptr<float>();
-      list.grads[t] = dp.data_ptr<float>();
+      list.grads[t] = bf16Grad ? nullptr : dp.data_ptr<float>();
+      list.bf16Grads[t] =
+          bf16Grad ? static_cast<const kernels::Bf16 *>(dp.data_ptr())
+                   : nullptr;
       list.buffers[t] = buf.defined() ? buf.data_ptr<float>() : nullptr;
+      list.copies[t] = copy.defined()
+                           ? static_cast<kernels::Bf16 *>(copy.data_ptr())
+                           : nullptr;
       list.initBuffers |= uint64_t(initBuffer) << t;
       list.offsets[t + 1] = list.offsets[t] + p.numel();
       if (list.count == kernels::kSgdListCapacity)
         launch(it->first, list);
       continue;
     }
+    dp = dp.to(at::kFloat); // a copy's gradient: exact
     if (opts.weightDecay != 0)
       dp = dp.add(p, opts.weightDecay);
     if (opts.momentum != 0) {
@@ -250,6 +315,8 @@ void Sgd::step() {
       p.sub_(dp.mul(rate));
     else
       p.add_(dp, -opts.learningRate);
+    if (copy.defined())
+      copy.copy_(p);
   }
   for (auto &[device, list] : lists)
     launch(device, list);

@@ -20,6 +20,12 @@ namespace rtml::detail {
 /// buffer; INITBUFFER makes this its first step (buffer = d_p).
 void sgdUpdate(float *param, const float *grad, float *buffer, bool initBuffer,
                int64_t n, const kernels::SgdConstants &c, float learningRate);
+/// As above with PARAM's bf16 copy COPY (null: none), rewritten from the
+/// updated PARAM (rounded as a cast), and the gradient GRAD (f32) or, where
+/// that is null, BF16GRAD (the copy's).
+void sgdUpdate(float *param, const float *grad, const kernels::Bf16 *bf16Grad,
+               kernels::Bf16 *copy, float *buffer, bool initBuffer, int64_t n,
+               const kernels::SgdConstants &c, float learningRate);
 
 } // namespace rtml::detail
 

@@ -198,9 +198,10 @@ void TrainingRun::setUpModel() {
                                                  options.device, cfg.seed);
   if (!options.weights.empty() && !resumed)
     loadInitialWeights();
-  sgd = std::make_unique<Sgd>(registry->trainableTensors(),
-                              SgdOptions{cfg.learningRate, cfg.momentum,
-                                         cfg.weightDecay, cfg.nesterov});
+  sgd = std::make_unique<Sgd>(
+      registry->trainableTensors(),
+      SgdOptions{cfg.learningRate, cfg.momentum, cfg.weightDecay, cfg.nesterov},
+      registry->trainableCopies());
   // Separate streams for order, augmentation and dropout, all from the seed.
   // Data parallel: one order for the job; augmentation and dropout differ
   // per process, as the images each sees do.
@@ -326,7 +327,7 @@ void TrainingRun::finalTest() {
   EvalContext context{options.train.epochs,    "test", &progress, "final test",
                       /*interruptible=*/false, comm};
   result.finalTest =
-      evaluatePhase(model, registry->tensors(),
+      evaluatePhase(model, registry->forwardTensors(),
                     comm ? contiguousShard(test, rank, world) : test,
                     options.device, options.train.batchSize, context);
   result.bestTestAccuracy = result.finalTest.accuracy;

@@ -163,7 +163,7 @@ int runEval(const CompiledModel &model, const EvalArgs &args) {
   ParameterRegistry registry(model.parameters(), device, 0);
   loadIntoRegistry(registry, loadStateDict(args.weights), args.weights);
   PhaseMetrics m =
-      evaluate(model, registry.tensors(), test, device, args.batchSize);
+      evaluate(model, registry.forwardTensors(), test, device, args.batchSize);
   std::cout << "test loss " << std::fixed << std::setprecision(4) << m.loss
             << " accuracy " << std::setprecision(2) << m.accuracy * 100 << "% ("
             << m.images << " images)" << std::endl;
@@ -201,8 +201,9 @@ int runPredict(const CompiledModel &model, const PredictArgs &args) {
     throw std::runtime_error(args.input + ": input must be a floating-point "
                                           "tensor (float32 images)");
   c10::NoGradGuard noGrad;
-  at::Tensor logits = model.forward(input.to(device, at::kFloat),
-                                    registry.tensors(), /*training=*/false);
+  at::Tensor logits =
+      model.forward(input.to(device, at::kFloat), registry.forwardTensors(),
+                    /*training=*/false);
   saveTensor(logits, args.output);
   std::cout << "wrote logits " << shapeString({logits.size(0), logits.size(1)})
             << " to " << args.output << std::endl;

@@ -161,7 +161,8 @@ void TrainingRun::readSums(int64_t epoch, const DeviceSums &sums,
 TrainingRun::BatchLoss TrainingRun::forwardLoss(const at::Tensor &x,
                                                 const at::Tensor &y) {
   BatchLoss b;
-  b.heads = model.forwardHeads(x, registry->tensors(), /*training=*/true);
+  b.heads =
+      model.forwardHeads(x, registry->forwardTensors(), /*training=*/true);
   b.loss = combineHeadLosses(model, b.heads, y,
                              numHeads > 0 ? &b.headLosses : nullptr);
   return b;
@@ -273,6 +274,7 @@ double TrainingRun::trainStep(int64_t epoch, int64_t i, RunningStats &stats,
       b.loss.backward();
     }
     if (comm) {
+      sgd->moveCopyGradientsToParameters();
       if (local == 0)
         for (at::Tensor p : registry->trainableTensors())
           p.mutable_grad() = at::zeros_like(p);
@@ -396,7 +398,7 @@ void TrainingRun::trainEpoch(int64_t epoch) {
                       comm};
   const Dataset &evalSet = hasVal ? val : test;
   PhaseMetrics evalMetrics =
-      evaluatePhase(model, registry->tensors(),
+      evaluatePhase(model, registry->forwardTensors(),
                     comm ? contiguousShard(evalSet, rank, world) : evalSet,
                     options.device, cfg.batchSize, context);
   stopIfSignalled(epoch, batches, stats);

@@ -434,3 +434,27 @@ func.func @sibling_conv_channels(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32
   %0:2 = rtml.sibling_conv2d %x weights(%w, %v) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2x4x1x1xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>)
   return %0#0, %0#1 : tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>
 }
+
+// -----
+
+func.func @read_as_one_kind() -> tensor<4xf32> {
+  // expected-error @+1 {{parameter 'w' needs a read_as type for both cpu and cuda}}
+  %0 = "rtml.param"() <{fan_in = 1 : i64, init = 0 : i32, name = "w", read_as_cpu = bf16}> : () -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @read_as_buffer() -> tensor<4xf32> {
+  // expected-error @+1 {{parameter 'm': read_as needs a trained f32 parameter}}
+  %0 = rtml.param "m" zeros buffer read_as cpu bf16 cuda bf16 {fan_in = 1 : i64} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @read_as_f16() -> tensor<4xf32> {
+  // expected-error @+1 {{parameter 'w': read_as must be f32 or bf16, got 'f16'}}
+  %0 = rtml.param "w" fan_in_uniform read_as cpu f32 cuda f16 {fan_in = 1 : i64} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -39,6 +39,8 @@ module attributes {rtml.name = "tiny", rtml.classes = 10 : i64,
     %d = rtml.dropout %f {p = 0.5 : f64} : tensor<?x96xf32>
     // CHECK: %[[LW:.*]] = rtml.param "fc.weight" fan_in_uniform {fan_in = 96 : i64} : tensor<10x96xf32>
     %lw = rtml.param "fc.weight" fan_in_uniform {fan_in = 96 : i64} : tensor<10x96xf32>
+    // CHECK: rtml.param "fc.copy" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 96 : i64} : tensor<10x96xf32>
+    %lc = rtml.param "fc.copy" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 96 : i64} : tensor<10x96xf32>
     // A linear without bias keeps one operand.
     // CHECK: %[[O:.*]] = rtml.linear %[[D]], %[[LW]] : tensor<?x96xf32>, tensor<10x96xf32> -> tensor<?x10xf32>
     %o = rtml.linear %d, %lw : tensor<?x96xf32>, tensor<10x96xf32> -> tensor<?x10xf32>

@@ -1,8 +1,9 @@
-// RUN: rtmlc %s --emit=cpp --layout=nchw | FileCheck %s --check-prefixes=CHECK,AUTO
+// RUN: rtmlc %s --emit=cpp --layout=nchw | FileCheck %s --check-prefixes=CHECK,AUTO,COPY-AUTO
 // RUN: rtmlc %s --emit=cpp --layout=nchw --precision=bf16 | FileCheck %s --check-prefixes=CHECK,BF16
 // RUN: rtmlc %s --emit=cpp --layout=nchw --precision=tf32 | FileCheck %s --check-prefixes=CHECK,FP,TF32
 // RUN: rtmlc %s --emit=cpp --layout=nchw --precision=fp32 | FileCheck %s --check-prefixes=CHECK,FP,FP32
 // RUN: rtmlc %s --emit=cpp --layout=nchw --disable-pass=rtml-assign-precision | FileCheck %s --check-prefix=NONE
+// RUN: rtmlc %s --emit=cpp --layout=nchw --disable-pass=rtml-bf16-weight-copies | FileCheck %s --check-prefixes=CHECK,AUTO,CASTS
 // The emitter applies what rtml-assign-precision decided, per op, for the
 // device kind each tensor is on (rtml::ops::inPrecision(t, cpu, cuda)), and
 // the module's TF32 choice for CUDA before the first op. With bf16 on some
@@ -16,6 +17,20 @@
 // BF16-SAME: rtml::Precision::Bf16;
 // TF32-SAME: rtml::Precision::Tf32;
 // FP32-SAME: rtml::Precision::Fp32;
+
+// The parameter table: a convolution's weight and bias are read from a bf16
+// copy where it computes in bf16 (rtml-bf16-weight-copies); batch norm's
+// parameters never. With the pass disabled they are cast in forward().
+// CHECK: params_ = {
+// COPY-AUTO-NOT: bf16Copy=*/{true
+// BF16-NOT: bf16Copy=*/{false
+// FP-NOT: bf16Copy
+// CASTS-NOT: bf16Copy
+// COPY-AUTO: {"conv.weight", {3, 3, 3, 3}, {{.*}}, /*bf16Copy=*/{false, true}},
+// BF16: {"conv.weight", {3, 3, 3, 3}, {{.*}}, /*bf16Copy=*/{true, true}},
+// COPY-AUTO-NEXT: {"conv.bias", {3}, {{.*}}, /*bf16Copy=*/{false, true}},
+// BF16-NEXT: {"conv.bias", {3}, {{.*}}, /*bf16Copy=*/{true, true}},
+// CHECK: {"bn.weight", {3}, rtml::ParamInit::Ones, 1},
 
 // CHECK: (void)training;
 // AUTO-NEXT: rtml::ops::usePrecision(x, rtml::Precision::Fp32, rtml::Precision::Bf16);

@@ -102,6 +102,18 @@ LogicalResult ParamOp::verify() {
     return emitOpError("parameter '")
            << getName() << "': nhwc needs a 4-D tensor, got "
            << shapeOf(getType());
+  if (getReadAsCpu().has_value() != getReadAsCuda().has_value())
+    return emitOpError("parameter '")
+           << getName() << "' needs a read_as type for both cpu and cuda";
+  if (getReadAsCpu()) {
+    if (getBuffer() || !getType().getElementType().isF32())
+      return emitOpError("parameter '")
+             << getName() << "': read_as needs a trained f32 parameter";
+    for (Type read : {*getReadAsCpu(), *getReadAsCuda()})
+      if (!read.isF32() && !read.isBF16())
+        return emitOpError("parameter '")
+               << getName() << "': read_as must be f32 or bf16, got " << read;
+  }
   return success();
 }
 

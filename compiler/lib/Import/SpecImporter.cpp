@@ -78,7 +78,8 @@ Value SpecImporter::param(Location loc, const std::string &name,
       loc, type, builder.getStringAttr(name),
       ParamInitAttr::get(&context, init), builder.getI64IntegerAttr(fanIn),
       buffer ? builder.getUnitAttr() : UnitAttr(),
-      /*stored_cpu=*/LayoutAttr(), /*stored_cuda=*/LayoutAttr());
+      /*stored_cpu=*/LayoutAttr(), /*stored_cuda=*/LayoutAttr(),
+      /*read_as_cpu=*/TypeAttr(), /*read_as_cuda=*/TypeAttr());
   return op.getResult();
 }
 

@@ -522,19 +522,30 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     int64_t device = deviceIndex(param);
     bool cpuNhwc = param.getStoredCpu() == Layout::Nhwc;
     bool cudaNhwc = param.getStoredCuda() == Layout::Nhwc;
-    bool stored = cpuNhwc || cudaNhwc;
-    if (param.getBuffer() || device != 0 || stored)
+    auto isBf16 = [](std::optional<Type> t) { return t && t->isBF16(); };
+    bool cpuCopy = isBf16(param.getReadAsCpu());
+    bool cudaCopy = isBf16(param.getReadAsCuda());
+    auto pair = [](bool cpu, bool cuda) {
+      return std::string("{") + (cpu ? "true" : "false") + ", " +
+             (cuda ? "true" : "false") + "}";
+    };
+    // ParameterSpec's fields after fanIn, each written when it or a later
+    // one differs from its default.
+    bool copy = cpuCopy || cudaCopy;
+    bool stored = cpuNhwc || cudaNhwc || copy;
+    bool placed = device != 0 || stored;
+    if (param.getBuffer() || placed)
       paramTable += std::string(", /*trainable=*/") +
                     (param.getBuffer() ? "false" : "true") + ", " +
                     (type.getElementType().isInteger(64)
                          ? "c10::ScalarType::Long"
                          : "c10::ScalarType::Float");
-    if (device != 0 || stored)
+    if (placed)
       paramTable += ", /*device=*/" + std::to_string(device);
     if (stored)
-      paramTable += std::string(", /*storedNhwc=*/{") +
-                    (cpuNhwc ? "true" : "false") + ", " +
-                    (cudaNhwc ? "true" : "false") + "}";
+      paramTable += ", /*storedNhwc=*/" + pair(cpuNhwc, cudaNhwc);
+    if (copy)
+      paramTable += ", /*bf16Copy=*/" + pair(cpuCopy, cudaCopy);
     paramTable += "},\n";
     int index = static_cast<int>(paramIndex.size());
     paramIndex[param] = index;

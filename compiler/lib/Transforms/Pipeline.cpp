@@ -42,8 +42,11 @@ static const PipelineStep kPipeline[] = {
     {"rtml-fuse-concat", true, withoutOptions<createFuseConcat>},
     // After fusion, so that the fused kernels get their types too.
     {"rtml-assign-precision", false, assignPrecision},
-    // Last: it sees every op's device and the fused ops.
+    // It sees every op's device and the fused ops.
     {"rtml-assign-layout", false, assignLayout},
+    // Last: a parameter's one reader must be its convolution, not a layout
+    // conversion.
+    {"rtml-bf16-weight-copies", false, withoutOptions<createBf16WeightCopies>},
 };
 
 std::vector<std::string> defaultPipelinePasses() {

@@ -18,6 +18,7 @@ CHECK is one of:
   mismatch      processes started with different flags (the extra
                 TRAIN-ARGS go to rank 1 only) end with one clear error
                 on every rank.
+  torchrun      one job of 2 processes by torchrun, into WORKDIR/run.
   group-of-one  one process launched with WORLD_SIZE=1 and a --dist-backend
                 forms its group, runs every collective and ends with the
                 weights and metrics of a plain run; without --dist-backend
@@ -305,6 +306,11 @@ def main():
         mismatch(trainer, data, work, extra)
     elif check == "group-of-one":
         group_of_one(trainer, data, work, extra)
+    elif check == "torchrun":  # one job of 2 processes into WORK/run
+        run = torchrun(trainer, ["--data", data, "--out", f"{work}/run",
+                                 "--no-progress", "--threads", "1"] + extra)
+        if run.returncode != 0:
+            fail(f"torchrun: {run.stdout} {run.stderr}")
     else:
         fail(f"unknown check {check}")
     print(f"{check}: ok")

@@ -342,7 +342,9 @@ TEST(EmulatedCudaPreprocess, EqualsTheCpuTwinBitForBit) {
 }
 
 /// The CUDA multi-tensor SGD against the CPU pass, tensor by tensor, over
-/// several steps (the first initializes the buffers).
+/// several steps (the first initializes the buffers). Tensor t % 3 == 1
+/// has a bf16 copy and takes the copy's bf16 gradient; t % 3 == 2 has a
+/// copy and an f32 gradient of its own; the copies must agree too.
 void checkSgdAgainstCpu(const rtml::kernels::SgdConstants &c) {
   namespace k = rtml::kernels;
   // Sizes around the block size and one over the grid's reach (the grid
@@ -350,11 +352,20 @@ void checkSgdAgainstCpu(const rtml::kernels::SgdConstants &c) {
   const std::vector<int64_t> sizes = {1, 255, 256, 1000,
                                       k::cuda_detail::kSgdMaxBlocks * 256 + 3};
   std::vector<std::vector<float>> pCuda, pCpu, bCuda, bCpu, grads;
+  std::vector<std::vector<k::Bf16>> cCuda, cCpu, bf16Grads;
+  auto toBf16 = [](const std::vector<float> &v) {
+    std::vector<k::Bf16> out;
+    for (float x : v)
+      out.push_back(k::kernelStore<k::Bf16>(x));
+    return out;
+  };
   for (size_t t = 0; t < sizes.size(); ++t) {
     pCuda.push_back(randomData<float>(sizes[t], 10 + int(t)));
     pCpu.push_back(pCuda.back());
     bCuda.emplace_back(sizes[t], -99.0f); // overwritten by the first step
     bCpu.emplace_back(sizes[t], -99.0f);
+    cCuda.push_back(toBf16(pCuda.back()));
+    cCpu.push_back(cCuda.back());
   }
   const float rate = 0.05f;
   for (int step = 0; step < 3; ++step) {
@@ -362,11 +373,16 @@ void checkSgdAgainstCpu(const rtml::kernels::SgdConstants &c) {
     list.offsets[0] = 0;
     for (size_t t = 0; t < sizes.size(); ++t) {
       grads.push_back(randomData<float>(sizes[t], 100 * step + int(t)));
+      bf16Grads.push_back(toBf16(grads.back()));
+      bool copy = t % 3 != 0, bf16Grad = t % 3 == 1;
       list.params[t] = pCuda[t].data();
-      list.grads[t] = grads.back().data();
+      list.grads[t] = bf16Grad ? nullptr : grads.back().data();
+      list.bf16Grads[t] = bf16Grad ? bf16Grads.back().data() : nullptr;
       list.buffers[t] = c.momentum != 0 ? bCuda[t].data() : nullptr;
+      list.copies[t] = copy ? cCuda[t].data() : nullptr;
       list.offsets[t + 1] = list.offsets[t] + sizes[t];
-      rtml::detail::sgdUpdate(pCpu[t].data(), grads.back().data(),
+      rtml::detail::sgdUpdate(pCpu[t].data(), list.grads[t], list.bf16Grads[t],
+                              copy ? cCpu[t].data() : nullptr,
                               c.momentum != 0 ? bCpu[t].data() : nullptr,
                               step == 0, sizes[t], c, rate);
     }
@@ -374,11 +390,21 @@ void checkSgdAgainstCpu(const rtml::kernels::SgdConstants &c) {
     list.initBuffers = step == 0 && c.momentum != 0 ? ~uint64_t(0) : 0;
     k::sgdMultiTensorCuda(list, c, &rate, nullptr);
   }
+  auto bits = [](const std::vector<k::Bf16> &v) {
+    std::vector<uint16_t> out;
+    for (k::Bf16 x : v)
+      out.push_back(x.bits);
+    return out;
+  };
   for (size_t t = 0; t < sizes.size(); ++t) {
     SCOPED_TRACE("tensor of " + std::to_string(sizes[t]));
     EXPECT_EQ(firstDifference(pCuda[t], pCpu[t]), -1);
     if (c.momentum != 0)
       EXPECT_EQ(firstDifference(bCuda[t], bCpu[t]), -1);
+    if (t % 3 != 0) {
+      EXPECT_EQ(bits(cCuda[t]), bits(cCpu[t]));
+      EXPECT_EQ(bits(cCpu[t]), bits(toBf16(pCpu[t]))) << "the copy is the cast";
+    }
   }
 }
 

@@ -486,6 +486,42 @@ TEST(RuntimeParams, FanInUniformBoundsAndStatistics) {
   EXPECT_EQ(reg.indexOf("nope"), -1);
 }
 
+// A parameter read from a bf16 copy on this kind of device: the registry
+// keeps the f32 tensor (what is saved and trained) and hands forward the
+// copy, the cast of it, in the tensor's layout, as a leaf of its own; where
+// the f32 tensor is written in place (a load, a broadcast) the copy is made
+// again before the next forward. Specs without one, or with one only on
+// CUDA, are read as they are.
+TEST(RuntimeParams, Bf16CopiesAreTheCastsAndFollowWrites) {
+  ParameterSpec conv{"conv.weight", {4, 3, 3, 3}, ParamInit::FanInUniform, 27};
+  conv.storedNhwc = {true, true};
+  conv.bf16Copy = {true, true};
+  ParameterSpec bias{"conv.bias", {4}, ParamInit::FanInUniform, 27};
+  bias.bf16Copy = {false, true}; // auto: bf16 on CUDA only
+  ParameterSpec plain{"fc.weight", {2, 4}, ParamInit::FanInUniform, 4};
+  ParameterRegistry reg({conv, bias, plain}, at::kCPU, 3);
+  const std::vector<at::Tensor> &forward = reg.forwardTensors();
+  ASSERT_EQ(forward.size(), 3u);
+  EXPECT_EQ(reg.tensors()[0].scalar_type(), at::kFloat);
+  EXPECT_EQ(forward[0].scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(forward[0], reg.tensors()[0].to(at::kBFloat16)));
+  EXPECT_TRUE(forward[0].is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(forward[0].is_leaf() && forward[0].requires_grad());
+  EXPECT_TRUE(forward[1].is_same(reg.tensors()[1]));
+  EXPECT_TRUE(forward[2].is_same(reg.tensors()[2]));
+  ASSERT_EQ(reg.trainableCopies().size(), 3u);
+  EXPECT_TRUE(reg.trainableCopies()[0].is_same(forward[0]));
+  EXPECT_FALSE(reg.trainableCopies()[1].defined());
+
+  {
+    at::NoGradGuard noGrad;
+    reg.tensors()[0].copy_(at::full({4, 3, 3, 3}, 0.3f));
+  }
+  EXPECT_TRUE(at::equal(reg.forwardTensors()[0],
+                        at::full({4, 3, 3, 3}, 0.3f).to(at::kBFloat16)));
+  EXPECT_TRUE(reg.forwardTensors()[0].is_same(forward[0])) << "made in place";
+}
+
 TEST(RuntimeParams, SeedDeterminism) {
   std::vector<ParameterSpec> specs = {
       {"a", {10, 20}, ParamInit::FanInUniform, 20},

@@ -160,6 +160,22 @@ TEST(DeviceSums, RefusesAWrongNumberOfHeads) {
       std::logic_error);
 }
 
+namespace {
+/// torch.optim.SGD over PARAMS with CASE's settings: the reference.
+struct SgdCase {
+  double lr, momentum, wd;
+  bool nesterov;
+};
+std::unique_ptr<torch::optim::SGD> torchSgd(std::vector<at::Tensor> params,
+                                            const SgdCase &c) {
+  return std::make_unique<torch::optim::SGD>(std::move(params),
+                                             torch::optim::SGDOptions(c.lr)
+                                                 .momentum(c.momentum)
+                                                 .weight_decay(c.wd)
+                                                 .nesterov(c.nesterov));
+}
+} // namespace
+
 // Sgd::step gathers the parameters into lists of up to 64 (one launch each
 // on CUDA; on the CPU its twin, one threaded pass per tensor): over more
 // than one list, with a parameter left without a gradient, buffers that
@@ -167,14 +183,11 @@ TEST(DeviceSums, RefusesAWrongNumberOfHeads) {
 // tensor that spans several threads' grains and ends in a partial vector,
 // it gives torch.optim.SGD's bits.
 TEST(MultiTensorSgd, ListsOfParametersEqualTorchOptimSgdBitForBit) {
-  struct Case {
-    double lr, momentum, wd;
-    bool nesterov;
-  };
   at::set_num_threads(2);
-  for (Case c : {Case{0.01, 0.9, 5e-4, false}, Case{0.05, 0.9, 1e-3, true},
-                 Case{0.1, 0.0, 0.0, false}, Case{0.02, 0.0, 1e-2, false},
-                 Case{0.03, 0.5, 0.0, true}, Case{0.03, 0.5, 0.0, false}}) {
+  for (SgdCase c :
+       {SgdCase{0.01, 0.9, 5e-4, false}, SgdCase{0.05, 0.9, 1e-3, true},
+        SgdCase{0.1, 0.0, 0.0, false}, SgdCase{0.02, 0.0, 1e-2, false},
+        SgdCase{0.03, 0.5, 0.0, true}, SgdCase{0.03, 0.5, 0.0, false}}) {
     SCOPED_TRACE("momentum " + std::to_string(c.momentum) + " wd " +
                  std::to_string(c.wd) + " nesterov " +
                  std::to_string(c.nesterov));
@@ -190,13 +203,10 @@ TEST(MultiTensorSgd, ListsOfParametersEqualTorchOptimSgdBitForBit) {
       theirs.push_back(init.clone().requires_grad_(true));
     }
     Sgd sgd(ours, SgdOptions{c.lr, c.momentum, c.wd, c.nesterov});
-    torch::optim::SGD ref(theirs, torch::optim::SGDOptions(c.lr)
-                                      .momentum(c.momentum)
-                                      .weight_decay(c.wd)
-                                      .nesterov(c.nesterov));
+    auto ref = torchSgd(theirs, c);
     for (int step = 0; step < 4; ++step) {
       sgd.zeroGrad();
-      ref.zero_grad();
+      ref->zero_grad();
       for (size_t i = 0; i < inits.size(); ++i) {
         // Parameter 3 has no gradient before step 2: its buffer starts
         // later than the others'; parameter 5 never has one.
@@ -208,11 +218,11 @@ TEST(MultiTensorSgd, ListsOfParametersEqualTorchOptimSgdBitForBit) {
       }
       if (step == 2) { // a new epoch's rate
         sgd.setLearningRate(c.lr / 2);
-        for (auto &group : ref.param_groups())
+        for (auto &group : ref->param_groups())
           static_cast<torch::optim::SGDOptions &>(group.options()).lr(c.lr / 2);
       }
       sgd.step();
-      ref.step();
+      ref->step();
       for (size_t i = 0; i < ours.size(); ++i)
         ASSERT_TRUE(at::equal(ours[i], theirs[i]))
             << "step " << step << " param " << i << " max diff "
@@ -292,6 +302,71 @@ TEST(MultiTensorSgd, ChannelsLastWeightsEqualTorchOptimSgdBitForBit) {
   sgd = std::move(restored);
   step(/*gradsChannelsLast=*/true);
   expectTorchValues("after the buffers were restored");
+}
+
+// Parameters read from bf16 copies (rtml-bf16-weight-copies): the step
+// takes each copy's bf16 gradient, updates the f32 parameter exactly as
+// torch.optim.SGD does from that gradient cast to f32 (what the cast's
+// backward gives it), and leaves in the copy the parameter cast to bf16;
+// in the fused pass (dense tensors, channels_last weights, several grains
+// and a ragged tail), in ATen's ops (a non-dense parameter), and where a
+// parameter has an f32 gradient of its own (moved there from its copy, as
+// data parallel does). A parameter without a copy is unchanged.
+TEST(MultiTensorSgd, Bf16CopiesTakeTheCastsValuesBitForBit) {
+  at::set_num_threads(2);
+  const auto channelsLast = at::MemoryFormat::ChannelsLast;
+  for (SgdCase c :
+       {SgdCase{0.01, 0.9, 5e-4, false}, SgdCase{0.05, 0.9, 1e-3, true},
+        SgdCase{0.1, 0.0, 1e-2, false}}) {
+    SCOPED_TRACE("momentum " + std::to_string(c.momentum) + " nesterov " +
+                 std::to_string(c.nesterov));
+    torch::manual_seed(8);
+    std::vector<at::Tensor> inits = {
+        at::randn({16, 8, 3, 3}).contiguous(channelsLast), at::randn({16}),
+        at::randn({300007}),
+        at::randn({6, 10}).t(), // not dense in its order: ATen's ops
+        at::randn({7, 5})};     // no copy
+    std::vector<at::Tensor> ours, copies, theirs;
+    for (size_t i = 0; i < inits.size(); ++i) {
+      ours.push_back(
+          inits[i].clone(at::MemoryFormat::Preserve).requires_grad_(true));
+      theirs.push_back(inits[i].clone().requires_grad_(true));
+      copies.push_back(i + 1 == inits.size()
+                           ? at::Tensor()
+                           : inits[i]
+                                 .to(at::kBFloat16)
+                                 .clone(at::MemoryFormat::Preserve)
+                                 .requires_grad_(true));
+    }
+    Sgd sgd(ours, SgdOptions{c.lr, c.momentum, c.wd, c.nesterov}, copies);
+    auto ref = torchSgd(theirs, c);
+    for (int step = 0; step < 4; ++step) {
+      sgd.zeroGrad();
+      ref->zero_grad();
+      for (size_t i = 0; i < inits.size(); ++i) {
+        at::Tensor grad = at::randn_like(inits[i]).to(at::kBFloat16);
+        at::Tensor &holder = copies[i].defined() ? copies[i] : ours[i];
+        holder.mutable_grad() = grad.to(holder.scalar_type());
+        theirs[i].mutable_grad() = grad.to(at::kFloat);
+      }
+      if (step == 3) // data parallel's f32 gradients
+        sgd.moveCopyGradientsToParameters();
+      sgd.step();
+      ref->step();
+      for (size_t i = 0; i < ours.size(); ++i) {
+        ASSERT_TRUE(at::equal(ours[i], theirs[i]))
+            << "step " << step << " param " << i << " max diff "
+            << (ours[i] - theirs[i]).abs().max().item<double>();
+        if (copies[i].defined())
+          ASSERT_TRUE(at::equal(copies[i], theirs[i].to(at::kBFloat16)))
+              << "step " << step << ": copy " << i << " is not the cast";
+      }
+    }
+    EXPECT_TRUE(copies[0].is_contiguous(channelsLast));
+    for (const at::Tensor &copy : copies)
+      if (copy.defined())
+        EXPECT_FALSE(copy.grad().defined()) << "moved to the parameter";
+  }
 }
 
 namespace {

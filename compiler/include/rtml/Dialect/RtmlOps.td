@@ -59,16 +59,31 @@ def Rtml_ParamOp : Rtml_Op<"param", [Pure]> {
     %w = rtml.param "conv.weight" fan_in_uniform stored cpu nchw cuda nhwc
         {fan_in = 27 : i64} : tensor<4x3x3x3xf32>
     ```
+
+    A parameter that the forward pass reads only in bf16 may be `read_as`
+    bf16 per device kind (what `--rtml-bf16-weight-copies` decides instead
+    of a cast in every step and one of its gradient back): the trainer then
+    keeps a bf16 copy that the forward pass reads, and the optimizer, which
+    updates the f32 parameter from the copy's gradient, rewrites the copy.
+    The state dict holds the f32 parameter.
+
+    ```mlir
+    %w = rtml.param "fc.weight" fan_in_uniform read_as cpu f32 cuda bf16
+        {fan_in = 64 : i64} : tensor<10x64xf32>
+    ```
   }];
   let arguments = (ins StrAttr:$name, Rtml_ParamInit:$init,
                        ConfinedAttr<I64Attr, [IntMinValue<1>]>:$fan_in,
                        UnitAttr:$buffer,
                        OptionalAttr<Rtml_Layout>:$stored_cpu,
-                       OptionalAttr<Rtml_Layout>:$stored_cuda);
+                       OptionalAttr<Rtml_Layout>:$stored_cuda,
+                       OptionalAttr<TypeAttr>:$read_as_cpu,
+                       OptionalAttr<TypeAttr>:$read_as_cuda);
   let results = (outs Rtml_ParamTensor:$result);
   let assemblyFormat = [{
     $name $init (`buffer` $buffer^)?
-    (`stored` `cpu` $stored_cpu^ `cuda` $stored_cuda)? attr-dict `:`
+    (`stored` `cpu` $stored_cpu^ `cuda` $stored_cuda)?
+    (`read_as` `cpu` $read_as_cpu^ `cuda` $read_as_cuda)? attr-dict `:`
     type($result)
   }];
   let hasVerifier = 1;

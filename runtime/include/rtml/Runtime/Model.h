@@ -50,7 +50,19 @@ struct ParameterSpec {
   struct {
     bool cpu = false, cuda = false;
   } storedNhwc;
+  /// Whether the forward pass reads a bf16 copy of it on each kind of
+  /// device, as the precision passes decided (rtml.param's `read_as`): the
+  /// registry keeps the copy and the optimizer rewrites it from the f32
+  /// tensor, which the state dict holds. The values are those of a cast.
+  struct {
+    bool cpu = false, cuda = false;
+  } bf16Copy;
 };
+
+/// Whether SPEC is read from a bf16 copy on DEVICE.
+inline bool readsBf16Copy(const ParameterSpec &spec, c10::Device device) {
+  return device.is_cuda() ? spec.bf16Copy.cuda : spec.bf16Copy.cpu;
+}
 
 /// The memory format SPEC keeps its tensor in on DEVICE.
 inline c10::MemoryFormat storageFormat(const ParameterSpec &spec,

@@ -26,10 +26,20 @@ struct SgdOptions {
 
 class Sgd {
 public:
-  Sgd(std::vector<at::Tensor> params, SgdOptions options);
+  /// COPIES, if not empty, holds for each of PARAMS its bf16 copy or an
+  /// undefined tensor (ParameterRegistry::trainableCopies()): a parameter
+  /// with a copy takes the copy's gradient where it has none of its own,
+  /// and each step rewrites the copy from the updated parameter.
+  Sgd(std::vector<at::Tensor> params, SgdOptions options,
+      std::vector<at::Tensor> copies = {});
 
-  /// Drops every gradient (PyTorch 2's zero_grad(set_to_none=True)).
+  /// Drops every gradient, the copies' too (PyTorch 2's
+  /// zero_grad(set_to_none=True)).
   void zeroGrad();
+  /// Makes each copy's bf16 gradient its parameter's f32 one (exactly), for
+  /// code that reads the parameters' gradients (data parallel sums them in
+  /// f32, as it would a cast's).
+  void moveCopyGradientsToParameters();
   /// d_p = g + wd*p; buf = momentum*buf + d_p (buf = d_p on the first step);
   /// p -= lr*buf, or with Nesterov p -= lr*(d_p + momentum*buf). Parameters
   /// without a gradient are skipped, as in PyTorch. Contiguous float
@@ -54,7 +64,11 @@ private:
   /// The learning rate on DEVICE, a float32 scalar; undefined for the CPU.
   at::Tensor learningRateOn(at::Device device) const;
 
+  /// The gradient of parameter I: its own, else its copy's, else none.
+  at::Tensor gradientOf(size_t i) const;
+
   std::vector<at::Tensor> params;
+  std::vector<at::Tensor> copies; ///< per parameter; undefined: none
   std::vector<at::Tensor> buffers;
   SgdOptions opts;
   std::vector<std::pair<at::Device, at::Tensor>> deviceLearningRates;

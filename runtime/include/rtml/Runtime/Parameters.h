@@ -30,10 +30,23 @@ public:
   ParameterRegistry(std::vector<ParameterSpec> specs, at::Device device,
                     uint64_t seed);
 
-  /// Every parameter and buffer, in the model's order (what forward takes).
+  /// Every parameter and buffer, in the model's order, in f32: what is
+  /// saved, loaded and broadcast.
   const std::vector<at::Tensor> &tensors() const { return values; }
+  /// What forward takes: tensors(), but the bf16 copy of each parameter
+  /// read from one on this device (ParameterSpec::bf16Copy). A copy whose
+  /// f32 tensor was written in place since it was made (a load, a
+  /// broadcast) is made again first; the optimizer rewrites the copies of
+  /// what it updates itself.
+  const std::vector<at::Tensor> &forwardTensors() const;
   /// The leaf tensors with requires_grad (what the optimizer updates).
   const std::vector<at::Tensor> &trainableTensors() const { return trainable; }
+  /// For each of trainableTensors(), its bf16 copy (a leaf with
+  /// requires_grad, where the forward pass leaves the gradient) or an
+  /// undefined tensor.
+  const std::vector<at::Tensor> &trainableCopies() const {
+    return trainableCopy;
+  }
   const std::vector<ParameterSpec> &specs() const { return paramSpecs; }
   at::Device device() const { return dev; }
 
@@ -48,7 +61,12 @@ public:
 private:
   std::vector<ParameterSpec> paramSpecs;
   std::vector<at::Tensor> values;
+  std::vector<at::Tensor> copies;        ///< per value; undefined: none
+  std::vector<at::Tensor> forwardValues; ///< copies[i] or values[i]
+  /// values[i]._version() when copies[i] was made from it (a cache's key).
+  mutable std::vector<int64_t> copiedVersions;
   std::vector<at::Tensor> trainable;
+  std::vector<at::Tensor> trainableCopy;
   std::map<std::string, size_t> byName;
   at::Device dev;
 };

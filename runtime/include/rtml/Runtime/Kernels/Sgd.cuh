@@ -62,11 +62,15 @@ __global__ void sgdMultiTensorKernel(const SgdTensorList list, SgdConstants c,
     bool init = (list.initBuffers >> t) & 1;
     float *buffer = list.buffers[t];
     float old = buffer && !init ? buffer[j] : 0.0f;
-    SgdElement e = sgdElement<DeviceArith>(list.params[t][j], list.grads[t][j],
-                                           old, init, c, lr);
+    const float *grad = list.grads[t];
+    float g = grad ? grad[j] : kernelLoad(list.bf16Grads[t][j]);
+    SgdElement e =
+        sgdElement<DeviceArith>(list.params[t][j], g, old, init, c, lr);
     list.params[t][j] = e.param;
     if (buffer)
       buffer[j] = e.buffer;
+    if (Bf16 *copy = list.copies[t])
+      copy[j] = kernelStore<Bf16>(e.param);
   }
 }
 

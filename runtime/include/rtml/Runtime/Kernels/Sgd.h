@@ -11,6 +11,7 @@
 #ifndef RTML_RUNTIME_KERNELS_SGD_H
 #define RTML_RUNTIME_KERNELS_SGD_H
 
+#include "rtml/Runtime/Kernels/Bf16.h"
 #include "rtml/Runtime/Kernels/HostDevice.h"
 
 #include <cstdint>
@@ -54,8 +55,14 @@ sgdElement(float param, float grad, float buffer, bool initBuffer,
 constexpr int kSgdListCapacity = 64;
 struct SgdTensorList {
   float *params[kSgdListCapacity];
+  /// Tensor t's gradient: grads[t] (f32), or where that is null
+  /// bf16Grads[t] (the gradient of its bf16 copy, exact in f32).
   const float *grads[kSgdListCapacity];
+  const Bf16 *bf16Grads[kSgdListCapacity];
   float *buffers[kSgdListCapacity]; ///< null without momentum
+  /// Tensor t's bf16 copy, written with the updated value rounded to
+  /// nearest even (as a cast); null if it has none.
+  Bf16 *copies[kSgdListCapacity];
   /// Tensor t holds elements [offsets[t], offsets[t + 1]) of the list.
   int64_t offsets[kSgdListCapacity + 1];
   uint64_t initBuffers; ///< bit t: tensor t's buffer takes its first step
