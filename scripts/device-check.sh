@@ -43,7 +43,10 @@
 #              DEVICE_CHECK_ONLY (e.g. towers-bench,dp: only those checks; names
 #              in the 'if wants' lines below),
 #              PEER_BENCH_ARGS (more bench/step_bench.py flags for peer-bench,
-#              e.g. "--rounds 2 --time-budget 300 --model alexnet").
+#              e.g. "--rounds 2 --time-budget 300 --model alexnet"),
+#              DEVICE_CHECK_OUT (default $OUT): a folder for the results as
+#              they come: device-check.log (all output), summary.md (the
+#              table's rows) and peer-bench.jsonl.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -253,9 +256,23 @@ fi
 
 work="$root/build-device"
 mkdir -p "$work"
+# DEVICE_CHECK_OUT (default $OUT, the folder a remote runner brings back)
+# gets the whole log and the summary's rows as they come, so that a check
+# stopped at its time limit still returns what it measured, whatever the
+# runner keeps of the output's tail.
+results="${DEVICE_CHECK_OUT:-${OUT:-}}"
+if [[ -n "$results" ]]; then
+  mkdir -p "$results"
+  printf '| check | result |\n|---|---|\n' >"$results/summary.md"
+  exec > >(tee "$results/device-check.log") 2>&1
+fi
+export PYTHONUNBUFFERED=1 # a killed check keeps the benchmark's lines
 declare -a rows=()
 status=0
-row() { rows+=("$1|$2"); }
+row() {
+  rows+=("$1|$2")
+  [[ -z "$results" ]] || printf '| %s | %s |\n' "$1" "$2" >>"$results/summary.md"
+}
 print_summary() {
   section "summary"
   printf '| %-45s | %s\n' "check" "result"
@@ -447,6 +464,8 @@ if [[ -f "$staging/peer-bench.json" ]]; then
     --json-out "$work/peer-bench.jsonl" ${PEER_BENCH_ARGS:-} |
     tee "$work/peer-bench.txt"
   peer_rc=${PIPESTATUS[0]}
+  [[ -z "$results" || ! -f "$work/peer-bench.jsonl" ]] ||
+    cp "$work/peer-bench.jsonl" "$results/"
 else
   echo "error: $staging/peer-bench.json is missing; rerun --prepare" >&2
   peer_rc=1
