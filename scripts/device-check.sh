@@ -42,6 +42,8 @@
 #              NVCC (--prepare; default nvcc on PATH, else /usr/local/cuda),
 #              DEVICE_CHECK_ONLY (e.g. towers-bench,dp: only those checks; names
 #              in the 'if wants' lines below),
+#              DEVICE_CHECK_SKIP (e.g. peer-bench: every check but those; a
+#              session that ran the peer benchmark alone runs the rest so),
 #              PEER_BENCH_ARGS (more bench/step_bench.py flags for peer-bench,
 #              e.g. "--rounds 2 --time-budget 300 --model alexnet"),
 #              DEVICE_CHECK_OUT (default $OUT): a folder for the results as
@@ -283,7 +285,11 @@ print_summary() {
 }
 section() { printf '\n==> %s\n' "$*"; }
 # DEVICE_CHECK_ONLY=towers-bench,dp runs only those checks (names below).
-wants() { [[ -z "${DEVICE_CHECK_ONLY:-}" || ",$DEVICE_CHECK_ONLY," == *",$1,"* ]]; }
+# DEVICE_CHECK_SKIP=peer-bench runs all the others.
+wants() {
+  [[ ",${DEVICE_CHECK_SKIP:-}," != *",$1,"* ]] &&
+    [[ -z "${DEVICE_CHECK_ONLY:-}" || ",$DEVICE_CHECK_ONLY," == *",$1,"* ]]
+}
 
 [[ -f "$staging/alexnet/model.cpp" ]] || {
   echo "error: $staging is missing; run 'scripts/device-check.sh --prepare' on the development machine and carry out/device" >&2
