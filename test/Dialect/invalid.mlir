@@ -458,3 +458,53 @@ func.func @read_as_f16() -> tensor<4xf32> {
   %0 = rtml.param "w" fan_in_uniform read_as cpu f32 cuda f16 {fan_in = 1 : i64} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// A bf16 copy stands for the cast its reader makes: a reader that computes
+// in f32 on that kind would read rounded weights.
+func.func @read_as_bf16_reader_in_f32(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{parameter 'fc.weight' is read_as bf16 on cuda, which needs one reader: a convolution or linear layer computing in bf16 there}}
+  %w = rtml.param "fc.weight" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 8 : i64} : tensor<4x8xf32>
+  %o = rtml.linear %x, %w {rtml.compute_type = {cpu = f32, cuda = f32}} : tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
+  return %o : tensor<?x4xf32>
+}
+
+// -----
+
+func.func @read_as_bf16_reader_without_compute_type(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{parameter 'fc.weight' is read_as bf16 on cpu, which needs one reader}}
+  %w = rtml.param "fc.weight" fan_in_uniform read_as cpu bf16 cuda bf16 {fan_in = 8 : i64} : tensor<4x8xf32>
+  %o = rtml.linear %x, %w : tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
+  return %o : tensor<?x4xf32>
+}
+
+// -----
+
+// Two readers: each cast's gradient reaches the f32 parameter on its own.
+func.func @read_as_bf16_two_readers(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>) {
+  // expected-error @+1 {{parameter 'fc.weight' is read_as bf16 on cuda, which needs one reader}}
+  %w = rtml.param "fc.weight" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 8 : i64} : tensor<4x8xf32>
+  %a = rtml.linear %x, %w {rtml.compute_type = {cpu = f32, cuda = bf16}} : tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
+  %b = rtml.linear %x, %w {rtml.compute_type = {cpu = f32, cuda = bf16}} : tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
+  return %a, %b : tensor<?x4xf32>, tensor<?x4xf32>
+}
+
+// -----
+
+// A reader that does not cast its parameters (a fused concat updates its
+// batch norm's in place) cannot take a copy, whatever it computes in.
+func.func @read_as_bf16_reader_that_does_not_cast(%a: tensor<?x2x4x4xf32>, %b: tensor<?x3x4x4xf32>, %bias: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>, %n: tensor<i64>) -> tensor<?x5x4x4xf32> {
+  // expected-error @+1 {{parameter 'bn.weight' is read_as bf16 on cuda, which needs one reader}}
+  %w = rtml.param "bn.weight" ones read_as cpu f32 cuda bf16 {fan_in = 1 : i64} : tensor<3xf32>
+  %0 = rtml.concat_relu %a, %b bn(%w, %bias, %m, %v, %n) {bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 0.1>, rtml.compute_type = {cpu = f32, cuda = bf16}} : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x5x4x4xf32>
+  return %0 : tensor<?x5x4x4xf32>
+}
+
+// -----
+
+func.func @read_as_bf16_unread() {
+  // expected-error @+1 {{parameter 'w' is read_as bf16 on cuda, which needs one reader}}
+  %w = rtml.param "w" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 1 : i64} : tensor<4xf32>
+  return
+}

@@ -39,11 +39,15 @@ module attributes {rtml.name = "tiny", rtml.classes = 10 : i64,
     %d = rtml.dropout %f {p = 0.5 : f64} : tensor<?x96xf32>
     // CHECK: %[[LW:.*]] = rtml.param "fc.weight" fan_in_uniform {fan_in = 96 : i64} : tensor<10x96xf32>
     %lw = rtml.param "fc.weight" fan_in_uniform {fan_in = 96 : i64} : tensor<10x96xf32>
-    // CHECK: rtml.param "fc.copy" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 96 : i64} : tensor<10x96xf32>
-    %lc = rtml.param "fc.copy" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 96 : i64} : tensor<10x96xf32>
     // A linear without bias keeps one operand.
     // CHECK: %[[O:.*]] = rtml.linear %[[D]], %[[LW]] : tensor<?x96xf32>, tensor<10x96xf32> -> tensor<?x10xf32>
     %o = rtml.linear %d, %lw : tensor<?x96xf32>, tensor<10x96xf32> -> tensor<?x10xf32>
+    // A parameter read from a bf16 copy on CUDA, by a layer computing in
+    // bf16 there; f32 as it is on the CPU.
+    // CHECK: %[[LC:.*]] = rtml.param "fc.copy" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 96 : i64} : tensor<10x96xf32>
+    %lc = rtml.param "fc.copy" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 96 : i64} : tensor<10x96xf32>
+    // CHECK: rtml.linear %[[D]], %[[LC]] {rtml.compute_type = {cpu = f32, cuda = bf16}}
+    %oc = rtml.linear %d, %lc {rtml.compute_type = {cpu = f32, cuda = bf16}} : tensor<?x96xf32>, tensor<10x96xf32> -> tensor<?x10xf32>
     // CHECK: return %[[O]]
     return %o : tensor<?x10xf32>
   }

@@ -1,5 +1,6 @@
 //===- PrecisionAttr.cpp - The precision decision as IR attributes --------===//
 #include "rtml/Dialect/PrecisionAttr.h"
+#include "rtml/Dialect/RtmlOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -90,6 +91,16 @@ SmallVector<Math> policyOf(DictionaryAttr attr) {
     out.push_back(
         entryMath(attr.get(deviceKindName(kind))).value_or(Math::Fp32));
   return out;
+}
+
+Math computeMathOf(Operation *op, DeviceKind kind) {
+  auto computeType = op->getAttrOfType<DictionaryAttr>(kComputeTypeAttr);
+  return computeType ? policyOf(computeType)[static_cast<int>(kind)]
+                     : Math::Fp32;
+}
+
+bool castsParametersToComputeType(Operation *op) {
+  return isa<Conv2dOp, SiblingConv2dOp, LinearOp>(op);
 }
 
 /// Checks a per-device-kind dictionary: exactly the device kinds, each

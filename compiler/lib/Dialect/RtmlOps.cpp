@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Dialect/RtmlOps.h"
+#include "rtml/Dialect/PrecisionAttr.h"
 #include "rtml/Support/Shapes.h"
 
 #include "mlir/IR/Builders.h"
@@ -113,6 +114,18 @@ LogicalResult ParamOp::verify() {
       if (!read.isF32() && !read.isBF16())
         return emitOpError("parameter '")
                << getName() << "': read_as must be f32 or bf16, got " << read;
+    // A copy's bf16 values are the cast the reader would make itself: one
+    // reader, that casts, to bf16 on that kind.
+    Operation *reader =
+        (*this)->hasOneUse() ? *(*this)->getUsers().begin() : nullptr;
+    Type reads[] = {*getReadAsCpu(), *getReadAsCuda()};
+    for (auto [kind, read] : llvm::zip_equal(kDeviceKinds, reads))
+      if (read.isBF16() && (!reader || !castsParametersToComputeType(reader) ||
+                            computeMathOf(reader, kind) != Math::Bf16))
+        return emitOpError("parameter '")
+               << getName() << "' is read_as bf16 on " << deviceKindName(kind)
+               << ", which needs one reader: a convolution or linear layer "
+                  "computing in bf16 there";
   }
   return success();
 }

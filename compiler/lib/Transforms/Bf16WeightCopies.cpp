@@ -21,12 +21,6 @@ using namespace rtml;
 
 namespace {
 
-/// Whether OP casts its parameter operands to its compute type (the
-/// emitter's inPrecision): the convolutions and linear layers.
-bool castsParameters(Operation *op) {
-  return isa<Conv2dOp, SiblingConv2dOp, LinearOp>(op);
-}
-
 struct Bf16WeightCopiesPass
     : rtml::impl::Bf16WeightCopiesBase<Bf16WeightCopiesPass> {
   void runOnOperation() override {
@@ -36,17 +30,16 @@ struct Bf16WeightCopiesPass
           !param->hasOneUse())
         return;
       Operation *reader = *param->getUsers().begin();
-      auto computeType =
-          reader->getAttrOfType<DictionaryAttr>(kComputeTypeAttr);
-      if (!castsParameters(reader) || !computeType)
+      if (!castsParametersToComputeType(reader))
         return;
-      SmallVector<Math> math = policyOf(computeType);
-      if (!llvm::is_contained(math, Math::Bf16))
+      auto readsBf16 = [&](DeviceKind kind) {
+        return computeMathOf(reader, kind) == Math::Bf16;
+      };
+      if (!llvm::any_of(kDeviceKinds, readsBf16))
         return;
       auto readAs = [&](DeviceKind kind) {
-        return TypeAttr::get(math[static_cast<int>(kind)] == Math::Bf16
-                                 ? Type(b.getBF16Type())
-                                 : Type(b.getF32Type()));
+        return TypeAttr::get(readsBf16(kind) ? Type(b.getBF16Type())
+                                             : Type(b.getF32Type()));
       };
       param.setReadAsCpuAttr(readAs(DeviceKind::Cpu));
       param.setReadAsCudaAttr(readAs(DeviceKind::Cuda));

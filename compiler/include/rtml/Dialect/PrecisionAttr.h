@@ -60,6 +60,16 @@ mlir::DictionaryAttr computeTypeAttr(mlir::Builder &b,
 /// rtml.compute_type names, in kDeviceKinds order.
 llvm::SmallVector<Math> policyOf(mlir::DictionaryAttr attr);
 
+/// The math OP's rtml.compute_type names for KIND; Fp32 where OP has none
+/// (or an unverified one: the verifiers of other ops may ask).
+Math computeMathOf(mlir::Operation *op, DeviceKind kind);
+
+/// Whether OP casts its parameter operands to its rtml.compute_type: the
+/// convolutions and linear layers. Batch norm computes in f32 and a fused
+/// concat updates its batch norm's tensors in place, so only these can read
+/// a parameter from a bf16 copy (rtml.param's read_as).
+bool castsParametersToComputeType(mlir::Operation *op);
+
 /// The dialect verifier's checks of the three attributes on OP.
 mlir::LogicalResult verifyPrecisionAttr(mlir::Operation *op,
                                         mlir::NamedAttribute attr);
