@@ -5,11 +5,13 @@
 # their flags from the CXXFLAGS and LDFLAGS exported here. LibTorch, MLIR and
 # the other system libraries are not instrumented; our code is.
 #
-# Usage: scripts/sanitize.sh [ctest arguments...]   e.g. -R RuntimeTests
+# Usage: scripts/sanitize.sh [ctest arguments...]   e.g. -R '^(Runtime|MultiTensorSgd)'
+#   (ctest's names are the tests' own, Suite.Case, not their binaries')
 #   RTML_ASAN_BUILD_DIR   build folder (default: build-asan)
 #   RTML_ASAN_JOBS        parallel build and test jobs (default: nproc)
 #   RTML_ASAN_TARGETS     build only these targets (default: all), e.g.
-#                         "RuntimeTests" with -R RuntimeTests for the runtime
+#                         "RuntimeTests" (the other binaries' tests then
+#                         read NOT_BUILT: select with -R as above)
 #
 # Slow (every translation unit is rebuilt with the sanitizers, and the tests
 # run several times slower): run it niced, e.g. nice -n 10 scripts/sanitize.sh.
