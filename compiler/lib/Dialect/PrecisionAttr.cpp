@@ -93,14 +93,20 @@ SmallVector<Math> policyOf(DictionaryAttr attr) {
   return out;
 }
 
-Math computeMathOf(Operation *op, DeviceKind kind) {
+/// The math OP's rtml.compute_type names for KIND; Fp32 where OP has none
+/// (or an unverified one: ParamOp's verifier asks its reader's).
+static Math computeMathOf(Operation *op, DeviceKind kind) {
   auto computeType = op->getAttrOfType<DictionaryAttr>(kComputeTypeAttr);
   return computeType ? policyOf(computeType)[static_cast<int>(kind)]
                      : Math::Fp32;
 }
 
-bool castsParametersToComputeType(Operation *op) {
-  return isa<Conv2dOp, SiblingConv2dOp, LinearOp>(op);
+bool hasOneBf16Reader(Value param, DeviceKind kind) {
+  if (!param.hasOneUse())
+    return false;
+  Operation *reader = *param.getUsers().begin();
+  return isa<Conv2dOp, SiblingConv2dOp, LinearOp>(reader) &&
+         computeMathOf(reader, kind) == Math::Bf16;
 }
 
 /// Checks a per-device-kind dictionary: exactly the device kinds, each

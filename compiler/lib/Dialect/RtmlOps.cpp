@@ -114,14 +114,10 @@ LogicalResult ParamOp::verify() {
       if (!read.isF32() && !read.isBF16())
         return emitOpError("parameter '")
                << getName() << "': read_as must be f32 or bf16, got " << read;
-    // A copy's bf16 values are the cast the reader would make itself: one
-    // reader, that casts, to bf16 on that kind.
-    Operation *reader =
-        (*this)->hasOneUse() ? *(*this)->getUsers().begin() : nullptr;
+    // A copy's bf16 values are the cast the reader would make itself.
     Type reads[] = {*getReadAsCpu(), *getReadAsCuda()};
     for (auto [kind, read] : llvm::zip_equal(kDeviceKinds, reads))
-      if (read.isBF16() && (!reader || !castsParametersToComputeType(reader) ||
-                            computeMathOf(reader, kind) != Math::Bf16))
+      if (read.isBF16() && !hasOneBf16Reader(getResult(), kind))
         return emitOpError("parameter '")
                << getName() << "' is read_as bf16 on " << deviceKindName(kind)
                << ", which needs one reader: a convolution or linear layer "

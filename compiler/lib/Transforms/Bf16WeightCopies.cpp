@@ -26,14 +26,10 @@ struct Bf16WeightCopiesPass
   void runOnOperation() override {
     Builder b(&getContext());
     getOperation().walk([&](ParamOp param) {
-      if (param.getBuffer() || !param.getType().getElementType().isF32() ||
-          !param->hasOneUse())
-        return;
-      Operation *reader = *param->getUsers().begin();
-      if (!castsParametersToComputeType(reader))
+      if (param.getBuffer() || !param.getType().getElementType().isF32())
         return;
       auto readsBf16 = [&](DeviceKind kind) {
-        return computeMathOf(reader, kind) == Math::Bf16;
+        return hasOneBf16Reader(param.getResult(), kind);
       };
       if (!llvm::any_of(kDeviceKinds, readsBf16))
         return;

@@ -60,15 +60,13 @@ mlir::DictionaryAttr computeTypeAttr(mlir::Builder &b,
 /// rtml.compute_type names, in kDeviceKinds order.
 llvm::SmallVector<Math> policyOf(mlir::DictionaryAttr attr);
 
-/// The math OP's rtml.compute_type names for KIND; Fp32 where OP has none
-/// (or an unverified one: the verifiers of other ops may ask).
-Math computeMathOf(mlir::Operation *op, DeviceKind kind);
-
-/// Whether OP casts its parameter operands to its rtml.compute_type: the
-/// convolutions and linear layers. Batch norm computes in f32 and a fused
-/// concat updates its batch norm's tensors in place, so only these can read
-/// a parameter from a bf16 copy (rtml.param's read_as).
-bool castsParametersToComputeType(mlir::Operation *op);
+/// Whether PARAM (an rtml.param's result) has one reader and that reader
+/// casts it to bf16 on KIND: a convolution or linear layer computing in
+/// bf16 there. Batch norm computes in f32 and a fused concat updates its
+/// batch norm's tensors in place. Where this holds, the trainer may read
+/// the parameter from a bf16 copy (rtml.param's read_as; decided by
+/// rtml-bf16-weight-copies, checked by the verifier).
+bool hasOneBf16Reader(mlir::Value param, DeviceKind kind);
 
 /// The dialect verifier's checks of the three attributes on OP.
 mlir::LogicalResult verifyPrecisionAttr(mlir::Operation *op,
