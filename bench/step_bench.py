@@ -35,7 +35,9 @@ GoogLeNet (the paper's) and googlenet_bn as
 For each model it prints ms/step, images/s, the speedups over the best
 torch.compile variant and over eager (above 1: this variant is faster), and
 the compute floor: FLOPs per step (rtmlc's "MACs per image" x 2 x 3 x batch)
-over the peak of the variant's precision (--peak-tflops; H200 by default).
+over the peak of the variant's precision on the card torch names (dense
+datasheet peaks, CARD_PEAK_TFLOPS; H200's where the card is not listed or
+there is none, as in the dry run; --peak-tflops overrides).
 torch.compile's time is reported apart from the step time: it happens in the
 warm-up (at least 3 steps), and TorchInductor's cache (under --out, emptied
 at the start unless --keep-compile-cache) spares the later rounds most of
@@ -102,7 +104,18 @@ COMPILE_MODES = {"compile": "default", "compile-max-autotune": "max-autotune"}
 RTML_VARIANTS = ("rtml",) + tuple(f"rtml-{p}" for p in PRECISIONS)
 PEER_VARIANTS = RTML_VARIANTS + ("eager", "eager-tuned") + tuple(COMPILE_MODES)
 LAST_IN_ROUND = ("compile-max-autotune",)
-H200_PEAK_TFLOPS = {"bf16": 790.0, "tf32": 495.0, "fp32": 67.0}
+# Dense (no 2:4 sparsity) peaks in TFLOP/s from NVIDIA's datasheets, by the
+# first of these names found in the one torch gives the card; the lending
+# machines are H100 SXM and H200 SXM, whose tensor cores are the same.
+CARD_PEAK_TFLOPS = (
+    ("H200 NVL", {"fp32": 60.0, "tf32": 417.5, "bf16": 835.0}),
+    ("H100 NVL", {"fp32": 60.0, "tf32": 417.5, "bf16": 835.0}),
+    ("H100 PCIe", {"fp32": 51.0, "tf32": 378.0, "bf16": 756.0}),
+    ("H200", {"fp32": 67.0, "tf32": 494.7, "bf16": 989.4}),
+    ("H100", {"fp32": 67.0, "tf32": 494.7, "bf16": 989.4}),
+    ("A100", {"fp32": 19.5, "tf32": 156.0, "bf16": 312.0}),
+)
+ASSUMED_CARD = "H200"
 COMPILE_BUDGET_S = {"default": 90.0, "max-autotune": 120.0}
 # A compiling process also imports torch, builds the model and times its
 # steps: its time limit is the compile budget plus this.
@@ -551,8 +564,27 @@ def fuse_report(result):
         print(f"    {variant}: {result['commands'][variant]}")
 
 
+def card_peaks(args, caps):
+    """The peaks of the card the benchmark ran on, --peak-tflops over the
+    datasheet's, and where they come from."""
+    card = caps.get("cuda_device") if args.device.startswith("cuda") else None
+    known = next(((name, peaks) for name, peaks in CARD_PEAK_TFLOPS
+                  if card and name.lower() in card.lower()), None)
+    if known:
+        source = f"{card}: the {known[0]} datasheet's dense peaks"
+    else:
+        known = (ASSUMED_CARD, dict(CARD_PEAK_TFLOPS)[ASSUMED_CARD])
+        source = (f"{card or 'no GPU'}: not a listed card, "
+                  f"{ASSUMED_CARD}'s dense peaks assumed")
+    given = sorted(args.peak_tflops)
+    if given:
+        source += f" (--peak-tflops for {', '.join(given)})"
+    return {**known[1], **args.peak_tflops}, source
+
+
 def peer_result(args, bench, caps, env_note):
     flops = bench.macs * 2 * 3 * args.batch_size
+    peaks, peak_source = card_peaks(args, caps)
     ran = [v for v in bench.variants.values() if v.results]
     compiled = [v for v in ran if v.name in COMPILE_MODES]
     best_compile = min(compiled, key=Variant.median) if compiled else None
@@ -565,7 +597,7 @@ def peer_result(args, bench, caps, env_note):
         if v.results:
             said = [r.get("precision") for r in v.results.values()]
             precision = said[-1] or v.precision or "fp32"
-            peak = args.peak_tflops.get(precision)
+            peak = peaks.get(precision)
             median = v.median()
             floor_ms = flops / (peak * 1e12) * 1e3 if peak else None
             last = v.results[max(v.results)]
@@ -593,7 +625,7 @@ def peer_result(args, bench, caps, env_note):
             "warmup": args.warmup, "threads": args.threads,
             "rounds": args.rounds, "rounds_done": bench.rounds_done,
             "macs_per_image": bench.macs, "flops_per_step": flops,
-            "peak_tflops": args.peak_tflops,
+            "peak_tflops": peaks, "peak_source": peak_source,
             "best_compile": best_compile.name if best_compile else None,
             "torch": caps, "environment": env_note, "notes": bench.notes,
             "variants": rows}
@@ -612,7 +644,7 @@ def peer_report(result):
           f"steps (+{r['warmup']} warm-up) per process, variants interleaved")
     print(f"  work per step {r['flops_per_step'] / 1e9:.1f} GFLOP (MACs per "
           f"image {r['macs_per_image']:,} x 2 x 3 x batch {r['batch']}); "
-          f"floors at peaks of {peaks} TFLOP/s")
+          f"floors at peaks of {peaks} TFLOP/s ({r['peak_source']})")
     print(f"  {'variant':21} {'ms/step':>9} {'images/s':>9} "
           f"{'vs compile':>10} {'vs eager':>9}  {'precision':9} "
           f"{'floor ms':>8} {'of peak':>7}")
@@ -695,9 +727,12 @@ def parse_args(argv):
                         + ")")
     p.add_argument("--peak-tflops", metavar="PRECISION=T[,...]",
                    type=assignments(PRECISIONS), default={},
-                   help="peaks for the compute floor (default H200: " +
-                        ",".join(f"{k}={v:g}" for k, v in
-                                 H200_PEAK_TFLOPS.items()) + ")")
+                   help="peaks for the compute floor (default: the "
+                        "datasheet's for the card torch names, H200's where "
+                        "it is not known: " + ",".join(
+                            f"{k}={v:g}" for k, v in
+                            dict(CARD_PEAK_TFLOPS)[ASSUMED_CARD].items())
+                        + ")")
     p.add_argument("--process-timeout", type=non_negative_float, metavar="S",
                    help="peer benchmark: a process not done in S seconds "
                         "fails")
@@ -732,7 +767,6 @@ def parse_args(argv):
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.compile_budget = {**COMPILE_BUDGET_S, **args.compile_budget}
-    args.peak_tflops = {**H200_PEAK_TFLOPS, **args.peak_tflops}
     if "zoo" in args.model:
         if args.benchmark != "fuse":
             p.error("--model zoo is the fusion benchmark's")

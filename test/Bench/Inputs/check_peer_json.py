@@ -66,7 +66,7 @@ def check(result, model, variants):
         return f"{where}: expected peer benchmark of {model!r}"
     for key in ("device", "batch", "steps", "warmup", "rounds",
                 "rounds_done", "macs_per_image", "flops_per_step",
-                "peak_tflops", "best_compile", "notes", "environment",
+                "peak_tflops", "peak_source", "best_compile", "notes", "environment",
                 "variants"):
         if key not in result:
             return f"{where}: no '{key}'"
