@@ -29,7 +29,9 @@
 #     twins), times the fused ReLU+LRN kernel against PyTorch's relu + LRN
 #     (fp32, and bf16 against PyTorch under bf16 autocast:
 #     DEVICE_CHECK_ONLY=kernels-bf16) and
-#     AlexNet's training step against PyTorch eager on the same GPU, and
+#     AlexNet's training step against PyTorch eager on the same GPU,
+#     profiles the default (bf16) AlexNet and GoogLeNet trainers' steps
+#     (bench --profile: DEVICE_CHECK_ONLY=profile, files profile-*.json), and
 #     prints a table last. A failed section is reported and the rest run.
 #     First of all (the card's numbers are the scarcest) it runs the peer
 #     benchmark, bench/step_bench.py --peer: AlexNet-LRN, GoogLeNet and
@@ -48,7 +50,7 @@
 #              e.g. "--rounds 2 --time-budget 300 --model alexnet"),
 #              DEVICE_CHECK_OUT (default $OUT): a folder for the results as
 #              they come: device-check.log (all output), summary.md (the
-#              table's rows) and peer-bench.jsonl.
+#              table's rows), peer-bench.jsonl and profile-MODEL.json.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -371,7 +373,10 @@ start=$SECONDS
 rm -f "$work"/*.o
 sources=()
 for f in "$root"/runtime/lib/*.cpp "$root"/runtime/lib/data/*.cpp "$root"/lib/src/*.cpp; do
-  [[ "$(basename "$f")" == Distributed.cpp ]] || sources+=("$f")
+  case "$(basename "$f")" in
+  Distributed.cpp | StepProfile.cpp) ;; # built below, with fallbacks
+  *) sources+=("$f") ;;
+  esac
 done
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c \
   'f="{}"; n="$(basename "$f" .cpp)"; '"$cxx"' '"${cxxflags[*]} ${cuda_flags[*]}"' -c "$f" -o "'"$work"'/$n.o" >"'"$build_logs"'/$n.log" 2>&1 || { echo "FAILED: $f" >&2; exit 0; }' \
@@ -404,6 +409,21 @@ if [[ -z "${dist_backends:-}" ]]; then
   grep -m 20 -A 3 error "$work/distributed.log" >&2
   build_failed+=(Distributed)
 fi
+# bench --profile uses LibTorch's profiler API, which rtml has only been
+# built against in LibTorch 1.13: where this one's differs, the trainers are
+# built without it (--profile then says so) rather than not at all.
+if "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" -c "$root/runtime/lib/StepProfile.cpp" \
+    -o "$work/StepProfile.o" >"$build_logs/StepProfile.log" 2>&1; then
+  profiler_note="with the profiler"
+elif "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" -DRTML_NO_STEP_PROFILER -c \
+    "$root/runtime/lib/StepProfile.cpp" -o "$work/StepProfile.o" \
+    >>"$build_logs/StepProfile.log" 2>&1; then
+  profiler_note="WITHOUT the profiler (StepProfile.cpp: see $build_logs/StepProfile.log)"
+  show_build_errors StepProfile
+else
+  build_failed+=(StepProfile)
+  show_build_errors StepProfile
+fi
 rm -f "$work/librtml_runtime.a"
 runtime_kernels=("$staging/kernels/SgdCuda.o" "$staging/kernels/PreprocessCuda.o")
 for kernel in "${runtime_kernels[@]}"; do
@@ -411,7 +431,7 @@ for kernel in "${runtime_kernels[@]}"; do
 done
 if [[ ${#build_failed[@]} -eq 0 ]]; then
   ar rcs "$work/librtml_runtime.a" "$work"/*.o "${runtime_kernels[@]}"
-  row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}"
+  row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}; ${profiler_note:-}"
 else
   row "runtime build (LibTorch $torch_version, CUDA)" "FAILED: ${build_failed[*]} (errors above; logs in $build_logs)"
   status=1
@@ -431,10 +451,15 @@ models=(alexnet alexnet_nofuse small_cnn small_towers mini_googlenet
   mini_googlenet_fp32)
 # The peer benchmark's trainers: one that fails to build is a failed row of
 # its table, not the end of the check.
+# The profile check needs only the default trainers it profiles.
+profiled=(alexnet googlenet)
 peer_trainers=()
-if wants peer-bench && [[ -f "$staging/peer-bench.trainers" ]]; then
+if { wants peer-bench || wants profile; } && [[ -f "$staging/peer-bench.trainers" ]]; then
   while IFS=$'\t' read -r name _; do
-    [[ " ${models[*]} " == *" $name "* ]] || peer_trainers+=("$name")
+    [[ " ${models[*]} " == *" $name "* ]] && continue
+    if wants peer-bench || [[ " ${profiled[*]} " == *" $name "* ]]; then
+      peer_trainers+=("$name")
+    fi
   done <"$staging/peer-bench.trainers"
 fi
 # No binary of an earlier run may stand in for one that fails to build.
@@ -504,6 +529,27 @@ if [[ ${#build_failed[@]} -gt 0 ]]; then
   print_summary
   echo "error: the build failed (${build_failed[*]}); the checks after the peer benchmark need it" >&2
   exit 1
+fi
+
+if wants profile; then
+section "profile: where the default trainers' step goes on the GPU (batch $batch)"
+# bench --profile: one step's kernels and ops, as JSON beside the log (the
+# results folder), and the longest printed. Warm-up 5: the step is
+# captured as a CUDA graph after 3, and the replays are what is profiled.
+for m in "${profiled[@]}"; do
+  profile_file="${results:-$work}/profile-$m.json"
+  if [[ ! -x "$work/$m" ]]; then
+    row "profile $m (batch $batch)" "FAILED: no trainer (its build log: $build_logs/$m.log)"
+    status=1
+  elif timeout 180 "$work/$m" bench --device cuda --batch-size "$batch" \
+      --steps 5 --warmup 5 --profile "$profile_file" 2>&1 |
+      tee "$work/profile-$m.txt"; [[ ${PIPESTATUS[0]} -eq 0 ]]; then
+    row "profile $m (batch $batch)" "ok: $(grep -m 1 '^profile' "$work/profile-$m.txt" | sed 's/^profile ([^)]*): //'); $profile_file"
+  else
+    row "profile $m (batch $batch)" "FAILED (see $work/profile-$m.txt)"
+    status=1
+  fi
+done
 fi
 
 kernels_log="$work/device-kernels-check.build.log"

@@ -18,7 +18,8 @@ namespace rtml {
 
 BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
-                           uint64_t seed, bool cudaGraphs) {
+                           uint64_t seed, bool cudaGraphs,
+                           int64_t profileSteps) {
   checkDeviceAvailable(device);
   enableCudnnAutotuning(device);
   const ModelInfo &info = model.info();
@@ -85,6 +86,21 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
     TransferBytes after = transferBytes();
     result.transferPerStep = {after.forward - before.forward,
                               after.backward - before.backward};
+  }
+  if (profileSteps > 0) {
+    bool replay = result.stepMode == "cuda-graph";
+    auto profiledStep = [&] {
+      if (replay) {
+        graph.replay();
+      } else {
+        sgd.zeroGrad();
+        step();
+      }
+      synchronize();
+    };
+    result.profile = aggregateProfile(
+        profileEvents(profiledStep, profileSteps, device.is_cuda()),
+        profileSteps);
   }
   if (!result.stepMs.empty()) {
     std::vector<double> sorted = result.stepMs;

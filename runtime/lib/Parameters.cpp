@@ -10,6 +10,8 @@
 
 #include "rtml/Support/Shapes.h"
 
+#include <ATen/record_function.h>
+
 #include "SgdKernel.h"
 
 #include <ATen/ATen.h>
@@ -234,6 +236,7 @@ void sgdMultiTensorCpu(const kernels::SgdTensorList &list,
 } // namespace
 
 void Sgd::step() {
+  RECORD_USER_SCOPE("rtml::sgd_step"); // named in bench --profile
   c10::NoGradGuard noGrad;
   const kernels::SgdConstants constants{static_cast<float>(opts.momentum),
                                         static_cast<float>(opts.weightDecay),

@@ -310,6 +310,16 @@ std::unique_ptr<CLI::App> benchCommand(BenchArgs &a) {
   addFlag(*app, "no-cuda-graph", a.noCudaGraph,
           "on CUDA: time eager steps instead of replays of a captured CUDA "
           "graph of the step");
+  CLI::Option *profile = addText(
+      *app, "profile", a.profile, "FILE",
+      "after the timed steps, run --profile-steps more under LibTorch's "
+      "profiler and write the ops and GPU kernels of one step, with their "
+      "calls and self and total time, to FILE (JSON); the longest are "
+      "printed too");
+  addInteger(*app, "profile-steps", a.profileSteps,
+             "steps --profile measures, one step's share reported (default 3)",
+             1)
+      ->needs(profile);
   addHelp(*app);
   return app;
 }

@@ -57,6 +57,8 @@ struct BenchArgs {
   int64_t batchSize = 16, steps = 10, warmup = 2, seed = 0;
   bool json = false;
   bool noCudaGraph = false;
+  std::string profile; ///< --profile FILE: empty for none
+  int64_t profileSteps = 3;
   DeviceArgs devices;
 };
 

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -210,13 +211,83 @@ int runPredict(const CompiledModel &model, const PredictArgs &args) {
   return 0;
 }
 
+namespace {
+
+/// --profile's file: the run's facts and every op and kernel of one step.
+void writeProfile(const std::string &path, const ModelInfo &info,
+                  const BenchArgs &args, at::Device device,
+                  const BenchResult &r) {
+  nlohmann::ordered_json ops = nlohmann::ordered_json::array();
+  for (const ProfiledOp &op : r.profile)
+    ops.push_back({{"name", op.name},
+                   {"on", op.onDevice ? "gpu" : "cpu"},
+                   {"calls_per_step", number(op.callsPerStep)},
+                   {"self_us_per_step", number(op.selfUsPerStep)},
+                   {"total_us_per_step", number(op.totalUsPerStep)}});
+  nlohmann::ordered_json file = {{"model", info.name},
+                                 {"device", device.str()},
+                                 {"batch", args.batchSize},
+                                 {"threads", at::get_num_threads()},
+                                 {"step_mode", r.stepMode},
+                                 {"median_ms", number(r.medianMs)},
+                                 {"profile_steps", args.profileSteps},
+                                 {"ops", ops}};
+  std::string text = file.dump(1) + "\n";
+  writeFileAtomically(path, text.data(), text.size());
+}
+
+/// The longest of one side (GPU kernels where there are any, else CPU ops)
+/// by self time, on stderr: stdout keeps the bench's own lines.
+void printProfile(const std::string &path, const BenchResult &r) {
+  bool gpu = std::any_of(r.profile.begin(), r.profile.end(),
+                         [](const ProfiledOp &op) { return op.onDevice; });
+  double sideUs = 0;
+  for (const ProfiledOp &op : r.profile)
+    if (op.onDevice == gpu)
+      sideUs += op.selfUsPerStep;
+  std::ostringstream os;
+  os << std::fixed << "profile (" << path
+     << "): " << (gpu ? "GPU kernels" : "CPU ops")
+     << " by self time per step: " << std::setprecision(3) << sideUs * 1e-3
+     << " ms named of a " << r.medianMs << " ms step\n";
+  int shown = 0;
+  for (const ProfiledOp &op : r.profile) {
+    if (op.onDevice != gpu)
+      continue;
+    if (shown++ == 15)
+      break;
+    os << "  " << std::setw(9) << std::setprecision(3)
+       << op.selfUsPerStep * 1e-3 << " ms " << std::setw(5)
+       << std::setprecision(1)
+       << (sideUs > 0 ? 100 * op.selfUsPerStep / sideUs : 0) << "% "
+       << std::setw(6) << std::setprecision(1) << op.callsPerStep << "x  "
+       << op.name.substr(0, 100) << "\n";
+  }
+  std::cerr << os.str() << std::flush;
+}
+
+} // namespace
+
 int runBench(const CompiledModel &model, const BenchArgs &args) {
   const ModelInfo &info = model.info();
+  // Minutes of timing must not end in a file that cannot be written.
+  if (!args.profile.empty()) {
+    std::filesystem::path dir =
+        std::filesystem::path(args.profile).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+      throw std::runtime_error("--profile " + args.profile + ": " +
+                               dir.string() + " is not a directory");
+  }
   at::Device device = selectDevices(info, args.devices);
   applyThreads(args.devices);
   BenchResult r =
       benchTrainStep(model, device, args.batchSize, args.steps, args.warmup,
-                     static_cast<uint64_t>(args.seed), !args.noCudaGraph);
+                     static_cast<uint64_t>(args.seed), !args.noCudaGraph,
+                     args.profile.empty() ? 0 : args.profileSteps);
+  if (!args.profile.empty()) {
+    writeProfile(args.profile, info, args, device, r);
+    printProfile(args.profile, r);
+  }
   bool serial = args.devices.serialDevices;
   if (args.json) {
     nlohmann::ordered_json line = {{"model", info.name},

@@ -11,6 +11,7 @@
 #include "rtml/Runtime/DeviceMap.h"
 #include "rtml/Runtime/Model.h"
 #include "rtml/Runtime/Serialization.h"
+#include "rtml/Runtime/StepProfile.h"
 
 #include <c10/core/Device.h>
 
@@ -144,6 +145,9 @@ struct BenchResult {
   TransferBytes transferPerStep; ///< between logical devices
   /// How the timed steps ran: "eager", or "cuda-graph" (replays).
   std::string stepMode = "eager";
+  /// With PROFILESTEPS: the ops and kernels of one step, measured over that
+  /// many more steps run as the timed ones were.
+  std::vector<ProfiledOp> profile;
 };
 
 /// Times WARMUP untimed and then STEPS timed full training steps (forward,
@@ -152,7 +156,8 @@ struct BenchResult {
 /// does the bench (the capture itself is never timed).
 BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
                            int64_t batchSize, int64_t steps, int64_t warmup,
-                           uint64_t seed, bool cudaGraphs = true);
+                           uint64_t seed, bool cudaGraphs = true,
+                           int64_t profileSteps = 0);
 
 /// "512 B", "1.50 MB" (decimal units).
 std::string formatBytes(int64_t bytes);
