@@ -38,6 +38,9 @@
 #     googlenet_bn, rtml in each precision rtmlc offers against PyTorch
 #     eager, eager tuned and torch.compile, the whole table printed (about 6
 #     minutes; alone: DEVICE_CHECK_ONLY=peer-bench scripts/device-check.sh).
+#     A 15-minute device session fits two calls of under 10 minutes: first
+#     DEVICE_CHECK_ONLY=peer-bench,profile (the table, then where the bf16
+#     steps' time goes), then DEVICE_CHECK_SKIP=peer-bench,profile.
 #
 # Environment: PYTHON (default python3), JOBS (default nproc),
 #              BENCH_BATCH (default 128), BENCH_STEPS (default 20),
