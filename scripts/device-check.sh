@@ -38,9 +38,10 @@
 #     googlenet_bn, rtml in each precision rtmlc offers against PyTorch
 #     eager, eager tuned and torch.compile, the whole table printed (about 6
 #     minutes; alone: DEVICE_CHECK_ONLY=peer-bench scripts/device-check.sh).
-#     A 15-minute device session fits two calls of under 10 minutes: first
-#     DEVICE_CHECK_ONLY=peer-bench,profile (the table, then where the bf16
-#     steps' time goes), then DEVICE_CHECK_SKIP=peer-bench,profile.
+#     A session's first call (each is limited to 10 minutes) is
+#     DEVICE_CHECK_ONLY=peer-bench,profile: the table, then where the bf16
+#     steps' time goes; what device time is left goes to
+#     DEVICE_CHECK_SKIP=peer-bench,profile (or a few of its checks by name).
 #
 # Environment: PYTHON (default python3), JOBS (default nproc),
 #              BENCH_BATCH (default 128), BENCH_STEPS (default 20),
