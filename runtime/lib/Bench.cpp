@@ -98,9 +98,12 @@ BenchResult benchTrainStep(const CompiledModel &model, at::Device device,
       }
       synchronize();
     };
-    result.profile = aggregateProfile(
-        profileEvents(profiledStep, profileSteps, device.is_cuda()),
-        profileSteps);
+    synchronize();
+    auto start = Clock::now();
+    std::vector<ProfiledEvent> events =
+        profileEvents(profiledStep, profileSteps, device.is_cuda());
+    result.profiledStepMs = secondsSince(start) * 1e3 / profileSteps;
+    result.profile = aggregateProfile(std::move(events), profileSteps);
   }
   if (!result.stepMs.empty()) {
     std::vector<double> sorted = result.stepMs;

@@ -231,6 +231,7 @@ void writeProfile(const std::string &path, const ModelInfo &info,
                                  {"step_mode", r.stepMode},
                                  {"median_ms", number(r.medianMs)},
                                  {"profile_steps", args.profileSteps},
+                                 {"profiled_step_ms", number(r.profiledStepMs)},
                                  {"ops", ops}};
   std::string text = file.dump(1) + "\n";
   writeFileAtomically(path, text.data(), text.size());
@@ -249,7 +250,8 @@ void printProfile(const std::string &path, const BenchResult &r) {
   os << std::fixed << "profile (" << path
      << "): " << (gpu ? "GPU kernels" : "CPU ops")
      << " by self time per step: " << std::setprecision(3) << sideUs * 1e-3
-     << " ms named of a " << r.medianMs << " ms step\n";
+     << " ms named; the profiled steps took " << r.profiledStepMs
+     << " ms each (the timed ones " << r.medianMs << ")\n";
   int shown = 0;
   for (const ProfiledOp &op : r.profile) {
     if (op.onDevice != gpu)

@@ -90,6 +90,8 @@ TEST(StepProfile, BenchWritesOneStepsOpsAndNamesTheSgdStep) {
   EXPECT_EQ(profile["model"], "tiny");
   EXPECT_EQ(profile["profile_steps"], 2);
   EXPECT_EQ(profile["step_mode"], "eager");
+  ASSERT_TRUE(profile["profiled_step_ms"].is_number());
+  double namedUs = 0, wallUs = profile["profiled_step_ms"].get<double>() * 1e3;
   ASSERT_TRUE(profile["ops"].is_array());
   bool sgd = false, linear = false;
   for (const auto &op : profile["ops"]) {
@@ -97,12 +99,16 @@ TEST(StepProfile, BenchWritesOneStepsOpsAndNamesTheSgdStep) {
     EXPECT_LE(op["self_us_per_step"].get<double>(),
               op["total_us_per_step"].get<double>() + 1e-9)
         << op;
+    namedUs += op["self_us_per_step"].get<double>();
     if (op["name"] == "rtml::sgd_step") {
       sgd = true;
       EXPECT_DOUBLE_EQ(op["calls_per_step"].get<double>(), 1) << op;
     }
     linear |= op["name"] == "aten::addmm";
   }
+  // One thread ran the ops: their self times fit in the steps' wall time.
+  EXPECT_GT(namedUs, 0);
+  EXPECT_LE(namedUs, wallUs) << profile.dump(1);
   EXPECT_TRUE(sgd) << profile.dump(1);
   EXPECT_TRUE(linear) << profile.dump(1);
 }

@@ -148,6 +148,7 @@ struct BenchResult {
   /// With PROFILESTEPS: the ops and kernels of one step, measured over that
   /// many more steps run as the timed ones were.
   std::vector<ProfiledOp> profile;
+  double profiledStepMs = 0; ///< the profiled steps' wall time, per step
 };
 
 /// Times WARMUP untimed and then STEPS timed full training steps (forward,
