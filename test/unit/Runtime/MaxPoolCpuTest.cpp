@@ -2,6 +2,7 @@
 #include "MaxPoolCpu.h"
 
 #include "rtml/Runtime/Ops.h"
+#include "rtml/Runtime/StepProfile.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -125,4 +126,23 @@ TEST(MaxPoolCpu, OtherTensorsAndGeometriesAreLeftToAten) {
                 at::max_pool2d(nhwc, {3, 3}, {2, 2}, {1, 1})));
   EXPECT_THROW(rtml::ops::maxPool2d(x, {3, 3}, {2, 2}, {2, 2}, false),
                c10::Error);
+}
+
+// The lanes run outside ATen's dispatcher: bench --profile sees them only by
+// the forward's own scope, once per call; ATen's fallback is named by ATen.
+TEST(MaxPoolCpu, NamedInTheProfileOnlyWhereItRuns) {
+  at::Tensor x = at::randn({2, 3, 8, 8});
+  at::Tensor nhwc = x.contiguous(at::MemoryFormat::ChannelsLast);
+  int lanes = 0, aten = 0;
+  for (const rtml::ProfiledEvent &e : rtml::profileEvents(
+           [&] {
+             rtml::ops::maxPool2d(x, {3, 3}, {2, 2}, {1, 1}, false);
+             rtml::ops::maxPool2d(nhwc, {3, 3}, {2, 2}, {1, 1}, false);
+           },
+           2, false)) {
+    lanes += e.name == "rtml::max_pool2d";
+    aten += e.name == "aten::max_pool2d";
+  }
+  EXPECT_EQ(lanes, 2);
+  EXPECT_EQ(aten, 2);
 }
