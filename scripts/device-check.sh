@@ -5,8 +5,9 @@
 #   scripts/device-check.sh --prepare
 #     emits the trainers' C++ source (also those of the peer benchmark, listed
 #     with the models' MACs in out/device/peer-bench.json) and a synthetic
-#     data set into out/device/ (git-ignored; carry it to the GPU machine
-#     with the tree),
+#     data set into out/device/ (git-ignored), archived as
+#     out/device.tar.xz (carry that to the GPU machine with the tree: a call
+#     takes 64 MiB, and the folder is more; the GPU half unpacks it),
 #     and compiles the CUDA parts with nvcc there (out/device/kernels/*.o):
 #     the GPU machine may have no CUDA toolkit, only PyTorch's wheels. The
 #     few CUDA runtime headers that c10/cuda includes and libcudart go along
@@ -59,6 +60,10 @@ set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 staging="$root/out/device"
+# What a GPU call carries in place of the staging (--prepare writes it), and
+# the most that a call takes with the working tree.
+archive="$staging.tar.xz"
+carry_limit_bytes=$((64 * 1024 * 1024))
 python="${PYTHON:-python3}"
 jobs="${JOBS:-$(nproc)}"
 batch="${BENCH_BATCH:-128}"
@@ -258,7 +263,22 @@ if [[ "${1:-}" == "--prepare" ]]; then
   done
   stage_cuda_support
   stage_third_party
-  echo "prepared $staging ($(du -sh "$staging" | cut -f1))"
+  # A GPU call takes the working tree and the carried paths, 64 MiB in all,
+  # and the staging is more (70 MB with the peer benchmark's trainers): it
+  # travels as one xz archive (its CUDA objects shrink tenfold), which the
+  # GPU half unpacks.
+  command -v xz >/dev/null || { echo "error: xz not found (apt-get install xz-utils)" >&2; exit 1; }
+  XZ_OPT="-6 -T0" tar -C "$(dirname "$staging")" -cJf "$archive.tmp" "$(basename "$staging")"
+  mv "$archive.tmp" "$archive"
+  tree_bytes="$(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+    { xargs -0 stat -c %s 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}')"
+  archive_bytes="$(stat -c %s "$archive")"
+  mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
+  echo "prepared $staging ($(du -sh "$staging" | cut -f1)); carry ${archive#"$root/"} ($(mib "$archive_bytes"); with the tree's $(mib "$tree_bytes"), of the 64 MiB a GPU call takes)"
+  (( tree_bytes + archive_bytes <= carry_limit_bytes )) || {
+    echo "error: ${archive#"$root/"} and the working tree come to $(mib $((tree_bytes + archive_bytes))), over the 64 MiB a GPU call takes: stage less" >&2
+    exit 1
+  }
   exit 0
 fi
 
@@ -297,8 +317,23 @@ wants() {
     [[ -z "${DEVICE_CHECK_ONLY:-}" || ",$DEVICE_CHECK_ONLY," == *",$1,"* ]]
 }
 
+# --prepare's archive, where it came along, is the staging.
+if [[ -f "$archive" ]]; then
+  rm -rf "$staging"
+  "$python" - "$archive" "$(dirname "$staging")" <<'PY' || {
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as archive:
+    try:
+        archive.extractall(sys.argv[2], filter="data")
+    except TypeError:  # a Python before extraction filters
+        archive.extractall(sys.argv[2])
+PY
+    echo "error: cannot unpack $archive" >&2
+    exit 1
+  }
+fi
 [[ -f "$staging/alexnet/model.cpp" ]] || {
-  echo "error: $staging is missing; run 'scripts/device-check.sh --prepare' on the development machine and carry out/device" >&2
+  echo "error: $staging is missing; run 'scripts/device-check.sh --prepare' on the development machine and carry ${archive#"$root/"}" >&2
   exit 1
 }
 
