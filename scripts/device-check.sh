@@ -43,6 +43,9 @@
 #     DEVICE_CHECK_ONLY=peer-bench,profile: the table, then where the bf16
 #     steps' time goes; what device time is left goes to
 #     DEVICE_CHECK_SKIP=peer-bench,profile (or a few of its checks by name).
+#     On a machine still warm from the first call, the second reuses the
+#     runtime and the trainers in build-device/ where nothing they are built
+#     from changed (the summary's build rows say "reused").
 #
 # Environment: PYTHON (default python3), JOBS (default nproc),
 #              BENCH_BATCH (default 128), BENCH_STEPS (default 20),
@@ -400,13 +403,43 @@ echo "CUDA runtime for rtml's kernels: ${cudart:-none found}; headers: ${cuda_in
 # errors are printed, all of them in one session.
 build_failed=()
 build_logs="$work/build-logs"
-rm -rf "$build_logs" && mkdir -p "$build_logs"
+# A warm GPU machine keeps build-device between calls. What was built from
+# the same inputs (the compiler, its flags, PyTorch, the project's sources
+# and the staging less its data sets) is reused, so that a session's second
+# call spends its minutes on the GPU rather than in g++; any other change
+# rebuilds everything.
+build_key="$( { "$cxx" --version | head -n 1
+  printf '%s\n' "$torch_dir" "$torch_version" "${cxxflags[*]}" \
+    "${cuda_flags[*]}" "${ldflags[*]}"
+  cd "$root" && find runtime lib test/device "${staging#"$root/"}" \
+    -path "${staging#"$root/"}/data*" -prune -o -type f -print0 |
+    sort -z | xargs -0 sha256sum; } | sha256sum | cut -c 1-16)"
+reuse_build=0
+[[ -f "$work/build.key" && "$(cat "$work/build.key")" == "$build_key" &&
+  -f "$work/build.state" && -f "$work/librtml_runtime.a" ]] && reuse_build=1
+if [[ $reuse_build -eq 0 ]]; then
+  rm -f "$work/build.key" "$work/build.state" "$work/librtml_runtime.a"
+  # No program of an earlier build may stand in for one that fails now.
+  find "$work" -maxdepth 1 -type f -perm -u+x -delete
+  rm -rf "$build_logs"
+fi
+mkdir -p "$build_logs"
+# link_exe NAME COMMAND...: COMMAND writes $work/NAME.tmp (its -o), which
+# becomes $work/NAME once the whole link succeeded; a call stopped midway
+# leaves no program to reuse.
+link_exe() {
+  local name="$1"
+  shift
+  rm -f "$work/$name.tmp"
+  "$@" && mv "$work/$name.tmp" "$work/$name"
+}
 show_build_errors() { # NAME: the first errors of NAME's build log
   echo "---- $1: $build_logs/$1.log (first errors)" >&2
   grep -m 20 -A 3 -E 'error|undefined reference' "$build_logs/$1.log" >&2 ||
     tail -n 20 "$build_logs/$1.log" >&2
 }
 
+build_runtime() {
 section "building the runtime against PyTorch $torch_version ($jobs jobs)"
 start=$SECONDS
 rm -f "$work"/*.o
@@ -470,16 +503,27 @@ for kernel in "${runtime_kernels[@]}"; do
 done
 if [[ ${#build_failed[@]} -eq 0 ]]; then
   ar rcs "$work/librtml_runtime.a" "$work"/*.o "${runtime_kernels[@]}"
+  declare -p dist_backends profiler_note >"$work/build.state" 2>/dev/null
+  echo "$build_key" >"$work/build.key"
   row "runtime build (LibTorch $torch_version, CUDA)" "ok in $((SECONDS - start)) s; data parallel: ${dist_backends:-none}; ${profiler_note:-}"
 else
   row "runtime build (LibTorch $torch_version, CUDA)" "FAILED: ${build_failed[*]} (errors above; logs in $build_logs)"
   status=1
 fi
+}
+if [[ $reuse_build -eq 1 ]]; then
+  section "the runtime, as the last call built it from the same inputs (build $build_key)"
+  # shellcheck disable=SC1091
+  source "$work/build.state"
+  row "runtime build (LibTorch $torch_version, CUDA)" "reused (build $build_key); data parallel: ${dist_backends:-none}; ${profiler_note:-}"
+else
+  build_runtime
+fi
 
 build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
   local dir="$2"
-  "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" -I"$dir" "$dir/model.cpp" \
-    "$dir/kernels.cpp" "$dir/kernels_cuda.o" -o "$work/$1" \
+  link_exe "$1" "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" -I"$dir" "$dir/model.cpp" \
+    "$dir/kernels.cpp" "$dir/kernels_cuda.o" -o "$work/$1.tmp" \
     "$work/librtml_runtime.a" "${ldflags[@]}" "$cudart" \
     -Wl,-rpath,"$(dirname "$cudart")" >"$build_logs/$1.log" 2>&1
 }
@@ -501,21 +545,33 @@ if { wants peer-bench || wants profile; } && [[ -f "$staging/peer-bench.trainers
     fi
   done <"$staging/peer-bench.trainers"
 fi
-# No binary of an earlier run may stand in for one that fails to build.
-for exe in "${models[@]}" "${peer_trainers[@]}" device-ops-check; do
-  rm -f "$work/$exe"
-done
 if [[ ${#build_failed[@]} -eq 0 ]]; then
-  for m in "${models[@]}" "${peer_trainers[@]}"; do build_exe "$m" "$staging/$m" & done
-  "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
-    -o "$work/device-ops-check" "$work/librtml_runtime.a" "${ldflags[@]}" \
-    >"$build_logs/device-ops-check.log" 2>&1 &
-  wait
+  # Only what this build has not linked yet (all of it after any change).
+  # The links' own PIDs are waited for: a bare `wait` would also wait for
+  # the log's tee (bash 5.1 and later), which never ends.
+  reused=0 links=()
+  for m in "${models[@]}" "${peer_trainers[@]}"; do
+    if [[ -x "$work/$m" ]]; then
+      reused=$((reused + 1))
+    else
+      build_exe "$m" "$staging/$m" &
+      links+=($!)
+    fi
+  done
+  if [[ ! -x "$work/device-ops-check" ]]; then
+    link_exe device-ops-check "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
+      -o "$work/device-ops-check.tmp" "$work/librtml_runtime.a" "${ldflags[@]}" \
+      >"$build_logs/device-ops-check.log" 2>&1 &
+    links+=($!)
+  fi
+  [[ ${#links[@]} -eq 0 ]] || wait "${links[@]}"
   for exe in "${models[@]}" device-ops-check; do
     [[ -x "$work/$exe" ]] || { build_failed+=("$exe"); show_build_errors "$exe"; }
   done
   if [[ ${#build_failed[@]} -eq 0 ]]; then
-    row "trainers built from emitted source" "ok in $((SECONDS - start)) s"
+    reused_note=""
+    [[ $reused -eq 0 ]] || reused_note=" ($reused reused from build $build_key)"
+    row "trainers built from emitted source" "ok in $((SECONDS - start)) s$reused_note"
   else
     row "trainers built from emitted source" "FAILED: ${build_failed[*]} (errors above; logs in $build_logs)"
     status=1
@@ -601,11 +657,13 @@ done
 fi
 
 kernels_log="$work/device-kernels-check.build.log"
-rm -f "$work/device-kernels-check"
-if [[ -f "$staging/kernels/DeviceKernelsCheck.o" && -n "$cudart" ]]; then
-  "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" \
+if [[ -x "$work/device-kernels-check" ]]; then
+  echo "reused (build $build_key)" >"$kernels_log"
+  kernels_build_pid=""
+elif [[ -f "$staging/kernels/DeviceKernelsCheck.o" && -n "$cudart" ]]; then
+  link_exe device-kernels-check "$cxx" "${cxxflags[@]}" "${cuda_flags[@]}" \
     "$root/test/device/DeviceKernelsCheck.cpp" \
-    "$staging/kernels/DeviceKernelsCheck.o" -o "$work/device-kernels-check" \
+    "$staging/kernels/DeviceKernelsCheck.o" -o "$work/device-kernels-check.tmp" \
     "$work/librtml_runtime.a" "${ldflags[@]}" "$cudart" \
     -Wl,-rpath,"$(dirname "$cudart")" >"$kernels_log" 2>&1 &
   kernels_build_pid=$!
