@@ -58,11 +58,15 @@
 #              e.g. "--rounds 2 --time-budget 300 --model alexnet"),
 #              DEVICE_CHECK_OUT (default $OUT): a folder for the results as
 #              they come: device-check.log (all output), summary.md (the
-#              table's rows), peer-bench.jsonl and profile-MODEL.json.
+#              table's rows), peer-bench.jsonl and profile-MODEL.json,
+#              DEVICE_CHECK_STAGING (default out/device) and DEVICE_CHECK_WORK
+#              (the GPU half's build folder, default build-device): the
+#              suite runs the GPU half's own logic in folders of its own
+#              (test/Target/device-check-dry-run.test).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-staging="$root/out/device"
+staging="${DEVICE_CHECK_STAGING:-$root/out/device}"
 # What a GPU call carries in place of the staging (--prepare writes it), and
 # the most that a call takes with the working tree.
 archive="$staging.tar.xz"
@@ -285,7 +289,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
   exit 0
 fi
 
-work="$root/build-device"
+work="${DEVICE_CHECK_WORK:-$root/build-device}"
 mkdir -p "$work"
 # DEVICE_CHECK_OUT (default $OUT, the folder a remote runner brings back)
 # gets the whole log and the summary's rows as they come, so that a check
@@ -341,7 +345,11 @@ fi
 }
 
 section "environment"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+else
+  echo "nvidia-smi: not found"
+fi
 torch_info="$("$python" - <<'PY'
 import torch, os
 print(os.path.dirname(torch.__file__))
@@ -411,7 +419,7 @@ build_logs="$work/build-logs"
 build_key="$( { "$cxx" --version | head -n 1
   printf '%s\n' "$torch_dir" "$torch_version" "${cxxflags[*]}" \
     "${cuda_flags[*]}" "${ldflags[*]}"
-  cd "$root" && find runtime lib test/device "${staging#"$root/"}" \
+  cd "$root" && find scripts/device-check.sh runtime lib test/device "${staging#"$root/"}" \
     -path "${staging#"$root/"}/data*" -prune -o -type f -print0 |
     sort -z | xargs -0 sha256sum; } | sha256sum | cut -c 1-16)"
 reuse_build=0
@@ -642,13 +650,18 @@ for m in "${profiled[@]}"; do
     how="replays of the CUDA graph"
     # Where the profiler sees no kernel inside a graph's replay, eager
     # steps show the same kernels.
-    if ! grep -q '"on": "gpu"' "$profile_file"; then
+    if [[ -s "$profile_file" ]] && ! grep -q '"on": "gpu"' "$profile_file"; then
       how="eager steps (no kernels seen in the replays)"
       timeout 180 "$work/$m" bench --device cuda --batch-size "$batch" \
         --steps 5 --warmup 2 --no-cuda-graph --profile "$profile_file" 2>&1 |
         tee "$work/profile-$m.txt"
     fi
-    row "profile $m (batch $batch)" "ok, $how: $(grep -m 1 '^profile' "$work/profile-$m.txt" | sed 's/^profile ([^)]*): //'); $profile_file"
+    if [[ -s "$profile_file" ]]; then
+      row "profile $m (batch $batch)" "ok, $how: $(grep -m 1 '^profile' "$work/profile-$m.txt" | sed 's/^profile ([^)]*): //'); $profile_file"
+    else
+      row "profile $m (batch $batch)" "FAILED: no $profile_file (see $work/profile-$m.txt)"
+      status=1
+    fi
   else
     row "profile $m (batch $batch)" "FAILED (see $work/profile-$m.txt)"
     status=1
@@ -674,7 +687,8 @@ fi
 
 if wants ops; then
 section "runtime ops on CUDA against the CPU (forward and gradients)"
-if "$work/device-ops-check" | tee "$work/ops.txt"; then
+if "$work/device-ops-check" | tee "$work/ops.txt" &&
+    tail -n 1 "$work/ops.txt" | grep -q ' op checks passed on '; then
   row "ops on CUDA vs CPU" "$(tail -n 1 "$work/ops.txt")"
 else
   row "ops on CUDA vs CPU" "FAILED: $(grep -c FAIL "$work/ops.txt") cases"; status=1
@@ -829,7 +843,7 @@ if [[ -x "$work/device-kernels-check" ]]; then
   kernels_rc=${PIPESTATUS[0]}
   check_line="$(grep '^SUMMARY-CHECK: ' "$work/kernels.txt" | sed 's/^SUMMARY-CHECK: //')"
   bench_line="$(grep '^SUMMARY-BENCH: ' "$work/kernels.txt" | sed 's/^SUMMARY-BENCH: //')"
-  if [[ $kernels_rc -eq 0 ]]; then
+  if [[ $kernels_rc -eq 0 && -n "$check_line" ]]; then
     row "CUDA kernels vs CPU twins" "PASS: $check_line"
   else
     row "CUDA kernels vs CPU twins" "FAIL (exit $kernels_rc): ${check_line:-no summary, see $work/kernels.txt}"
@@ -852,7 +866,7 @@ if [[ -x "$work/device-kernels-check" ]]; then
   kernels_rc=${PIPESTATUS[0]}
   check_line="$(grep '^SUMMARY-CHECK: ' "$work/kernels-bf16.txt" | sed 's/^SUMMARY-CHECK: //')"
   bench_line="$(grep '^SUMMARY-BENCH: ' "$work/kernels-bf16.txt" | sed 's/^SUMMARY-BENCH: //')"
-  if [[ $kernels_rc -eq 0 ]]; then
+  if [[ $kernels_rc -eq 0 && -n "$check_line" ]]; then
     row "bf16 CUDA kernels vs CPU twins" "PASS: $check_line"
   else
     row "bf16 CUDA kernels vs CPU twins" "FAIL (exit $kernels_rc): ${check_line:-no summary, see $work/kernels-bf16.txt}"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# device-check-dry-run.test's driver: scripts/device-check.sh's GPU half,
+# called twice on the same build folder, on a stand-in staging and with
+# Inputs/stand-in-cxx.sh for a compiler. Prints each call's exit status,
+# its summary rows and how many compiler calls it made.
+# Usage: device-check-dry-run.sh RTML_SOURCE_DIR DIR PYTHON
+set -u
+src="$1" dir="$2" python="$3"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+rm -rf "$dir" && mkdir -p "$dir"
+# Only the files the GPU half looks for itself: the stand-in compiler reads
+# none of its inputs.
+staging="$dir/staging"
+mkdir -p "$staging"/{alexnet,kernels,cuda/lib,third-party/include/nlohmann,third-party/include/CLI,third-party/lib}
+touch "$staging/alexnet/model.cpp" "$staging/cuda/lib/libcudart.so.13"
+for f in zlib.h turbojpeg.h spng.h nlohmann/json.hpp CLI/CLI.hpp; do
+  touch "$staging/third-party/include/$f"
+done
+for f in libz.so.1 libturbojpeg.so.0 libspng.so.0; do
+  touch "$staging/third-party/lib/$f"
+done
+for f in SgdCuda PreprocessCuda DeviceKernelsCheck; do
+  touch "$staging/kernels/$f.o"
+done
+printf 'googlenet\tmodels/googlenet.yaml\t\n' >"$staging/peer-bench.trainers"
+echo '{}' >"$staging/peer-bench.json"
+for call in 1 2; do
+  export STAND_IN_CXX_LOG="$dir/cxx-calls.$call"
+  : >"$STAND_IN_CXX_LOG"
+  DEVICE_CHECK_STAGING="$staging" DEVICE_CHECK_WORK="$dir/work" \
+    DEVICE_CHECK_OUT="$dir/out.$call" CXX="$here/stand-in-cxx.sh" \
+    PYTHON="$python" JOBS=2 timeout 300 bash "$src/scripts/device-check.sh" \
+    >"$dir/log.$call" 2>&1
+  echo "call $call: exit $?, $(wc -l <"$STAND_IN_CXX_LOG") compiler calls"
+  grep -h "device-check.sh: line" "$dir/log.$call"
+  cat "$dir/out.$call/summary.md"
+done
