@@ -540,6 +540,20 @@ start=$SECONDS
 models=(alexnet alexnet_nofuse small_cnn small_towers mini_googlenet
   alexnet_towers dp_cnn alexnet_fp32 small_cnn_fp32 small_towers_fp32
   mini_googlenet_fp32)
+# Every check but these runs some of those trainers; a call that wants only
+# these (a session's first, DEVICE_CHECK_ONLY=peer-bench,profile) links
+# none of them, and so starts timing sooner.
+model_free_checks=",peer-bench,profile,kernels,kernels-bf16,"
+if [[ -n "${DEVICE_CHECK_ONLY:-}" ]]; then
+  needs_models=0
+  IFS=, read -ra only_checks <<<"$DEVICE_CHECK_ONLY"
+  for c in "${only_checks[@]}"; do
+    [[ "$model_free_checks" == *",$c,"* ]] || ! wants "$c" || needs_models=1
+  done
+  [[ $needs_models -eq 1 ]] || models=()
+fi
+programs=("${models[@]}")
+wants ops && programs+=(device-ops-check)
 # The peer benchmark's trainers: one that fails to build is a failed row of
 # its table, not the end of the check.
 # The profile check needs only the default trainers it profiles.
@@ -558,28 +572,27 @@ if [[ ${#build_failed[@]} -eq 0 ]]; then
   # The links' own PIDs are waited for: a bare `wait` would also wait for
   # the log's tee (bash 5.1 and later), which never ends.
   reused=0 links=()
-  for m in "${models[@]}" "${peer_trainers[@]}"; do
+  for m in "${programs[@]}" "${peer_trainers[@]}"; do
     if [[ -x "$work/$m" ]]; then
       reused=$((reused + 1))
+    elif [[ "$m" == device-ops-check ]]; then
+      link_exe device-ops-check "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
+        -o "$work/device-ops-check.tmp" "$work/librtml_runtime.a" "${ldflags[@]}" \
+        >"$build_logs/device-ops-check.log" 2>&1 &
+      links+=($!)
     else
       build_exe "$m" "$staging/$m" &
       links+=($!)
     fi
   done
-  if [[ ! -x "$work/device-ops-check" ]]; then
-    link_exe device-ops-check "$cxx" "${cxxflags[@]}" "$root/test/device/DeviceOpsCheck.cpp" \
-      -o "$work/device-ops-check.tmp" "$work/librtml_runtime.a" "${ldflags[@]}" \
-      >"$build_logs/device-ops-check.log" 2>&1 &
-    links+=($!)
-  fi
   [[ ${#links[@]} -eq 0 ]] || wait "${links[@]}"
-  for exe in "${models[@]}" device-ops-check; do
+  for exe in "${programs[@]}"; do
     [[ -x "$work/$exe" ]] || { build_failed+=("$exe"); show_build_errors "$exe"; }
   done
   if [[ ${#build_failed[@]} -eq 0 ]]; then
     reused_note=""
-    [[ $reused -eq 0 ]] || reused_note=" ($reused reused from build $build_key)"
-    row "trainers built from emitted source" "ok in $((SECONDS - start)) s$reused_note"
+    [[ $reused -eq 0 ]] || reused_note=", $reused reused from build $build_key"
+    row "trainers built from emitted source" "$(( ${#programs[@]} + ${#peer_trainers[@]} )) programs ok in $((SECONDS - start)) s$reused_note"
   else
     row "trainers built from emitted source" "FAILED: ${build_failed[*]} (errors above; logs in $build_logs)"
     status=1

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # device-check-dry-run.test's driver: scripts/device-check.sh's GPU half,
-# called twice on the same build folder, on a stand-in staging and with
-# Inputs/stand-in-cxx.sh for a compiler. Prints each call's exit status,
-# its summary rows and how many compiler calls it made.
+# called three times on the same build folder as a GPU session calls it
+# (DEVICE_CHECK_ONLY=peer-bench,profile, then every check, twice), on a
+# stand-in staging and with Inputs/stand-in-cxx.sh for a compiler. Prints
+# each call's exit status, its summary rows and how many compiler calls it
+# made.
 # Usage: device-check-dry-run.sh RTML_SOURCE_DIR DIR PYTHON
 set -u
 src="$1" dir="$2" python="$3"
@@ -22,12 +24,14 @@ done
 for f in SgdCuda PreprocessCuda DeviceKernelsCheck; do
   touch "$staging/kernels/$f.o"
 done
-printf 'googlenet\tmodels/googlenet.yaml\t\n' >"$staging/peer-bench.trainers"
+printf '%s\tmodels/%s.yaml\t\n' alexnet alexnet googlenet googlenet >"$staging/peer-bench.trainers"
 echo '{}' >"$staging/peer-bench.json"
-for call in 1 2; do
+only=(peer-bench,profile "" "")
+for call in 1 2 3; do
   export STAND_IN_CXX_LOG="$dir/cxx-calls.$call"
   : >"$STAND_IN_CXX_LOG"
-  DEVICE_CHECK_STAGING="$staging" DEVICE_CHECK_WORK="$dir/work" \
+  DEVICE_CHECK_ONLY="${only[call - 1]}" \
+    DEVICE_CHECK_STAGING="$staging" DEVICE_CHECK_WORK="$dir/work" \
     DEVICE_CHECK_OUT="$dir/out.$call" CXX="$here/stand-in-cxx.sh" \
     PYTHON="$python" JOBS=2 timeout 300 bash "$src/scripts/device-check.sh" \
     >"$dir/log.$call" 2>&1
