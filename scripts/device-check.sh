@@ -40,8 +40,9 @@
 #     eager, eager tuned and torch.compile, the whole table printed (about 6
 #     minutes; alone: DEVICE_CHECK_ONLY=peer-bench scripts/device-check.sh).
 #     A session's first call (each is limited to 10 minutes) is
-#     DEVICE_CHECK_ONLY=peer-bench,profile: the table, then where the bf16
-#     steps' time goes; what device time is left goes to
+#     DEVICE_CHECK_DEADLINE=560 DEVICE_CHECK_ONLY=peer-bench,profile (with
+#     a 590 s limit): the table, then where the bf16 steps' time goes, ending
+#     with its summary before the limit; what device time is left goes to
 #     DEVICE_CHECK_SKIP=peer-bench,profile (or a few of its checks by name).
 #     On a machine still warm from the first call, the second reuses the
 #     runtime and the trainers in build-device/ where nothing they are built
@@ -59,6 +60,10 @@
 #              DEVICE_CHECK_OUT (default $OUT): a folder for the results as
 #              they come: device-check.log (all output), summary.md (the
 #              table's rows), peer-bench.jsonl and profile-MODEL.json,
+#              DEVICE_CHECK_DEADLINE (seconds from the start; e.g. a remote
+#              call's time limit less a margin): the peer benchmark's time
+#              budget shrinks, and the profiles' time limits, so that the
+#              call ends with its summary before it is stopped,
 #              DEVICE_CHECK_STAGING (default out/device) and DEVICE_CHECK_WORK
 #              (the GPU half's build folder, default build-device): the
 #              suite runs the GPU half's own logic in folders of its own
@@ -603,12 +608,22 @@ if wants peer-bench; then
 section "peer benchmark: rtml against PyTorch eager, tuned and torch.compile (batch $batch)"
 # Before the kernel check's build starts in the background: nothing else
 # runs on the machine while it times.
+# Under a deadline the benchmark leaves the profiles after it about a
+# minute each (PEER_BENCH_ARGS' own --time-budget still wins).
+peer_budget=()
+if [[ -n "${DEVICE_CHECK_DEADLINE:-}" ]]; then
+  reserve=0
+  wants profile && reserve=$((60 * ${#profiled[@]}))
+  left=$((DEVICE_CHECK_DEADLINE - SECONDS - reserve))
+  (( left < 360 )) && peer_budget=(--time-budget "$(( left > 0 ? left : 0 ))")
+  echo "deadline ${DEVICE_CHECK_DEADLINE} s, ${SECONDS} s spent: ${peer_budget[*]:-the default time budget}"
+fi
 if [[ -f "$staging/peer-bench.json" ]]; then
   # shellcheck disable=SC2086
   "$python" "$root/bench/step_bench.py" --peer \
     --manifest "$staging/peer-bench.json" --trainer-dir "$work" \
     --batch-size "$batch" --out "$work/step-bench" \
-    --json-out "$work/peer-bench.jsonl" ${PEER_BENCH_ARGS:-} |
+    --json-out "$work/peer-bench.jsonl" "${peer_budget[@]}" ${PEER_BENCH_ARGS:-} |
     tee "$work/peer-bench.txt"
   peer_rc=${PIPESTATUS[0]}
   [[ -z "$results" || ! -f "$work/peer-bench.jsonl" ]] ||
@@ -652,12 +667,21 @@ section "profile: where the default trainers' step goes on the GPU (batch $batch
 # bench --profile: one step's kernels and ops, as JSON beside the log (the
 # results folder), and the longest printed. Warm-up 5: the step is
 # captured as a CUDA graph after 3, and the replays are what is profiled.
+# Each run's time limit: 180 s, or what is left before the deadline.
+profile_limit() {
+  local limit=180
+  if [[ -n "${DEVICE_CHECK_DEADLINE:-}" ]]; then
+    local left=$((DEVICE_CHECK_DEADLINE - SECONDS))
+    (( left < limit )) && limit=$(( left > 1 ? left : 1 ))
+  fi
+  echo "$limit"
+}
 for m in "${profiled[@]}"; do
   profile_file="${results:-$work}/profile-$m.json"
   if [[ ! -x "$work/$m" ]]; then
     row "profile $m (batch $batch)" "FAILED: no trainer (its build log: $build_logs/$m.log)"
     status=1
-  elif timeout 180 "$work/$m" bench --device cuda --batch-size "$batch" \
+  elif timeout "$(profile_limit)" "$work/$m" bench --device cuda --batch-size "$batch" \
       --steps 5 --warmup 5 --profile "$profile_file" 2>&1 |
       tee "$work/profile-$m.txt"; [[ ${PIPESTATUS[0]} -eq 0 ]]; then
     how="replays of the CUDA graph"
@@ -665,7 +689,7 @@ for m in "${profiled[@]}"; do
     # steps show the same kernels.
     if [[ -s "$profile_file" ]] && ! grep -q '"on": "gpu"' "$profile_file"; then
       how="eager steps (no kernels seen in the replays)"
-      timeout 180 "$work/$m" bench --device cuda --batch-size "$batch" \
+      timeout "$(profile_limit)" "$work/$m" bench --device cuda --batch-size "$batch" \
         --steps 5 --warmup 2 --no-cuda-graph --profile "$profile_file" 2>&1 |
         tee "$work/profile-$m.txt"
     fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # device-check-dry-run.test's driver: scripts/device-check.sh's GPU half,
 # called three times on the same build folder as a GPU session calls it
-# (DEVICE_CHECK_ONLY=peer-bench,profile, then every check, twice), on a
+# (DEVICE_CHECK_ONLY=peer-bench,profile under a DEVICE_CHECK_DEADLINE, then
+# every check, twice), on a
 # stand-in staging and with Inputs/stand-in-cxx.sh for a compiler. Prints
 # each call's exit status, its summary rows and how many compiler calls it
 # made.
@@ -27,15 +28,16 @@ done
 printf '%s\tmodels/%s.yaml\t\n' alexnet alexnet googlenet googlenet >"$staging/peer-bench.trainers"
 echo '{}' >"$staging/peer-bench.json"
 only=(peer-bench,profile "" "")
+deadline=(300 "" "")
 for call in 1 2 3; do
   export STAND_IN_CXX_LOG="$dir/cxx-calls.$call"
   : >"$STAND_IN_CXX_LOG"
-  DEVICE_CHECK_ONLY="${only[call - 1]}" \
+  DEVICE_CHECK_ONLY="${only[call - 1]}" DEVICE_CHECK_DEADLINE="${deadline[call - 1]}" \
     DEVICE_CHECK_STAGING="$staging" DEVICE_CHECK_WORK="$dir/work" \
     DEVICE_CHECK_OUT="$dir/out.$call" CXX="$here/stand-in-cxx.sh" \
     PYTHON="$python" JOBS=2 timeout 300 bash "$src/scripts/device-check.sh" \
     >"$dir/log.$call" 2>&1
   echo "call $call: exit $?, $(wc -l <"$STAND_IN_CXX_LOG") compiler calls"
-  grep -h "device-check.sh: line" "$dir/log.$call"
+  grep -h -e "device-check.sh: line" -e "^deadline " "$dir/log.$call"
   cat "$dir/out.$call/summary.md"
 done
