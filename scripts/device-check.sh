@@ -542,23 +542,28 @@ build_exe() { # NAME MODEL_DIR: model.cpp + kernels.cpp + the prebuilt kernels
 }
 section "building the emitted trainers and the device op check"
 start=$SECONDS
-models=(alexnet alexnet_nofuse small_cnn small_towers mini_googlenet
-  alexnet_towers dp_cnn alexnet_fp32 small_cnn_fp32 small_towers_fp32
-  mini_googlenet_fp32)
-# Every check but these runs some of those trainers; a call that wants only
-# these (a session's first, DEVICE_CHECK_ONLY=peer-bench,profile) links
-# none of them, and so starts timing sooner.
-model_free_checks=",peer-bench,profile,kernels,kernels-bf16,"
-if [[ -n "${DEVICE_CHECK_ONLY:-}" ]]; then
-  needs_models=0
-  IFS=, read -ra only_checks <<<"$DEVICE_CHECK_ONLY"
-  for c in "${only_checks[@]}"; do
-    [[ "$model_free_checks" == *",$c,"* ]] || ! wants "$c" || needs_models=1
+# The programs each check runs besides the peer benchmark's trainers
+# (the profile's among them) and the kernel check (linked below); a call
+# links those of the checks it wants, so that a session's first call
+# (DEVICE_CHECK_ONLY=peer-bench,profile) starts timing sooner.
+declare -A check_programs=(
+  [ops]="device-ops-check"
+  [predict]="alexnet_fp32 alexnet"
+  [small]="small_cnn"
+  [graph]="small_cnn_fp32 small_cnn small_towers_fp32"
+  [inception]="mini_googlenet mini_googlenet_fp32"
+  [towers]="small_towers"
+  [bench]="alexnet alexnet_nofuse"
+  [towers-bench]="alexnet_towers"
+  [dp]="small_cnn dp_cnn"
+)
+programs=()
+for check in "${!check_programs[@]}"; do
+  wants "$check" || continue
+  for program in ${check_programs[$check]}; do
+    [[ " ${programs[*]} " == *" $program "* ]] || programs+=("$program")
   done
-  [[ $needs_models -eq 1 ]] || models=()
-fi
-programs=("${models[@]}")
-wants ops && programs+=(device-ops-check)
+done
 # The peer benchmark's trainers: one that fails to build is a failed row of
 # its table, not the end of the check.
 # The profile check needs only the default trainers it profiles.
@@ -566,7 +571,7 @@ profiled=(alexnet googlenet)
 peer_trainers=()
 if { wants peer-bench || wants profile; } && [[ -f "$staging/peer-bench.trainers" ]]; then
   while IFS=$'\t' read -r name _; do
-    [[ " ${models[*]} " == *" $name "* ]] && continue
+    [[ " ${programs[*]} " == *" $name "* ]] && continue
     if wants peer-bench || [[ " ${profiled[*]} " == *" $name "* ]]; then
       peer_trainers+=("$name")
     fi
@@ -707,7 +712,9 @@ done
 fi
 
 kernels_log="$work/device-kernels-check.build.log"
-if [[ -x "$work/device-kernels-check" ]]; then
+if ! wants kernels && ! wants kernels-bf16; then
+  kernels_build_pid=""
+elif [[ -x "$work/device-kernels-check" ]]; then
   echo "reused (build $build_key)" >"$kernels_log"
   kernels_build_pid=""
 elif [[ -f "$staging/kernels/DeviceKernelsCheck.o" && -n "$cudart" ]]; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # device-check-dry-run.test's driver: scripts/device-check.sh's GPU half,
-# called three times on the same build folder as a GPU session calls it
+# called four times on the same build folder as a GPU session may call it
 # (DEVICE_CHECK_ONLY=peer-bench,profile under a DEVICE_CHECK_DEADLINE, then
-# every check, twice), on a
+# two checks by name, then every check, twice), on a
 # stand-in staging and with Inputs/stand-in-cxx.sh for a compiler. Prints
 # each call's exit status, its summary rows and how many compiler calls it
 # made.
@@ -27,9 +27,9 @@ for f in SgdCuda PreprocessCuda DeviceKernelsCheck; do
 done
 printf '%s\tmodels/%s.yaml\t\n' alexnet alexnet googlenet googlenet >"$staging/peer-bench.trainers"
 echo '{}' >"$staging/peer-bench.json"
-only=(peer-bench,profile "" "")
-deadline=(300 "" "")
-for call in 1 2 3; do
+only=(peer-bench,profile graph,kernels-bf16 "" "")
+deadline=(300 "" "" "")
+for call in 1 2 3 4; do
   export STAND_IN_CXX_LOG="$dir/cxx-calls.$call"
   : >"$STAND_IN_CXX_LOG"
   DEVICE_CHECK_ONLY="${only[call - 1]}" DEVICE_CHECK_DEADLINE="${deadline[call - 1]}" \
