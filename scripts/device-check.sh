@@ -43,7 +43,11 @@
 #     DEVICE_CHECK_DEADLINE=560 DEVICE_CHECK_ONLY=peer-bench,profile (with
 #     a 590 s limit): the table, then where the bf16 steps' time goes, ending
 #     with its summary before the limit; what device time is left goes to
-#     DEVICE_CHECK_SKIP=peer-bench,profile (or a few of its checks by name).
+#     DEVICE_CHECK_SKIP=peer-bench,profile, or, where a session's 15
+#     minutes leave only a few, the checks most worth them by name:
+#     DEVICE_CHECK_ONLY=kernels-bf16,graph,ops (the bf16 ReLU+LRN against
+#     PyTorch's autocast and the bf16 kernels against their twins; the
+#     CUDA-graph step against the eager one; every op on CUDA).
 #     On a machine still warm from the first call, the second reuses the
 #     runtime and the trainers in build-device/ where nothing they are built
 #     from changed (the summary's build rows say "reused").
