@@ -739,7 +739,13 @@ if "$work/device-ops-check" | tee "$work/ops.txt" &&
     tail -n 1 "$work/ops.txt" | grep -q ' op checks passed on '; then
   row "ops on CUDA vs CPU" "$(tail -n 1 "$work/ops.txt")"
 else
-  row "ops on CUDA vs CPU" "FAILED: $(grep -c FAIL "$work/ops.txt") cases"; status=1
+  failed_ops="$(grep -c '^FAIL' "$work/ops.txt")"
+  if [[ "$failed_ops" -gt 0 ]]; then
+    row "ops on CUDA vs CPU" "FAILED: $failed_ops cases"
+  else
+    row "ops on CUDA vs CPU" "FAILED: no count of passed checks (see $work/ops.txt)"
+  fi
+  status=1
 fi
 fi
 

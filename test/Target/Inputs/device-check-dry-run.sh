@@ -26,7 +26,16 @@ for f in SgdCuda PreprocessCuda DeviceKernelsCheck; do
   touch "$staging/kernels/$f.o"
 done
 printf '%s\tmodels/%s.yaml\t\n' alexnet alexnet googlenet googlenet >"$staging/peer-bench.trainers"
-echo '{}' >"$staging/peer-bench.json"
+# The peer benchmark runs its CPU dry run on AlexNet's default trainer, so
+# that its rows come from a JSON line.
+cat >"$staging/peer-bench.json" <<'JSON'
+{"format": 1, "rtmlc_has_precision": true, "models": {"alexnet": {
+  "spec": "models/alexnet.yaml", "macs_per_image": 710133440,
+  "trainers": {"rtml": {"name": "alexnet", "rtmlc_flags": []},
+    "rtml-fp32": {"name": "alexnet_fp32", "rtmlc_flags": ["--precision", "fp32"]},
+    "rtml-tf32": {"name": "alexnet_tf32", "rtmlc_flags": ["--precision", "tf32"]},
+    "rtml-bf16": {"name": "alexnet_bf16", "rtmlc_flags": ["--precision", "bf16"]}}}}}
+JSON
 only=(peer-bench,profile graph,kernels-bf16 "" "")
 deadline=(300 "" "" "")
 for call in 1 2 3 4; do
@@ -35,6 +44,7 @@ for call in 1 2 3 4; do
   DEVICE_CHECK_ONLY="${only[call - 1]}" DEVICE_CHECK_DEADLINE="${deadline[call - 1]}" \
     DEVICE_CHECK_STAGING="$staging" DEVICE_CHECK_WORK="$dir/work" \
     DEVICE_CHECK_OUT="$dir/out.$call" CXX="$here/stand-in-cxx.sh" \
+    PEER_BENCH_ARGS="--dry-run --model alexnet --variants rtml --rounds 1" \
     PYTHON="$python" JOBS=2 timeout 300 bash "$src/scripts/device-check.sh" \
     >"$dir/log.$call" 2>&1
   echo "call $call: exit $?, $(wc -l <"$STAND_IN_CXX_LOG") compiler calls"
