@@ -302,6 +302,13 @@ int runBench(const CompiledModel &model, const BenchArgs &args) {
                                    {"threads", at::get_num_threads()},
                                    {"images_per_s", number(r.imagesPerS)},
                                    {"step_mode", r.stepMode}};
+    // The precision and the input's layout the compiler chose for this
+    // device's kind: what the step ran in.
+    bool cuda = device.is_cuda();
+    line["precision"] = settings::kPrecisionInfo.names[static_cast<int>(
+        cuda ? info.cudaPrecision : info.cpuPrecision)];
+    line["layout"] =
+        (cuda ? info.cudaInput : info.cpuInput).nhwc ? "nhwc" : "nchw";
     if (info.devices.size() > 1) {
       line["serial_devices"] = serial;
       line["transfer_forward_bytes"] = r.transferPerStep.forward;

@@ -13,6 +13,9 @@
 // The input as its first ops read it (emit-input-format.test).
 // CHECK-NEXT: info_.cpuInput = {/*nhwc=*/false, /*bf16=*/false};
 // CHECK-NEXT: info_.cudaInput = {/*nhwc=*/true, /*bf16=*/false};
+// The math on each device kind, from the module's rtml.precision.
+// CHECK-NEXT: info_.cpuPrecision = rtml::Precision::Fp32;
+// CHECK-NEXT: info_.cudaPrecision = rtml::Precision::Fp32;
 // CHECK-NEXT: info_.numClasses = 4;
 // Every training and data setting, in the settings table's order.
 // CHECK-NEXT: info_.train.epochs = 3;

@@ -369,6 +369,13 @@ static void emitSettings(const Settings &s,
        << cppSetting(info, settings::get(s, i)) << ";\n";
 }
 
+/// `rtml::Precision::Bf16`: the runtime's name of MATH.
+static std::string cppPrecision(Math math) {
+  const settings::EnumInfo &info = settings::kPrecisionInfo;
+  return std::string(info.cppType) +
+         "::" + info.cppNames[static_cast<int>(math)];
+}
+
 /// ModelInfo's cpuInput and cudaInput: the input's layout is its
 /// rtml.to_layout's when that is its only reader (NCHW otherwise), and it
 /// is bf16 on a device kind where every op reading it (after that
@@ -405,6 +412,11 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
   os << "    info_.inputShape = " << cppInts(inputType.getShape().drop_front())
      << ";\n";
   emitInputFormat(func, os);
+  if (auto policy = module->getAttrOfType<DictionaryAttr>(kPrecisionAttr)) {
+    SmallVector<Math> math = policyOf(policy);
+    os << "    info_.cpuPrecision = " << cppPrecision(math[0]) << ";\n"
+       << "    info_.cudaPrecision = " << cppPrecision(math[1]) << ";\n";
+  }
   int64_t classes = 0;
   if (auto c = module->getAttrOfType<IntegerAttr>(kClassesAttr))
     classes = c.getInt();
@@ -435,13 +447,6 @@ static void emitInfo(ModuleOp module, func::FuncOp func,
       os << (i ? ", " : "") << cppString(d.getValue());
     os << "};\n";
   }
-}
-
-/// `rtml::Precision::Bf16`: the runtime's name of MATH.
-static std::string cppPrecision(Math math) {
-  const settings::EnumInfo &info = settings::kPrecisionInfo;
-  return std::string(info.cppType) + "::" +
-         info.cppNames[static_cast<int>(math)];
 }
 
 /// `, rtml::Precision::Fp32, rtml::Precision::Bf16`: a per-device-kind

@@ -185,6 +185,19 @@ TEST(RuntimeTrainerMain, HelpInfoBenchAndRuntimeErrors) {
   EXPECT_EQ(bench["model"], "tiny") << r.out;
   EXPECT_TRUE(bench["mean_ms"].is_number()) << r.out;
   EXPECT_EQ(bench["step_mode"], "eager") << r.out;
+  // The math and input layout the compiler chose for the CPU (ModelInfo's
+  // defaults here); a CUDA bench reports the CUDA kind's.
+  EXPECT_EQ(bench["precision"], "fp32") << r.out;
+  EXPECT_EQ(bench["layout"], "nchw") << r.out;
+  TinyModel nhwcBf16;
+  nhwcBf16.modelInfo.cpuPrecision = Precision::Bf16;
+  nhwcBf16.modelInfo.cpuInput.nhwc = true;
+  nhwcBf16.modelInfo.cudaPrecision = Precision::Tf32;
+  r = runMain(nhwcBf16, {"bench", "--steps", "1", "--warmup", "0", "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  bench = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(bench["precision"], "bf16") << r.out;
+  EXPECT_EQ(bench["layout"], "nhwc") << r.out;
   r = runMain(model, {"bench", "--steps", "3", "--warmup", "4",
                       "--no-cuda-graph", "--json"});
   EXPECT_EQ(r.status, 0) << r.err;

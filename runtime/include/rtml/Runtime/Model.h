@@ -138,6 +138,10 @@ struct ModelInfo {
   std::string name;
   std::vector<int64_t> inputShape; ///< C, H, W the network's first layer takes
   InputFormat cpuInput, cudaInput;
+  /// The step's math on each device kind, as the compiler resolved it (the
+  /// module's rtml.precision; fp32 where it has none): what `bench --json`
+  /// reports, never Auto.
+  Precision cpuPrecision = Precision::Fp32, cudaPrecision = Precision::Fp32;
   int64_t numClasses = 0;
   TrainConfig train;
   DataConfig data;
