@@ -32,6 +32,9 @@ GoogLeNet (the paper's) and googlenet_bn as
                         SGD (foreach where torch has no fused SGD),
   compile               torch.compile of eager-tuned, mode default,
   compile-max-autotune  the same, mode max-autotune.
+Each trainer's JSON line says the precision and input layout it ran in;
+where the default one ran as one of the --precision trainers (on CUDA,
+bf16 NHWC as rtml-bf16), it is timed in round 1 only and that one goes on.
 For each model it prints ms/step, images/s, the speedups over the best
 torch.compile variant and over eager (above 1: this variant is faster), and
 the compute floor: FLOPs per step (rtmlc's "MACs per image" x 2 x 3 x batch)
@@ -467,6 +470,26 @@ def run_variant(args, bench, variant, round_index, env, elapsed):
           file=sys.stderr, flush=True)
 
 
+def retire_default_twin(bench):
+    """After round 1: where the default trainer ran in the precision and
+    input layout of one of the --precision trainers (on CUDA the default is
+    bf16 NHWC, as rtml-bf16), the later rounds time that one alone."""
+    default = bench.variants.get("rtml")
+    if default is None or not default.active() or 0 not in default.results:
+        return
+    ran_as = (default.results[0].get("precision"),
+              default.results[0].get("layout"))
+    twin = bench.variants.get(f"rtml-{ran_as[0]}")
+    if (None in ran_as or twin is None or not twin.active()
+            or 0 not in twin.results
+            or (twin.results[0].get("precision"),
+                twin.results[0].get("layout")) != ran_as):
+        return
+    default.stop(f"timed in round 1 only: it ran as {twin.name} "
+                 f"({ran_as[0]}, {ran_as[1]}), which the later rounds time")
+    print(f"{bench.model}: rtml {default.reason}", file=sys.stderr, flush=True)
+
+
 def run_rounds(args, benches, env):
     start = time.monotonic()
     for round_index in range(args.rounds):
@@ -495,6 +518,9 @@ def run_rounds(args, benches, env):
                         run_variant(args, bench, variant, round_index, env,
                                     time.monotonic() - start)
                 bench.rounds_done = round_index + 1
+        if round_index == 0 and args.rounds > 1:
+            for bench in benches:
+                retire_default_twin(bench)
     for bench in benches:
         for variant in bench.variants.values():
             if variant.status == "pending":
