@@ -624,6 +624,7 @@ if [[ -n "${DEVICE_CHECK_DEADLINE:-}" ]]; then
   reserve=0
   wants profile && reserve=$((60 * ${#profiled[@]}))
   left=$((DEVICE_CHECK_DEADLINE - SECONDS - reserve))
+  # Only ever shorter than bench/step_bench.py's own GPU budget (360 s).
   (( left < 360 )) && peer_budget=(--time-budget "$(( left > 0 ? left : 0 ))")
   echo "deadline ${DEVICE_CHECK_DEADLINE} s, ${SECONDS} s spent: ${peer_budget[*]:-the default time budget}"
 fi
