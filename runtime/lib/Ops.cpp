@@ -35,18 +35,13 @@ siblingConv2d(const at::Tensor &input, at::TensorList weights,
   at::Tensor output = at::conv2d(
       input, at::cat(weights), biases.empty() ? at::Tensor() : at::cat(biases),
       stride, padding, dilation, /*groups=*/1);
-  std::vector<at::Tensor> slices = output.split_with_sizes(channels, /*dim=*/1);
-  // In NCHW each image's slice is one dense block, which the next ops read
-  // at full speed: views, no copy. In channels_last a slice is a short run
-  // per pixel, neither contiguous nor channels_last: batch norm takes a slow
-  // path on it and the fused concat would fall back to NCHW, so each slice
-  // is copied dense in the output's layout.
-  if (output.is_contiguous())
-    return slices;
-  at::MemoryFormat format = output.suggest_memory_format();
-  for (at::Tensor &slice : slices)
-    slice = slice.contiguous(format);
-  return slices;
+  // Views, no copy. In NCHW each image's slice is one dense block. In
+  // channels_last a slice is a run of channels per pixel, dense in neither
+  // layout: a ReLU reads it as it is (and writes a dense channels_last
+  // result), and the consumers that need it dense (batchNorm, the fused
+  // concat) copy it themselves, so that a slice is copied only where that
+  // pays.
+  return output.split_with_sizes(channels, /*dim=*/1);
 }
 
 at::Tensor relu(const at::Tensor &input) { return at::relu(input); }
@@ -125,8 +120,11 @@ at::Tensor batchNorm(const at::Tensor &input, const at::Tensor &weight,
     c10::NoGradGuard noGrad;
     numBatchesTracked.add_(1);
   }
-  return at::batch_norm(input, weight, bias, runningMean, runningVar, training,
-                        momentum, eps, /*cudnn_enabled=*/true);
+  // A channel slice of a channels_last tensor (siblingConv2d's) is dense in
+  // neither layout, where ATen's batch norm takes a slow path.
+  return at::batch_norm(input.contiguous(input.suggest_memory_format()), weight,
+                        bias, runningMean, runningVar, training, momentum, eps,
+                        /*cudnn_enabled=*/true);
 }
 
 at::Tensor concat(c10::ArrayRef<at::Tensor> inputs) {

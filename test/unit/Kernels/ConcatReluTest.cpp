@@ -630,6 +630,41 @@ TEST(ConcatReluKernelNhwc, MatchesFloat64) {
   }
 }
 
+// Inputs that are channel slices of one channels_last tensor (as
+// ops::siblingConv2d returns them: dense in neither layout) run the NHWC
+// kernels and give the bits of dense channels_last inputs, forward and
+// backward, the gradients reaching the tensor they were cut from.
+TEST(ConcatReluKernelNhwc, ChannelSlicesOfChannelsLastRunNhwc) {
+  torch::manual_seed(33);
+  at::Tensor whole = torch::randn({2, Four::kTotalChannels + 3, 5, 6})
+                         .contiguous(at::MemoryFormat::ChannelsLast);
+  at::Tensor upstream = torch::randn({2, Four::kTotalChannels, 5, 6});
+  at::Tensor sliced = whole.detach().requires_grad_(true);
+  std::vector<at::Tensor> slices =
+      sliced.split_with_sizes({Four::kChannels[0], Four::kChannels[1],
+                               Four::kChannels[2], Four::kChannels[3], 3},
+                              /*dim=*/1);
+  slices.pop_back();
+  std::vector<at::Tensor> dense;
+  for (const at::Tensor &x : slices) {
+    ASSERT_FALSE(x.is_contiguous(at::MemoryFormat::ChannelsLast));
+    dense.push_back(x.detach()
+                        .contiguous(at::MemoryFormat::ChannelsLast)
+                        .requires_grad_(true));
+  }
+  at::Tensor y = rtml::kernels::concatRelu<Four>(slices);
+  at::Tensor yDense = rtml::kernels::concatRelu<Four>(dense);
+  EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(at::equal(y, yDense));
+  y.backward(upstream);
+  yDense.backward(upstream);
+  at::Tensor expected =
+      at::cat({dense[0].grad(), dense[1].grad(), dense[2].grad(),
+               dense[3].grad(), at::zeros({2, 3, 5, 6})},
+              /*dim=*/1);
+  EXPECT_TRUE(at::equal(sliced.grad(), expected));
+}
+
 // The NHWC twin's positions are independent: any split gives the same bits.
 TEST(ConcatReluKernelNhwc, CpuTwinIndependentOfRangeSplit) {
   torch::manual_seed(32);

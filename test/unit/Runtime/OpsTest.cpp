@@ -142,10 +142,14 @@ TEST(RuntimeOps, SiblingConv2dIsTheSeparateConvolutions) {
                                           bias ? biases[1][i] : at::Tensor(),
                                           {2, 1}, {1, 0}, {1, 2}, 1);
         ASSERT_EQ(merged[i].sizes(), separate.sizes());
-        // channels_last results are dense channels_last, as the next ops
-        // (batch norm, the fused concat) need to stay in it.
+        // The results are views of one output, no copy, laid out as it is;
+        // in channels_last a ReLU of one is dense channels_last, so the next
+        // convolution stays in it.
+        EXPECT_TRUE(merged[i].is_alias_of(merged[0])) << "result " << i;
+        EXPECT_EQ(merged[i].suggest_memory_format(), format) << "result " << i;
         if (format == at::MemoryFormat::ChannelsLast)
-          EXPECT_TRUE(merged[i].is_contiguous(format)) << "result " << i;
+          EXPECT_TRUE(ops::relu(merged[i]).is_contiguous(format))
+              << "result " << i;
         EXPECT_TRUE(at::allclose(merged[i], separate, 1e-5, 1e-5))
             << "result " << i;
         // A different upstream gradient per result, so that a gradient
@@ -386,6 +390,31 @@ TEST(RuntimeOps, BatchNormMatchesTorchModuleInTrainingAndEval) {
                    reference->forward(x), 1e-5, 1e-5));
   EXPECT_TRUE(at::equal(mean, before));
   EXPECT_EQ(count.item<int64_t>(), 2);
+}
+
+// A channel slice of a channels_last tensor (siblingConv2d's results) is
+// normalized as its dense copy is, and the result is dense channels_last.
+TEST(RuntimeOps, BatchNormOfAChannelsLastSliceIsThatOfItsDenseCopy) {
+  at::manual_seed(13);
+  at::Tensor whole =
+      at::randn({4, 9, 5, 6}).contiguous(at::MemoryFormat::ChannelsLast);
+  at::Tensor slice = whole.narrow(1, 2, 5);
+  ASSERT_FALSE(slice.is_contiguous(at::MemoryFormat::ChannelsLast));
+  at::Tensor dense = slice.contiguous(at::MemoryFormat::ChannelsLast);
+  at::Tensor weight = at::rand({5}) + 0.5, bias = at::randn({5});
+  at::Tensor means[2], vars[2], counts[2], ys[2];
+  for (int side = 0; side < 2; ++side) {
+    means[side] = at::zeros({5});
+    vars[side] = at::ones({5});
+    counts[side] = at::zeros({}, at::kLong);
+    ys[side] = ops::batchNorm(side == 0 ? slice : dense, weight, bias,
+                              means[side], vars[side], counts[side], 1e-5, 0.1,
+                              /*training=*/true);
+  }
+  EXPECT_TRUE(ys[0].is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(at::equal(ys[0], ys[1]));
+  EXPECT_TRUE(at::equal(means[0], means[1]));
+  EXPECT_TRUE(at::equal(vars[0], vars[1]));
 }
 
 TEST(RuntimeOps, ConcatAndAddMatchLibTorch) {

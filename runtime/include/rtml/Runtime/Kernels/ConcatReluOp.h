@@ -147,13 +147,16 @@ inline int64_t concatReluGrain(int64_t hw) {
   return grain < 1 ? 1 : grain;
 }
 
-/// Whether the kernels run in NHWC: every input is channels_last and not
-/// all are also contiguous NCHW (1x1 images are both, and take NCHW). A
-/// mixed set is made contiguous, as any other layout.
+/// Whether the kernels run in NHWC: every input is laid out channels_last
+/// (dense, or a channel slice of a channels_last tensor, which the forward
+/// copies dense) and not all are also contiguous NCHW (1x1 images are both,
+/// and take NCHW). A mixed set is made contiguous, as any other layout.
 inline bool concatReluChannelsLast(at::TensorList inputs) {
   bool allNchw = true;
   for (const at::Tensor &x : inputs) {
-    if (x.dim() != 4 || !x.is_contiguous(at::MemoryFormat::ChannelsLast))
+    if (x.dim() != 4 ||
+        !(x.is_contiguous(at::MemoryFormat::ChannelsLast) ||
+          x.suggest_memory_format() == at::MemoryFormat::ChannelsLast))
       return false;
     allNchw = allNchw && x.is_contiguous();
   }
