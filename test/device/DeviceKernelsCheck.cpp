@@ -19,7 +19,8 @@
 //    1e-4 of 0, where the devices may round the ReLU's decision apart);
 // 2b. both, on 4-D shapes: the op on CUDA in NHWC (channels_last) against
 //    the op on CUDA in NCHW from the same values (the NHWC kernels), and
-//    the NHWC result still channels_last;
+//    the NHWC result still channels_last; and the inputs as channel slices
+//    of one channels_last tensor (read in place) against NCHW too;
 // 3. fused ReLU+LRN (and GoogLeNet's plain first LRN) forward+backward on
 //    CUDA against PyTorch's relu + local_response_norm, at AlexNet's and
 //    GoogLeNet's LRN shapes, batch 128 (RTML_BENCH_BATCH overrides),
@@ -210,20 +211,40 @@ at::Tensor definedOrThrow(const at::Tensor &t, const std::string &what) {
 
 /// The fused concat on DEVICE from copies of XS and BNPARAMS (5 per batch
 /// norm, as concatRelu takes them), backward from UP; PERMUTE makes 4-D
-/// inputs non-contiguous. Returns the output, each input's gradient, then
+/// inputs non-contiguous (channels_last); SLICES makes them channel slices
+/// of one channels_last tensor with a channel more, as the merged 1x1
+/// convolutions give them. Returns the output, each input's gradient, then
 /// per batch norm its weight and bias gradients, running mean, running
 /// variance and batch counter (as updated by the forward).
 template <class Config>
 std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
                                       const std::vector<at::Tensor> &bnParams,
                                       const at::Tensor &up, bool training,
-                                      bool permute, at::Device device) {
+                                      bool permute, at::Device device,
+                                      bool slices = false) {
   std::vector<at::Tensor> leaves, params;
-  for (const at::Tensor &x : xs) {
-    at::Tensor leaf = copyTo(x, device);
-    if (permute && leaf.dim() == 4)
-      leaf = leaf.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
-    leaves.push_back(leaf.requires_grad_(true));
+  at::Tensor whole; // SLICES: the tensor they are cut from, the leaf
+  std::vector<int64_t> channels;
+  if (slices) {
+    std::vector<at::Tensor> parts(xs.begin(), xs.end());
+    for (const at::Tensor &x : xs)
+      channels.push_back(x.size(1));
+    Shape extra = xs[0].sizes().vec();
+    extra[1] = 1;
+    parts.push_back(torch::zeros(extra));
+    channels.push_back(1);
+    whole = copyTo(at::cat(parts, 1), device)
+                .contiguous(at::MemoryFormat::ChannelsLast)
+                .requires_grad_(true);
+    leaves = whole.split_with_sizes(channels, 1);
+    leaves.pop_back();
+  } else {
+    for (const at::Tensor &x : xs) {
+      at::Tensor leaf = copyTo(x, device);
+      if (permute && leaf.dim() == 4)
+        leaf = leaf.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
+      leaves.push_back(leaf.requires_grad_(true));
+    }
   }
   for (size_t k = 0; k < bnParams.size(); ++k) {
     at::Tensor p = copyTo(bnParams[k], device);
@@ -233,9 +254,15 @@ std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
   at::Tensor y = rtml::kernels::concatRelu<Config>(leaves, params, training);
   y.backward(copyTo(up, device));
   std::vector<at::Tensor> results = {y};
+  std::vector<at::Tensor> sliceGrads;
+  if (slices)
+    sliceGrads =
+        definedOrThrow(whole.grad(), "grad").split_with_sizes(channels, 1);
   for (size_t i = 0; i < leaves.size(); ++i)
-    results.push_back(definedOrThrow(leaves[i].grad(),
-                                     "input " + std::to_string(i) + " grad"));
+    results.push_back(
+        slices ? sliceGrads[i]
+               : definedOrThrow(leaves[i].grad(),
+                                "input " + std::to_string(i) + " grad"));
   for (size_t k = 0; k < params.size(); k += 5)
     results.insert(results.end(),
                    {definedOrThrow(params[k].grad(), "weight grad"),
@@ -279,6 +306,20 @@ at::Tensor nearReluThreshold(const std::vector<at::Tensor> &xs,
   return at::cat(near, 1);
 }
 
+/// The largest relative error between the results A and B of two
+/// runConcatRelu calls (1 where the exact batch counters differ).
+double worstError(const std::vector<at::Tensor> &a,
+                  const std::vector<at::Tensor> &b) {
+  double worst = 0;
+  for (size_t k = 0; k < a.size(); ++k) {
+    if (a[k].scalar_type() == at::kLong)
+      worst = std::max(worst, at::equal(a[k].cpu(), b[k].cpu()) ? 0.0 : 1.0);
+    else
+      worst = std::max(worst, relativeError(a[k], b[k]));
+  }
+  return worst;
+}
+
 /// The fused concat's autograd op on CUDA against the same op on the CPU
 /// from the same random values, batch N with trailing sizes SPATIAL.
 template <class Config>
@@ -313,31 +354,24 @@ void checkConcatReluCase(const char *name, int64_t n, const Shape &spatial,
       xs, bnParams, up, training, permute, at::Device(at::kCPU));
   std::vector<at::Tensor> gpu = runConcatRelu<Config>(
       xs, bnParams, up, training, permute, at::Device(at::kCUDA, 0));
-  double worst = 0;
-  for (size_t k = 0; k < cpu.size(); ++k) {
-    if (cpu[k].scalar_type() == at::kLong) // the batch counter: exact
-      worst = std::max(worst, at::equal(gpu[k].cpu(), cpu[k]) ? 0.0 : 1.0);
-    else
-      worst = std::max(worst, relativeError(gpu[k], cpu[k]));
-  }
-  report(std::string(name) + (training ? " training " : " eval ") +
-             shapeString(outShape) + (permute ? " non-contiguous" : ""),
-         worst);
+  const std::string what = std::string(name) +
+                           (training ? " training " : " eval ") +
+                           shapeString(outShape);
+  report(what + (permute ? " non-contiguous" : ""), worstError(gpu, cpu));
   if (spatial.size() != 2)
     return;
   // 4-D: the other layout on CUDA (PERMUTE is channels_last) agrees too.
-  std::vector<at::Tensor> other = runConcatRelu<Config>(
-      xs, bnParams, up, training, !permute, at::Device(at::kCUDA, 0));
-  worst = 0;
-  for (size_t k = 0; k < gpu.size(); ++k) {
-    if (gpu[k].scalar_type() == at::kLong)
-      worst = std::max(worst, at::equal(other[k], gpu[k]) ? 0.0 : 1.0);
-    else
-      worst = std::max(worst, relativeError(other[k], gpu[k]));
-  }
-  report(std::string(name) + (training ? " training " : " eval ") +
-             shapeString(outShape) + " NHWC vs NCHW on cuda",
-         worst);
+  const at::Device cuda(at::kCUDA, 0);
+  std::vector<at::Tensor> other =
+      runConcatRelu<Config>(xs, bnParams, up, training, !permute, cuda);
+  report(what + " NHWC vs NCHW on cuda", worstError(other, gpu));
+  // And channel slices of one NHWC tensor, which the ReLU inputs read in
+  // place.
+  std::vector<at::Tensor> sliced = runConcatRelu<Config>(
+      xs, bnParams, up, training, false, cuda, /*slices=*/true);
+  report(what + " channel slices vs " + (permute ? "NHWC" : "NCHW") +
+             " on cuda",
+         worstError(sliced, gpu));
 }
 
 template <class Config> void checkConcatReluConfig(const char *name) {

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/ConcatReluOp.h"
+#include "rtml/Runtime/StepProfile.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -632,9 +633,10 @@ TEST(ConcatReluKernelNhwc, MatchesFloat64) {
 
 // Inputs that are channel slices of one channels_last tensor (as
 // ops::siblingConv2d returns them: dense in neither layout) run the NHWC
-// kernels and give the bits of dense channels_last inputs, forward and
-// backward, the gradients reaching the tensor they were cut from.
-TEST(ConcatReluKernelNhwc, ChannelSlicesOfChannelsLastRunNhwc) {
+// kernels, read where they are (no copy), and give the bits of dense
+// channels_last inputs, forward and backward, the gradients reaching the
+// tensor they were cut from.
+TEST(ConcatReluKernelNhwc, ChannelSlicesOfChannelsLastRunNhwcInPlace) {
   torch::manual_seed(33);
   at::Tensor whole = torch::randn({2, Four::kTotalChannels + 3, 5, 6})
                          .contiguous(at::MemoryFormat::ChannelsLast);
@@ -652,7 +654,12 @@ TEST(ConcatReluKernelNhwc, ChannelSlicesOfChannelsLastRunNhwc) {
                         .contiguous(at::MemoryFormat::ChannelsLast)
                         .requires_grad_(true));
   }
-  at::Tensor y = rtml::kernels::concatRelu<Four>(slices);
+  at::Tensor y;
+  int copies = 0;
+  for (const rtml::ProfiledEvent &e : rtml::profileEvents(
+           [&] { y = rtml::kernels::concatRelu<Four>(slices); }, 1, false))
+    copies += e.name == "aten::copy_";
+  EXPECT_EQ(copies, 0);
   at::Tensor yDense = rtml::kernels::concatRelu<Four>(dense);
   EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast));
   EXPECT_TRUE(at::equal(y, yDense));
@@ -663,6 +670,25 @@ TEST(ConcatReluKernelNhwc, ChannelSlicesOfChannelsLastRunNhwc) {
                dense[3].grad(), at::zeros({2, 3, 5, 6})},
               /*dim=*/1);
   EXPECT_TRUE(at::equal(sliced.grad(), expected));
+}
+
+// Which tensors the NHWC forward reads in place, and with what pixel
+// stride: dense channels_last and channel slices of it, whatever sizes are
+// 1; not NCHW, nor spatial crops (whose pixels are not evenly spaced).
+TEST(ConcatReluKernelNhwc, PixelStrideOfChannelsLastTensorsAndSlices) {
+  using rtml::kernels::detail::concatReluPixelStride;
+  auto nhwc = [](std::vector<int64_t> sizes) {
+    return torch::zeros(sizes).contiguous(at::MemoryFormat::ChannelsLast);
+  };
+  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5})), 6);
+  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5}).narrow(1, 2, 3)), 6);
+  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 1}).narrow(1, 1, 4)), 6);
+  EXPECT_EQ(concatReluPixelStride(nhwc({3, 6, 1, 1}).narrow(1, 0, 2)), 6);
+  EXPECT_EQ(concatReluPixelStride(nhwc({1, 6, 1, 1}).narrow(1, 0, 2)), 2);
+  EXPECT_EQ(concatReluPixelStride(torch::zeros({2, 6, 4, 5})), 0);
+  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5}).narrow(3, 0, 4)), 0);
+  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5}).narrow(2, 1, 2)), 0);
+  EXPECT_EQ(concatReluPixelStride(torch::zeros({2, 6, 5})), 0);
 }
 
 // The NHWC twin's positions are independent: any split gives the same bits.

@@ -203,7 +203,7 @@ void checkConcatAgainstTwins(int64_t n, int64_t hw, bool nhwc) {
     k::concatReluForwardNhwcCpu<Config>(inputPtrs.data(), yTwin.data(), n, hw,
                                         0, n * hw, &norms);
     k::concatReluForwardNhwcCuda<Config>(inputPtrs.data(), yCuda.data(), n, hw,
-                                         norms, nullptr);
+                                         norms, nullptr, nullptr);
   } else {
     k::concatReluForwardCpu<Config>(inputPtrs.data(), yTwin.data(), n, hw, 0,
                                     n * T::kTotalChannels, &norms);
@@ -278,6 +278,59 @@ TEST(EmulatedCudaConcatRelu, Float4PathsEqualTheCpuTwinsBitForBit) {
 TEST(EmulatedCudaConcatRelu, BatchNormEpiloguesEqualTheCpuTwinsBitForBit) {
   checkConcatShapes<MixedBatchNorm, float>();
   checkConcatShapes<MixedBatchNorm, Bf16>();
+}
+
+/// NHWC inputs that are channel slices of wider tensors (each pixel's run
+/// EXTRA[i] channels longer, the slice SKIP[i] channels into it): the CUDA
+/// forward reads them as the CPU twin does, and both give the bits of the
+/// same inputs packed dense.
+template <class Config, class Elem>
+void checkConcatSlicesAgainstTwin(int64_t n, int64_t hw,
+                                  const std::vector<int64_t> &extra,
+                                  const std::vector<int64_t> &skip) {
+  namespace k = rtml::kernels;
+  using T = k::ConcatReluTraits<Config>;
+  constexpr int kIn = T::kInputs;
+  SCOPED_TRACE("n " + std::to_string(n) + " hw " + std::to_string(hw) +
+               " extra " + std::to_string(extra[0]) + " skip " +
+               std::to_string(skip[0]));
+  std::vector<std::vector<Elem>> wide, dense;
+  std::vector<const Elem *> slicePtrs, densePtrs;
+  int64_t strides[kIn];
+  for (int i = 0; i < kIn; ++i) {
+    const int64_t c = Config::kChannels[i];
+    strides[i] = c + extra[i];
+    wide.push_back(randomData<Elem>(n * hw * strides[i], 60 + i));
+    dense.emplace_back(n * hw * c);
+    for (int64_t pos = 0; pos < n * hw; ++pos)
+      for (int64_t ch = 0; ch < c; ++ch)
+        dense[i][pos * c + ch] = wide[i][pos * strides[i] + skip[i] + ch];
+    slicePtrs.push_back(wide[i].data() + skip[i]);
+    densePtrs.push_back(dense[i].data());
+  }
+  const int64_t outCount = n * T::kTotalChannels * hw;
+  std::vector<Elem> yDense(outCount), yTwin(outCount), yCuda(outCount, Elem{});
+  k::concatReluForwardNhwcCpu<Config>(densePtrs.data(), yDense.data(), n, hw, 0,
+                                      n * hw);
+  k::concatReluForwardNhwcCpu<Config>(slicePtrs.data(), yTwin.data(), n, hw, 0,
+                                      n * hw, nullptr, strides);
+  k::concatReluForwardNhwcCuda<Config>(slicePtrs.data(), yCuda.data(), n, hw,
+                                       k::ConcatReluNorms<kIn>{}, strides,
+                                       nullptr);
+  EXPECT_EQ(firstDifference(yTwin, yDense), -1) << "twin";
+  EXPECT_EQ(firstDifference(yCuda, yTwin), -1) << "CUDA";
+}
+
+TEST(EmulatedCudaConcatRelu, ChannelSliceInputsEqualDenseOnesBitForBit) {
+  for (auto [n, hw] :
+       std::vector<std::pair<int64_t, int64_t>>{{2, 12}, {1, 1}, {3, 7}}) {
+    // Strides and offsets that are multiples of 4 keep the float4 path;
+    // the others take one element per thread.
+    checkConcatSlicesAgainstTwin<ByFour, float>(n, hw, {4, 8}, {0, 4});
+    checkConcatSlicesAgainstTwin<ByFour, float>(n, hw, {3, 1}, {1, 0});
+    checkConcatSlicesAgainstTwin<Odd3, float>(n, hw, {2, 0, 5}, {1, 0, 3});
+    checkConcatSlicesAgainstTwin<Odd3, Bf16>(n, hw, {2, 0, 5}, {1, 0, 3});
+  }
 }
 
 /// The fused preprocessing kernel against its CPU twin: IN_CHANNELS-channel

@@ -20,7 +20,8 @@
 //
 // NHWC (channels_last, the *Nhwc launchers): the same, with the output
 // channel of an element its index modulo the total channels; float4 (float
-// only, as in NCHW) when every input's channel count is a multiple of 4. One
+// only, as in NCHW) when every input's channel count (and, in the forward,
+// pixel stride) is a multiple of 4. One
 // kernel body serves every (element type, layout) pair: the layout only
 // changes where an element's input and channel are (concatReluLocate).
 //
@@ -59,32 +60,39 @@ inline void concatReluCheckLaunch(const char *what) {
 template <class Pointer, int kInputs> struct ConcatReluArgs {
   Pointer inputs[kInputs]; // the inputs (forward) or their gradients
   ConcatReluLayout<kInputs> layout;
+  // NHWC: elements from one pixel's channels of an input to the next's (its
+  // channels where dense; more for a channel slice of a wider tensor).
+  int64_t pixelStrides[kInputs];
 };
 
-/// The input holding output channel CH: its pointer, channels and offset,
-/// chosen by an unrolled compare chain (no dynamic indexing of the
-/// parameters, which would spill them to local memory).
+/// The input holding output channel CH: its pointer, channels, offset and
+/// pixel stride, chosen by an unrolled compare chain (no dynamic indexing of
+/// the parameters, which would spill them to local memory).
 template <class Pointer, int kInputs>
 __device__ __forceinline__ void
 concatReluSelect(const ConcatReluArgs<Pointer, kInputs> &args, int64_t ch,
-                 Pointer &ptr, int64_t &channels, int64_t &offset) {
+                 Pointer &ptr, int64_t &channels, int64_t &offset,
+                 int64_t &pixelStride) {
   ptr = args.inputs[0];
   channels = args.layout.channels[0];
   offset = 0;
+  pixelStride = args.pixelStrides[0];
 #pragma unroll
   for (int i = 1; i < kInputs; ++i)
     if (ch >= args.layout.offsets[i]) {
       ptr = args.inputs[i];
       channels = args.layout.channels[i];
       offset = args.layout.offsets[i];
+      pixelStride = args.pixelStrides[i];
     }
 }
 
 /// Element (or first of kVec elements) IDX of image FIRSTIMAGE + blockIdx.y:
 /// its output channel and the offsets of it in the image's output and in
 /// the image's block of its input. Index is 32-bit when an image fits.
-/// kNhwc: the image is [hw, total channels] in memory, and so is each
-/// input's [hw, channels]; CH is the element's output channel.
+/// kNhwc: the image is [hw, total channels] in memory, and each input's
+/// [hw, channels] with its pixel stride; CH is the element's output
+/// channel.
 template <bool kNhwc, class Index, class Pointer, int kInputs>
 __device__ __forceinline__ bool
 concatReluLocate(const ConcatReluArgs<Pointer, kInputs> &args, Index idx,
@@ -92,17 +100,19 @@ concatReluLocate(const ConcatReluArgs<Pointer, kInputs> &args, Index idx,
                  int64_t &outAt, int64_t &inAt, Index &ch) {
   if (idx >= perImage)
     return false;
-  int64_t channels, offset;
+  int64_t channels, offset, pixelStride;
   outAt = image * static_cast<int64_t>(perImage) + idx;
   if constexpr (kNhwc) {
     const Index total = perImage / hw, pixel = idx / total;
     ch = idx - pixel * total;
-    concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset);
-    inAt = (image * static_cast<int64_t>(hw) + pixel) * channels +
+    concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset,
+                     pixelStride);
+    inAt = (image * static_cast<int64_t>(hw) + pixel) * pixelStride +
            (static_cast<int64_t>(ch) - offset);
   } else {
     ch = idx / hw;
-    concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset);
+    concatReluSelect(args, static_cast<int64_t>(ch), ptr, channels, offset,
+                     pixelStride);
     inAt = image * channels * static_cast<int64_t>(hw) +
            (static_cast<int64_t>(idx) - offset * static_cast<int64_t>(hw));
   }
@@ -262,11 +272,12 @@ template <class Config> constexpr int64_t concatReluNhwcRun() {
   return 4;
 }
 
+/// PIXELSTRIDES (NHWC only; null: dense inputs) as concatReluForwardNhwcCpu.
 template <class Config, class Elem, bool kNhwc>
 void concatReluForward(
     const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
-    void *stream) {
+    const int64_t *pixelStrides, void *stream) {
   using T = ConcatReluTraits<Config>;
   const int64_t perImage = T::kTotalChannels * hw;
   if (n == 0 || perImage == 0)
@@ -278,7 +289,11 @@ void concatReluForward(
   bool aligned = kVec == 4 && concatReluAligned(output);
   for (int i = 0; i < T::kInputs; ++i) {
     args.inputs[i] = inputs[i];
-    aligned = aligned && concatReluAligned(inputs[i]);
+    args.pixelStrides[i] =
+        pixelStrides ? pixelStrides[i] : args.layout.channels[i];
+    // A float4 of 4 channels stays inside one pixel's run of its input.
+    aligned = aligned && concatReluAligned(inputs[i]) &&
+              (!kNhwc || args.pixelStrides[i] % 4 == 0);
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   concatReluLaunch<T::kInputs, decltype(args)>(
@@ -323,7 +338,8 @@ void concatReluBackward(const Elem *gradOutput, const Elem *output,
   bool aligned =
       kVec == 4 && concatReluAligned(gradOutput) && concatReluAligned(output);
   for (int i = 0; i < T::kInputs; ++i) {
-    args.inputs[i] = gradInputs[i];
+    args.inputs[i] = gradInputs[i]; // dense
+    args.pixelStrides[i] = args.layout.channels[i];
     aligned = aligned && concatReluAligned(gradInputs[i]);
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
@@ -361,16 +377,16 @@ void concatReluForwardCuda(
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
     void *stream) {
   cuda_detail::concatReluForward<Config, Elem, false>(inputs, output, n, hw,
-                                                      norms, stream);
+                                                      norms, nullptr, stream);
 }
 
 template <class Config, class Elem>
 void concatReluForwardNhwcCuda(
     const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
-    void *stream) {
-  cuda_detail::concatReluForward<Config, Elem, true>(inputs, output, n, hw,
-                                                     norms, stream);
+    const int64_t *pixelStrides, void *stream) {
+  cuda_detail::concatReluForward<Config, Elem, true>(
+      inputs, output, n, hw, norms, pixelStrides, stream);
 }
 
 template <class Config, class Elem>
@@ -467,7 +483,7 @@ void concatBnReluInputGradNhwcCuda(Elem *grad, const Elem *x, const float *mean,
       const Elem *const *, Elem *, int64_t, int64_t,                           \
       const ::rtml::kernels::ConcatReluNorms<                                  \
           ::rtml::kernels::ConcatReluTraits<Config>::kInputs> &,               \
-      void *);                                                                 \
+      const int64_t *, void *);                                                \
   template void ::rtml::kernels::concatReluBackwardNhwcCuda<Config, Elem>(     \
       const Elem *, const Elem *, Elem *const *, int64_t, int64_t, void *);    \
   template void ::rtml::kernels::concatBnReluInputGradNhwcCuda<Config, Elem>(  \

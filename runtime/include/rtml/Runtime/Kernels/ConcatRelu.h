@@ -331,12 +331,16 @@ inline void concatBnReluInputGradCpu(Elem *grad, const Elem *x,
 
 /// Forward on NHWC float or bf16 data (input i [n, hw, C_i], the output
 /// [n, hw, kTotalChannels] in memory) for the positions [begin, end);
-/// otherwise as concatReluForwardCpu.
+/// otherwise as concatReluForwardCpu. PIXELSTRIDES (null: C_i each), one
+/// per input, are the elements from one position's channels of an input to
+/// the next's: an input may be a channel slice of a wider NHWC tensor (the
+/// merged 1x1 convolutions' output), read where it is instead of copied.
 template <class Config, class Elem>
 void concatReluForwardNhwcCpu(
     const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     int64_t begin, int64_t end,
-    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> *norms = nullptr) {
+    const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> *norms = nullptr,
+    const int64_t *pixelStrides = nullptr) {
   using T = ConcatReluTraits<Config>;
   static constexpr ConcatReluLayout<T::kInputs> layout = T::layout();
   (void)n;
@@ -344,7 +348,8 @@ void concatReluForwardNhwcCpu(
   for (int64_t pos = begin; pos < end; ++pos) {
     for (int input = 0; input < T::kInputs; ++input) {
       const int64_t channels = layout.channels[input];
-      const Elem *x = inputs[input] + pos * channels;
+      const Elem *x =
+          inputs[input] + pos * (pixelStrides ? pixelStrides[input] : channels);
       Elem *y = output + pos * T::kTotalChannels + layout.offsets[input];
       if (norms && norms->mean[input]) {
         const float *mean = norms->mean[input], *scale = norms->scale[input],
@@ -446,12 +451,13 @@ void concatBnReluInputGradCuda(Elem *grad, const Elem *x, const float *mean,
                                int64_t channels, int64_t hw, void *stream);
 
 /// The NHWC forms of the three launchers: data as the NHWC CPU twin's,
-/// arguments (and element types) as the NCHW launchers'.
+/// arguments (and element types) as the NCHW launchers', and the forward's
+/// PIXELSTRIDES (a host array of kInputs, or null) as the twin's.
 template <class Config, class Elem>
 void concatReluForwardNhwcCuda(
     const Elem *const *inputs, Elem *output, int64_t n, int64_t hw,
     const ConcatReluNorms<ConcatReluTraits<Config>::kInputs> &norms,
-    void *stream);
+    const int64_t *pixelStrides, void *stream);
 template <class Config, class Elem>
 void concatReluBackwardNhwcCuda(const Elem *gradOutput, const Elem *output,
                                 Elem *const *gradInputs, int64_t n, int64_t hw,

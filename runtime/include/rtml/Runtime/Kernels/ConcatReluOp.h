@@ -163,6 +163,27 @@ inline bool concatReluChannelsLast(at::TensorList inputs) {
   return !allNchw;
 }
 
+/// The elements from one pixel's channels of X to the next's, where X
+/// ([N, C, H, W]) is NHWC pixel by pixel: dense channels_last (C), or a
+/// channel slice of a wider channels_last tensor (its channels); else 0.
+inline int64_t concatReluPixelStride(const at::Tensor &x) {
+  if (x.dim() != 4)
+    return 0;
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  // The stride of the first of W, H, N that has more than one position,
+  // divided by the positions below it.
+  const int64_t stride = w > 1   ? x.stride(3)
+                         : h > 1 ? x.stride(2)
+                         : n > 1 ? x.stride(0)
+                                 : c;
+  if (stride < c || (c > 1 && x.stride(1) != 1) ||
+      (w > 1 && x.stride(3) != stride) ||
+      (h > 1 && x.stride(2) != w * stride) ||
+      (n > 1 && x.stride(0) != h * w * stride))
+    return 0;
+  return stride;
+}
+
 inline at::MemoryFormat concatReluMemoryFormat(bool channelsLast) {
   return channelsLast ? at::MemoryFormat::ChannelsLast
                       : at::MemoryFormat::Contiguous;
@@ -219,10 +240,23 @@ struct ConcatReluFunction
     detail::concatReluCheckBatchNormParams<Config>(inputs, bnParams);
     const bool nhwc = detail::concatReluChannelsLast(inputs);
     const at::MemoryFormat format = detail::concatReluMemoryFormat(nhwc);
+    // In NHWC a ReLU input is read where it is, also when it is a channel
+    // slice (ops::siblingConv2d's results); the rest are made dense.
     std::vector<at::Tensor> xs;
     xs.reserve(T::kInputs);
-    for (int i = 0; i < T::kInputs; ++i)
-      xs.push_back(inputs[i].contiguous(format));
+    int64_t pixelStrides[T::kInputs];
+    for (int i = 0; i < T::kInputs; ++i) {
+      pixelStrides[i] = Config::kChannels[i];
+      const int64_t slice = nhwc && !T::batchNorm(i)
+                                ? detail::concatReluPixelStride(inputs[i])
+                                : 0;
+      if (slice > 0) {
+        xs.push_back(inputs[i]);
+        pixelStrides[i] = slice;
+      } else {
+        xs.push_back(inputs[i].contiguous(format));
+      }
+    }
     // Each batch norm's per-channel constants (kept alive until the kernel
     // ran) and what its backward needs.
     ConcatReluNorms<T::kInputs> norms{};
@@ -276,12 +310,12 @@ struct ConcatReluFunction
         xd[i] = detail::concatReluData<Elem>(xs[i]);
       Elem *yd = detail::concatReluData<Elem>(y);
       if (y.is_cpu() && nhwc) {
-        at::parallel_for(0, s.n * s.hw,
-                         detail::concatReluGrain(T::kTotalChannels),
-                         [&](int64_t begin, int64_t end) {
-                           concatReluForwardNhwcCpu<Config>(
-                               xd, yd, s.n, s.hw, begin, end, &norms);
-                         });
+        at::parallel_for(
+            0, s.n * s.hw, detail::concatReluGrain(T::kTotalChannels),
+            [&](int64_t begin, int64_t end) {
+              concatReluForwardNhwcCpu<Config>(xd, yd, s.n, s.hw, begin, end,
+                                               &norms, pixelStrides);
+            });
       } else if (y.is_cpu()) {
         at::parallel_for(0, s.n * T::kTotalChannels,
                          detail::concatReluGrain(s.hw),
@@ -293,8 +327,9 @@ struct ConcatReluFunction
 #ifdef RTML_WITH_CUDA
         c10::cuda::CUDAGuard guard(y.device());
         if (nhwc)
-          concatReluForwardNhwcCuda<Config>(
-              xd, yd, s.n, s.hw, norms, detail::concatReluCurrentStream(y));
+          concatReluForwardNhwcCuda<Config>(xd, yd, s.n, s.hw, norms,
+                                            pixelStrides,
+                                            detail::concatReluCurrentStream(y));
         else
           concatReluForwardCuda<Config>(xd, yd, s.n, s.hw, norms,
                                         detail::concatReluCurrentStream(y));
