@@ -120,8 +120,9 @@ at::Tensor batchNorm(const at::Tensor &input, const at::Tensor &weight,
     c10::NoGradGuard noGrad;
     numBatchesTracked.add_(1);
   }
-  // A channel slice of a channels_last tensor (siblingConv2d's) is dense in
-  // neither layout, where ATen's batch norm takes a slow path.
+  // A channel slice (siblingConv2d's results) is copied dense in its layout
+  // once, here: ATen's batch norm would copy an NCHW one itself and take a
+  // slow path on a channels_last one, which is dense in neither layout.
   return at::batch_norm(input.contiguous(input.suggest_memory_format()), weight,
                         bias, runningMean, runningVar, training, momentum, eps,
                         /*cudnn_enabled=*/true);

@@ -3,6 +3,7 @@
 #include "rtml/Runtime/DeviceMap.h"
 #include "rtml/Runtime/Optimizer.h"
 #include "rtml/Runtime/Parameters.h"
+#include "rtml/Runtime/StepProfile.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -393,7 +394,8 @@ TEST(RuntimeOps, BatchNormMatchesTorchModuleInTrainingAndEval) {
 }
 
 // A channel slice of a channels_last tensor (siblingConv2d's results) is
-// normalized as its dense copy is, and the result is dense channels_last.
+// normalized as its dense copy is, and the result is dense channels_last;
+// a slice of either layout is copied once.
 TEST(RuntimeOps, BatchNormOfAChannelsLastSliceIsThatOfItsDenseCopy) {
   at::manual_seed(13);
   at::Tensor whole =
@@ -415,6 +417,19 @@ TEST(RuntimeOps, BatchNormOfAChannelsLastSliceIsThatOfItsDenseCopy) {
   EXPECT_TRUE(at::equal(ys[0], ys[1]));
   EXPECT_TRUE(at::equal(means[0], means[1]));
   EXPECT_TRUE(at::equal(vars[0], vars[1]));
+  // Either layout's slice is copied once, not twice (ATen's CPU batch norm
+  // copies a non-contiguous input itself).
+  for (at::Tensor x : {slice, at::randn({4, 9, 5, 6}).narrow(1, 2, 5)}) {
+    int copies = 0;
+    for (const rtml::ProfiledEvent &e : rtml::profileEvents(
+             [&] {
+               ops::batchNorm(x, weight, bias, means[0], vars[0], counts[0],
+                              1e-5, 0.1, /*training=*/true);
+             },
+             1, false))
+      copies += e.name == "aten::copy_";
+    EXPECT_EQ(copies, 1) << x.strides();
+  }
 }
 
 TEST(RuntimeOps, ConcatAndAddMatchLibTorch) {
