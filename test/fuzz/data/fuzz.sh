@@ -41,8 +41,9 @@ build() {
     src=$root/test/fuzz/data/CifarFuzzer.cpp
     # The readers and the pickle machine are instrumented; the rest of the
     # runtime comes, uninstrumented, from the CMake build (RTML_BUILD_DIR).
-    $cxx $flags $inc $torch "$src" $formats \
-      "$root/runtime/lib/data/Cifar.cpp" "$root/runtime/lib/Serialization.cpp" \
+    r=$root/runtime/lib
+    $cxx $flags $inc -I"$r" $torch "$src" $formats "$r/data/Cifar.cpp" \
+      "$r/PlainPickle.cpp" "$r/PickleReader.cpp" "$r/PickleBounds.cpp" \
       "$build/runtime/librtml_runtime.a" "$build/lib/librtml_support.a" \
       -ltorch -ltorch_cpu -lc10 -lgomp -lz -lturbojpeg -lspng -o "$bin" ;;
   *) echo "unknown target '$target' (idx, image, cifar)" >&2; exit 2 ;;
