@@ -37,10 +37,9 @@ siblingConv2d(const at::Tensor &input, at::TensorList weights,
       stride, padding, dilation, /*groups=*/1);
   // Views, no copy. In NCHW each image's slice is one dense block. In
   // channels_last a slice is a run of channels per pixel, dense in neither
-  // layout: a ReLU reads it as it is (and writes a dense channels_last
-  // result), and the consumers that need it dense (batchNorm, the fused
-  // concat) copy it themselves, so that a slice is copied only where that
-  // pays.
+  // layout: a ReLU and the fused concat read it as it is, and batchNorm (and
+  // the concat's batch norm inputs) copy it dense themselves, so that a
+  // slice is copied only where that is needed.
   return output.split_with_sizes(channels, /*dim=*/1);
 }
 

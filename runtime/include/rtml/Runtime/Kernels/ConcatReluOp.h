@@ -147,22 +147,6 @@ inline int64_t concatReluGrain(int64_t hw) {
   return grain < 1 ? 1 : grain;
 }
 
-/// Whether the kernels run in NHWC: every input is laid out channels_last
-/// (dense, or a channel slice of a channels_last tensor, which the forward
-/// copies dense) and not all are also contiguous NCHW (1x1 images are both,
-/// and take NCHW). A mixed set is made contiguous, as any other layout.
-inline bool concatReluChannelsLast(at::TensorList inputs) {
-  bool allNchw = true;
-  for (const at::Tensor &x : inputs) {
-    if (x.dim() != 4 ||
-        !(x.is_contiguous(at::MemoryFormat::ChannelsLast) ||
-          x.suggest_memory_format() == at::MemoryFormat::ChannelsLast))
-      return false;
-    allNchw = allNchw && x.is_contiguous();
-  }
-  return !allNchw;
-}
-
 /// The elements from one pixel's channels of X to the next's, where X
 /// ([N, C, H, W]) is NHWC pixel by pixel: dense channels_last (C), or a
 /// channel slice of a wider channels_last tensor (its channels); else 0.
@@ -182,6 +166,20 @@ inline int64_t concatReluPixelStride(const at::Tensor &x) {
       (n > 1 && x.stride(0) != h * w * stride))
     return 0;
   return stride;
+}
+
+/// Whether the kernels run in NHWC: every input is NHWC pixel by pixel
+/// (concatReluPixelStride: dense channels_last, or a channel slice of it) and
+/// not all are also contiguous NCHW (1x1 images are both, and take NCHW). A
+/// mixed set is made contiguous, as any other layout.
+inline bool concatReluChannelsLast(at::TensorList inputs) {
+  bool allNchw = true;
+  for (const at::Tensor &x : inputs) {
+    if (concatReluPixelStride(x) == 0)
+      return false;
+    allNchw = allNchw && x.is_contiguous();
+  }
+  return !allNchw;
 }
 
 inline at::MemoryFormat concatReluMemoryFormat(bool channelsLast) {
