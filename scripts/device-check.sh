@@ -272,10 +272,10 @@ if [[ "${1:-}" == "--prepare" ]]; then
     --train 200 --test 50 --seed 5
   nvcc_compile "$root/test/device/DeviceKernelsCheck.cu" \
     "$staging/kernels/DeviceKernelsCheck.o" -I"$root/test/device"
-  # The runtime's own CUDA kernels (multi-tensor SGD, fused
-  # preprocessing), archived with it.
-  for kernel in SgdCuda PreprocessCuda; do
-    nvcc_compile "$root/runtime/lib/$kernel.cu" "$staging/kernels/$kernel.o"
+  # The runtime's own CUDA kernels (runtime/lib/*.cu: multi-tensor SGD,
+  # fused preprocessing, the bias + ReLU epilogue), archived with it.
+  for cu in "$root"/runtime/lib/*.cu; do
+    nvcc_compile "$cu" "$staging/kernels/$(basename "$cu" .cu).o"
   done
   stage_cuda_support
   stage_third_party
@@ -514,7 +514,10 @@ else
   show_build_errors StepProfile
 fi
 rm -f "$work/librtml_runtime.a"
-runtime_kernels=("$staging/kernels/SgdCuda.o" "$staging/kernels/PreprocessCuda.o")
+runtime_kernels=()
+for cu in "$root"/runtime/lib/*.cu; do
+  runtime_kernels+=("$staging/kernels/$(basename "$cu" .cu).o")
+done
 for kernel in "${runtime_kernels[@]}"; do
   [[ -f "$kernel" ]] || { echo "error: $kernel is missing; rerun --prepare" >&2; exit 1; }
 done

@@ -32,15 +32,28 @@ siblingConv2d(const at::Tensor &input, at::TensorList weights,
   std::vector<int64_t> channels;
   for (const at::Tensor &weight : weights)
     channels.push_back(weight.size(0));
-  at::Tensor output = at::conv2d(
-      input, at::cat(weights), biases.empty() ? at::Tensor() : at::cat(biases),
-      stride, padding, dilation, /*groups=*/1);
+  // The convolution adds the biases when every result has one; where only
+  // some have (the others' are added by their rtml.bias_relu), it runs
+  // without, and those are added to their results alone.
+  size_t defined = 0;
+  for (const at::Tensor &bias : biases)
+    defined += bias.defined();
+  bool allBiased = !biases.empty() && defined == biases.size();
+  at::Tensor output = at::conv2d(input, at::cat(weights),
+                                 allBiased ? at::cat(biases) : at::Tensor(),
+                                 stride, padding, dilation, /*groups=*/1);
   // Views, no copy. In NCHW each image's slice is one dense block. In
   // channels_last a slice is a run of channels per pixel, dense in neither
   // layout: a ReLU and the fused concat read it as it is, and batchNorm (and
   // the concat's batch norm inputs) copy it dense themselves, so that a
   // slice is copied only where that is needed.
-  return output.split_with_sizes(channels, /*dim=*/1);
+  std::vector<at::Tensor> results =
+      output.split_with_sizes(channels, /*dim=*/1);
+  if (!allBiased && defined > 0)
+    for (size_t i = 0; i < results.size(); ++i)
+      if (biases[i].defined())
+        results[i] = results[i] + biases[i].view({1, -1, 1, 1});
+  return results;
 }
 
 at::Tensor relu(const at::Tensor &input) { return at::relu(input); }

@@ -508,3 +508,55 @@ func.func @read_as_bf16_unread() {
   %w = rtml.param "w" fan_in_uniform read_as cpu f32 cuda bf16 {fan_in = 1 : i64} : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @bias_relu_not_a_convolution(%x: tensor<?x2x4x4xf32>, %b: tensor<2xf32>) -> tensor<?x2x4x4xf32> {
+  // expected-error @+1 {{'rtml.bias_relu' op needs a convolution's output (rtml.conv2d or rtml.sibling_conv2d) as its input}}
+  %0 = rtml.bias_relu %x, %b cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<2xf32>
+  return %0 : tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @bias_relu_other_bias(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>, %other: tensor<2xf32>) -> tensor<?x2x4x4xf32> {
+  %y = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.bias_relu' op needs the bias of the convolution that computes its input}}
+  %0 = rtml.bias_relu %y, %other cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<2xf32>
+  return %0 : tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @bias_relu_conv_without_bias(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>) -> tensor<?x2x4x4xf32> {
+  %y = rtml.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.bias_relu' op needs the bias of the convolution that computes its input}}
+  %0 = rtml.bias_relu %y, %b cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<2xf32>
+  return %0 : tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @bias_relu_sibling_other_result_bias(%x: tensor<?x8x4x4xf32>, %w0: tensor<2x8x1x1xf32>, %w1: tensor<2x8x1x1xf32>, %b0: tensor<2xf32>, %b1: tensor<2xf32>) -> tensor<?x2x4x4xf32> {
+  %s:2 = rtml.sibling_conv2d %x weights(%w0, %w1) biases(%b0, %b1) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2x8x1x1xf32>, tensor<2xf32>, tensor<2xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>)
+  // expected-error @+1 {{'rtml.bias_relu' op needs the bias of the convolution that computes its input}}
+  %0 = rtml.bias_relu %s#1, %b0 cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<2xf32>
+  return %0 : tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @bias_relu_output_read_twice(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>) {
+  %y = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.bias_relu' op must be the only reader of its convolution's output (which lacks the bias where the epilogue adds it)}}
+  %0 = rtml.bias_relu %y, %b cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<2xf32>
+  return %0, %y : tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @bias_relu_bias_shape(%x: tensor<?x2x4x4xf32>, %b: tensor<3xf32>) -> tensor<?x2x4x4xf32> {
+  // expected-error @+1 {{bias_relu expects a bias of 2 channels, got [3]}}
+  %0 = rtml.bias_relu %x, %b cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<3xf32>
+  return %0 : tensor<?x2x4x4xf32>
+}

@@ -71,3 +71,17 @@ func.func @sibling_conv2d(%x: tensor<?x8x4x4xf32>, %w0: tensor<2x8x3x3xf32>, %w1
   %1:2 = rtml.sibling_conv2d %x weights(%w0, %w1) {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x3x3xf32>, tensor<3x8x3x3xf32>) -> (tensor<?x2x2x2xf32>, tensor<?x3x2x2xf32>)
   return %0#0, %1#1 : tensor<?x2x2x2xf32>, tensor<?x3x2x2xf32>
 }
+
+// The bias + ReLU epilogue of a convolution and of a sibling result.
+// CHECK-LABEL: func.func @bias_relu
+// CHECK: %[[Y:.*]] = rtml.conv2d
+// CHECK-NEXT: rtml.bias_relu %[[Y]], %arg2 cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<2xf32>
+// CHECK: %[[S:.*]]:2 = rtml.sibling_conv2d
+// CHECK-NEXT: rtml.bias_relu %[[S]]#1, %arg4 cpu epilogue cuda conv : tensor<?x3x4x4xf32>, tensor<3xf32>
+func.func @bias_relu(%x: tensor<?x8x4x4xf32>, %w0: tensor<2x8x1x1xf32>, %b0: tensor<2xf32>, %w1: tensor<3x8x1x1xf32>, %b1: tensor<3xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>) {
+  %y = rtml.conv2d %x, %w0, %b0 {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  %r = rtml.bias_relu %y, %b0 cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<2xf32>
+  %s:2 = rtml.sibling_conv2d %x weights(%w0, %w1) biases(%b0, %b1) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<3x8x1x1xf32>, tensor<2xf32>, tensor<3xf32>) -> (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>)
+  %r1 = rtml.bias_relu %s#1, %b1 cpu epilogue cuda conv : tensor<?x3x4x4xf32>, tensor<3xf32>
+  return %r, %s#0, %r1 : tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>
+}

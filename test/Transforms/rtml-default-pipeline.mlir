@@ -10,7 +10,7 @@
 // NOFUSE: rtml.relu %
 // NOFUSE-NEXT: rtml.lrn
 // NOFUSE-NOT: rtml.relu_lrn
-// BAD: no pass 'rtml-fuse-everything' in the pipeline (rtml-partition-devices, rtml-merge-sibling-convs, rtml-fuse-relu-lrn, rtml-fuse-concat, rtml-assign-precision, rtml-assign-layout, rtml-bf16-weight-copies)
+// BAD: no pass 'rtml-fuse-everything' in the pipeline (rtml-partition-devices, rtml-merge-sibling-convs, rtml-fuse-relu-lrn, rtml-fuse-concat, rtml-bias-epilogue, rtml-assign-precision, rtml-assign-layout, rtml-bf16-weight-copies)
 
 func.func @forward(%x: tensor<?x8x5x5xf32>) -> tensor<?x8x5x5xf32> {
   %r = rtml.relu %x : tensor<?x8x5x5xf32>

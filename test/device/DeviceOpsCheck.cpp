@@ -1,7 +1,8 @@
 //===- DeviceOpsCheck.cpp - Runtime ops on a GPU against the CPU ----------===//
 //
 // Runs every op of the runtime's op library on CUDA and on the CPU with the
-// same inputs and compares outputs and input gradients, and SGD (the CUDA
+// same inputs and compares outputs and input gradients (the bias + ReLU
+// epilogue's CUDA kernel against its CPU twin), and SGD (the CUDA
 // multi-tensor kernel) against the CPU pass, its twin, and the fused
 // preprocessing kernel against its CPU twin. Built and run by
 // scripts/device-check.sh on a GPU machine, which has LibTorch but no
@@ -22,6 +23,7 @@
 namespace {
 
 using OpFn = std::function<at::Tensor(const std::vector<at::Tensor> &)>;
+constexpr rtml::ops::BiasAdd kEpilogue = rtml::ops::BiasAdd::InEpilogue;
 
 struct Case {
   std::string name;
@@ -193,6 +195,43 @@ int main() {
       {"relu",
        {{3, 5, 7, 7}},
        [](const std::vector<at::Tensor> &t) { return rtml::ops::relu(t[0]); }},
+      // The bias + ReLU epilogue: the CUDA kernel against its CPU twin
+      // (both told to add the bias), and with the convolutions that drop it.
+      {"bias_relu epilogue (NCHW, odd sizes)",
+       {{3, 5, 7, 7}, {5}},
+       [](const std::vector<at::Tensor> &t) {
+         return rtml::ops::biasRelu(t[0], t[1], kEpilogue, kEpilogue);
+       }},
+      {"bias_relu epilogue, bf16 channels_last slice",
+       {{2, 24, 5, 6}, {16}},
+       [](const std::vector<at::Tensor> &t) {
+         at::Tensor x = t[0].contiguous(at::MemoryFormat::ChannelsLast)
+                            .to(at::kBFloat16)
+                            .narrow(1, 8, 16);
+         return rtml::ops::biasRelu(x, t[1], kEpilogue, kEpilogue)
+             .to(at::kFloat);
+       }},
+      {"conv2d without its bias + bias_relu, channels_last",
+       {{2, 6, 9, 8}, {8, 6, 3, 3}, {8}},
+       [](const std::vector<at::Tensor> &t) {
+         auto cl = at::MemoryFormat::ChannelsLast;
+         at::Tensor y =
+             rtml::ops::conv2d(t[0].contiguous(cl), t[1].contiguous(cl),
+                               rtml::ops::convBias(t[2], kEpilogue, kEpilogue),
+                               {1, 1}, {1, 1}, {1, 1}, 1);
+         return rtml::ops::biasRelu(y, t[2], kEpilogue, kEpilogue);
+       }},
+      {"sibling_conv2d, one bias in its bias_relu",
+       {{2, 8, 7, 7}, {3, 8, 1, 1}, {5, 8, 1, 1}, {3}, {5}},
+       [](const std::vector<at::Tensor> &t) {
+         std::vector<at::Tensor> r = rtml::ops::siblingConv2d(
+             t[0], {t[1], t[2]},
+             {t[3], rtml::ops::convBias(t[4], kEpilogue, kEpilogue)}, {1, 1},
+             {0, 0}, {1, 1});
+         at::Tensor second =
+             rtml::ops::biasRelu(r[1], t[4], kEpilogue, kEpilogue);
+         return at::cat({r[0].flatten(), second.flatten()});
+       }},
       {"lrn size 5 (7 channels)",
        {{2, 7, 5, 5}},
        [](const std::vector<at::Tensor> &t) {

@@ -241,6 +241,55 @@ SiblingConv2dOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
 }
 
 //===----------------------------------------------------------------------===//
+// BiasReluOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BiasReluOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &results) {
+  Type inputType = adaptor.getInput().getType();
+  auto input = dyn_cast<RankedTensorType>(inputType);
+  if (!input || input.getRank() < 2)
+    return emitOptionalError(loc,
+                             "bias_relu expects an input with channels "
+                             "[N, C, ...], got ",
+                             shapeOf(inputType));
+  auto bias = dyn_cast<RankedTensorType>(adaptor.getBias().getType());
+  if (!bias || bias.getRank() != 1 || bias.getDimSize(0) != input.getDimSize(1))
+    return emitOptionalError(loc, "bias_relu expects a bias of ",
+                             input.getDimSize(1), " channels, got ",
+                             shapeOf(adaptor.getBias().getType()));
+  results.push_back(inputType);
+  return success();
+}
+
+Value rtml::convolutionBias(Value value) {
+  if (auto conv = value.getDefiningOp<Conv2dOp>())
+    return conv.getBias();
+  if (auto siblings = value.getDefiningOp<SiblingConv2dOp>();
+      siblings && !siblings.getBiases().empty())
+    return siblings.getBiases()[cast<OpResult>(value).getResultNumber()];
+  return Value();
+}
+
+LogicalResult BiasReluOp::verify() {
+  // Where the epilogue adds the bias, the convolution runs without it: so
+  // the input must be a convolution's output with this bias, read by
+  // nothing else.
+  Value input = getInput();
+  if (!input.getDefiningOp<Conv2dOp>() &&
+      !input.getDefiningOp<SiblingConv2dOp>())
+    return emitOpError("needs a convolution's output (rtml.conv2d or "
+                       "rtml.sibling_conv2d) as its input");
+  if (convolutionBias(input) != getBias())
+    return emitOpError("needs the bias of the convolution that computes its "
+                       "input");
+  if (!input.hasOneUse())
+    return emitOpError("must be the only reader of its convolution's output "
+                       "(which lacks the bias where the epilogue adds it)");
+  return success();
+}
 
 //===----------------------------------------------------------------------===//
 // Element-wise ops: lrn, dropout (relu's and dropout's shape function is

@@ -268,6 +268,31 @@ static const char *cppLayout(Layout layout) {
                                 : "rtml::ops::Layout::Nchw";
 }
 
+static const char *cppBiasAdd(BiasAdd where) {
+  return where == BiasAdd::Epilogue ? "rtml::ops::BiasAdd::InEpilogue"
+                                    : "rtml::ops::BiasAdd::InConv";
+}
+
+/// Names the bias of each result of convolution OP that an rtml.bias_relu
+/// reads by rtml::ops::convBias, which drops it on the device kinds where
+/// the epilogue adds it (the verifier makes the epilogue the result's only
+/// reader). Before the casts, so that a dropped bias is not cast either.
+static void nameConvBiases(Operation *op, ValueNamer &namer) {
+  if (!isa<Conv2dOp, SiblingConv2dOp>(op))
+    return;
+  for (Value result : op->getResults()) {
+    Value bias = convolutionBias(result);
+    if (!bias || !result.hasOneUse())
+      continue;
+    auto epilogue = dyn_cast<BiasReluOp>(*result.getUsers().begin());
+    if (!epilogue)
+      continue;
+    namer.castAs(bias, "rtml::ops::convBias(" + namer.name(bias) + ", " +
+                           cppBiasAdd(epilogue.getCpu()) + ", " +
+                           cppBiasAdd(epilogue.getCuda()) + ")");
+  }
+}
+
 /// rtml.to_layout: the runtime picks the CPU or the CUDA layout from where
 /// the tensor is, as the op says.
 static std::string toLayoutCall(ToLayoutOp op, const ValueNamer &namer) {
@@ -302,6 +327,12 @@ emitOpCall(Operation *op, const ValueNamer &namer,
       })
       .Case([&](ToLayoutOp toLayout) -> FailureOr<std::string> {
         return toLayoutCall(toLayout, namer);
+      })
+      .Case([&](BiasReluOp epilogue) -> FailureOr<std::string> {
+        return runtimeCall("biasRelu", {args.tensor(epilogue.getInput()),
+                                        args.tensor(epilogue.getBias()),
+                                        cppBiasAdd(epilogue.getCpu()),
+                                        cppBiasAdd(epilogue.getCuda())});
       })
       .Case([&](SiblingConv2dOp siblings) -> FailureOr<std::string> {
         return runtimeCall("siblingConv2d",
@@ -577,6 +608,7 @@ LogicalResult emitModelCpp(ModuleOp module, llvm::raw_ostream &os) {
     }
     if (isa<func::ReturnOp>(op))
       continue;
+    nameConvBiases(&op, namer);
     nameCastOperands(&op, namer);
     FailureOr<std::string> call = emitOpCall(&op, namer, kernelEntries);
     namer.clearCasts();

@@ -6,15 +6,20 @@
 
 namespace rtml {
 
-/// Applies PATTERN (one rewrite pattern class) to OP until it no longer
-/// matches, and nothing else: no region simplification, no dead-code
-/// removal behind the pass's back.
-template <typename Pattern> mlir::LogicalResult applyOnly(mlir::Operation *op) {
-  mlir::RewritePatternSet patterns(op->getContext());
-  patterns.add<Pattern>(op->getContext());
+/// Applies PATTERNS to OP until none matches, and nothing else: no region
+/// simplification, no dead-code removal behind the pass's back.
+inline mlir::LogicalResult applyOnly(mlir::Operation *op,
+                                     mlir::RewritePatternSet &&patterns) {
   mlir::GreedyRewriteConfig config;
   config.enableRegionSimplification = mlir::GreedySimplifyRegionLevel::Disabled;
   return mlir::applyPatternsAndFoldGreedily(op, std::move(patterns), config);
+}
+
+/// The same for one rewrite pattern class PATTERN.
+template <typename Pattern> mlir::LogicalResult applyOnly(mlir::Operation *op) {
+  mlir::RewritePatternSet patterns(op->getContext());
+  patterns.add<Pattern>(op->getContext());
+  return applyOnly(op, std::move(patterns));
 }
 
 } // namespace rtml

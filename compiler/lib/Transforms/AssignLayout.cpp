@@ -57,9 +57,9 @@ bool isFourDimensional(Value v) {
 /// ops or rtml kernels that accept, and keep, either layout.
 bool isStackOp(Operation *op) {
   return isa<Conv2dOp, SiblingConv2dOp, ReluOp, TanhOp, SigmoidOp, LeakyReluOp,
-             LrnOp, ReluLrnOp, MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp,
-             BatchNormOp, DropoutOp, AddOp, ConcatOp, ConcatReluOp, TransferOp>(
-             op) &&
+             BiasReluOp, LrnOp, ReluLrnOp, MaxPool2dOp, AvgPool2dOp,
+             AdaptiveAvgPool2dOp, BatchNormOp, DropoutOp, AddOp, ConcatOp,
+             ConcatReluOp, TransferOp>(op) &&
          op->getNumResults() >= 1 &&
          llvm::all_of(op->getResults(), isFourDimensional);
 }

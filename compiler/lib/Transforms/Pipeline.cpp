@@ -40,6 +40,9 @@ static const PipelineStep kPipeline[] = {
     {"rtml-merge-sibling-convs", true, withoutOptions<createMergeSiblingConvs>},
     {"rtml-fuse-relu-lrn", true, withoutOptions<createFuseReluLrn>},
     {"rtml-fuse-concat", true, withoutOptions<createFuseConcat>},
+    // After the fusions that take a ReLU whole: a ReLU left over takes its
+    // convolution's bias.
+    {"rtml-bias-epilogue", true, withoutOptions<createBiasEpilogue>},
     // After fusion, so that the fused kernels get their types too.
     {"rtml-assign-precision", false, assignPrecision},
     // It sees every op's device and the fused ops.
@@ -90,7 +93,7 @@ void registerDefaultPipeline() {
           return fail(error);
         return success();
       },
-      [](llvm::function_ref<void(const detail::PassOptions &)> print) {
+      [](llvm::function_ref<void(const mlir::detail::PassOptions &)> print) {
         print(DefaultPipelineOptions());
       });
 }

@@ -22,8 +22,9 @@ done
 for f in libz.so.1 libturbojpeg.so.0 libspng.so.0; do
   touch "$staging/third-party/lib/$f"
 done
-for f in SgdCuda PreprocessCuda DeviceKernelsCheck; do
-  touch "$staging/kernels/$f.o"
+# The runtime's own kernels (every runtime/lib/*.cu) and the kernel check.
+for f in "$src"/runtime/lib/*.cu DeviceKernelsCheck; do
+  touch "$staging/kernels/$(basename "$f" .cu).o"
 done
 printf '%s\tmodels/%s.yaml\t\n' alexnet alexnet googlenet googlenet >"$staging/peer-bench.trainers"
 # The peer benchmark runs its CPU dry run on AlexNet's default trainer, so

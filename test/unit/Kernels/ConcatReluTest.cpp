@@ -676,19 +676,19 @@ TEST(ConcatReluKernelNhwc, ChannelSlicesOfChannelsLastRunNhwcInPlace) {
 // stride: dense channels_last and channel slices of it, whatever sizes are
 // 1; not NCHW, nor spatial crops (whose pixels are not evenly spaced).
 TEST(ConcatReluKernelNhwc, PixelStrideOfChannelsLastTensorsAndSlices) {
-  using rtml::kernels::detail::concatReluPixelStride;
+  using rtml::kernels::detail::nhwcPixelStride;
   auto nhwc = [](std::vector<int64_t> sizes) {
     return torch::zeros(sizes).contiguous(at::MemoryFormat::ChannelsLast);
   };
-  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5})), 6);
-  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5}).narrow(1, 2, 3)), 6);
-  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 1}).narrow(1, 1, 4)), 6);
-  EXPECT_EQ(concatReluPixelStride(nhwc({3, 6, 1, 1}).narrow(1, 0, 2)), 6);
-  EXPECT_EQ(concatReluPixelStride(nhwc({1, 6, 1, 1}).narrow(1, 0, 2)), 2);
-  EXPECT_EQ(concatReluPixelStride(torch::zeros({2, 6, 4, 5})), 0);
-  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5}).narrow(3, 0, 4)), 0);
-  EXPECT_EQ(concatReluPixelStride(nhwc({2, 6, 4, 5}).narrow(2, 1, 2)), 0);
-  EXPECT_EQ(concatReluPixelStride(torch::zeros({2, 6, 5})), 0);
+  EXPECT_EQ(nhwcPixelStride(nhwc({2, 6, 4, 5})), 6);
+  EXPECT_EQ(nhwcPixelStride(nhwc({2, 6, 4, 5}).narrow(1, 2, 3)), 6);
+  EXPECT_EQ(nhwcPixelStride(nhwc({2, 6, 4, 1}).narrow(1, 1, 4)), 6);
+  EXPECT_EQ(nhwcPixelStride(nhwc({3, 6, 1, 1}).narrow(1, 0, 2)), 6);
+  EXPECT_EQ(nhwcPixelStride(nhwc({1, 6, 1, 1}).narrow(1, 0, 2)), 2);
+  EXPECT_EQ(nhwcPixelStride(torch::zeros({2, 6, 4, 5})), 0);
+  EXPECT_EQ(nhwcPixelStride(nhwc({2, 6, 4, 5}).narrow(3, 0, 4)), 0);
+  EXPECT_EQ(nhwcPixelStride(nhwc({2, 6, 4, 5}).narrow(2, 1, 2)), 0);
+  EXPECT_EQ(nhwcPixelStride(torch::zeros({2, 6, 5})), 0);
 }
 
 // The NHWC twin's positions are independent: any split gives the same bits.

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 // CudaEmulation/cuda_runtime.h comes first, by -include (CMakeLists.txt).
+#include "rtml/Runtime/Kernels/BiasRelu.cuh"
 #include "rtml/Runtime/Kernels/ConcatRelu.cuh"
 #include "rtml/Runtime/Kernels/Lrn.cuh"
 #include "rtml/Runtime/Kernels/Preprocess.cuh"
@@ -22,9 +23,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -465,6 +468,92 @@ TEST(EmulatedCudaSgd, MultiTensorEqualsTheCpuPassBitForBit) {
   checkSgdAgainstCpu({0.9f, 5e-4f, false});
   checkSgdAgainstCpu({0.9f, 0.0f, true});
   checkSgdAgainstCpu({0.0f, 1e-3f, false});
+}
+
+/// The bias + ReLU kernel against its CPU twin, in both layouts and element
+/// types, on dense inputs and on channel slices of a wider tensor (what
+/// rtml.sibling_conv2d returns), with channel and pixel counts that take
+/// the 16-byte path and ones that do not; the output's padding beyond the
+/// result must stay as it was.
+template <class Elem>
+void checkBiasReluAgainstTwin(int64_t n, int64_t channels, int64_t pixels,
+                              int64_t sliceOffset, int64_t wider) {
+  namespace k = rtml::kernels;
+  const int64_t total = channels + wider;
+  std::vector<Elem> in = randomData<Elem>(n * total * pixels, 3);
+  std::vector<float> bias(channels);
+  for (int64_t c = 0; c < channels; ++c)
+    bias[c] = 0.25f * static_cast<float>(c % 7) - 0.75f;
+  const int64_t count = n * channels * pixels;
+  for (bool nhwc : {false, true}) {
+    SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(channels) + "x" +
+                 std::to_string(pixels) + " of " + std::to_string(total) +
+                 " channels" + (nhwc ? " NHWC" : " NCHW"));
+    k::BiasReluArgs a{};
+    // The slice starts SLICEOFFSET channels into each image (NCHW) or pixel
+    // (NHWC).
+    a.in = in.data() + sliceOffset * (nhwc ? 1 : pixels);
+    a.bias = bias.data();
+    a.n = n;
+    a.channels = channels;
+    a.pixels = pixels;
+    a.imageStride = total * pixels;
+    a.pixelStride = nhwc ? total : 1;
+    a.bf16 = std::is_same_v<Elem, Bf16>;
+    a.nhwc = nhwc;
+    std::vector<Elem> cuda(count + 8, kernelStore<Elem>(-7.0f)),
+        twin(count + 8, kernelStore<Elem>(-7.0f));
+    a.out = cuda.data();
+    k::biasReluCuda(a, nullptr);
+    a.out = twin.data();
+    k::biasReluCpu(a, 0, k::biasReluRows(a));
+    EXPECT_EQ(firstDifference(cuda, twin), -1);
+    // The twin is the element function at every element.
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t p = 0; p < pixels; ++p) {
+          int64_t at = nhwc ? (i * pixels + p) * channels + c
+                            : (i * channels + c) * pixels + p;
+          int64_t from = nhwc ? i * total * pixels + p * total + sliceOffset + c
+                              : (i * total + sliceOffset + c) * pixels + p;
+          float want = k::biasReluValue(kernelLoad(in[from]), bias[c]);
+          ASSERT_EQ(bitsOf(twin[at]), bitsOf(kernelStore<Elem>(want)))
+              << "image " << i << " channel " << c << " pixel " << p;
+        }
+    EXPECT_EQ(bitsOf(twin[count]), bitsOf(kernelStore<Elem>(-7.0f)));
+  }
+}
+
+TEST(EmulatedCudaBiasRelu, EqualsTheCpuTwinBitForBit) {
+  for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(bf16 ? "bf16" : "float");
+    auto check =
+        bf16 ? checkBiasReluAgainstTwin<Bf16> : checkBiasReluAgainstTwin<float>;
+    check(2, 16, 16, 0, 0); // dense, 16-byte accesses in either layout
+    check(3, 5, 7, 0, 0);   // odd sizes: one element per thread
+    check(2, 8, 24, 8, 8);  // a slice at an aligned offset: 16 bytes
+    check(2, 6, 9, 3, 5);   // a slice at an odd offset
+    check(1, 1, 1, 0, 0);
+  }
+}
+
+TEST(EmulatedCudaBiasRelu, NanStaysNanAndEmptyLaunchesNothing) {
+  namespace k = rtml::kernels;
+  std::vector<float> in = {std::nanf(""), -1.0f, 0.5f, -0.25f};
+  std::vector<float> bias = {0.0f, 0.5f};
+  std::vector<float> out(4, 9.0f);
+  k::BiasReluArgs a{in.data(), bias.data(), out.data(), 1,     2,
+                    2,         4,           1,          false, false};
+  k::biasReluCuda(a, nullptr);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_EQ(out[2], 1.0f);
+  EXPECT_EQ(out[3], 0.25f);
+  a.n = 0;
+  std::vector<float> untouched(4, 9.0f);
+  a.out = untouched.data();
+  k::biasReluCuda(a, nullptr);
+  EXPECT_EQ(untouched, std::vector<float>(4, 9.0f));
 }
 
 } // namespace

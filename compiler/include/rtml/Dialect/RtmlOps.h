@@ -58,6 +58,11 @@ inline llvm::StringRef deviceOf(mlir::Operation *op) {
     return device.getValue();
   return "";
 }
+
+/// The bias of the convolution that computes VALUE (an rtml.conv2d's
+/// result, or one of an rtml.sibling_conv2d's), or null: not a
+/// convolution's output, or one without a bias.
+mlir::Value convolutionBias(mlir::Value value);
 } // namespace rtml
 
 #endif // RTML_DIALECT_RTMLOPS_H

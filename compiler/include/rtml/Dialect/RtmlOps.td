@@ -33,6 +33,15 @@ def Rtml_Layout : I32EnumAttr<"Layout",
   let cppNamespace = "::rtml";
 }
 
+// Where a convolution's bias is added on one kind of device
+// (--rtml-bias-epilogue).
+def Rtml_BiasAdd : I32EnumAttr<"BiasAdd",
+    "where a convolution's bias is added", [
+    I32EnumAttrCase<"Conv", 0, "conv">,
+    I32EnumAttrCase<"Epilogue", 1, "epilogue">]> {
+  let cppNamespace = "::rtml";
+}
+
 def Rtml_ParamOp : Rtml_Op<"param", [Pure]> {
   let summary = "a named, trainable parameter";
   let description = [{
@@ -180,7 +189,9 @@ def Rtml_Conv2dOp : Rtml_SpecOp<"conv2d"> {
     stride, padding and dilation (an inception's 1x1 convolutions) run as
     one convolution by their concatenated weights
     (`rtml-merge-sibling-convs`; `--no-fuse` turns it off); their
-    parameters stay separate.
+    parameters stay separate. On CUDA, a convolution whose output only a
+    `relu` reads runs without its bias, which the ReLU adds in the same
+    pass (`rtml-bias-epilogue`).
   }];
   let specFields = [
     Rtml_Required<"out_channels", "int", "positive",
@@ -538,6 +549,41 @@ def Rtml_SiblingConv2dOp
     $input `weights` `(` $weights `)` (`biases` `(` $biases^ `)`)? attr-dict
     `:` functional-type(operands, results)
   }];
+}
+
+def Rtml_BiasReluOp : Rtml_LayerOp<"bias_relu"> {
+  let summary = "relu(x + bias), the bias added here on some device kinds";
+  let description = [{
+    What `--rtml-bias-epilogue` makes of a ReLU whose only operand is a
+    convolution's output with a bias (an `rtml.conv2d`, or a result of an
+    `rtml.sibling_conv2d`) and which nothing else reads. The value is
+    `relu(conv + bias)` either way; where the bias is added is decided per
+    device kind, because logical devices are mapped onto CPUs or CUDA GPUs
+    only when the trainer starts:
+
+    - `conv`: the convolution adds its bias, as without the pass, and this
+      op is a plain ReLU (the CPU's choice: its convolutions add the bias
+      within their GEMM, and its results keep their bits);
+    - `epilogue`: the convolution runs without its bias and this op adds it
+      while it applies the ReLU, in one pass (CUDA's choice: ATen adds a
+      bias after cuDNN's convolution in a pass of its own).
+
+    `bias` must be the producing convolution's bias for that result.
+
+    ```mlir
+    %y = rtml.conv2d %x, %w, %b {...} : ... -> tensor<?x8x4x4xf32>
+    %r = rtml.bias_relu %y, %b cpu conv cuda epilogue
+        : tensor<?x8x4x4xf32>, tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins Rtml_Tensor:$input, Rtml_Tensor:$bias,
+                       Rtml_BiasAdd:$cpu, Rtml_BiasAdd:$cuda);
+  let results = (outs Rtml_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $bias `cpu` $cpu `cuda` $cuda attr-dict `:` type($input) `,`
+    type($bias)
+  }];
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "rtml/Dialect/RtmlDialect.h"
+#include "rtml/Dialect/RtmlOps.h"
 
 namespace rtml {
 

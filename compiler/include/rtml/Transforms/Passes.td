@@ -69,6 +69,40 @@ def FuseConcat : Pass<"rtml-fuse-concat", "mlir::ModuleOp"> {
   let dependentDialects = ["::rtml::RtmlDialect"];
 }
 
+def BiasEpilogue : Pass<"rtml-bias-epilogue", "mlir::ModuleOp"> {
+  let summary = "A convolution's bias is added by the ReLU that reads it -> rtml.bias_relu";
+  let description = [{
+    A ReLU whose operand is a convolution's output with a bias (an
+    `rtml.conv2d`, or one result of an `rtml.sibling_conv2d`), which
+    nothing else reads, on the convolution's device, becomes one
+    `rtml.bias_relu` of that output and the bias. Where the bias is added
+    is decided per device kind (`cpu`, `cuda`): `epilogue`, the convolution
+    runs without its bias and the ReLU's pass adds it, or `conv`, as before.
+    The defaults are `conv` on the CPU, whose convolutions add the bias
+    within their GEMM (and whose results keep their bits), and `epilogue`
+    on CUDA, where ATen adds it after cuDNN's convolution in a pass over
+    the whole output of its own: the epilogue saves that pass. A
+    convolution without a bias, an output read twice, a ReLU of anything
+    else, or one on another device is left alone; so is a ReLU that an
+    earlier fusion took (`rtml.relu_lrn`, `rtml.concat_relu`).
+  }];
+  let options = [
+    Option<"cpu", "cpu", "::rtml::BiasAdd", "::rtml::BiasAdd::Conv",
+           "Where the bias is added on CPUs: conv or epilogue",
+           [{::llvm::cl::values(
+             clEnumValN(::rtml::BiasAdd::Conv, "conv", "by the convolution"),
+             clEnumValN(::rtml::BiasAdd::Epilogue, "epilogue",
+                        "by the ReLU"))}]>,
+    Option<"cuda", "cuda", "::rtml::BiasAdd", "::rtml::BiasAdd::Epilogue",
+           "Where the bias is added on CUDA GPUs: conv or epilogue",
+           [{::llvm::cl::values(
+             clEnumValN(::rtml::BiasAdd::Conv, "conv", "by the convolution"),
+             clEnumValN(::rtml::BiasAdd::Epilogue, "epilogue",
+                        "by the ReLU"))}]>
+  ];
+  let dependentDialects = ["::rtml::RtmlDialect"];
+}
+
 def AssignPrecision : Pass<"rtml-assign-precision", "mlir::ModuleOp"> {
   let summary = "Resolve the precision setting into per-op compute types";
   let description = [{

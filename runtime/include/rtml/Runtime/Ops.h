@@ -24,13 +24,33 @@ at::Tensor toDevice(const at::Tensor &input, int64_t to, int64_t from);
 
 /// rtml.sibling_conv2d: conv2d(INPUT, WEIGHTS[i], BIASES[i]) for every i,
 /// computed as one convolution by the weights concatenated along their
-/// output channels (BIASES empty: none has a bias). The results are that
-/// convolution's output split by channels, one per weight, in order: views
-/// of it in NCHW, dense copies in channels_last; differentiable.
+/// output channels (BIASES empty: none has a bias; an undefined one: that
+/// result's bias is added by its rtml.bias_relu, see convBias). The results
+/// are that convolution's output split by channels, one per weight, in
+/// order: views of it, in its layout; where only some results have a
+/// defined bias, theirs is added to them alone. Differentiable.
 std::vector<at::Tensor>
 siblingConv2d(const at::Tensor &input, at::TensorList weights,
               at::TensorList biases, c10::IntArrayRef stride,
               c10::IntArrayRef padding, c10::IntArrayRef dilation);
+
+/// Where a convolution's bias is added on one kind of device
+/// (rtml.bias_relu, decided by rtml-bias-epilogue): by the convolution, or
+/// by the ReLU that reads its output, in the same pass.
+enum class BiasAdd { InConv, InEpilogue };
+
+/// The bias operand of a convolution whose output an rtml.bias_relu reads:
+/// BIAS where its device kind adds it InConv, else none (undefined).
+at::Tensor convBias(const at::Tensor &bias, BiasAdd onCpu, BiasAdd onCuda);
+
+/// rtml.bias_relu: relu(INPUT + BIAS[c]) where INPUT's device kind adds the
+/// bias InEpilogue (INPUT is then its convolution's output without it; one
+/// kernel), else relu(INPUT) (the convolution added it). INPUT is [N, C,
+/// ...], float or bf16, dense or a channel slice in NCHW or NHWC; BIAS is
+/// float [C]; the result is dense in INPUT's layout. Differentiable, the
+/// bias's gradient in float.
+at::Tensor biasRelu(const at::Tensor &input, const at::Tensor &bias,
+                    BiasAdd onCpu, BiasAdd onCuda);
 
 /// The memory layout of an [N, C, H, W] tensor: contiguous, or PyTorch's
 /// channels_last.

@@ -24,6 +24,7 @@
 #define RTML_RUNTIME_KERNELS_CONCATRELUOP_H
 
 #include "rtml/Runtime/Kernels/ConcatRelu.h"
+#include "rtml/Runtime/Kernels/PixelStride.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
@@ -147,35 +148,14 @@ inline int64_t concatReluGrain(int64_t hw) {
   return grain < 1 ? 1 : grain;
 }
 
-/// The elements from one pixel's channels of X to the next's, where X
-/// ([N, C, H, W]) is NHWC pixel by pixel: dense channels_last (C), or a
-/// channel slice of a wider channels_last tensor (its channels); else 0.
-inline int64_t concatReluPixelStride(const at::Tensor &x) {
-  if (x.dim() != 4)
-    return 0;
-  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  // The stride of the first of W, H, N that has more than one position,
-  // divided by the positions below it.
-  const int64_t stride = w > 1   ? x.stride(3)
-                         : h > 1 ? x.stride(2)
-                         : n > 1 ? x.stride(0)
-                                 : c;
-  if (stride < c || (c > 1 && x.stride(1) != 1) ||
-      (w > 1 && x.stride(3) != stride) ||
-      (h > 1 && x.stride(2) != w * stride) ||
-      (n > 1 && x.stride(0) != h * w * stride))
-    return 0;
-  return stride;
-}
-
 /// Whether the kernels run in NHWC: every input is NHWC pixel by pixel
-/// (concatReluPixelStride: dense channels_last, or a channel slice of it) and
+/// (nhwcPixelStride: dense channels_last, or a channel slice of it) and
 /// not all are also contiguous NCHW (1x1 images are both, and take NCHW). A
 /// mixed set is made contiguous, as any other layout.
 inline bool concatReluChannelsLast(at::TensorList inputs) {
   bool allNchw = true;
   for (const at::Tensor &x : inputs) {
-    if (concatReluPixelStride(x) == 0)
+    if (nhwcPixelStride(x) == 0)
       return false;
     allNchw = allNchw && x.is_contiguous();
   }
@@ -245,9 +225,8 @@ struct ConcatReluFunction
     int64_t pixelStrides[T::kInputs];
     for (int i = 0; i < T::kInputs; ++i) {
       pixelStrides[i] = Config::kChannels[i];
-      const int64_t slice = nhwc && !T::batchNorm(i)
-                                ? detail::concatReluPixelStride(inputs[i])
-                                : 0;
+      const int64_t slice =
+          nhwc && !T::batchNorm(i) ? detail::nhwcPixelStride(inputs[i]) : 0;
       if (slice > 0) {
         xs.push_back(inputs[i]);
         pixelStrides[i] = slice;
