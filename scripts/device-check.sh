@@ -45,9 +45,11 @@
 #     with its summary before the limit; what device time is left goes to
 #     DEVICE_CHECK_SKIP=peer-bench,profile, or, where a session's 15
 #     minutes leave only a few, the checks most worth them by name:
-#     DEVICE_CHECK_ONLY=kernels-bf16,graph,ops (the bf16 ReLU+LRN against
-#     PyTorch's autocast and the bf16 kernels against their twins; the
-#     CUDA-graph step against the eager one; every op on CUDA).
+#     DEVICE_CHECK_ONLY=kernels-bf16,graph,ops,epilogue-bench (the bf16
+#     ReLU+LRN against PyTorch's autocast and the bf16 kernels against their
+#     twins; the CUDA-graph step against the eager one; every op on CUDA,
+#     the bias + ReLU epilogue among them; GoogLeNet's step with the bias
+#     epilogue against without it).
 #     On a machine still warm from the first call, the second reuses the
 #     runtime and the trainers in build-device/ where nothing they are built
 #     from changed (the summary's build rows say "reused").
@@ -254,6 +256,10 @@ if [[ "${1:-}" == "--prepare" ]]; then
   emit small_towers_fp32 "$root/test/E2E/Inputs/small_towers.yaml" --precision fp32
   emit mini_googlenet_fp32 "$root/test/E2E/Inputs/mini_googlenet.yaml" --precision fp32
   emit alexnet_towers "$root/models/alexnet_towers.yaml"
+  # GoogLeNet's default (bf16) trainer without the bias epilogue, for the
+  # epilogue's A/B; the default one is the peer benchmark's.
+  emit googlenet_no_epilogue "$root/models/googlenet.yaml" \
+    --disable-pass=rtml-bias-epilogue
   emit dp_cnn "$root/test/E2E/Inputs/dp_cnn.yaml"
   # The peer benchmark's manifest (its trainers: a model's default one and
   # one per precision rtmlc offers; the models' MACs, for the compute floor:
@@ -562,6 +568,7 @@ declare -A check_programs=(
   [towers]="small_towers"
   [bench]="alexnet alexnet_nofuse"
   [towers-bench]="alexnet_towers"
+  [epilogue-bench]="googlenet googlenet_no_epilogue"
   [dp]="small_cnn dp_cnn"
 )
 programs=()
@@ -971,6 +978,7 @@ fi
 
 if wants towers-bench; then
 section "two-tower AlexNet on one GPU: a stream per tower against one stream (batch $batch)"
+rm -f "$work"/towers-*.txt # a rerun on a warm machine starts afresh
 for round in 1 2; do
   for mode in streams serial; do
     flag=(); [[ $mode == serial ]] && flag=(--serial-devices)
@@ -993,6 +1001,28 @@ print(f"streams {a:.2f} ms, serial {b:.2f} ms (serial/streams {b / a:.2f}x, "
 PY
 )" || towers_row="FAILED"
 row "alexnet_towers step, both towers on cuda:0" "$towers_row"
+fi
+
+if wants epilogue-bench; then
+section "GoogLeNet step on the GPU: each ReLU adding its convolution's bias (rtml-bias-epilogue) against ATen adding it after the convolution (bf16, batch $batch)"
+# A rerun on a warm machine starts afresh.
+rm -f "$work"/epilogue-*.txt
+for round in 1 2; do
+  for variant in googlenet googlenet_no_epilogue; do
+    "$work/$variant" bench --device cuda --batch-size "$batch" --steps "$steps" \
+      --warmup 5 --json 2>/dev/null | tee -a "$work/epilogue-$variant.txt"
+  done
+done
+epilogue_row="$("$python" - "$work/epilogue-googlenet.txt" "$work/epilogue-googlenet_no_epilogue.txt" <<'PY'
+import json, sys
+def best(path):
+    return min(json.loads(l)["median_ms"] for l in open(path) if l.startswith("{"))
+a, b = best(sys.argv[1]), best(sys.argv[2])
+print(f"epilogue {a:.2f} ms, bias in the convolution {b:.2f} ms "
+      f"(without/with {b / a:.3f}x; medians, best of 2 interleaved rounds)")
+PY
+)" || epilogue_row="FAILED"
+row "googlenet step, bias epilogue A/B (bf16)" "$epilogue_row"
 fi
 
 if wants dp; then
