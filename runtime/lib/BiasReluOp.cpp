@@ -120,6 +120,13 @@ at::Tensor convBias(const at::Tensor &bias, BiasAdd onCpu, BiasAdd onCuda) {
   return at::Tensor();
 }
 
+at::Tensor epilogueBias(const at::Tensor &bias, BiasAdd onCpu, BiasAdd onCuda) {
+  if (!bias.defined() ||
+      placementOn(bias, onCpu, onCuda) == BiasAdd::InEpilogue)
+    return bias;
+  return at::Tensor();
+}
+
 at::Tensor biasRelu(const at::Tensor &input, const at::Tensor &bias,
                     BiasAdd onCpu, BiasAdd onCuda) {
   if (placementOn(input, onCpu, onCuda) == BiasAdd::InConv)

@@ -560,3 +560,48 @@ func.func @bias_relu_bias_shape(%x: tensor<?x2x4x4xf32>, %b: tensor<3xf32>) -> t
   %0 = rtml.bias_relu %x, %b cpu conv cuda epilogue : tensor<?x2x4x4xf32>, tensor<3xf32>
   return %0 : tensor<?x2x4x4xf32>
 }
+
+// -----
+
+func.func @concat_bias_not_the_convolutions(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>, %other: tensor<2xf32>) -> tensor<?x10x4x4xf32> {
+  %c = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.concat_relu' op the bias of input 1 must be the bias of the convolution that computes it}}
+  %0 = rtml.concat_relu %x, %c biases(%other) cpu conv cuda epilogue {bias = array<i1: false, true>} : (tensor<?x8x4x4xf32>, tensor<?x2x4x4xf32>, tensor<2xf32>) -> tensor<?x10x4x4xf32>
+  return %0 : tensor<?x10x4x4xf32>
+}
+
+// -----
+
+func.func @concat_bias_input_read_twice(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>) -> (tensor<?x10x4x4xf32>, tensor<?x2x4x4xf32>) {
+  %c = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.concat_relu' op input 1 adds its convolution's bias, so it must be read by nothing else}}
+  %0 = rtml.concat_relu %x, %c biases(%b) cpu conv cuda epilogue {bias = array<i1: false, true>} : (tensor<?x8x4x4xf32>, tensor<?x2x4x4xf32>, tensor<2xf32>) -> tensor<?x10x4x4xf32>
+  return %0, %c : tensor<?x10x4x4xf32>, tensor<?x2x4x4xf32>
+}
+
+// -----
+
+func.func @concat_bias_count(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>) -> tensor<?x10x4x4xf32> {
+  %c = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.concat_relu' op needs 'bias' with one entry per input, naming at least one, one operand in 'biases' per entry set, and where each kind of device adds them}}
+  %0 = rtml.concat_relu %x, %c biases(%b) cpu conv cuda epilogue {bias = array<i1: true, true>} : (tensor<?x8x4x4xf32>, tensor<?x2x4x4xf32>, tensor<2xf32>) -> tensor<?x10x4x4xf32>
+  return %0 : tensor<?x10x4x4xf32>
+}
+
+// -----
+
+func.func @concat_biases_without_flags(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>) -> tensor<?x10x4x4xf32> {
+  %c = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.concat_relu' op has biases or their placement but no 'bias'}}
+  %0 = rtml.concat_relu %x, %c biases(%b) cpu conv cuda epilogue : (tensor<?x8x4x4xf32>, tensor<?x2x4x4xf32>, tensor<2xf32>) -> tensor<?x10x4x4xf32>
+  return %0 : tensor<?x10x4x4xf32>
+}
+
+// -----
+
+func.func @concat_bias_on_a_batch_norm_input(%x: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>, %g: tensor<2xf32>, %be: tensor<2xf32>, %m: tensor<2xf32>, %v: tensor<2xf32>, %n: tensor<i64>) -> tensor<?x10x4x4xf32> {
+  %c = rtml.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  // expected-error @+1 {{'rtml.concat_relu' op input 1 has a batch norm: only a plain ReLU adds a bias}}
+  %0 = rtml.concat_relu %x, %c bn(%g, %be, %m, %v, %n) biases(%b) cpu conv cuda epilogue {bias = array<i1: false, true>, bn = array<i1: false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 1.0e-01>} : (tensor<?x8x4x4xf32>, tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<2xf32>) -> tensor<?x10x4x4xf32>
+  return %0 : tensor<?x10x4x4xf32>
+}

@@ -85,3 +85,13 @@ func.func @bias_relu(%x: tensor<?x8x4x4xf32>, %w0: tensor<2x8x1x1xf32>, %b0: ten
   %r1 = rtml.bias_relu %s#1, %b1 cpu epilogue cuda conv : tensor<?x3x4x4xf32>, tensor<3xf32>
   return %r, %s#0, %r1 : tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>
 }
+
+// A fused concat whose plain ReLU input adds its convolution's bias.
+// CHECK-LABEL: func.func @concat_relu_biases
+// CHECK: %[[Y:.*]] = rtml.conv2d
+// CHECK-NEXT: rtml.concat_relu %arg0, %[[Y]] biases(%arg3) cpu conv cuda epilogue {bias = array<i1: false, true>} : (tensor<?x8x4x4xf32>, tensor<?x2x4x4xf32>, tensor<2xf32>) -> tensor<?x10x4x4xf32>
+func.func @concat_relu_biases(%x: tensor<?x8x4x4xf32>, %y: tensor<?x8x4x4xf32>, %w: tensor<2x8x1x1xf32>, %b: tensor<2xf32>) -> tensor<?x10x4x4xf32> {
+  %c = rtml.conv2d %y, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  %0 = rtml.concat_relu %x, %c biases(%b) cpu conv cuda epilogue {bias = array<i1: false, true>} : (tensor<?x8x4x4xf32>, tensor<?x2x4x4xf32>, tensor<2xf32>) -> tensor<?x10x4x4xf32>
+  return %0 : tensor<?x10x4x4xf32>
+}

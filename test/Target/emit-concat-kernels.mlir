@@ -16,15 +16,16 @@
 // CHECK-NEXT:   static constexpr double kMomentum[kInputs] = {0.25, 0};
 // CHECK-NEXT: };
 // CHECK: at::Tensor rtml_concat_relu_0(const std::vector<at::Tensor> &inputs,
-// CHECK-NEXT:     const std::vector<at::Tensor> &bnParams, bool training);
+// CHECK-NEXT:     const std::vector<at::Tensor> &bnParams, bool training,
+// CHECK-NEXT:     const std::vector<at::Tensor> &biases);
 // CHECK-LABEL: // ---- kernels.cpp ----
 // CHECK: #include "rtml/Runtime/Kernels/ConcatReluOp.h"
-// CHECK: return rtml::kernels::concatRelu<ConcatReluConfig_0>(inputs, bnParams, training);
+// CHECK: return rtml::kernels::concatRelu<ConcatReluConfig_0>(inputs, bnParams, training, biases);
 // CHECK-LABEL: // ---- kernels.cu ----
 // CHECK: #include "rtml/Runtime/Kernels/ConcatRelu.cuh"
 // CHECK: RTML_INSTANTIATE_CONCAT_RELU_CUDA(ConcatReluConfig_0)
 
-// MODEL: at::Tensor cat = rtml_concat_relu_0({x, x}, {[[W:.*]], [[B:.*]], [[M:.*]], [[V:.*]], [[N:.*]]}, training);
+// MODEL: at::Tensor cat = rtml_concat_relu_0({x, x}, {[[W:.*]], [[B:.*]], [[M:.*]], [[V:.*]], [[N:.*]]}, training, {});
 // MODEL-NOT: rtml::ops::batchNorm(
 // MODEL-NOT: rtml::ops::relu(
 

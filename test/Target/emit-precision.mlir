@@ -53,9 +53,9 @@
 // FP: at::Tensor bn = rtml::ops::batchNorm(lrn, p_2, p_3, p_4, p_5, p_6,
 
 // The fused concat: its inputs are cast, its batch norm operands never.
-// AUTO: at::Tensor cat = rtml_concat_relu_0({rtml::ops::inPrecision(bn, rtml::Precision::Fp32, rtml::Precision::Bf16), rtml::ops::inPrecision(conv, rtml::Precision::Fp32, rtml::Precision::Bf16)}, {p_7, p_8, p_9, p_10, p_11}, training);
-// BF16: at::Tensor cat = rtml_concat_relu_0({rtml::ops::inPrecision(bn, rtml::Precision::Bf16, rtml::Precision::Bf16), rtml::ops::inPrecision(conv, rtml::Precision::Bf16, rtml::Precision::Bf16)}, {p_7, p_8, p_9, p_10, p_11}, training);
-// FP: at::Tensor cat = rtml_concat_relu_0({bn, conv}, {p_7, p_8, p_9, p_10, p_11}, training);
+// AUTO: at::Tensor cat = rtml_concat_relu_0({rtml::ops::inPrecision(bn, rtml::Precision::Fp32, rtml::Precision::Bf16), rtml::ops::inPrecision(conv, rtml::Precision::Fp32, rtml::Precision::Bf16)}, {p_7, p_8, p_9, p_10, p_11}, training, {});
+// BF16: at::Tensor cat = rtml_concat_relu_0({rtml::ops::inPrecision(bn, rtml::Precision::Bf16, rtml::Precision::Bf16), rtml::ops::inPrecision(conv, rtml::Precision::Bf16, rtml::Precision::Bf16)}, {p_7, p_8, p_9, p_10, p_11}, training, {});
+// FP: at::Tensor cat = rtml_concat_relu_0({bn, conv}, {p_7, p_8, p_9, p_10, p_11}, training, {});
 
 // Untouched ops take what comes.
 // CHECK: at::Tensor flat = rtml::ops::flatten(cat);

@@ -150,3 +150,31 @@ func.func @devices(%x: tensor<?x3x4x4xf32>) -> (tensor<?x8x4x4xf32>, tensor<?x8x
   %r2 = rtml.relu %y2 {rtml.device = "gpu0"} : tensor<?x8x4x4xf32>
   return %r, %r2 : tensor<?x8x4x4xf32>, tensor<?x8x4x4xf32>
 }
+
+// -----
+
+// A fused concat's plain ReLU inputs that are biased convolutions' outputs
+// read only by it take those biases; the batch norm input, the pool's and
+// a convolution whose output is also returned do not.
+// CHECK-LABEL: func.func @concat_inputs
+// CHECK: %[[A:.*]] = rtml.conv2d %{{.*}}, %{{.*}}, %[[BA:[a-z0-9_]+]] {
+// CHECK: %[[C:.*]] = rtml.conv2d %{{.*}}, %{{.*}}, %[[BC:[a-z0-9_]+]] {
+// CHECK: %[[D:.*]] = rtml.conv2d %{{.*}}, %{{.*}}, %[[BD:[a-z0-9_]+]] {
+// CHECK: rtml.concat_relu %[[A]], %{{.*}}, %[[C]], %[[D]], %{{.*}} bn(%{{.*}}) biases(%[[BA]], %[[BC]]) cpu conv cuda epilogue {bias = array<i1: true, false, true, false, false>, bn = array<i1: false, false, false, false, true>
+// SWAPPED-LABEL: func.func @concat_inputs
+// SWAPPED: rtml.concat_relu {{.*}} biases(%{{.*}}, %{{.*}}) cpu epilogue cuda conv
+// TWICE-LABEL: func.func @concat_inputs
+// TWICE: rtml.concat_relu {{.*}} biases(%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) cpu
+func.func @concat_inputs(%x: tensor<?x3x4x4xf32>, %p: tensor<?x2x4x4xf32>, %y: tensor<?x3x4x4xf32>, %w: tensor<3xf32>, %bias: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>, %n: tensor<i64>) -> (tensor<?x14x4x4xf32>, tensor<?x3x4x4xf32>) {
+  %wa = rtml.param "a.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<2x3x3x3xf32>
+  %ba = rtml.param "a.bias" fan_in_uniform {fan_in = 27 : i64} : tensor<2xf32>
+  %a = rtml.conv2d %x, %wa, %ba {stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x4x4xf32>, tensor<2x3x3x3xf32>, tensor<2xf32> -> tensor<?x2x4x4xf32>
+  %wc = rtml.param "c.weight" fan_in_uniform {fan_in = 3 : i64} : tensor<4x3x1x1xf32>
+  %bc = rtml.param "c.bias" fan_in_uniform {fan_in = 3 : i64} : tensor<4xf32>
+  %c = rtml.conv2d %x, %wc, %bc {stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<?x3x4x4xf32>, tensor<4x3x1x1xf32>, tensor<4xf32> -> tensor<?x4x4x4xf32>
+  %wd = rtml.param "d.weight" fan_in_uniform {fan_in = 27 : i64} : tensor<3x3x3x3xf32>
+  %bd = rtml.param "d.bias" fan_in_uniform {fan_in = 27 : i64} : tensor<3xf32>
+  %dc = rtml.conv2d %x, %wd, %bd {stride = array<i64: 1, 1>, padding = array<i64: 2, 2>, dilation = array<i64: 2, 2>, groups = 1 : i64} : tensor<?x3x4x4xf32>, tensor<3x3x3x3xf32>, tensor<3xf32> -> tensor<?x3x4x4xf32>
+  %cat = rtml.concat_relu %a, %p, %c, %dc, %y bn(%w, %bias, %m, %v, %n) {bn = array<i1: false, false, false, false, true>, bn_eps = array<f64: 1.0e-03>, bn_momentum = array<f64: 1.0e-01>} : (tensor<?x2x4x4xf32>, tensor<?x2x4x4xf32>, tensor<?x4x4x4xf32>, tensor<?x3x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> tensor<?x14x4x4xf32>
+  return %cat, %dc : tensor<?x14x4x4xf32>, tensor<?x3x4x4xf32>
+}

@@ -209,16 +209,18 @@ at::Tensor definedOrThrow(const at::Tensor &t, const std::string &what) {
   return t;
 }
 
-/// The fused concat on DEVICE from copies of XS and BNPARAMS (5 per batch
-/// norm, as concatRelu takes them), backward from UP; PERMUTE makes 4-D
-/// inputs non-contiguous (channels_last); SLICES makes them channel slices
-/// of one channels_last tensor with a channel more, as the merged 1x1
-/// convolutions give them. Returns the output, each input's gradient, then
-/// per batch norm its weight and bias gradients, running mean, running
-/// variance and batch counter (as updated by the forward).
+/// The fused concat on DEVICE from copies of XS, BNPARAMS (5 per batch
+/// norm, as concatRelu takes them) and BIASES (one per input, undefined for
+/// none), backward from UP; PERMUTE makes 4-D inputs non-contiguous
+/// (channels_last); SLICES makes them channel slices of one channels_last
+/// tensor with a channel more, as the merged 1x1 convolutions give them.
+/// Returns the output, each input's gradient, then per batch norm its
+/// weight and bias gradients, running mean, running variance and batch
+/// counter (as updated by the forward), then each bias's gradient.
 template <class Config>
 std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
                                       const std::vector<at::Tensor> &bnParams,
+                                      const std::vector<at::Tensor> &biases,
                                       const at::Tensor &up, bool training,
                                       bool permute, at::Device device,
                                       bool slices = false) {
@@ -251,7 +253,12 @@ std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
     // Weight and bias take gradients; the running statistics do not.
     params.push_back(k % 5 < 2 ? p.requires_grad_(true) : p);
   }
-  at::Tensor y = rtml::kernels::concatRelu<Config>(leaves, params, training);
+  std::vector<at::Tensor> biasLeaves;
+  for (const at::Tensor &b : biases)
+    biasLeaves.push_back(b.defined() ? copyTo(b, device).requires_grad_(true)
+                                     : at::Tensor());
+  at::Tensor y =
+      rtml::kernels::concatRelu<Config>(leaves, params, training, biasLeaves);
   y.backward(copyTo(up, device));
   std::vector<at::Tensor> results = {y};
   std::vector<at::Tensor> sliceGrads;
@@ -268,21 +275,30 @@ std::vector<at::Tensor> runConcatRelu(const std::vector<at::Tensor> &xs,
                    {definedOrThrow(params[k].grad(), "weight grad"),
                     definedOrThrow(params[k + 1].grad(), "bias grad"),
                     params[k + 2], params[k + 3], params[k + 4]});
+  for (const at::Tensor &b : biasLeaves)
+    if (b.defined())
+      results.push_back(definedOrThrow(b.grad(), "conv bias grad"));
   return results;
 }
 
 /// Where each input's epilogue decides its ReLU: |pre-ReLU value| < BAND,
-/// computed in float64 from XS and BNPARAMS as the op computes it (batch
-/// statistics in TRAINING, running ones otherwise), concatenated as the
-/// output.
+/// computed in float64 from XS, BNPARAMS and BIASES as the op computes it
+/// (batch statistics in TRAINING, running ones otherwise), concatenated as
+/// the output.
 template <class Config>
 at::Tensor nearReluThreshold(const std::vector<at::Tensor> &xs,
                              const std::vector<at::Tensor> &bnParams,
+                             const std::vector<at::Tensor> &biases,
                              bool training, double band) {
   using T = rtml::kernels::ConcatReluTraits<Config>;
   std::vector<at::Tensor> near;
   for (int i = 0, param = 0; i < T::kInputs; ++i) {
     at::Tensor z = xs[i].to(at::kDouble);
+    if (i < static_cast<int>(biases.size()) && biases[i].defined()) {
+      Shape channelShape(z.dim(), 1);
+      channelShape[1] = z.size(1);
+      z = z + biases[i].to(at::kDouble).view(channelShape);
+    }
     if (T::batchNorm(i)) {
       auto p = [&](int k) {
         Shape channelShape(z.dim(), 1);
@@ -327,12 +343,14 @@ void checkConcatReluCase(const char *name, int64_t n, const Shape &spatial,
                          bool training, bool permute) {
   using T = rtml::kernels::ConcatReluTraits<Config>;
   torch::manual_seed(3);
-  std::vector<at::Tensor> xs, bnParams;
+  std::vector<at::Tensor> xs, bnParams, biases;
   for (int i = 0; i < T::kInputs; ++i) {
     Shape shape = {n, Config::kChannels[i]};
     shape.insert(shape.end(), spatial.begin(), spatial.end());
     // Off zero mean and unit variance, so that the statistics matter.
     xs.push_back(torch::randn(shape) * 2 + 0.5);
+    biases.push_back(T::bias(i) ? torch::randn({Config::kChannels[i]})
+                                : at::Tensor());
     if (!T::batchNorm(i))
       continue;
     const int64_t c = Config::kChannels[i];
@@ -348,12 +366,12 @@ void checkConcatReluCase(const char *name, int64_t n, const Shape &spatial,
   // on one and not the other: no upstream gradient there, so that such a tie
   // changes no gradient (the outputs then differ by a rounding error only).
   at::Tensor up = torch::randn(outShape).masked_fill(
-      nearReluThreshold<Config>(xs, bnParams, training, 1e-4), 0);
+      nearReluThreshold<Config>(xs, bnParams, biases, training, 1e-4), 0);
 
   std::vector<at::Tensor> cpu = runConcatRelu<Config>(
-      xs, bnParams, up, training, permute, at::Device(at::kCPU));
+      xs, bnParams, biases, up, training, permute, at::Device(at::kCPU));
   std::vector<at::Tensor> gpu = runConcatRelu<Config>(
-      xs, bnParams, up, training, permute, at::Device(at::kCUDA, 0));
+      xs, bnParams, biases, up, training, permute, at::Device(at::kCUDA, 0));
   const std::string what = std::string(name) +
                            (training ? " training " : " eval ") +
                            shapeString(outShape);
@@ -363,12 +381,12 @@ void checkConcatReluCase(const char *name, int64_t n, const Shape &spatial,
   // 4-D: the other layout on CUDA (PERMUTE is channels_last) agrees too.
   const at::Device cuda(at::kCUDA, 0);
   std::vector<at::Tensor> other =
-      runConcatRelu<Config>(xs, bnParams, up, training, !permute, cuda);
+      runConcatRelu<Config>(xs, bnParams, biases, up, training, !permute, cuda);
   report(what + " NHWC vs NCHW on cuda", worstError(other, gpu));
   // And channel slices of one NHWC tensor, which the ReLU inputs read in
   // place.
   std::vector<at::Tensor> sliced = runConcatRelu<Config>(
-      xs, bnParams, up, training, false, cuda, /*slices=*/true);
+      xs, bnParams, biases, up, training, false, cuda, /*slices=*/true);
   report(what + " channel slices vs " + (permute ? "NHWC" : "NCHW") +
              " on cuda",
          worstError(sliced, gpu));
@@ -538,7 +556,8 @@ void checkBf16ConcatRelu(
   torch::manual_seed(6);
   at::Tensor up =
       torch::randn(outShape)
-          .masked_fill(nearReluThreshold<Config>(xs, bnParams, true, 1e-3), 0)
+          .masked_fill(nearReluThreshold<Config>(xs, bnParams, {}, true, 1e-3),
+                       0)
           .to(at::kBFloat16);
   auto run = [&](const at::Device &device) {
     std::vector<at::Tensor> leaves, params;

@@ -38,7 +38,7 @@ RTML_LRN_CONFIG(Size11, 11, 0.9f, 0.7f, 1.0f, false)
 // Fused concat configs, written as the emitter writes them into kernels.h:
 // plain ReLUs with odd channel counts (one input of a single channel) and
 // GoogLeNet's inception 3a concat; batch norm + ReLU inputs mixed with plain
-// ReLUs (momentum 0 and 1 included), and all batch norms.
+// ReLUs (momentum 0 and 1 included), all batch norms, and biases.
 struct ConcatOdd {
   static constexpr int kInputs = 4;
   static constexpr int64_t kChannels[kInputs] = {3, 1, 13, 7};
@@ -66,10 +66,24 @@ struct ConcatBnAll {
   static constexpr double kMomentum[kInputs] = {0.1, 0.3};
 };
 
-#define RTML_DEVICE_CONCAT_RELU_CONFIGS(X)                                   \
-  X(ConcatOdd)                                                               \
-  X(ConcatInception3a)                                                       \
-  X(ConcatBnMixed)                                                           \
-  X(ConcatBnAll)
+// Convolution biases on plain ReLU inputs (rtml-bias-epilogue), next to a
+// batch norm and a ReLU without one, with channel counts that are multiples
+// of 4 (float4 in NHWC) and not.
+struct ConcatBiasMixed {
+  static constexpr int kInputs = 4;
+  static constexpr int64_t kChannels[kInputs] = {8, 3, 5, 4};
+  static constexpr int64_t kTotalChannels = 20;
+  static constexpr bool kBatchNorm[kInputs] = {false, false, true, false};
+  static constexpr double kEps[kInputs] = {0, 0, 1e-3, 0};
+  static constexpr double kMomentum[kInputs] = {0, 0, 0.1, 0};
+  static constexpr bool kBias[kInputs] = {true, true, false, false};
+};
+
+#define RTML_DEVICE_CONCAT_RELU_CONFIGS(X)                                     \
+  X(ConcatOdd)                                                                 \
+  X(ConcatInception3a)                                                         \
+  X(ConcatBnMixed)                                                             \
+  X(ConcatBnAll)                                                               \
+  X(ConcatBiasMixed)
 
 #endif // RTML_TEST_DEVICE_DEVICEKERNELSCONFIGS_H

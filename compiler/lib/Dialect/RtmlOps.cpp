@@ -575,6 +575,14 @@ OperandRange ConcatReluOp::getBatchNormParams(unsigned i) {
   return getBnParams().slice(before * kBnParamsPerInput, kBnParamsPerInput);
 }
 
+Value ConcatReluOp::getInputBias(unsigned i) {
+  std::optional<ArrayRef<bool>> bias = getBias();
+  if (!bias || i >= bias->size() || !(*bias)[i])
+    return Value();
+  unsigned before = llvm::count(bias->take_front(i), true);
+  return before < getBiases().size() ? getBiases()[before] : Value();
+}
+
 /// A batch norm's constants as PyTorch accepts them.
 static LogicalResult verifyBatchNormConstants(Operation *op, double eps,
                                               double momentum) {
@@ -585,7 +593,46 @@ static LogicalResult verifyBatchNormConstants(Operation *op, double eps,
   return success();
 }
 
+/// The convolution biases of a concat_relu's plain ReLU inputs: as
+/// rtml.bias_relu's (one per `bias` entry set, each its input's
+/// convolution's, read by nothing else), with the placements.
+static LogicalResult verifyConcatBiases(ConcatReluOp op) {
+  std::optional<ArrayRef<bool>> bias = op.getBias();
+  bool placed = op.getBiasCpu() && op.getBiasCuda();
+  if (!bias) {
+    if (!op.getBiases().empty() || op.getBiasCpu() || op.getBiasCuda())
+      return op.emitOpError("has biases or their placement but no 'bias'");
+    return success();
+  }
+  size_t biased = llvm::count(*bias, true);
+  if (bias->size() != op.getInputs().size() || biased == 0 ||
+      op.getBiases().size() != biased || !placed)
+    return op.emitOpError("needs 'bias' with one entry per input, naming at "
+                          "least one, one operand in 'biases' per entry set, "
+                          "and where each kind of device adds them");
+  for (auto [i, input] : llvm::enumerate(op.getInputs())) {
+    Value own = op.getInputBias(i);
+    if (!own)
+      continue;
+    if (op.hasBatchNorm(i))
+      return op.emitOpError("input ") << i
+                                      << " has a batch norm: only a "
+                                         "plain ReLU adds a bias";
+    if (convolutionBias(input) != own)
+      return op.emitOpError("the bias of input ")
+             << i << " must be the bias of the convolution that computes it";
+    if (!input.hasOneUse())
+      return op.emitOpError("input ")
+             << i
+             << " adds its convolution's bias, so it must be read by "
+                "nothing else";
+  }
+  return success();
+}
+
 LogicalResult ConcatReluOp::verify() {
+  if (failed(verifyConcatBiases(*this)))
+    return failure();
   std::optional<ArrayRef<bool>> bn = getBn();
   std::optional<ArrayRef<double>> eps = getBnEps(), momentum = getBnMomentum();
   size_t normalized = bn ? llvm::count(*bn, true) : 0;

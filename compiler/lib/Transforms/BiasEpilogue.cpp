@@ -44,12 +44,52 @@ struct ReluToBiasRelu : OpRewritePattern<ReluOp> {
   BiasAdd cpu, cuda;
 };
 
+/// The plain ReLU inputs of a fused concat that are a biased convolution's
+/// output, read by nothing else on the concat's device, add that bias
+/// themselves: the concat is rebuilt with them in `biases`.
+struct ConcatTakesBiases : OpRewritePattern<ConcatReluOp> {
+  ConcatTakesBiases(MLIRContext *context, BiasAdd cpu, BiasAdd cuda)
+      : OpRewritePattern(context), cpu(cpu), cuda(cuda) {}
+
+  LogicalResult matchAndRewrite(ConcatReluOp concat,
+                                PatternRewriter &rewriter) const override {
+    if (concat.getBias())
+      return rewriter.notifyMatchFailure(concat, "already decided");
+    SmallVector<bool> biased;
+    SmallVector<Value> biases;
+    for (auto [i, input] : llvm::enumerate(concat.getInputs())) {
+      Value bias = convolutionBias(input);
+      bool takes = bias && !concat.hasBatchNorm(i) && input.hasOneUse() &&
+                   deviceOf(input.getDefiningOp()) == deviceOf(concat);
+      biased.push_back(takes);
+      if (takes)
+        biases.push_back(bias);
+    }
+    if (biases.empty())
+      return rewriter.notifyMatchFailure(concat, "no input is a biased "
+                                                 "convolution read only here");
+    auto fused = rewriter.create<ConcatReluOp>(
+        concat.getLoc(), concat.getType(), concat.getInputs(),
+        concat.getBnParams(), biases, concat.getBnAttr(), concat.getBnEpsAttr(),
+        concat.getBnMomentumAttr(), rewriter.getDenseBoolArrayAttr(biased),
+        BiasAddAttr::get(getContext(), cpu),
+        BiasAddAttr::get(getContext(), cuda));
+    // The device, and anything else a pass put on the op.
+    for (NamedAttribute attr : concat->getDiscardableAttrs())
+      fused->setAttr(attr.getName(), attr.getValue());
+    rewriter.replaceOp(concat, fused.getResult());
+    return success();
+  }
+
+  BiasAdd cpu, cuda;
+};
+
 struct BiasEpiloguePass : rtml::impl::BiasEpilogueBase<BiasEpiloguePass> {
   using BiasEpilogueBase::BiasEpilogueBase;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ReluToBiasRelu>(&getContext(), cpu, cuda);
+    patterns.add<ReluToBiasRelu, ConcatTakesBiases>(&getContext(), cpu, cuda);
     if (failed(applyOnly(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

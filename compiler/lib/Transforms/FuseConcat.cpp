@@ -69,7 +69,9 @@ struct FuseReluEpiloguesIntoConcat : OpRewritePattern<ConcatOp> {
     locs.push_back(concat.getLoc());
     auto fused = rewriter.create<ConcatReluOp>(
         rewriter.getFusedLoc(locs), concat.getType(), inputs, bnParams,
-        /*bn=*/nullptr, /*bn_eps=*/nullptr, /*bn_momentum=*/nullptr);
+        /*biases=*/ValueRange(), /*bn=*/nullptr, /*bn_eps=*/nullptr,
+        /*bn_momentum=*/nullptr, /*bias=*/nullptr, /*bias_cpu=*/nullptr,
+        /*bias_cuda=*/nullptr);
     // Plain ReLUs only: no bn attributes at all, as the verifier wants.
     if (llvm::is_contained(bn, true)) {
       fused.setBn(bn);

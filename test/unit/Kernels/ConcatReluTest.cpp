@@ -928,3 +928,168 @@ TEST(ConcatReluKernelBf16Nhwc, MultiplesOfFourMatchFloatNhwc) {
 TEST(ConcatReluKernelBf16Nhwc, BatchNormMixedWithReluMatchesFloatNhwc) {
   checkBf16NhwcShapes<BnMixed>();
 }
+
+//===----------------------------------------------------------------------===//
+// Convolution biases added by the plain ReLU inputs (rtml-bias-epilogue)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Inputs 0 and 2 may add a bias; 4 % 4 == 0 channels take the float4 NHWC
+/// path, 5 and 3 do not.
+struct Biased {
+  static constexpr int kInputs = 3;
+  static constexpr int64_t kChannels[kInputs] = {4, 5, 3};
+  static constexpr int64_t kTotalChannels = 12;
+  static constexpr bool kBias[kInputs] = {true, false, true};
+};
+struct BiasedByFour {
+  static constexpr int kInputs = 2;
+  static constexpr int64_t kChannels[kInputs] = {8, 4};
+  static constexpr int64_t kTotalChannels = 12;
+  static constexpr bool kBias[kInputs] = {true, true};
+};
+
+/// The kernel on XS with BIASES (some undefined) against relu(x + bias)
+/// per input in float64: forward, and every input's and bias's gradient.
+template <class Config>
+void expectBiasesMatchFloat64(const std::vector<at::Tensor> &xs,
+                              const std::vector<at::Tensor> &biases,
+                              double tolerance) {
+  std::vector<at::Tensor> leaves, leavesD, biasLeaves, biasLeavesD, relus;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    leaves.push_back(xs[i].detach().requires_grad_(true));
+    leavesD.push_back(xs[i].detach().to(at::kDouble).requires_grad_(true));
+    at::Tensor b = biases[i];
+    biasLeaves.push_back(b.defined() ? b.detach().requires_grad_(true) : b);
+    biasLeavesD.push_back(
+        b.defined() ? b.detach().to(at::kDouble).requires_grad_(true) : b);
+    at::Tensor pre = leavesD[i];
+    if (b.defined()) {
+      std::vector<int64_t> shape(xs[i].dim(), 1);
+      shape[1] = -1;
+      pre = pre + biasLeavesD[i].view(shape);
+    }
+    relus.push_back(at::relu(pre));
+  }
+  at::Tensor y =
+      rtml::kernels::concatRelu<Config>(leaves, {}, true, biasLeaves);
+  at::Tensor yRef = at::cat(relus, 1);
+  ASSERT_EQ(y.sizes(), yRef.sizes());
+  EXPECT_LT(relativeError(y, yRef), tolerance);
+  at::Tensor upstream = torch::randn(y.sizes(), at::kDouble);
+  y.backward(upstream.to(y.scalar_type()));
+  yRef.backward(upstream);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    EXPECT_LT(relativeError(leaves[i].grad(), leavesD[i].grad()), tolerance)
+        << "input " << i;
+    if (!biases[i].defined())
+      continue;
+    ASSERT_TRUE(biasLeaves[i].grad().defined()) << "bias " << i;
+    EXPECT_EQ(biasLeaves[i].grad().scalar_type(), at::kFloat);
+    EXPECT_LT(relativeError(biasLeaves[i].grad(), biasLeavesD[i].grad()),
+              2 * tolerance)
+        << "bias " << i;
+    // Exactly its input's gradient summed over the batch and positions, in
+    // float.
+    std::vector<int64_t> dims = {0};
+    for (int64_t d = 2; d < xs[i].dim(); ++d)
+      dims.push_back(d);
+    EXPECT_LT(relativeError(biasLeaves[i].grad(),
+                            leaves[i].grad().to(at::kFloat).sum(dims)),
+              1e-6)
+        << "bias " << i;
+  }
+}
+
+template <class Config>
+std::vector<at::Tensor> randomBiases(const std::vector<bool> &defined) {
+  std::vector<at::Tensor> biases;
+  for (int i = 0; i < Config::kInputs; ++i)
+    biases.push_back(defined[i] ? torch::randn({Config::kChannels[i]})
+                                : at::Tensor());
+  return biases;
+}
+
+} // namespace
+
+TEST(ConcatReluKernelBias, BiasesMatchFloat64InEitherLayout) {
+  torch::manual_seed(41);
+  for (auto format :
+       {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast})
+    for (const std::vector<int64_t> &spatial :
+         {std::vector<int64_t>{5, 6}, {4, 4}, {1, 1}}) {
+      SCOPED_TRACE(format == at::MemoryFormat::ChannelsLast ? "nhwc" : "nchw");
+      std::vector<at::Tensor> xs = randomInputs<Biased>(3, spatial);
+      for (at::Tensor &x : xs)
+        x = x.contiguous(format);
+      expectBiasesMatchFloat64<Biased>(
+          xs, randomBiases<Biased>({true, false, true}), 1e-5);
+      // A bias the device kind leaves in the convolution is undefined.
+      expectBiasesMatchFloat64<Biased>(
+          xs, randomBiases<Biased>({false, false, true}), 1e-5);
+      std::vector<at::Tensor> byFour = randomInputs<BiasedByFour>(2, spatial);
+      for (at::Tensor &x : byFour)
+        x = x.contiguous(format);
+      expectBiasesMatchFloat64<BiasedByFour>(
+          byFour, randomBiases<BiasedByFour>({true, true}), 1e-5);
+    }
+  // No biases at all: the plain concat.
+  expectBiasesMatchFloat64<Biased>(randomInputs<Biased>(2, {3, 3}),
+                                   {at::Tensor(), at::Tensor(), at::Tensor()},
+                                   1e-5);
+}
+
+TEST(ConcatReluKernelBias, BiasedChannelSlicesAreReadInPlace) {
+  // The merged 1x1 convolutions' results, channel slices of one
+  // channels_last output, with their biases.
+  torch::manual_seed(42);
+  at::Tensor wide =
+      torch::randn({2, 9, 5, 4}).contiguous(at::MemoryFormat::ChannelsLast);
+  std::vector<at::Tensor> xs = {
+      wide.narrow(1, 1, 4),
+      torch::randn({2, 5, 5, 4}).contiguous(at::MemoryFormat::ChannelsLast),
+      wide.narrow(1, 6, 3)};
+  expectBiasesMatchFloat64<Biased>(
+      xs, randomBiases<Biased>({true, false, true}), 1e-5);
+}
+
+TEST(ConcatReluKernelBias, Bf16BiasesMatchFloat64) {
+  torch::manual_seed(43);
+  for (auto format :
+       {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast}) {
+    std::vector<at::Tensor> xs = randomInputs<Biased>(2, {4, 5});
+    for (at::Tensor &x : xs)
+      x = x.to(at::kBFloat16).contiguous(format);
+    // bf16 outputs and gradients: within its rounding (2^-8).
+    expectBiasesMatchFloat64<Biased>(
+        xs, randomBiases<Biased>({true, false, true}), 1e-2);
+  }
+}
+
+TEST(ConcatReluKernelBias, RejectsBiasesTheConfigDoesNotAdd) {
+  std::vector<at::Tensor> xs = randomInputs<Biased>(2, {3, 3});
+  auto fails = [&](const std::vector<at::Tensor> &biases,
+                   const std::string &message) {
+    try {
+      rtml::kernels::concatRelu<Biased>(xs, {}, false, biases);
+      ADD_FAILURE() << "no error for " << message;
+    } catch (const c10::Error &e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos)
+          << e.what();
+    }
+  };
+  fails({torch::randn({4}), torch::randn({5}), at::Tensor()},
+        "input 1 has a bias, but this config adds none there");
+  fails({torch::randn({3}), at::Tensor(), at::Tensor()},
+        "the bias of input 0 must be float32 [4]");
+  fails({torch::randn({4})}, "expected no biases or 3");
+  // A config without kBias takes none.
+  try {
+    rtml::kernels::concatRelu<Three>(
+        randomInputs<Three>(1, {2, 2}), {}, false,
+        {torch::randn({64}), at::Tensor(), at::Tensor()});
+    ADD_FAILURE() << "no error for a bias on a config without kBias";
+  } catch (const c10::Error &) {
+  }
+}

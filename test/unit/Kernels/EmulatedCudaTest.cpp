@@ -173,6 +173,23 @@ struct MixedBatchNorm {
   static constexpr double kEps[kInputs] = {0.001, 0, 0.001};
   static constexpr double kMomentum[kInputs] = {0.1, 0, 0.1};
 };
+// Convolution biases on plain ReLU inputs (rtml-bias-epilogue), next to a
+// batch norm and a ReLU without one; and on the float4 paths.
+struct MixedBias {
+  static constexpr int kInputs = 3;
+  static constexpr int64_t kChannels[kInputs] = {6, 3, 5};
+  static constexpr int64_t kTotalChannels = 14;
+  static constexpr bool kBatchNorm[kInputs] = {true, false, false};
+  static constexpr double kEps[kInputs] = {0.001, 0, 0};
+  static constexpr double kMomentum[kInputs] = {0.1, 0, 0};
+  static constexpr bool kBias[kInputs] = {false, true, false};
+};
+struct ByFourBias {
+  static constexpr int kInputs = 2;
+  static constexpr int64_t kChannels[kInputs] = {8, 4};
+  static constexpr int64_t kTotalChannels = 12;
+  static constexpr bool kBias[kInputs] = {true, true};
+};
 
 /// The concat launchers (forward, backward and, for inputs with a batch
 /// norm, its input-gradient pass) against the CPU twins, in LAYOUT.
@@ -186,10 +203,17 @@ void checkConcatAgainstTwins(int64_t n, int64_t hw, bool nhwc) {
   std::vector<std::vector<Elem>> inputs;
   std::vector<const Elem *> inputPtrs;
   std::vector<std::vector<float>> constants; // mean, scale, beta, meanDz, coef
+  std::vector<std::vector<float>> biases;
+  biases.reserve(kIn); // the norms point into them
+  constants.reserve(5 * kIn);
   k::ConcatReluNorms<kIn> norms{};
   for (int i = 0; i < kIn; ++i) {
     inputs.push_back(randomData<Elem>(n * Config::kChannels[i] * hw, 20 + i));
     inputPtrs.push_back(inputs.back().data());
+    if (T::bias(i)) {
+      biases.push_back(randomData<float>(Config::kChannels[i], 60 + i));
+      norms.bias[i] = biases.back().data();
+    }
     if (!T::batchNorm(i))
       continue;
     for (int j = 0; j < 5; ++j)
@@ -281,6 +305,12 @@ TEST(EmulatedCudaConcatRelu, Float4PathsEqualTheCpuTwinsBitForBit) {
 TEST(EmulatedCudaConcatRelu, BatchNormEpiloguesEqualTheCpuTwinsBitForBit) {
   checkConcatShapes<MixedBatchNorm, float>();
   checkConcatShapes<MixedBatchNorm, Bf16>();
+}
+
+TEST(EmulatedCudaConcatRelu, BiasEpiloguesEqualTheCpuTwinsBitForBit) {
+  checkConcatShapes<MixedBias, float>();
+  checkConcatShapes<MixedBias, Bf16>();
+  checkConcatShapes<ByFourBias, float>();
 }
 
 /// NHWC inputs that are channel slices of wider tensors (each pixel's run

@@ -494,16 +494,34 @@ def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu", [AttrSizedOperandSegments]> 
            tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
         -> tensor<?x5x4x4xf32>
     ```
+
+    A plain ReLU input that is a convolution's output may also add that
+    convolution's bias first (what `--rtml-bias-epilogue` decides, as for
+    `rtml.bias_relu`, and with its meaning of `cpu` and `cuda`): `bias[i]`
+    says which inputs do, `biases` holds their biases in input order, and
+    where the epilogue adds them the convolutions run without.
+
+    ```mlir
+    %y = rtml.concat_relu %a, %b biases(%bb) cpu conv cuda epilogue
+        {bias = array<i1: false, true>}
+        : (tensor<?x2x4x4xf32>, tensor<?x3x4x4xf32>, tensor<3xf32>)
+        -> tensor<?x5x4x4xf32>
+    ```
   }];
   let arguments = (ins Variadic<Rtml_Tensor>:$inputs,
                        Variadic<Rtml_ParamTensor>:$bn_params,
+                       Variadic<Rtml_Tensor>:$biases,
                        OptionalAttr<DenseBoolArrayAttr>:$bn,
                        OptionalAttr<DenseF64ArrayAttr>:$bn_eps,
-                       OptionalAttr<DenseF64ArrayAttr>:$bn_momentum);
+                       OptionalAttr<DenseF64ArrayAttr>:$bn_momentum,
+                       OptionalAttr<DenseBoolArrayAttr>:$bias,
+                       OptionalAttr<Rtml_BiasAdd>:$bias_cpu,
+                       OptionalAttr<Rtml_BiasAdd>:$bias_cuda);
   let results = (outs Rtml_Tensor:$result);
   let assemblyFormat = [{
-    $inputs (`bn` `(` $bn_params^ `)`)? attr-dict `:`
-    functional-type(operands, $result)
+    $inputs (`bn` `(` $bn_params^ `)`)?
+    (`biases` `(` $biases^ `)` `cpu` $bias_cpu `cuda` $bias_cuda)? attr-dict
+    `:` functional-type(operands, $result)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -514,6 +532,8 @@ def Rtml_ConcatReluOp : Rtml_LayerOp<"concat_relu", [AttrSizedOperandSegments]> 
     /// The five bn_params of input I (hasBatchNorm(i)): weight, bias,
     /// running_mean, running_var, num_batches_tracked.
     mlir::OperandRange getBatchNormParams(unsigned i);
+    /// The convolution bias input I adds before its ReLU, or null.
+    mlir::Value getInputBias(unsigned i);
   }];
 }
 

@@ -83,8 +83,10 @@ def BiasEpilogue : Pass<"rtml-bias-epilogue", "mlir::ModuleOp"> {
     on CUDA, where ATen adds it after cuDNN's convolution in a pass over
     the whole output of its own: the epilogue saves that pass. A
     convolution without a bias, an output read twice, a ReLU of anything
-    else, or one on another device is left alone; so is a ReLU that an
-    earlier fusion took (`rtml.relu_lrn`, `rtml.concat_relu`).
+    else, or one on another device is left alone. A fused concat's plain
+    ReLU inputs (`rtml.concat_relu`) take their convolutions' biases by the
+    same rules, into its `biases`; a ReLU that the ReLU+LRN fusion took
+    (`rtml.relu_lrn`) keeps its convolution's bias.
   }];
   let options = [
     Option<"cpu", "cpu", "::rtml::BiasAdd", "::rtml::BiasAdd::Conv",

@@ -43,6 +43,11 @@ enum class BiasAdd { InConv, InEpilogue };
 /// BIAS where its device kind adds it InConv, else none (undefined).
 at::Tensor convBias(const at::Tensor &bias, BiasAdd onCpu, BiasAdd onCuda);
 
+/// A fused concat's operand for an input that adds its convolution's bias:
+/// BIAS where its device kind adds it InEpilogue, else none (undefined), the
+/// complement of convBias.
+at::Tensor epilogueBias(const at::Tensor &bias, BiasAdd onCpu, BiasAdd onCuda);
+
 /// rtml.bias_relu: relu(INPUT + BIAS[c]) where INPUT's device kind adds the
 /// bias InEpilogue (INPUT is then its convolution's output without it; one
 /// kernel), else relu(INPUT) (the convolution added it). INPUT is [N, C,

@@ -120,16 +120,18 @@ concatReluLocate(const ConcatReluArgs<Pointer, kInputs> &args, Index idx,
 }
 
 /// The batch norm constants of output channel CH's input, at its own
-/// channel (all null for a plain ReLU input), by the same compare chain.
+/// channel (all null for a plain ReLU input), and its convolution bias
+/// there (null: none), by the same compare chain.
 template <int kInputs>
 __device__ __forceinline__ void
 concatReluSelectNorm(const ConcatReluNorms<kInputs> &norms,
                      const ConcatReluLayout<kInputs> &layout, int64_t ch,
                      const float *&mean, const float *&scale,
-                     const float *&beta) {
+                     const float *&beta, const float *&bias) {
   mean = norms.mean[0];
   scale = norms.scale[0];
   beta = norms.beta[0];
+  bias = norms.bias[0];
   int64_t offset = 0;
 #pragma unroll
   for (int i = 1; i < kInputs; ++i)
@@ -137,6 +139,7 @@ concatReluSelectNorm(const ConcatReluNorms<kInputs> &norms,
       mean = norms.mean[i];
       scale = norms.scale[i];
       beta = norms.beta[i];
+      bias = norms.bias[i];
       offset = layout.offsets[i];
     }
   if (mean) {
@@ -144,11 +147,13 @@ concatReluSelectNorm(const ConcatReluNorms<kInputs> &norms,
     scale += ch - offset;
     beta += ch - offset;
   }
+  if (bias)
+    bias += ch - offset;
 }
 
-/// kNorm: some input has a batch norm (NORMS is read at all). Elem: float
-/// or Bf16 in memory (float arithmetic). kNhwc: NHWC data (see
-/// concatReluLocate).
+/// kNorm: some input has a batch norm or a convolution bias (NORMS is read
+/// at all). Elem: float or Bf16 in memory (float arithmetic). kNhwc: NHWC
+/// data (see concatReluLocate).
 template <class Index, int kVec, int kInputs, bool kNorm, class Elem,
           bool kNhwc>
 __global__ void __launch_bounds__(kConcatReluThreads)
@@ -167,23 +172,26 @@ __global__ void __launch_bounds__(kConcatReluThreads)
   if (!concatReluLocate<kNhwc>(args, idx, perImage, hw,
                                firstImage + blockIdx.y, x, outAt, inAt, ch))
     return;
-  const float *mean = nullptr, *scale = nullptr, *beta = nullptr;
+  const float *mean = nullptr, *scale = nullptr, *beta = nullptr,
+              *bias = nullptr;
   if constexpr (kNorm)
     concatReluSelectNorm(norms, args.layout, static_cast<int64_t>(ch), mean,
-                         scale, beta);
+                         scale, beta, bias);
   // With kVec == 4 in NCHW, hw % 4 == 0: the 4 elements share one channel.
   auto activate = [&](float v) {
     return mean
                ? concatBnReluActivate(v, __ldg(mean), __ldg(scale), __ldg(beta))
-               : reluOf(v);
+           : bias ? concatBiasReluActivate(v, __ldg(bias))
+                  : reluOf(v);
   };
   if constexpr (kVec == 4 && kNhwc) {
     // Every C_i % 4 == 0: 4 consecutive channels of one input and pixel.
     float4 v = __ldg(reinterpret_cast<const float4 *>(x + inAt));
     auto activateAt = [&](float value, int k) {
-      return mean ? concatBnReluActivate(value, __ldg(mean + k),
-                                         __ldg(scale + k), __ldg(beta + k))
-                  : reluOf(value);
+      return mean   ? concatBnReluActivate(value, __ldg(mean + k),
+                                           __ldg(scale + k), __ldg(beta + k))
+             : bias ? concatBiasReluActivate(value, __ldg(bias + k))
+                    : reluOf(value);
     };
     v.x = activateAt(v.x, 0);
     v.y = activateAt(v.y, 1);
@@ -299,7 +307,7 @@ void concatReluForward(
   concatReluLaunch<T::kInputs, decltype(args)>(
       n, perImage, kNhwc ? concatReluNhwcRun<Config>() : hw, aligned,
       [&](dim3 grid, int64_t first, int vec, bool narrow) {
-        constexpr bool kNorm = T::kBatchNorms > 0;
+        constexpr bool kNorm = T::kBatchNorms > 0 || T::kBiases > 0;
         constexpr int kIn = T::kInputs;
         if (narrow && vec == 4)
           RTML_LAUNCH(

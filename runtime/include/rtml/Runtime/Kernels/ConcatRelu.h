@@ -51,6 +51,16 @@
 // arithmetic), so the CPU twin and the CUDA kernels agree bit for bit there;
 // a batch norm's arithmetic may round differently (nvcc contracts to FMAs).
 //
+// A plain ReLU input may also add its convolution's bias first (the config
+// then has kBias, one entry per input; --rtml-bias-epilogue decides where,
+// and the op passes the bias only on the kinds of device where the
+// convolution left it out):
+//
+//   y[:, off_i : off_i + C_i] = relu(x_i + bias_i[c])
+//
+// The backward's mask is the output's, as above; the bias's gradient is
+// the sum of dL/dx_i over the batch and positions (ConcatReluOp.h).
+//
 // Each kernel has a float and a bf16 variant (Elem = float or Bf16): the
 // bf16 one reads and writes the inputs, the output and their gradients in
 // bf16 and computes in float (the batch norm's constants and statistics are
@@ -85,6 +95,13 @@ RTML_HOST_DEVICE inline V concatBnReluActivate(V x, V mean, V scale, V beta) {
   return reluOf((x - mean) * scale + beta);
 }
 
+/// relu(x + BIAS), a plain ReLU input's element with its channel's
+/// convolution bias.
+template <class V>
+RTML_HOST_DEVICE inline V concatBiasReluActivate(V x, V bias) {
+  return reluOf(x + bias);
+}
+
 /// The batch norm's input gradient of one element from DZ, its gradient
 /// after the ReLU mask: SCALE * (dz - MEANDZ - (x - MEAN) * XHATCOEF), with
 /// MEANDZ = mean(dz) and XHATCOEF = invstd * mean(dz * xhat) over the
@@ -107,12 +124,14 @@ template <int kInputs> struct ConcatReluLayout {
   int64_t offsets[kInputs]; // first output channel of each input
 };
 
-/// Each input's per-channel batch norm constants for the forward: null
-/// pointers for an input with a plain ReLU.
+/// Each input's per-channel constants for the forward: a batch norm's
+/// (null for an input with a plain ReLU), or a plain ReLU input's
+/// convolution bias (null: none).
 template <int kInputs> struct ConcatReluNorms {
   const float *mean[kInputs];
   const float *scale[kInputs]; // gamma * invstd
   const float *beta[kInputs];
+  const float *bias[kInputs];
 };
 
 namespace detail {
@@ -127,6 +146,14 @@ struct ConcatReluEpilogues<Config, std::void_t<decltype(Config::kBatchNorm)>> {
   static constexpr bool batchNorm(int i) { return Config::kBatchNorm[i]; }
   static constexpr double eps(int i) { return Config::kEps[i]; }
   static constexpr double momentum(int i) { return Config::kMomentum[i]; }
+};
+/// Which inputs may add a convolution bias: none unless it has kBias.
+template <class Config, class = void> struct ConcatReluBiases {
+  static constexpr bool bias(int) { return false; }
+};
+template <class Config>
+struct ConcatReluBiases<Config, std::void_t<decltype(Config::kBias)>> {
+  static constexpr bool bias(int i) { return Config::kBias[i]; }
 };
 } // namespace detail
 
@@ -173,6 +200,24 @@ template <class Config> struct ConcatReluTraits {
   /// Inputs with a batch norm epilogue.
   static constexpr int kBatchNorms = countBatchNorms();
 
+  static constexpr bool bias(int i) {
+    return detail::ConcatReluBiases<Config>::bias(i);
+  }
+  static constexpr int countBiases() {
+    int count = 0;
+    for (int i = 0; i < kInputs; ++i)
+      count += bias(i) ? 1 : 0;
+    return count;
+  }
+  /// Inputs that may add a convolution bias before their ReLU.
+  static constexpr int kBiases = countBiases();
+  static constexpr bool biasesOnPlainRelus() {
+    for (int i = 0; i < kInputs; ++i)
+      if (bias(i) && batchNorm(i))
+        return false;
+    return true;
+  }
+
   static constexpr bool constantsValid() {
     for (int i = 0; i < kInputs; ++i)
       if (batchNorm(i) && !(eps(i) > 0 && momentum(i) >= 0 && momentum(i) <= 1))
@@ -183,6 +228,8 @@ template <class Config> struct ConcatReluTraits {
   static_assert(channelsPositive(), "every input must have channels");
   static_assert(constantsValid(),
                 "a batch norm needs eps > 0 and momentum in [0, 1]");
+  static_assert(biasesOnPlainRelus(),
+                "a convolution bias is added before a plain ReLU only");
   static_assert(sumChannels() == Config::kTotalChannels,
                 "kTotalChannels must be the sum of kChannels");
   static constexpr int64_t kTotalChannels = Config::kTotalChannels;
@@ -253,6 +300,17 @@ void concatReluForwardCpu(
               using V = decltype(L::load(x));
               L::store(y + l, concatBnReluActivate(L::load(x + l), V(mean[c]),
                                                    V(scale[c]), V(beta[c])));
+            });
+          return;
+        }
+        if (norms && norms->bias[input]) {
+          const float *bias = norms->bias[input] + first;
+          for (int64_t c = 0; c < count; ++c, x += hw, y += hw)
+            forEachLane(hw, [&](auto lanes, int64_t l) {
+              using L = decltype(lanes);
+              using V = decltype(L::load(x));
+              L::store(y + l,
+                       concatBiasReluActivate(L::load(x + l), V(bias[c])));
             });
           return;
         }
@@ -359,6 +417,15 @@ void concatReluForwardNhwcCpu(
           L::store(y + c,
                    concatBnReluActivate(L::load(x + c), L::load(mean + c),
                                         L::load(scale + c), L::load(beta + c)));
+        });
+        continue;
+      }
+      if (norms && norms->bias[input]) {
+        const float *bias = norms->bias[input];
+        forEachLane(channels, [&](auto lanes, int64_t c) {
+          using L = decltype(lanes);
+          L::store(y + c,
+                   concatBiasReluActivate(L::load(x + c), L::load(bias + c)));
         });
         continue;
       }

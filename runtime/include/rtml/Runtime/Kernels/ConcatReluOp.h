@@ -142,6 +142,34 @@ void concatReluCheckBatchNormParams(at::TensorList inputs,
   }
 }
 
+/// BIASES is empty or has one per input; a defined one belongs to an input
+/// the config lets add a bias (kBias) and is float32 [channels] on the
+/// inputs' device.
+template <class Config>
+void concatReluCheckBiases(at::TensorList inputs, at::TensorList biases) {
+  using T = ConcatReluTraits<Config>;
+  TORCH_CHECK(biases.empty() ||
+                  static_cast<int64_t>(biases.size()) == T::kInputs,
+              "rtml concat+ReLU: expected no biases or ", T::kInputs,
+              " (one per input, undefined for none), got ", biases.size());
+  for (size_t i = 0; i < biases.size(); ++i) {
+    const at::Tensor &b = biases[i];
+    if (!b.defined())
+      continue;
+    TORCH_CHECK(static_cast<int64_t>(inputs.size()) == T::kInputs,
+                "rtml concat+ReLU: expected ", T::kInputs, " inputs, got ",
+                inputs.size());
+    TORCH_CHECK(T::bias(static_cast<int>(i)), "rtml concat+ReLU: input ", i,
+                " has a bias, but this config adds none there (kBias)");
+    TORCH_CHECK(b.device() == inputs[0].device() &&
+                    b.scalar_type() == at::kFloat && b.dim() == 1 &&
+                    b.size(0) == Config::kChannels[i],
+                "rtml concat+ReLU: the bias of input ", i, " must be float32 [",
+                Config::kChannels[i], "] on ", inputs[0].device(), ", got ",
+                b.scalar_type(), " ", b.sizes(), " on ", b.device());
+  }
+}
+
 /// Output rows per at::parallel_for chunk: about 32K floats per chunk.
 inline int64_t concatReluGrain(int64_t hw) {
   int64_t grain = 32768 / (hw > 0 ? hw : 1);
@@ -210,9 +238,14 @@ struct ConcatReluFunction
       T::kBatchNorms > 0 ? "rtml::concat_bn_relu_backward"
                          : "rtml::concat_relu_backward";
 
+  /// BIASES: the biases of the inputs whose bit is set in BIASED, in input
+  /// order (autograd takes no undefined tensor in a list). The tensor
+  /// arguments come first, so that their gradients' slots are also their
+  /// needs_input_grad indices.
   static at::Tensor forward(torch::autograd::AutogradContext *ctx,
                             at::TensorList inputs, at::TensorList bnParams,
-                            bool training) {
+                            at::TensorList biases, bool training,
+                            int64_t biased) {
     RECORD_USER_SCOPE(kForwardName);
     const detail::ConcatReluShape s = detail::concatReluShape<Config>(inputs);
     detail::concatReluCheckBatchNormParams<Config>(inputs, bnParams);
@@ -276,6 +309,13 @@ struct ConcatReluFunction
       keep.insert(keep.end(), {scale, beta});
       saved.insert(saved.end(), {xs[i], mean, invstd, weight});
     }
+    // The convolution biases the plain ReLU inputs add first.
+    for (int i = 0, next = 0; i < T::kInputs; ++i)
+      if (biased >> i & 1) {
+        at::Tensor bias = biases[next++].detach().contiguous();
+        norms.bias[i] = bias.data_ptr<float>();
+        keep.push_back(bias);
+      }
     at::Tensor y =
         at::empty(s.outputSizes, xs[0].options().memory_format(format));
     // The element type and the layout are independent choices: each Elem
@@ -323,11 +363,14 @@ struct ConcatReluFunction
       anyGrad = anyGrad || x.requires_grad();
     for (const at::Tensor &p : bnParams)
       anyGrad = anyGrad || p.requires_grad();
+    for (const at::Tensor &b : biases)
+      anyGrad = anyGrad || b.requires_grad();
     if (anyGrad) {
       saved.insert(saved.begin(), y);
       ctx->save_for_backward(saved);
       ctx->saved_data["training"] = training;
       ctx->saved_data["nhwc"] = nhwc;
+      ctx->saved_data["biased"] = biased;
     }
     return y;
   }
@@ -338,10 +381,20 @@ struct ConcatReluFunction
     RECORD_USER_SCOPE(kBackwardName);
     torch::autograd::variable_list saved = ctx->get_saved_variables();
     const at::Tensor &y = saved[0];
-    // Inputs, then 5 per batch norm, then the training flag.
-    torch::autograd::variable_list grads(T::kInputs + 5 * T::kBatchNorms + 1);
+    // Inputs, then 5 per batch norm, one per bias, then the training flag
+    // and the bias mask.
+    constexpr int kFirstBias = T::kInputs + 5 * T::kBatchNorms;
+    const int64_t biased = ctx->saved_data["biased"].toInt();
+    int biasSlot[T::kInputs];
+    int biases = 0;
+    for (int i = 0; i < T::kInputs; ++i)
+      biasSlot[i] = biased >> i & 1 ? kFirstBias + biases++ : -1;
+    torch::autograd::variable_list grads(kFirstBias + biases + 2);
     if (!gradOutputs[0].defined())
       return grads;
+    auto biasWanted = [&](int i) {
+      return biasSlot[i] >= 0 && ctx->needs_input_grad(biasSlot[i]);
+    };
     const bool nhwc = ctx->saved_data["nhwc"].toBool();
     const at::MemoryFormat format = detail::concatReluMemoryFormat(nhwc);
     // The gradient arrives in the output's type (autograd casts it back).
@@ -354,7 +407,7 @@ struct ConcatReluFunction
     // batch norm needs dz for its weight and bias gradients too.
     std::vector<int64_t> sizes = y.sizes().vec();
     for (int i = 0, norm = 0; i < T::kInputs; ++i) {
-      bool wanted = ctx->needs_input_grad(i);
+      bool wanted = ctx->needs_input_grad(i) || biasWanted(i);
       if (T::batchNorm(i)) {
         const int param = T::kInputs + 5 * norm++;
         wanted = wanted || ctx->needs_input_grad(param) ||
@@ -398,6 +451,19 @@ struct ConcatReluFunction
 #endif
       }
     });
+    // A bias's gradient: its input's, summed over the batch and positions,
+    // in float (as the convolution's backward would have).
+    for (int i = 0; i < T::kInputs; ++i) {
+      if (!biasWanted(i))
+        continue;
+      std::vector<int64_t> dims = {0};
+      for (int64_t d = 2; d < y.dim(); ++d)
+        dims.push_back(d);
+      grads[biasSlot[i]] =
+          at::sum(grads[i], dims, /*keepdim=*/false, at::kFloat);
+      if (!ctx->needs_input_grad(i))
+        grads[i] = at::Tensor();
+    }
     if constexpr (T::kBatchNorms > 0) {
       const bool training = ctx->saved_data["training"].toBool();
       for (int i = 0, norm = 0; i < T::kInputs; ++i) {
@@ -504,12 +570,28 @@ private:
 /// or (with RTML_WITH_CUDA) one CUDA device. Channels_last inputs run the
 /// NHWC kernels (of either element type) and give a channels_last result;
 /// any other layout is made contiguous.
+/// BIASES: none, or one per input: where defined (only for an input with
+/// Config::kBias[i]), input i's epilogue is relu(x + bias[c]), a float32
+/// [C_i] on the inputs' device (its convolution's bias, left out of the
+/// convolution: rtml-bias-epilogue).
 template <class Config>
 at::Tensor concatRelu(const std::vector<at::Tensor> &inputs,
                       const std::vector<at::Tensor> &bnParams = {},
-                      bool training = false) {
-  return ConcatReluFunction<Config>::apply(at::TensorList(inputs),
-                                           at::TensorList(bnParams), training);
+                      bool training = false,
+                      const std::vector<at::Tensor> &biases = {}) {
+  static_assert(ConcatReluTraits<Config>::kInputs < 64,
+                "the biased inputs are a 64-bit mask");
+  detail::concatReluCheckBiases<Config>(inputs, biases);
+  int64_t biased = 0;
+  std::vector<at::Tensor> defined;
+  for (size_t i = 0; i < biases.size(); ++i)
+    if (biases[i].defined()) {
+      biased |= int64_t(1) << i;
+      defined.push_back(biases[i]);
+    }
+  return ConcatReluFunction<Config>::apply(
+      at::TensorList(inputs), at::TensorList(bnParams), at::TensorList(defined),
+      training, biased);
 }
 
 } // namespace rtml::kernels
