@@ -4,8 +4,9 @@
 // reads it, per device kind (Ops.h, BiasAdd): there the convolution runs
 // without its bias (convBias) and biasRelu adds it in the ReLU's pass (the
 // kernel of Kernels/BiasRelu.h: its CPU twin, or its CUDA kernel on the
-// current stream). Elsewhere the two are conv2d and relu as before, so
-// those results keep their bits.
+// current stream). Its backward writes the input's gradient and sums the
+// bias's in one pass (the same header's backward). Elsewhere the two are
+// conv2d and relu as before, so those results keep their bits.
 //
 //===----------------------------------------------------------------------===//
 #include "rtml/Runtime/Kernels/BiasRelu.h"
@@ -91,6 +92,7 @@ struct BiasReluFunction : torch::autograd::Function<BiasReluFunction> {
                        });
     }
     ctx->save_for_backward({out});
+    ctx->saved_data["nhwc"] = a.nhwc;
     return out;
   }
 
@@ -99,15 +101,42 @@ struct BiasReluFunction : torch::autograd::Function<BiasReluFunction> {
            torch::autograd::variable_list gradOutputs) {
     RECORD_USER_SCOPE("rtml::bias_relu_backward");
     const at::Tensor out = ctx->get_saved_variables()[0];
-    // As at::relu's backward; the bias's gradient is the sum over the
-    // batch and the pixels that the convolution's backward would have
-    // taken, in float.
-    at::Tensor gradInput = at::threshold_backward(gradOutputs[0], out, 0);
-    std::vector<int64_t> dims = {0};
-    for (int64_t d = 2; d < out.dim(); ++d)
-      dims.push_back(d);
+    const bool nhwc = ctx->saved_data["nhwc"].toBool();
+    // The kernel reads the upstream gradient dense in the output's layout
+    // and type (autograd hands it over in the output's type, mostly so).
+    const at::Tensor gradOut =
+        gradOutputs[0]
+            .to(out.scalar_type())
+            .contiguous(nhwc ? at::MemoryFormat::ChannelsLast
+                             : at::MemoryFormat::Contiguous);
+    at::Tensor gradInput = at::empty_like(out);
     at::Tensor gradBias =
-        at::sum(gradInput, dims, /*keepdim=*/false, at::kFloat);
+        at::empty({out.size(1)}, out.options().dtype(at::kFloat));
+    kernels::BiasReluBackwardArgs a{};
+    a.gradOut = gradOut.data_ptr();
+    a.out = out.data_ptr();
+    a.gradIn = gradInput.data_ptr();
+    a.gradBias = gradBias.data_ptr<float>();
+    a.n = out.size(0);
+    a.channels = out.size(1);
+    a.pixels = a.n * a.channels == 0 ? 0 : out.numel() / (a.n * a.channels);
+    a.bf16 = out.scalar_type() == at::kBFloat16;
+    a.nhwc = nhwc;
+    at::Tensor scratch =
+        at::empty({kernels::biasReluBackwardScratch(a)}, gradBias.options());
+    a.scratch = scratch.data_ptr<float>();
+    if (out.is_cuda()) {
+#ifdef RTML_WITH_CUDA
+      c10::cuda::CUDAGuard guard(out.device());
+      kernels::biasReluBackwardCuda(
+          a, c10::cuda::getCurrentCUDAStream(out.device().index()).stream());
+#endif
+    } else {
+      kernels::biasReluBackwardCpu(
+          a, [](int64_t count, int64_t grain, const auto &fn) {
+            at::parallel_for(0, count, grain, fn);
+          });
+    }
     return {gradInput, gradBias};
   }
 };

@@ -211,6 +211,20 @@ int main() {
          return rtml::ops::biasRelu(x, t[1], kEpilogue, kEpilogue)
              .to(at::kFloat);
        }},
+      {"bias_relu backward, 4-level bias sum (NHWC)",
+       {{6, 16, 37, 29}, {16}},
+       [](const std::vector<at::Tensor> &t) {
+         return rtml::ops::biasRelu(
+             t[0].contiguous(at::MemoryFormat::ChannelsLast), t[1], kEpilogue,
+             kEpilogue);
+       }},
+      {"bias_relu backward, 3-level bias sum (NCHW bf16)",
+       {{6, 16, 37, 29}, {16}},
+       [](const std::vector<at::Tensor> &t) {
+         return rtml::ops::biasRelu(t[0].to(at::kBFloat16), t[1], kEpilogue,
+                                    kEpilogue)
+             .to(at::kFloat);
+       }},
       {"conv2d without its bias + bias_relu, channels_last",
        {{2, 6, 9, 8}, {8, 6, 3, 3}, {8}},
        [](const std::vector<at::Tensor> &t) {

@@ -586,4 +586,85 @@ TEST(EmulatedCudaBiasRelu, NanStaysNanAndEmptyLaunchesNothing) {
   EXPECT_EQ(untouched, std::vector<float>(4, 9.0f));
 }
 
+/// The bias + ReLU backward's kernels against its CPU twin, bit for bit:
+/// the masked gradient and the bias's, whose summation tree has one level
+/// (a few elements), or several (kBiasGradFanout^3 and more rows), with the
+/// 16-byte path and without, in both layouts and element types; the bias's
+/// gradient is also checked against a float64 sum, and the scratch against
+/// its size.
+template <class Elem>
+void checkBiasReluBackwardAgainstTwin(int64_t n, int64_t channels,
+                                      int64_t pixels) {
+  namespace k = rtml::kernels;
+  const int64_t count = n * channels * pixels;
+  std::vector<Elem> gradOut = randomData<Elem>(count, 5),
+                    out = randomData<Elem>(count, 6);
+  for (bool nhwc : {false, true}) {
+    SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(channels) + "x" +
+                 std::to_string(pixels) + (nhwc ? " NHWC" : " NCHW"));
+    k::BiasReluBackwardArgs a{};
+    a.gradOut = gradOut.data();
+    a.out = out.data();
+    a.n = n;
+    a.channels = channels;
+    a.pixels = pixels;
+    a.bf16 = std::is_same_v<Elem, Bf16>;
+    a.nhwc = nhwc;
+    const int64_t scratch = k::biasReluBackwardScratch(a);
+    const float canary = -1234.5f;
+    std::vector<Elem> gxCuda(count + 1, kernelStore<Elem>(-7.0f)),
+        gxTwin = gxCuda;
+    std::vector<float> gbCuda(channels + 1, canary),
+        gbTwin = gbCuda, scratchCuda(scratch + 1, canary),
+        scratchTwin = scratchCuda;
+    a.gradIn = gxCuda.data();
+    a.gradBias = gbCuda.data();
+    a.scratch = scratchCuda.data();
+    k::biasReluBackwardCuda(a, nullptr);
+    a.gradIn = gxTwin.data();
+    a.gradBias = gbTwin.data();
+    a.scratch = scratchTwin.data();
+    k::biasReluBackwardCpu(
+        a, [](int64_t all, int64_t, const auto &fn) { fn(0, all); });
+    EXPECT_EQ(firstDifference(gxCuda, gxTwin), -1);
+    EXPECT_EQ(firstDifference(gbCuda, gbTwin), -1);
+    EXPECT_EQ(gbTwin[channels], canary) << "past the bias's gradient";
+    EXPECT_EQ(scratchCuda[scratch], canary) << "past the scratch";
+    EXPECT_EQ(scratchTwin[scratch], canary) << "past the scratch";
+    EXPECT_EQ(bitsOf(gxTwin[count]), bitsOf(kernelStore<Elem>(-7.0f)));
+    std::vector<double> sums(channels, 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t p = 0; p < pixels; ++p) {
+          const int64_t at = nhwc ? (i * pixels + p) * channels + c
+                                  : (i * channels + c) * pixels + p;
+          const float want = k::biasReluGradValue(kernelLoad(out[at]),
+                                                  kernelLoad(gradOut[at]));
+          ASSERT_EQ(bitsOf(gxTwin[at]), bitsOf(kernelStore<Elem>(want)))
+              << "image " << i << " channel " << c << " pixel " << p;
+          sums[c] += want;
+        }
+    for (int64_t c = 0; c < channels; ++c)
+      EXPECT_NEAR(gbTwin[c], sums[c],
+                  1e-5 * (1.0 + std::abs(sums[c])) +
+                      1e-6 * static_cast<double>(count))
+          << "channel " << c;
+  }
+}
+
+TEST(EmulatedCudaBiasRelu, BackwardEqualsTheCpuTwinBitForBit) {
+  for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(bf16 ? "bf16" : "float");
+    auto check = bf16 ? checkBiasReluBackwardAgainstTwin<Bf16>
+                      : checkBiasReluBackwardAgainstTwin<float>;
+    check(2, 16, 16);      // 16-byte accesses in either layout, 2-4 levels
+    check(3, 5, 7);        // odd sizes: one element per access
+    check(2, 8, 40 * 41);  // NCHW chunks with a short last one
+    check(5, 16, 33 * 35); // four levels in NHWC (5775 rows)
+    check(1, 3, 1);        // one level: the first writes the result
+    check(0, 4, 9);        // no images: the bias's gradient is zero
+    check(2, 4, 0);        // no pixels
+  }
+}
+
 } // namespace

@@ -1,8 +1,9 @@
 //===- BiasReluTest.cpp - rtml.bias_relu and the biases it takes ----------===//
 //
-// The epilogue (Kernels/BiasRelu.h's CPU twin behind ops::biasRelu) against
+// The epilogue (Kernels/BiasRelu.h's CPU twins behind ops::biasRelu) against
 // float64 and against LibTorch's relu(x + bias), forward and backward, in
-// both layouts and element types and on channel slices; convBias and
+// both layouts and element types and on channel slices; the bias gradient's
+// fixed summation order; convBias and
 // siblingConv2d with the biases the epilogues take.
 //
 //===----------------------------------------------------------------------===//
@@ -14,6 +15,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 using namespace rtml;
 using ops::BiasAdd;
@@ -91,7 +93,10 @@ TEST(BiasRelu, EpilogueIsReluOfInputPlusBias) {
           std::string(dtype == at::kFloat ? "float" : "bf16") +
           (format == at::MemoryFormat::ChannelsLast ? " nhwc" : " nchw"));
       for (std::vector<int64_t> shape :
-           {std::vector<int64_t>{3, 5, 7, 6}, {2, 16, 4, 4}, {1, 1, 1, 1}}) {
+           {std::vector<int64_t>{3, 5, 7, 6},
+            {2, 16, 4, 4},
+            {1, 1, 1, 1},
+            {4, 8, 33, 35}}) { // the last: a bias gradient of four levels
         at::Tensor x = at::randn(shape).to(dtype).contiguous(format);
         checkEpilogue(x, at::randn({shape[1]}));
       }
@@ -99,6 +104,66 @@ TEST(BiasRelu, EpilogueIsReluOfInputPlusBias) {
   // Not 4-D: NCHW only, pixels flattened.
   checkEpilogue(at::randn({4, 6}), at::randn({6}));
   checkEpilogue(at::randn({2, 3, 5}), at::randn({3}));
+}
+
+/// Input and bias gradients of ops::biasRelu for X and UPSTREAM.
+std::pair<at::Tensor, at::Tensor>
+epilogueGradients(const at::Tensor &x, const at::Tensor &bias,
+                  const at::Tensor &upstream) {
+  at::Tensor input = x.detach().requires_grad_(true);
+  at::Tensor b = bias.detach().clone().requires_grad_(true);
+  ops::biasRelu(input, b, BiasAdd::InEpilogue, BiasAdd::InEpilogue)
+      .backward(upstream);
+  return {input.grad(), b.grad()};
+}
+
+TEST(BiasRelu, BackwardIsTheSameForEveryThreadCount) {
+  // The bias's gradient is summed in an order fixed by the shape alone
+  // (Kernels/BiasRelu.h), so it keeps its bits however the CPU splits the
+  // work, as the CUDA kernels do on every card.
+  at::manual_seed(7);
+  const int threads = at::get_num_threads();
+  for (auto dtype : {at::kFloat, at::kBFloat16})
+    for (auto format :
+         {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast}) {
+      at::Tensor x = at::randn({6, 8, 37, 29}).to(dtype).contiguous(format);
+      at::Tensor bias = at::randn({8});
+      at::Tensor upstream = at::randn(x.sizes()).to(dtype);
+      at::set_num_threads(1);
+      auto one = epilogueGradients(x, bias, upstream);
+      at::set_num_threads(3);
+      auto three = epilogueGradients(x, bias, upstream);
+      at::set_num_threads(threads);
+      EXPECT_TRUE(at::equal(one.first, three.first));
+      EXPECT_TRUE(at::equal(one.second, three.second))
+          << (one.second - three.second).abs().max();
+    }
+}
+
+TEST(BiasRelu, BackwardTakesAnUpstreamGradientInEitherLayout) {
+  at::manual_seed(8);
+  at::Tensor x =
+      at::randn({2, 6, 5, 4}).contiguous(at::MemoryFormat::ChannelsLast);
+  at::Tensor bias = at::randn({6});
+  at::Tensor upstream = at::randn(x.sizes()); // NCHW, the output is NHWC
+  auto nchw = epilogueGradients(x, bias, upstream);
+  auto nhwc = epilogueGradients(
+      x, bias, upstream.contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(at::equal(nchw.first, nhwc.first));
+  EXPECT_TRUE(at::equal(nchw.second, nhwc.second));
+  at::Tensor out =
+      ops::biasRelu(x, bias, BiasAdd::InEpilogue, BiasAdd::InEpilogue);
+  EXPECT_TRUE(at::equal(nchw.first, at::threshold_backward(upstream, out, 0)));
+}
+
+TEST(BiasRelu, NoElementsGiveAZeroBiasGradient) {
+  for (std::vector<int64_t> shape :
+       {std::vector<int64_t>{0, 3, 4, 4}, {2, 3, 0, 4}}) {
+    at::Tensor x = at::randn(shape);
+    auto grads = epilogueGradients(x, at::randn({3}), at::randn(shape));
+    EXPECT_EQ(grads.first.sizes(), x.sizes());
+    EXPECT_TRUE(at::equal(grads.second, at::zeros({3})));
+  }
 }
 
 TEST(BiasRelu, ChannelSlicesAreReadInPlace) {

@@ -586,7 +586,9 @@ def Rtml_BiasReluOp : Rtml_LayerOp<"bias_relu"> {
       within their GEMM, and its results keep their bits);
     - `epilogue`: the convolution runs without its bias and this op adds it
       while it applies the ReLU, in one pass (CUDA's choice: ATen adds a
-      bias after cuDNN's convolution in a pass of its own).
+      bias after cuDNN's convolution in a pass of its own); its backward
+      likewise writes the input's gradient and sums the bias's in one pass,
+      in an order fixed by the shape.
 
     `bias` must be the producing convolution's bias for that result.
 

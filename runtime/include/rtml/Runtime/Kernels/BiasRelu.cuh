@@ -1,13 +1,18 @@
-//===- BiasRelu.cuh - The CUDA kernel of rtml.bias_relu -------------------===//
+//===- BiasRelu.cuh - The CUDA kernels of rtml.bias_relu ------------------===//
 //
 // Included by runtime/lib/BiasReluCuda.cu (nvcc, no torch header), which
-// defines the launcher declared in BiasRelu.h, and by the suite's CUDA
+// defines the launchers declared in BiasRelu.h, and by the suite's CUDA
 // emulation. One thread per 16 bytes of output (4 floats or 8 bf16 values
 // along the dense dimension: pixels in NCHW, channels in NHWC) where the
 // strides and pointers allow it, else per element, over a grid of
 // (elements of one image, images): consecutive threads touch consecutive
 // addresses, each element is read once and written once, and the index
 // arithmetic within an image is 32-bit when an image fits.
+//
+// The backward (BiasRelu.h's summation tree) is one launch that writes the
+// masked gradient and each segment's channel sums, 16 bytes per access where
+// it can, then one small launch per further level of the tree: the few
+// partial sums of each are read coalesced, a channel per thread.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RTML_RUNTIME_KERNELS_BIASRELU_CUH
@@ -110,7 +115,184 @@ void biasReluDispatch(const BiasReluArgs &a, cudaStream_t stream) {
          : biasReluLaunch<Elem, 1, false>(a, stream);
 }
 
+//===----------------------------------------------------------------------===//
+// Backward (BiasRelu.h): the tree's first level fused with the masked
+// gradient, then one small launch per further level
+//===----------------------------------------------------------------------===//
+
+/// The backward's three tensors as packets of K elements from element AT.
+template <class Elem, int K> struct BiasGradPackets {
+  using Packet = BiasReluPacket<Elem, K>;
+  const Packet *gradOut, *out;
+  Packet *gradIn;
+
+  __device__ BiasGradPackets(const BiasReluBackwardArgs &a, int64_t at)
+      : gradOut(reinterpret_cast<const Packet *>(
+            static_cast<const Elem *>(a.gradOut) + at)),
+        out(reinterpret_cast<const Packet *>(static_cast<const Elem *>(a.out) +
+                                             at)),
+        gradIn(reinterpret_cast<Packet *>(static_cast<Elem *>(a.gradIn) + at)) {
+  }
+
+  /// Writes packet I of gradIn (gradOut's, masked) and its values into V.
+  __device__ __forceinline__ void mask(int64_t i, float (&v)[K]) const {
+    const Packet g = gradOut[i], o = out[i];
+    Packet d;
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      v[k] = biasReluGradValue(kernelLoad(o.v[k]), kernelLoad(g.v[k]));
+      d.v[k] = kernelStore<Elem>(v[k]);
+    }
+    gradIn[i] = d;
+  }
+};
+
+/// NHWC first level: one thread per (segment, K channels). Consecutive
+/// threads take consecutive channel groups of a row, so each row's loads
+/// and stores are coalesced; the thread walks its segment's rows.
+template <class Elem, int K>
+__global__ void __launch_bounds__(kBiasReluThreads)
+    biasGradNhwcKernel(const BiasReluBackwardArgs a, float *partial,
+                       int64_t segments) {
+  const int64_t groups = a.channels / K;
+  const int64_t t =
+      static_cast<int64_t>(blockIdx.x) * kBiasReluThreads + threadIdx.x;
+  if (t >= groups * segments)
+    return;
+  const int64_t s = t / groups, c0 = (t - s * groups) * K;
+  const int64_t rows = a.n * a.pixels, first = s * kBiasGradFanout;
+  const int64_t count =
+      rows - first < kBiasGradFanout ? rows - first : kBiasGradFanout;
+  const BiasGradPackets<Elem, K> run(a, first * a.channels + c0);
+  const int64_t step = a.channels / K; // packets per row
+  float sums[K];
+#pragma unroll
+  for (int k = 0; k < K; ++k)
+    sums[k] = 0.0f;
+  for (int64_t r = 0; r < count; ++r) {
+    float v[K];
+    run.mask(r * step, v);
+#pragma unroll
+    for (int k = 0; k < K; ++k)
+      sums[k] += v[k];
+  }
+#pragma unroll
+  for (int k = 0; k < K; ++k)
+    partial[s * a.channels + c0 + k] = sums[k];
+}
+
+/// NCHW first level: one thread per (image, channel, chunk of pixels), the
+/// chunks of a row on consecutive threads; each thread reads its chunk's
+/// kBiasGradFanout contiguous elements, K at a time.
+template <class Elem, int K>
+__global__ void __launch_bounds__(kBiasReluThreads)
+    biasGradNchwKernel(const BiasReluBackwardArgs a, float *partial,
+                       int64_t chunks) {
+  const int64_t t =
+      static_cast<int64_t>(blockIdx.x) * kBiasReluThreads + threadIdx.x;
+  if (t >= a.n * a.channels * chunks)
+    return;
+  const int64_t row = t / chunks, q = t - row * chunks;
+  const int64_t image = row / a.channels, c = row - image * a.channels;
+  const int64_t from = q * kBiasGradFanout;
+  const int64_t count =
+      a.pixels - from < kBiasGradFanout ? a.pixels - from : kBiasGradFanout;
+  const BiasGradPackets<Elem, K> run(a, row * a.pixels + from);
+  float sum = 0.0f;
+  for (int64_t p = 0; p < count / K; ++p) {
+    float v[K];
+    run.mask(p, v);
+#pragma unroll
+    for (int k = 0; k < K; ++k)
+      sum += v[k];
+  }
+  partial[(image * chunks + q) * a.channels + c] = sum;
+}
+
+/// A further level: one thread per (output segment, channel).
+__global__ void __launch_bounds__(kBiasReluThreads)
+    biasGradLevelKernel(const float *in, float *out, int64_t segments,
+                        int64_t next, int64_t channels) {
+  const int64_t t =
+      static_cast<int64_t>(blockIdx.x) * kBiasReluThreads + threadIdx.x;
+  if (t >= next * channels)
+    return;
+  const int64_t o = t / channels, c = t - o * channels;
+  const int64_t first = o * kBiasGradFanout;
+  const int64_t last =
+      segments - first < kBiasGradFanout ? segments : first + kBiasGradFanout;
+  float sum = 0.0f;
+  for (int64_t s = first; s < last; ++s)
+    sum += in[s * channels + c];
+  out[t] = sum;
+}
+
+inline unsigned biasGradBlocks(int64_t threads) {
+  return static_cast<unsigned>((threads + kBiasReluThreads - 1) /
+                               kBiasReluThreads);
+}
+
+/// K elements per access where the dense run (channels in NHWC, pixels in
+/// NCHW) and the three pointers allow 16 bytes, else 1.
+template <class Elem>
+bool biasGradWide(const BiasReluBackwardArgs &a, int64_t run) {
+  constexpr int kWide = 16 / sizeof(Elem);
+  return run % kWide == 0 && reinterpret_cast<uintptr_t>(a.gradOut) % 16 == 0 &&
+         reinterpret_cast<uintptr_t>(a.out) % 16 == 0 &&
+         reinterpret_cast<uintptr_t>(a.gradIn) % 16 == 0;
+}
+
+template <class Elem>
+void biasGradFirstLevel(const BiasReluBackwardArgs &a, float *partial,
+                        cudaStream_t stream) {
+  constexpr int kWide = 16 / sizeof(Elem);
+  const int64_t segments = biasGradSegments(a);
+  // No elements: the NHWC kernel's one segment of no rows writes the zeros.
+  if (a.nhwc || a.n * a.pixels == 0) {
+    if (biasGradWide<Elem>(a, a.channels))
+      RTML_LAUNCH(biasGradBlocks(segments * (a.channels / kWide)),
+                  kBiasReluThreads, stream, biasGradNhwcKernel<Elem, kWide>)
+    (a, partial, segments);
+    else RTML_LAUNCH(biasGradBlocks(segments * a.channels), kBiasReluThreads,
+                     stream, biasGradNhwcKernel<Elem, 1>)(a, partial, segments);
+    return;
+  }
+  const int64_t chunks = biasGradCeilDiv(a.pixels, kBiasGradFanout);
+  const unsigned blocks = biasGradBlocks(a.n * a.channels * chunks);
+  if (biasGradWide<Elem>(a, a.pixels))
+    RTML_LAUNCH(blocks, kBiasReluThreads, stream,
+                biasGradNchwKernel<Elem, kWide>)
+  (a, partial, chunks);
+  else RTML_LAUNCH(blocks, kBiasReluThreads, stream,
+                   biasGradNchwKernel<Elem, 1>)(a, partial, chunks);
+}
+
 } // namespace cuda_detail
+
+/// The body of biasReluBackwardCuda (see BiasRelu.h).
+inline void launchBiasReluBackwardCuda(const BiasReluBackwardArgs &a,
+                                       void *stream) {
+  using namespace cuda_detail;
+  if (a.channels == 0)
+    return;
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  float *partial = biasGradFirstSums(a);
+  if (a.bf16)
+    biasGradFirstLevel<Bf16>(a, partial, s);
+  else
+    biasGradFirstLevel<float>(a, partial, s);
+  biasGradInnerLevels(
+      a, [&](int64_t segments, int64_t next, const float *in, float *out) {
+        RTML_LAUNCH(biasGradBlocks(next * a.channels), kBiasReluThreads, s,
+                    biasGradLevelKernel)
+        (in, out, segments, next, a.channels);
+      });
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    throw std::runtime_error(
+        std::string("rtml bias+ReLU backward: kernel launch failed: ") +
+        cudaGetErrorString(err));
+}
 
 /// The body of biasReluCuda (see BiasRelu.h).
 inline void launchBiasReluCuda(const BiasReluArgs &a, void *stream) {
