@@ -9,7 +9,7 @@
 // addresses, each element is read once and written once, and the index
 // arithmetic within an image is 32-bit when an image fits.
 //
-// The backward (BiasRelu.h's summation tree) is one launch that writes the
+// The backward (ChannelSums.h's summation tree) is one launch that writes the
 // masked gradient and each segment's channel sums, 16 bytes per access where
 // it can, then one small launch per further level of the tree: the few
 // partial sums of each are read coalesced, a channel per thread.
@@ -19,6 +19,7 @@
 #define RTML_RUNTIME_KERNELS_BIASRELU_CUH
 
 #include "rtml/Runtime/Kernels/BiasRelu.h"
+#include "rtml/Runtime/Kernels/ChannelSums.cuh"
 
 #include <cuda_runtime.h>
 
@@ -151,18 +152,16 @@ template <class Elem, int K> struct BiasGradPackets {
 /// threads take consecutive channel groups of a row, so each row's loads
 /// and stores are coalesced; the thread walks its segment's rows.
 template <class Elem, int K>
-__global__ void __launch_bounds__(kBiasReluThreads)
+__global__ void __launch_bounds__(kChannelSumThreads)
     biasGradNhwcKernel(const BiasReluBackwardArgs a, float *partial,
                        int64_t segments) {
   const int64_t groups = a.channels / K;
-  const int64_t t =
-      static_cast<int64_t>(blockIdx.x) * kBiasReluThreads + threadIdx.x;
+  const int64_t t = channelSumThread();
   if (t >= groups * segments)
     return;
   const int64_t s = t / groups, c0 = (t - s * groups) * K;
-  const int64_t rows = a.n * a.pixels, first = s * kBiasGradFanout;
-  const int64_t count =
-      rows - first < kBiasGradFanout ? rows - first : kBiasGradFanout;
+  int64_t first;
+  const int64_t count = channelSumNhwcRows(s, a.n * a.pixels, first);
   const BiasGradPackets<Elem, K> run(a, first * a.channels + c0);
   const int64_t step = a.channels / K; // packets per row
   float sums[K];
@@ -183,53 +182,26 @@ __global__ void __launch_bounds__(kBiasReluThreads)
 
 /// NCHW first level: one thread per (image, channel, chunk of pixels), the
 /// chunks of a row on consecutive threads; each thread reads its chunk's
-/// kBiasGradFanout contiguous elements, K at a time.
+/// kChannelSumFanout contiguous elements, K at a time.
 template <class Elem, int K>
-__global__ void __launch_bounds__(kBiasReluThreads)
+__global__ void __launch_bounds__(kChannelSumThreads)
     biasGradNchwKernel(const BiasReluBackwardArgs a, float *partial,
                        int64_t chunks) {
-  const int64_t t =
-      static_cast<int64_t>(blockIdx.x) * kBiasReluThreads + threadIdx.x;
+  const int64_t t = channelSumThread();
   if (t >= a.n * a.channels * chunks)
     return;
-  const int64_t row = t / chunks, q = t - row * chunks;
-  const int64_t image = row / a.channels, c = row - image * a.channels;
-  const int64_t from = q * kBiasGradFanout;
-  const int64_t count =
-      a.pixels - from < kBiasGradFanout ? a.pixels - from : kBiasGradFanout;
-  const BiasGradPackets<Elem, K> run(a, row * a.pixels + from);
+  const ChannelSumChunk chunk =
+      channelSumNchwChunk(t, a.channels, a.pixels, chunks);
+  const BiasGradPackets<Elem, K> run(a, chunk.at);
   float sum = 0.0f;
-  for (int64_t p = 0; p < count / K; ++p) {
+  for (int64_t p = 0; p < chunk.count / K; ++p) {
     float v[K];
     run.mask(p, v);
 #pragma unroll
     for (int k = 0; k < K; ++k)
       sum += v[k];
   }
-  partial[(image * chunks + q) * a.channels + c] = sum;
-}
-
-/// A further level: one thread per (output segment, channel).
-__global__ void __launch_bounds__(kBiasReluThreads)
-    biasGradLevelKernel(const float *in, float *out, int64_t segments,
-                        int64_t next, int64_t channels) {
-  const int64_t t =
-      static_cast<int64_t>(blockIdx.x) * kBiasReluThreads + threadIdx.x;
-  if (t >= next * channels)
-    return;
-  const int64_t o = t / channels, c = t - o * channels;
-  const int64_t first = o * kBiasGradFanout;
-  const int64_t last =
-      segments - first < kBiasGradFanout ? segments : first + kBiasGradFanout;
-  float sum = 0.0f;
-  for (int64_t s = first; s < last; ++s)
-    sum += in[s * channels + c];
-  out[t] = sum;
-}
-
-inline unsigned biasGradBlocks(int64_t threads) {
-  return static_cast<unsigned>((threads + kBiasReluThreads - 1) /
-                               kBiasReluThreads);
+  partial[chunk.segment * a.channels + chunk.channel] = sum;
 }
 
 /// K elements per access where the dense run (channels in NHWC, pixels in
@@ -246,24 +218,25 @@ template <class Elem>
 void biasGradFirstLevel(const BiasReluBackwardArgs &a, float *partial,
                         cudaStream_t stream) {
   constexpr int kWide = 16 / sizeof(Elem);
-  const int64_t segments = biasGradSegments(a);
+  const int64_t segments = channelSumSegments(a.sums());
   // No elements: the NHWC kernel's one segment of no rows writes the zeros.
   if (a.nhwc || a.n * a.pixels == 0) {
     if (biasGradWide<Elem>(a, a.channels))
-      RTML_LAUNCH(biasGradBlocks(segments * (a.channels / kWide)),
-                  kBiasReluThreads, stream, biasGradNhwcKernel<Elem, kWide>)
+      RTML_LAUNCH(channelSumBlocks(segments * (a.channels / kWide)),
+                  kChannelSumThreads, stream, biasGradNhwcKernel<Elem, kWide>)
     (a, partial, segments);
-    else RTML_LAUNCH(biasGradBlocks(segments * a.channels), kBiasReluThreads,
-                     stream, biasGradNhwcKernel<Elem, 1>)(a, partial, segments);
+    else RTML_LAUNCH(channelSumBlocks(segments * a.channels),
+                     kChannelSumThreads, stream,
+                     biasGradNhwcKernel<Elem, 1>)(a, partial, segments);
     return;
   }
-  const int64_t chunks = biasGradCeilDiv(a.pixels, kBiasGradFanout);
-  const unsigned blocks = biasGradBlocks(a.n * a.channels * chunks);
+  const int64_t chunks = channelSumChunks(a.sums());
+  const unsigned blocks = channelSumBlocks(a.n * a.channels * chunks);
   if (biasGradWide<Elem>(a, a.pixels))
-    RTML_LAUNCH(blocks, kBiasReluThreads, stream,
+    RTML_LAUNCH(blocks, kChannelSumThreads, stream,
                 biasGradNchwKernel<Elem, kWide>)
   (a, partial, chunks);
-  else RTML_LAUNCH(blocks, kBiasReluThreads, stream,
+  else RTML_LAUNCH(blocks, kChannelSumThreads, stream,
                    biasGradNchwKernel<Elem, 1>)(a, partial, chunks);
 }
 
@@ -276,17 +249,12 @@ inline void launchBiasReluBackwardCuda(const BiasReluBackwardArgs &a,
   if (a.channels == 0)
     return;
   cudaStream_t s = static_cast<cudaStream_t>(stream);
-  float *partial = biasGradFirstSums(a);
+  float *partial = channelSumFirstLevel(a.sums(), a.scratch, a.gradBias);
   if (a.bf16)
     biasGradFirstLevel<Bf16>(a, partial, s);
   else
     biasGradFirstLevel<float>(a, partial, s);
-  biasGradInnerLevels(
-      a, [&](int64_t segments, int64_t next, const float *in, float *out) {
-        RTML_LAUNCH(biasGradBlocks(next * a.channels), kBiasReluThreads, s,
-                    biasGradLevelKernel)
-        (in, out, segments, next, a.channels);
-      });
+  channelSumInnerLevelsCuda(a.sums(), a.scratch, a.gradBias, s);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess)
     throw std::runtime_error(

@@ -23,6 +23,7 @@
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELUOP_H
 #define RTML_RUNTIME_KERNELS_CONCATRELUOP_H
 
+#include "rtml/Runtime/Kernels/BatchNormGrad.h"
 #include "rtml/Runtime/Kernels/ConcatRelu.h"
 #include "rtml/Runtime/Kernels/PixelStride.h"
 
@@ -488,6 +489,39 @@ struct ConcatReluFunction
   }
 
 private:
+  /// [2, C] float: sum(dz) and sum(dz * (x - MEAN)) per channel of the bf16
+  /// DZ and X (dense, NHWC when NHWC), by BatchNormGrad.h's kernels.
+  static at::Tensor batchNormGradSums(const at::Tensor &dz, const at::Tensor &x,
+                                      const at::Tensor &mean, bool nhwc) {
+    const int64_t n = x.size(0), channels = x.size(1);
+    kernels::BatchNormGradArgs a{};
+    a.dz = detail::concatReluData<Bf16>(dz);
+    a.x = detail::concatReluData<Bf16>(x);
+    at::Tensor m = mean.contiguous();
+    a.mean = m.data_ptr<float>();
+    a.n = n;
+    a.channels = channels;
+    a.pixels = n * channels == 0 ? 0 : x.numel() / (n * channels);
+    a.nhwc = nhwc;
+    at::Tensor sums = at::empty({2, channels}, m.options());
+    at::Tensor scratch =
+        at::empty({kernels::batchNormGradScratch(a)}, m.options());
+    a.sums = sums.data_ptr<float>();
+    a.scratch = scratch.data_ptr<float>();
+    if (x.is_cpu()) {
+      kernels::batchNormGradCpu(
+          a, [](int64_t count, int64_t grain, const auto &fn) {
+            at::parallel_for(0, count, grain, fn);
+          });
+    } else {
+#ifdef RTML_WITH_CUDA
+      c10::cuda::CUDAGuard guard(x.device());
+      kernels::batchNormGradCuda(a, detail::concatReluCurrentStream(x));
+#endif
+    }
+    return sums;
+  }
+
   /// Turns GRAD (dz, [n, C, ...], laid out as X: NHWC when NHWC) into the
   /// batch norm's input gradient in place, and sets GRADWEIGHT = sum(dz *
   /// xhat) and GRADBIAS = sum(dz).
@@ -497,16 +531,22 @@ private:
                                 const at::Tensor &weight, bool training,
                                 bool nhwc, at::Tensor &gradWeight,
                                 at::Tensor &gradBias) {
-    // The sums in float, also for bf16 data (a float tensor is used as is),
-    // by at::batch_norm's backward reduction alone (no input gradient):
-    // GRADBIAS = sum(dz), GRADWEIGHT = sum(dz * (x - mean)) * invstd, in one
-    // pass over dz and x with no temporaries. Given MEAN and INVSTD (train),
-    // the same sums serve the eval mode's constant statistics.
-    at::Tensor gradF = grad.to(at::kFloat), xF = x.to(at::kFloat);
-    std::tie(std::ignore, gradWeight, gradBias) =
-        at::native_batch_norm_backward(
-            gradF, xF, weight, /*running_mean=*/{}, /*running_var=*/{}, mean,
-            invstd, /*train=*/true, /*eps=*/0.0, {false, true, true});
+    // GRADBIAS = sum(dz), GRADWEIGHT = sum(dz * (x - mean)) * invstd, in
+    // float, in one pass over dz and x. Given MEAN and INVSTD (train), the
+    // same sums serve the eval mode's constant statistics.
+    if (grad.scalar_type() == at::kBFloat16) {
+      // Straight from the bf16 data (BatchNormGrad.h).
+      at::Tensor sums = batchNormGradSums(grad, x, mean, nhwc);
+      gradBias = sums[0];
+      gradWeight = sums[1].mul(invstd);
+    } else {
+      // A float tensor, by at::batch_norm's backward reduction alone (no
+      // input gradient): the fp32 results keep its bits.
+      std::tie(std::ignore, gradWeight, gradBias) =
+          at::native_batch_norm_backward(
+              grad, x, weight, /*running_mean=*/{}, /*running_var=*/{}, mean,
+              invstd, /*train=*/true, /*eps=*/0.0, {false, true, true});
+    }
     at::Tensor scale = weight.mul(invstd).contiguous();
     at::Tensor meanDz, xhatCoef;
     if (training) {
