@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 // CudaEmulation/cuda_runtime.h comes first, by -include (CMakeLists.txt).
-#include "rtml/Runtime/Kernels/BatchNormGrad.cuh"
+#include "rtml/Runtime/Kernels/BatchNormSums.cuh"
 #include "rtml/Runtime/Kernels/BiasRelu.cuh"
 #include "rtml/Runtime/Kernels/ConcatRelu.cuh"
 #include "rtml/Runtime/Kernels/Lrn.cuh"
@@ -668,64 +668,79 @@ TEST(EmulatedCudaBiasRelu, BackwardEqualsTheCpuTwinBitForBit) {
   }
 }
 
-/// The batch norm gradient sums' kernels against their CPU twin, bit for
-/// bit, in both layouts, with one level and several; against float64 sums;
-/// the scratch and the result within their sizes.
-void checkBatchNormGradAgainstTwin(int64_t n, int64_t channels,
+/// The batch norm sums' kernels against their CPU twin, bit for bit, for
+/// each kind, in both layouts, with one level and several; against float64
+/// sums; the scratch and the result within their sizes.
+void checkBatchNormSumsAgainstTwin(int64_t n, int64_t channels,
                                    int64_t pixels) {
   namespace k = rtml::kernels;
+  using k::BatchNormSum;
   const int64_t count = n * channels * pixels;
   std::vector<Bf16> dz = randomData<Bf16>(count, 7),
                     x = randomData<Bf16>(count, 8);
   std::vector<float> mean(channels);
   for (int64_t c = 0; c < channels; ++c)
     mean[c] = 0.125f * static_cast<float>(c % 5) - 0.25f;
-  for (bool nhwc : {false, true}) {
-    SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(channels) + "x" +
-                 std::to_string(pixels) + (nhwc ? " NHWC" : " NCHW"));
-    k::BatchNormGradArgs a{dz.data(), x.data(), mean.data(), nullptr, nullptr,
-                           n,         channels, pixels,      nhwc};
-    const int64_t scratch = k::batchNormGradScratch(a);
-    const float canary = -1234.5f;
-    std::vector<float> sumsCuda(2 * channels + 1, canary),
-        sumsTwin = sumsCuda, scratchCuda(scratch + 1, canary),
-        scratchTwin = scratchCuda;
-    a.sums = sumsCuda.data();
-    a.scratch = scratchCuda.data();
-    k::batchNormGradCuda(a, nullptr);
-    a.sums = sumsTwin.data();
-    a.scratch = scratchTwin.data();
-    k::batchNormGradCpu(
-        a, [](int64_t all, int64_t, const auto &fn) { fn(0, all); });
-    EXPECT_EQ(firstDifference(sumsCuda, sumsTwin), -1);
-    EXPECT_EQ(sumsTwin[2 * channels], canary) << "past the sums";
-    EXPECT_EQ(scratchCuda[scratch], canary) << "past the scratch";
-    std::vector<double> sum(channels, 0.0), term(channels, 0.0);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t c = 0; c < channels; ++c)
-        for (int64_t p = 0; p < pixels; ++p) {
-          const int64_t at = nhwc ? (i * pixels + p) * channels + c
-                                  : (i * channels + c) * pixels + p;
-          const double g = kernelLoad(dz[at]);
-          sum[c] += g;
-          term[c] += g * (static_cast<double>(kernelLoad(x[at])) - mean[c]);
-        }
-    const double slack = 1e-6 * static_cast<double>(count) + 1e-5;
-    for (int64_t c = 0; c < channels; ++c) {
-      EXPECT_NEAR(sumsTwin[c], sum[c], slack) << "sum(dz), channel " << c;
-      EXPECT_NEAR(sumsTwin[channels + c], term[c], 4 * slack)
-          << "sum(dz (x - mean)), channel " << c;
+  for (BatchNormSum kind : {BatchNormSum::Mean, BatchNormSum::CenteredSquares,
+                            BatchNormSum::Gradient})
+    for (bool nhwc : {false, true}) {
+      SCOPED_TRACE(std::to_string(n) + "x" + std::to_string(channels) + "x" +
+                   std::to_string(pixels) + (nhwc ? " NHWC" : " NCHW") +
+                   " kind " + std::to_string(static_cast<int>(kind)));
+      const int sums = k::batchNormSumCount(kind);
+      k::BatchNormSumsArgs a{};
+      a.kind = kind;
+      a.x = x.data();
+      a.dz = kind == BatchNormSum::Gradient ? dz.data() : nullptr;
+      a.mean = kind == BatchNormSum::Mean ? nullptr : mean.data();
+      a.n = n;
+      a.channels = channels;
+      a.pixels = pixels;
+      a.nhwc = nhwc;
+      const int64_t scratch = k::batchNormSumsScratch(a);
+      const float canary = -1234.5f;
+      std::vector<float> sumsCuda(sums * channels + 1, canary),
+          sumsTwin = sumsCuda, scratchCuda(scratch + 1, canary),
+          scratchTwin = scratchCuda;
+      a.sums = sumsCuda.data();
+      a.scratch = scratchCuda.data();
+      k::batchNormSumsCuda(a, nullptr);
+      a.sums = sumsTwin.data();
+      a.scratch = scratchTwin.data();
+      k::batchNormSumsCpu(
+          a, [](int64_t all, int64_t, const auto &fn) { fn(0, all); });
+      EXPECT_EQ(firstDifference(sumsCuda, sumsTwin), -1);
+      EXPECT_EQ(sumsTwin[sums * channels], canary) << "past the sums";
+      EXPECT_EQ(scratchCuda[scratch], canary) << "past the scratch";
+      std::vector<double> want(sums * channels, 0.0);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t c = 0; c < channels; ++c)
+          for (int64_t p = 0; p < pixels; ++p) {
+            const int64_t at = nhwc ? (i * pixels + p) * channels + c
+                                    : (i * channels + c) * pixels + p;
+            const double xv = kernelLoad(x[at]), g = kernelLoad(dz[at]);
+            if (kind == BatchNormSum::Mean) {
+              want[c] += xv;
+            } else if (kind == BatchNormSum::CenteredSquares) {
+              want[c] += (xv - mean[c]) * (xv - mean[c]);
+            } else {
+              want[c] += g;
+              want[channels + c] += g * (xv - mean[c]);
+            }
+          }
+      const double slack = 1e-5 * static_cast<double>(count) + 1e-5;
+      for (int64_t j = 0; j < sums * channels; ++j)
+        EXPECT_NEAR(sumsTwin[j], want[j], slack) << "sum " << j;
     }
-  }
 }
 
-TEST(EmulatedCudaBatchNormGrad, EqualsTheCpuTwinBitForBit) {
-  checkBatchNormGradAgainstTwin(2, 16, 16);     // 2 levels
-  checkBatchNormGradAgainstTwin(3, 5, 7);       // odd sizes
-  checkBatchNormGradAgainstTwin(5, 6, 33 * 35); // four levels in NHWC
-  checkBatchNormGradAgainstTwin(1, 3, 1);       // one level
-  checkBatchNormGradAgainstTwin(0, 4, 9);       // no images: zeros
-  checkBatchNormGradAgainstTwin(2, 4, 0);       // no pixels: zeros
+TEST(EmulatedCudaBatchNormSums, EqualTheCpuTwinBitForBit) {
+  checkBatchNormSumsAgainstTwin(2, 16, 16);     // 2 levels
+  checkBatchNormSumsAgainstTwin(3, 5, 7);       // odd sizes
+  checkBatchNormSumsAgainstTwin(5, 6, 33 * 35); // four levels in NHWC
+  checkBatchNormSumsAgainstTwin(1, 3, 1);       // one level
+  checkBatchNormSumsAgainstTwin(0, 4, 9);       // no images: zeros
+  checkBatchNormSumsAgainstTwin(2, 4, 0);       // no pixels: zeros
 }
 
 } // namespace

@@ -23,7 +23,7 @@
 #ifndef RTML_RUNTIME_KERNELS_CONCATRELUOP_H
 #define RTML_RUNTIME_KERNELS_CONCATRELUOP_H
 
-#include "rtml/Runtime/Kernels/BatchNormGrad.h"
+#include "rtml/Runtime/Kernels/BatchNormSums.h"
 #include "rtml/Runtime/Kernels/ConcatRelu.h"
 #include "rtml/Runtime/Kernels/PixelStride.h"
 
@@ -287,15 +287,30 @@ struct ConcatReluFunction
                     " needs more than 1 value per channel in training, "
                     "got sizes ",
                     xs[i].sizes());
-        // Statistics in float, also of a bf16 input, by at::batch_norm's own
+        // Statistics in float. Of a float input by at::batch_norm's own
         // reduction (at::var_mean over N, H, W is 4x slower on the CPU),
         // which also updates the running statistics as at::batch_norm does:
         // running = (1 - m) * running + m * batch, with the unbiased
         // variance. Counted as runtime ops::batchNorm does.
         c10::NoGradGuard noGrad;
         at::Tensor var;
-        std::tie(mean, var) = at::batch_norm_update_stats(
-            xs[i].to(at::kFloat), runningMean, runningVar, T::momentum(i));
+        if (xs[i].scalar_type() == at::kBFloat16) {
+          // Straight from the bf16 data (BatchNormSums.h): the mean, then
+          // the biased variance about it; the running statistics as above.
+          const double count = static_cast<double>(perChannel);
+          const double m = T::momentum(i);
+          mean =
+              batchNormSums(kernels::BatchNormSum::Mean, xs[i], {}, {}, nhwc)[0]
+                  .div(count);
+          var = batchNormSums(kernels::BatchNormSum::CenteredSquares, xs[i], {},
+                              mean, nhwc)[0]
+                    .div(count);
+          runningMean.mul_(1 - m).add_(mean, m);
+          runningVar.mul_(1 - m).add_(var, m * count / (count - 1));
+        } else {
+          std::tie(mean, var) = at::batch_norm_update_stats(
+              xs[i], runningMean, runningVar, T::momentum(i));
+        }
         invstd = at::rsqrt(var.add(T::eps(i)));
         numBatchesTracked.add_(1);
       } else {
@@ -489,34 +504,38 @@ struct ConcatReluFunction
   }
 
 private:
-  /// [2, C] float: sum(dz) and sum(dz * (x - MEAN)) per channel of the bf16
-  /// DZ and X (dense, NHWC when NHWC), by BatchNormGrad.h's kernels.
-  static at::Tensor batchNormGradSums(const at::Tensor &dz, const at::Tensor &x,
-                                      const at::Tensor &mean, bool nhwc) {
+  /// [sums, C] float: KIND's per-channel sums of the bf16 X (and DZ, for
+  /// Gradient) about MEAN (not for Mean), all dense, NHWC when NHWC
+  /// (BatchNormSums.h's kernels).
+  static at::Tensor batchNormSums(kernels::BatchNormSum kind,
+                                  const at::Tensor &x, const at::Tensor &dz,
+                                  const at::Tensor &mean, bool nhwc) {
     const int64_t n = x.size(0), channels = x.size(1);
-    kernels::BatchNormGradArgs a{};
-    a.dz = detail::concatReluData<Bf16>(dz);
+    kernels::BatchNormSumsArgs a{};
+    a.kind = kind;
     a.x = detail::concatReluData<Bf16>(x);
-    at::Tensor m = mean.contiguous();
-    a.mean = m.data_ptr<float>();
+    a.dz = dz.defined() ? detail::concatReluData<Bf16>(dz) : nullptr;
+    at::Tensor m = mean.defined() ? mean.contiguous() : at::Tensor();
+    a.mean = m.defined() ? m.data_ptr<float>() : nullptr;
     a.n = n;
     a.channels = channels;
     a.pixels = n * channels == 0 ? 0 : x.numel() / (n * channels);
     a.nhwc = nhwc;
-    at::Tensor sums = at::empty({2, channels}, m.options());
-    at::Tensor scratch =
-        at::empty({kernels::batchNormGradScratch(a)}, m.options());
+    const at::TensorOptions options = x.options().dtype(at::kFloat);
+    at::Tensor sums =
+        at::empty({kernels::batchNormSumCount(kind), channels}, options);
+    at::Tensor scratch = at::empty({kernels::batchNormSumsScratch(a)}, options);
     a.sums = sums.data_ptr<float>();
     a.scratch = scratch.data_ptr<float>();
     if (x.is_cpu()) {
-      kernels::batchNormGradCpu(
+      kernels::batchNormSumsCpu(
           a, [](int64_t count, int64_t grain, const auto &fn) {
             at::parallel_for(0, count, grain, fn);
           });
     } else {
 #ifdef RTML_WITH_CUDA
       c10::cuda::CUDAGuard guard(x.device());
-      kernels::batchNormGradCuda(a, detail::concatReluCurrentStream(x));
+      kernels::batchNormSumsCuda(a, detail::concatReluCurrentStream(x));
 #endif
     }
     return sums;
@@ -535,8 +554,9 @@ private:
     // float, in one pass over dz and x. Given MEAN and INVSTD (train), the
     // same sums serve the eval mode's constant statistics.
     if (grad.scalar_type() == at::kBFloat16) {
-      // Straight from the bf16 data (BatchNormGrad.h).
-      at::Tensor sums = batchNormGradSums(grad, x, mean, nhwc);
+      // Straight from the bf16 data (BatchNormSums.h).
+      at::Tensor sums =
+          batchNormSums(kernels::BatchNormSum::Gradient, x, grad, mean, nhwc);
       gradBias = sums[0];
       gradWeight = sums[1].mul(invstd);
     } else {
