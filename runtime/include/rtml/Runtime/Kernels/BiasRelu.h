@@ -132,7 +132,8 @@ inline int64_t biasReluBackwardScratch(const BiasReluBackwardArgs &a) {
   return channelSumScratch(a.sums());
 }
 
-/// The CPU twin of the backward, with channelSumsCpu's PARALLELFOR.
+/// The CPU twin of the backward in element type Elem, with channelSumsCpu's
+/// PARALLELFOR.
 template <class Elem, class ParallelFor>
 void biasReluBackwardRunCpu(const BiasReluBackwardArgs &a,
                             ParallelFor &&parallelFor) {
@@ -148,6 +149,7 @@ void biasReluBackwardRunCpu(const BiasReluBackwardArgs &a,
       parallelFor);
 }
 
+/// The CPU twin of the backward in A's element type.
 template <class ParallelFor>
 void biasReluBackwardCpu(const BiasReluBackwardArgs &a,
                          ParallelFor &&parallelFor) {
