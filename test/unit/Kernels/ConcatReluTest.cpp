@@ -784,13 +784,7 @@ void expectBf16MatchesReferences(const std::vector<at::Tensor> &xs,
   f64.y = at::cat(epiloguesD, 1);
   ASSERT_EQ(bf16.y.scalar_type(), at::kBFloat16);
   EXPECT_LT(relativeError(bf16.y, f64.y), 5e-3);
-  // With a batch norm, the bf16 run takes its statistics by BatchNormSums.h's
-  // tree and the float run by ATen's reduction: float rounding apart, so
-  // the outputs may round to neighbouring bf16 values.
-  if (T::kBatchNorms == 0)
-    EXPECT_TRUE(at::equal(bf16.y, f32.y.to(at::kBFloat16)));
-  else
-    EXPECT_LT(relativeError(bf16.y, f32.y), 8e-3);
+  EXPECT_TRUE(at::equal(bf16.y, f32.y.to(at::kBFloat16)));
   for (size_t k = 0; k < bf16.norms.size(); ++k) {
     EXPECT_LT(relativeError(bf16.norms[k].runningMean, f64.norms[k].runningMeanD),
               1e-5)
@@ -798,13 +792,7 @@ void expectBf16MatchesReferences(const std::vector<at::Tensor> &xs,
     EXPECT_LT(relativeError(bf16.norms[k].runningVar, f64.norms[k].runningVarD),
               1e-5)
         << k;
-    EXPECT_LT(relativeError(bf16.norms[k].runningVar, f32.norms[k].runningVar),
-              1e-5)
-        << k;
-    EXPECT_LT(
-        relativeError(bf16.norms[k].runningMean, f32.norms[k].runningMean),
-        1e-5)
-        << k;
+    EXPECT_TRUE(at::equal(bf16.norms[k].runningVar, f32.norms[k].runningVar));
   }
 
   at::Tensor upstream = torch::randn(bf16.y.sizes()).to(at::kBFloat16);
@@ -816,11 +804,8 @@ void expectBf16MatchesReferences(const std::vector<at::Tensor> &xs,
     ASSERT_TRUE(g.defined()) << "input " << i;
     ASSERT_EQ(g.scalar_type(), at::kBFloat16) << "input " << i;
     EXPECT_LT(relativeError(g, f64.leaves[i].grad()), 5e-3) << "input " << i;
-    // A batch norm input's gradient also depends on its statistics and
-    // weight and bias gradients, which the two runs sum apart.
-    if (!T::batchNorm(i))
-      EXPECT_TRUE(at::equal(g, f32.leaves[i].grad().to(at::kBFloat16)))
-          << "input " << i;
+    EXPECT_TRUE(at::equal(g, f32.leaves[i].grad().to(at::kBFloat16)))
+        << "input " << i;
   }
   for (size_t k = 0; k < bf16.norms.size(); ++k) {
     const BatchNormParams &p = bf16.norms[k];
@@ -830,12 +815,8 @@ void expectBf16MatchesReferences(const std::vector<at::Tensor> &xs,
         << k;
     EXPECT_LT(relativeError(p.bias.grad(), f64.norms[k].biasD.grad()), 1e-4)
         << k;
-    // Summed in float from the same values, by BatchNormSums.h's tree
-    // (bf16) and by ATen's reduction (float): the same to float rounding.
-    EXPECT_LT(relativeError(p.weight.grad(), f32.norms[k].weight.grad()), 1e-5)
-        << k;
-    EXPECT_LT(relativeError(p.bias.grad(), f32.norms[k].bias.grad()), 1e-5)
-        << k;
+    EXPECT_TRUE(at::equal(p.weight.grad(), f32.norms[k].weight.grad())) << k;
+    EXPECT_TRUE(at::equal(p.bias.grad(), f32.norms[k].bias.grad())) << k;
   }
 }
 
@@ -890,13 +871,11 @@ namespace {
 /// The kernel on XS (bf16 values) in channels_last, once in bf16 and once in
 /// float: every result of the bf16 run is channels_last (runConcatRelu
 /// checks), its output and input gradients are bit for bit the float run's
-/// rounded once to bf16 where no batch norm takes part, and the batch norms'
-/// statistics and weight and bias gradients (float in both) the float run's
-/// to float rounding.
+/// rounded once to bf16, and the batch norms' weight and bias gradients and
+/// running statistics (float in both) are the float run's exactly.
 template <class Config>
 void expectBf16NhwcMatchesFloatNhwc(const std::vector<at::Tensor> &xs,
                                     bool training) {
-  using T = rtml::kernels::ConcatReluTraits<Config>;
   SCOPED_TRACE(std::string("bf16 NHWC, ") + (training ? "training" : "eval") +
                ", " + std::to_string(Config::kInputs) + " inputs, [" +
                std::to_string(xs[0].size(0)) + ", " +
@@ -917,20 +896,10 @@ void expectBf16NhwcMatchesFloatNhwc(const std::vector<at::Tensor> &xs,
   for (size_t i = 0; i < bf16.size(); ++i) {
     if (i <= static_cast<size_t>(Config::kInputs)) {
       ASSERT_EQ(bf16[i].scalar_type(), at::kBFloat16) << "result " << i;
-      // With a batch norm the two runs take its statistics and sums apart
-      // (BatchNormSums.h's tree, ATen's reduction): the output and a batch
-      // norm input's gradient may round to neighbouring bf16 values.
-      if ((i == 0 && T::kBatchNorms > 0) ||
-          (i > 0 && T::batchNorm(static_cast<int>(i) - 1)))
-        EXPECT_LT(relativeError(bf16[i], f32[i]), 1e-2) << "result " << i;
-      else
-        EXPECT_TRUE(at::equal(bf16[i], f32[i].to(at::kBFloat16)))
-            << "result " << i;
+      EXPECT_TRUE(at::equal(bf16[i], f32[i].to(at::kBFloat16)))
+          << "result " << i;
     } else {
-      // A batch norm's weight and bias gradients and running statistics:
-      // summed in float from the same values, by BatchNormSums.h's tree
-      // (bf16) and by ATen (float).
-      EXPECT_LT(relativeError(bf16[i], f32[i]), 1e-5) << "result " << i;
+      EXPECT_TRUE(at::equal(bf16[i], f32[i])) << "result " << i;
     }
   }
 }

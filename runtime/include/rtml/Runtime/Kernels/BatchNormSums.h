@@ -1,10 +1,12 @@
 //===- BatchNormSums.h - A batch norm's per-channel sums, from bf16 data --===//
 //
 // The reductions of a batch norm over bf16 data, in float, read straight
-// from the bf16 elements: the fused concat's batch norm inputs
+// from the bf16 elements: on CUDA the fused concat's batch norm inputs
 // (ConcatReluOp.h) took them from float copies before, a conversion pass
 // and a reduction over 4-byte elements where each sum here is one pass over
-// 2-byte ones. Three kinds:
+// 2-byte ones. (On the CPU ATen's vector loops over float copies win in
+// NCHW, so the CPU keeps them; the twin below is the CUDA kernels'
+// reference.) Three kinds:
 //
 //   Mean:            sum(x)                     (the batch mean, times count)
 //   CenteredSquares: sum((x - mean)^2)          (the batch variance, likewise)

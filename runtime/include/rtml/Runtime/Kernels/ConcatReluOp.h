@@ -287,16 +287,19 @@ struct ConcatReluFunction
                     " needs more than 1 value per channel in training, "
                     "got sizes ",
                     xs[i].sizes());
-        // Statistics in float. Of a float input by at::batch_norm's own
-        // reduction (at::var_mean over N, H, W is 4x slower on the CPU),
-        // which also updates the running statistics as at::batch_norm does:
-        // running = (1 - m) * running + m * batch, with the unbiased
-        // variance. Counted as runtime ops::batchNorm does.
+        // Statistics in float. On the CPU, and of a float input, by
+        // at::batch_norm's own reduction (at::var_mean over N, H, W is 4x
+        // slower on the CPU; a bf16 input is read from a float copy, which
+        // beats the summation tree's scalar loops there), which also updates
+        // the running statistics as at::batch_norm does: running = (1 - m) *
+        // running + m * batch, with the unbiased variance. Counted as
+        // runtime ops::batchNorm does.
         c10::NoGradGuard noGrad;
         at::Tensor var;
-        if (xs[i].scalar_type() == at::kBFloat16) {
-          // Straight from the bf16 data (BatchNormSums.h): the mean, then
-          // the biased variance about it; the running statistics as above.
+        if (xs[i].scalar_type() == at::kBFloat16 && xs[i].is_cuda()) {
+          // On CUDA straight from the bf16 data (BatchNormSums.h): the mean,
+          // then the biased variance about it; the running statistics as
+          // above.
           const double count = static_cast<double>(perChannel);
           const double m = T::momentum(i);
           mean =
@@ -309,7 +312,7 @@ struct ConcatReluFunction
           runningVar.mul_(1 - m).add_(var, m * count / (count - 1));
         } else {
           std::tie(mean, var) = at::batch_norm_update_stats(
-              xs[i], runningMean, runningVar, T::momentum(i));
+              xs[i].to(at::kFloat), runningMean, runningVar, T::momentum(i));
         }
         invstd = at::rsqrt(var.add(T::eps(i)));
         numBatchesTracked.add_(1);
@@ -504,9 +507,10 @@ struct ConcatReluFunction
   }
 
 private:
-  /// [sums, C] float: KIND's per-channel sums of the bf16 X (and DZ, for
-  /// Gradient) about MEAN (not for Mean), all dense, NHWC when NHWC
-  /// (BatchNormSums.h's kernels).
+#ifdef RTML_WITH_CUDA
+  /// [sums, C] float: KIND's per-channel sums of the bf16 CUDA tensor X
+  /// (and DZ, for Gradient) about MEAN (not for Mean), all dense, NHWC when
+  /// NHWC (BatchNormSums.h's kernels).
   static at::Tensor batchNormSums(kernels::BatchNormSum kind,
                                   const at::Tensor &x, const at::Tensor &dz,
                                   const at::Tensor &mean, bool nhwc) {
@@ -527,19 +531,19 @@ private:
     at::Tensor scratch = at::empty({kernels::batchNormSumsScratch(a)}, options);
     a.sums = sums.data_ptr<float>();
     a.scratch = scratch.data_ptr<float>();
-    if (x.is_cpu()) {
-      kernels::batchNormSumsCpu(
-          a, [](int64_t count, int64_t grain, const auto &fn) {
-            at::parallel_for(0, count, grain, fn);
-          });
-    } else {
-#ifdef RTML_WITH_CUDA
-      c10::cuda::CUDAGuard guard(x.device());
-      kernels::batchNormSumsCuda(a, detail::concatReluCurrentStream(x));
-#endif
-    }
+    c10::cuda::CUDAGuard guard(x.device());
+    kernels::batchNormSumsCuda(a, detail::concatReluCurrentStream(x));
     return sums;
   }
+#else
+  static at::Tensor batchNormSums(kernels::BatchNormSum, const at::Tensor &,
+                                  const at::Tensor &, const at::Tensor &,
+                                  bool) {
+    // Unreachable: without CUDA every input was checked to be on the CPU.
+    TORCH_CHECK(false, "rtml concat+ReLU: this runtime was built without CUDA");
+    return at::Tensor();
+  }
+#endif
 
   /// Turns GRAD (dz, [n, C, ...], laid out as X: NHWC when NHWC) into the
   /// batch norm's input gradient in place, and sets GRADWEIGHT = sum(dz *
@@ -553,19 +557,22 @@ private:
     // GRADBIAS = sum(dz), GRADWEIGHT = sum(dz * (x - mean)) * invstd, in
     // float, in one pass over dz and x. Given MEAN and INVSTD (train), the
     // same sums serve the eval mode's constant statistics.
-    if (grad.scalar_type() == at::kBFloat16) {
-      // Straight from the bf16 data (BatchNormSums.h).
+    if (grad.scalar_type() == at::kBFloat16 && grad.is_cuda()) {
+      // On CUDA straight from the bf16 data (BatchNormSums.h).
       at::Tensor sums =
           batchNormSums(kernels::BatchNormSum::Gradient, x, grad, mean, nhwc);
       gradBias = sums[0];
       gradWeight = sums[1].mul(invstd);
     } else {
-      // A float tensor, by at::batch_norm's backward reduction alone (no
-      // input gradient): the fp32 results keep its bits.
+      // By at::batch_norm's backward reduction alone (no input gradient),
+      // over float data (a float tensor is used as is: the fp32 results
+      // keep its bits; on the CPU the float copies of bf16 data and ATen's
+      // vector loops beat the tree's scalar ones).
       std::tie(std::ignore, gradWeight, gradBias) =
           at::native_batch_norm_backward(
-              grad, x, weight, /*running_mean=*/{}, /*running_var=*/{}, mean,
-              invstd, /*train=*/true, /*eps=*/0.0, {false, true, true});
+              grad.to(at::kFloat), x.to(at::kFloat), weight,
+              /*running_mean=*/{}, /*running_var=*/{}, mean, invstd,
+              /*train=*/true, /*eps=*/0.0, {false, true, true});
     }
     at::Tensor scale = weight.mul(invstd).contiguous();
     at::Tensor meanDz, xhatCoef;
